@@ -1,0 +1,1 @@
+"""The catalog: Piccolo tables for assets, presets and jobs, their migrations, and ingest."""

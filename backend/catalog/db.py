@@ -1,0 +1,71 @@
+"""Binding the catalog tables to an engine, creating a database, running migrations.
+
+The app normally gets its engine from `piccolo_conf.DB`; tests and tools that need another
+database (a fresh PostgreSQL test database, a temporary SQLite file) call `bind_engine`.
+"""
+from __future__ import annotations
+
+from piccolo.apps.user.tables import BaseUser
+from piccolo.engine.base import Engine
+from piccolo.table import create_db_tables
+from piccolo_api.session_auth.tables import SessionsBase
+
+from backend.catalog.tables import ALL_TABLES
+
+AUTH_TABLES = (BaseUser, SessionsBase)
+
+
+def bind_engine(engine: Engine) -> None:
+    """Point every table MPR uses (catalog + admin auth) at `engine`."""
+    for table in (*ALL_TABLES, *AUTH_TABLES):
+        table._meta.db = engine
+
+
+def current_engine() -> Engine:
+    return ALL_TABLES[0]._meta.db
+
+
+async def create_tables(engine: Engine | None = None) -> None:
+    """Create all tables if missing (tests); the app itself uses migrations (`mpr migrate`)."""
+    if engine is not None:
+        bind_engine(engine)
+    await create_db_tables(*AUTH_TABLES, *ALL_TABLES, if_not_exists=True)
+
+
+async def run_migrations() -> None:
+    """Apply every pending migration of every app (same as `piccolo migrations forwards all`)."""
+    from piccolo.apps.migrations.commands.forwards import forwards
+
+    await forwards(app_name="all")
+
+
+async def create_postgres_database(url: str, name: str) -> None:
+    import asyncpg
+
+    from backend.catalog.engine import postgres_config
+
+    cfg = postgres_config(url)
+    cfg["database"] = "postgres"
+    conn = await asyncpg.connect(**cfg)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+
+
+async def drop_postgres_database(url: str, name: str) -> None:
+    import asyncpg
+
+    from backend.catalog.engine import postgres_config
+
+    cfg = postgres_config(url)
+    cfg["database"] = "postgres"
+    conn = await asyncpg.connect(**cfg)
+    try:
+        await conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+            name,
+        )
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+    finally:
+        await conn.close()

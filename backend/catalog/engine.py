@@ -1,0 +1,30 @@
+"""Build a Piccolo engine from a database URL (`sqlite:///path` or `postgres://user@host:port/db`)."""
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+from piccolo.engine.base import Engine
+from piccolo.engine.postgres import PostgresEngine
+from piccolo.engine.sqlite import SQLiteEngine
+
+
+def postgres_config(url: str) -> dict:
+    parsed = urlparse(url)
+    return {
+        "host": parsed.hostname or "127.0.0.1",
+        "port": parsed.port or 5432,
+        "user": unquote(parsed.username) if parsed.username else "postgres",
+        "password": unquote(parsed.password) if parsed.password else None,
+        "database": (parsed.path or "/postgres").lstrip("/") or "postgres",
+    }
+
+
+def engine_from_url(url: str) -> Engine:
+    if url.startswith("sqlite:///"):
+        path = Path(url[len("sqlite:///"):])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return SQLiteEngine(path=str(path))
+    if url.startswith(("postgres://", "postgresql://")):
+        return PostgresEngine(config=postgres_config(url))
+    raise ValueError(f"MPR_DATABASE_URL must start with sqlite:/// or postgres://, got {url!r}")

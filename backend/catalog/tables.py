@@ -1,0 +1,118 @@
+"""Piccolo tables: `MediaAsset`, `TranscodePreset`, `TranscodeJob` and its `JobTransition` history.
+
+Plain storage of records; rules about what a valid preset or a legal job transition is live in
+`backend.media.presets` and `backend.jobs.lifecycle`.
+"""
+from __future__ import annotations
+
+from piccolo.columns import (
+    JSON,
+    BigInt,
+    Boolean,
+    DoublePrecision,
+    ForeignKey,
+    Integer,
+    OnDelete,
+    Text,
+    Timestamptz,
+    Varchar,
+)
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.table import Table
+
+ASSET_STATUSES = ("pending", "ready", "error")
+JOB_STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
+
+
+class MediaAsset(Table, tablename="media_asset"):
+    filename = Varchar(length=512)  # display name, editable
+    storage_area = Varchar(length=8, default="in")  # in | out (which Storage holds the bytes)
+    storage_key = Varchar(length=1024, index=True)  # key inside that storage
+    size = BigInt(default=0)
+    mtime = DoublePrecision(default=0.0)  # source file mtime / S3 etag hash, for change detection
+    etag = Varchar(length=128, default="")
+    status = Varchar(length=16, default="pending", index=True)
+    error_message = Text(default="")
+    duration = DoublePrecision(null=True, default=None)
+    container = Varchar(length=128, default="")
+    video_codec = Varchar(length=64, default="")
+    audio_codec = Varchar(length=64, default="")
+    width = Integer(null=True, default=None)
+    height = Integer(null=True, default=None)
+    frame_rate = DoublePrecision(null=True, default=None)
+    bitrate = BigInt(null=True, default=None)
+    audio_channels = Integer(null=True, default=None)
+    audio_sample_rate = Integer(null=True, default=None)
+    rotation = Integer(default=0)
+    pix_fmt = Varchar(length=32, default="")
+    poster_key = Varchar(length=1024, default="")
+    filmstrip_key = Varchar(length=1024, default="")
+    filmstrip_frames = Integer(default=0)
+    tags = JSON(default=[])
+    comments = Text(default="")
+    created_at = Timestamptz(default=TimestamptzNow())
+    updated_at = Timestamptz(default=TimestamptzNow(), auto_update=TimestamptzNow().python)
+
+
+class TranscodePreset(Table, tablename="transcode_preset"):
+    name = Varchar(length=128, unique=True)
+    description = Text(default="")
+    builtin = Boolean(default=False)
+    kind = Varchar(length=16, default="video")  # video | audio | copy | image
+    container = Varchar(length=16, default="mp4")
+    video_codec = Varchar(length=32, default="")
+    crf = Integer(null=True, default=None)
+    video_bitrate = Integer(null=True, default=None)  # kbit/s
+    speed_preset = Varchar(length=32, default="")
+    max_width = Integer(null=True, default=None)
+    max_height = Integer(null=True, default=None)
+    fps = DoublePrecision(null=True, default=None)
+    audio_codec = Varchar(length=32, default="")
+    audio_bitrate = Integer(null=True, default=None)  # kbit/s
+    channels = Integer(null=True, default=None)
+    sample_rate = Integer(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+    updated_at = Timestamptz(default=TimestamptzNow(), auto_update=TimestamptzNow().python)
+
+
+class TranscodeJob(Table, tablename="transcode_job"):
+    source = ForeignKey(references=MediaAsset, on_delete=OnDelete.cascade, index=True)
+    preset = ForeignKey(references=TranscodePreset, on_delete=OnDelete.set_null, null=True)
+    preset_snapshot = JSON(default={})  # the PresetSpec as it was when the job was created
+    trim_start = DoublePrecision(null=True, default=None)
+    trim_end = DoublePrecision(null=True, default=None)
+    accurate_trim = Boolean(default=True)
+    output_filename = Varchar(length=512, default="")
+    output_key = Varchar(length=1024, default="")
+    output_asset = ForeignKey(references=MediaAsset, on_delete=OnDelete.set_null, null=True)
+    status = Varchar(length=16, default="queued", index=True)
+    progress = DoublePrecision(default=0.0)  # percent 0..100
+    fps = DoublePrecision(null=True, default=None)
+    speed = DoublePrecision(null=True, default=None)
+    eta_seconds = DoublePrecision(null=True, default=None)
+    attempt = Integer(default=1)
+    max_attempts = Integer(default=3)
+    priority = Integer(default=0, index=True)  # higher runs first
+    executor = Varchar(length=16, default="local")
+    execution_id = Varchar(length=2048, default="")
+    worker_id = Varchar(length=128, default="")
+    error = Text(default="")
+    log_tail = Text(default="")
+    plan = JSON(default={})  # how it ran: chunks, concurrency, trim mode notes
+    created_at = Timestamptz(default=TimestamptzNow(), index=True)
+    started_at = Timestamptz(null=True, default=None)
+    finished_at = Timestamptz(null=True, default=None)
+    heartbeat_at = Timestamptz(null=True, default=None)  # last progress seen; stall detection
+    updated_at = Timestamptz(default=TimestamptzNow(), auto_update=TimestamptzNow().python)
+
+
+class JobTransition(Table, tablename="job_transition"):
+    job = ForeignKey(references=TranscodeJob, on_delete=OnDelete.cascade, index=True)
+    at = Timestamptz(default=TimestamptzNow())
+    from_status = Varchar(length=16, default="")
+    to_status = Varchar(length=16)
+    attempt = Integer(default=1)
+    reason = Text(default="")
+
+
+ALL_TABLES = (MediaAsset, TranscodePreset, TranscodeJob, JobTransition)

@@ -1,0 +1,106 @@
+"""Settings read from the environment (`MPR_*`), the one place that knows defaults.
+
+Every other layer receives a `Settings` instead of reading `os.environ` itself.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+def _int(name: str, default: int) -> int:
+    raw = _env(name)
+    if raw is None:
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ValueError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def default_workers() -> int:
+    """One FFmpeg process per two cores (x264 threads itself), at least one."""
+    return max(1, (os.cpu_count() or 2) // 2)
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = "sqlite:///data/mpr.sqlite"
+    data_dir: Path = REPO_ROOT / "data"
+    media_root: Path = REPO_ROOT / "media"
+    storage: str = "local"  # local | s3
+    executor: str = "local"  # local | aws
+    s3_in_bucket: str = "mpr-in"
+    s3_out_bucket: str = "mpr-out"
+    aws_endpoint_url: str | None = None
+    aws_region: str = "us-east-1"
+    state_machine_arn: str | None = None
+    callback_url: str | None = None
+    callback_secret: str | None = None
+    api_token: str | None = None
+    admin_password: str | None = None
+    workers: int = field(default_factory=default_workers)
+    stall_seconds: int = 120
+    max_attempts: int = 3
+    max_upload_bytes: int = 4 * 1024**3
+    host: str = "127.0.0.1"
+    port: int = 8000
+    ffmpeg: str | None = None
+    ffprobe: str | None = None
+    log_level: str = "INFO"
+
+    @property
+    def in_root(self) -> Path:
+        return self.media_root / "in"
+
+    @property
+    def out_root(self) -> Path:
+        return self.media_root / "out"
+
+    @property
+    def thumbs_root(self) -> Path:
+        return self.media_root / "thumbs"
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.database_url.startswith(("postgres://", "postgresql://"))
+
+    def with_(self, **changes) -> "Settings":
+        return replace(self, **changes)
+
+    @classmethod
+    def from_env(cls) -> "Settings":
+        data_dir = Path(_env("MPR_DATA_DIR", str(REPO_ROOT / "data")))
+        return cls(
+            database_url=_env("MPR_DATABASE_URL", f"sqlite:///{data_dir / 'mpr.sqlite'}"),
+            data_dir=data_dir,
+            media_root=Path(_env("MPR_MEDIA_ROOT", str(REPO_ROOT / "media"))),
+            storage=_env("MPR_STORAGE", "local"),
+            executor=_env("MPR_EXECUTOR", "local"),
+            s3_in_bucket=_env("MPR_S3_IN_BUCKET", "mpr-in"),
+            s3_out_bucket=_env("MPR_S3_OUT_BUCKET", "mpr-out"),
+            aws_endpoint_url=_env("AWS_ENDPOINT_URL"),
+            aws_region=_env("AWS_DEFAULT_REGION", _env("AWS_REGION", "us-east-1")),
+            state_machine_arn=_env("MPR_STATE_MACHINE_ARN"),
+            callback_url=_env("MPR_CALLBACK_URL"),
+            callback_secret=_env("MPR_CALLBACK_SECRET"),
+            api_token=_env("MPR_API_TOKEN"),
+            admin_password=_env("MPR_ADMIN_PASSWORD"),
+            workers=_int("MPR_WORKERS", default_workers()),
+            stall_seconds=_int("MPR_STALL_SECONDS", 120),
+            max_attempts=_int("MPR_MAX_ATTEMPTS", 3),
+            max_upload_bytes=_int("MPR_MAX_UPLOAD_BYTES", 4 * 1024**3),
+            host=_env("MPR_HOST", "127.0.0.1"),
+            port=_int("MPR_PORT", 8000),
+            ffmpeg=_env("MPR_FFMPEG"),
+            ffprobe=_env("MPR_FFPROBE"),
+            log_level=_env("MPR_LOG_LEVEL", "INFO"),
+        )

@@ -1,0 +1,80 @@
+"""Shared fixtures: settings on temporary folders, the catalog on SQLite AND PostgreSQL, generated clips.
+
+`db` is parametrized: every test that asks for it runs once on SQLite and once on a PostgreSQL
+database that this session creates on 127.0.0.1:5432 and drops at the end.
+"""
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+
+from backend.catalog import db as catalog_db
+from backend.catalog.engine import engine_from_url
+from backend.catalog.tables import ALL_TABLES
+from backend.config import Settings
+
+PG_ADMIN_URL = os.environ.get("MPR_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+
+
+def pg_url(dbname: str) -> str:
+    return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + dbname
+
+
+@pytest.fixture(scope="session")
+def clips_dir(tmp_path_factory) -> Path:
+    """A session-wide folder for generated media that many tests reuse (see tests/media_factory.py)."""
+    return tmp_path_factory.mktemp("clips")
+
+
+@pytest.fixture
+def settings(tmp_path) -> Settings:
+    media = tmp_path / "media"
+    for sub in ("in", "out", "thumbs"):
+        (media / sub).mkdir(parents=True)
+    return Settings.from_env().with_(
+        media_root=media,
+        data_dir=tmp_path / "data",
+        workers=2,
+        stall_seconds=20,
+        api_token="test-token",
+        callback_secret="test-callback-secret",
+        admin_password="test-admin-password",
+    )
+
+
+@pytest.fixture(scope="session")
+async def sqlite_engine(tmp_path_factory):
+    path = tmp_path_factory.mktemp("db") / "catalog.sqlite"
+    engine = engine_from_url(f"sqlite:///{path}")
+    return engine, f"sqlite:///{path}"
+
+
+@pytest.fixture(scope="session")
+async def postgres_engine():
+    name = f"mpr_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    await catalog_db.create_postgres_database(PG_ADMIN_URL, name)
+    url = pg_url(name)
+    engine = engine_from_url(url)
+    yield engine, url
+    await catalog_db.drop_postgres_database(PG_ADMIN_URL, name)
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgres"])
+async def db_engine(request):
+    """(engine, url) with the tables created; parametrized over both engines."""
+    engine, url = request.getfixturevalue(f"{request.param}_engine")
+    await catalog_db.create_tables(engine)
+    return engine, url
+
+
+@pytest.fixture
+async def db(db_engine):
+    """The catalog, bound to the engine of this parametrization, emptied before each test."""
+    engine, url = db_engine
+    catalog_db.bind_engine(engine)
+    for table in reversed(ALL_TABLES):
+        await table.delete(force=True)
+    return url
