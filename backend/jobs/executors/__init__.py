@@ -1,0 +1,1 @@
+"""Executors run queued jobs: `local` (FFmpeg processes on this machine) and `aws` (Step Functions)."""

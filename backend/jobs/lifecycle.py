@@ -1,0 +1,158 @@
+"""The job lifecycle: the ONE place that knows which status changes are legal.
+
+    queued → running → succeeded | failed | cancelled
+    queued → cancelled | failed          (cancelled before it ran; could not be dispatched)
+    failed | cancelled → queued          (retry: a new attempt)
+    running → queued | failed            (recovery of a stalled or orphaned attempt)
+
+Every change is a conditional UPDATE on the status (and attempt) that was read, so two
+processes racing on one job cannot both win; the winner records a `JobTransition` row and
+publishes a `JobEvent`. Terminal states never regress.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from backend.catalog.tables import JobTransition, TranscodeJob
+from backend.jobs.errors import DomainError
+from backend.jobs.events import BUS, JobEvent
+
+log = logging.getLogger("mpr.jobs")
+
+QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED = "queued", "running", "succeeded", "failed", "cancelled"
+TERMINAL = frozenset({SUCCEEDED, FAILED, CANCELLED})
+LEGAL: dict[str, frozenset[str]] = {
+    "": frozenset({QUEUED}),
+    QUEUED: frozenset({RUNNING, CANCELLED, FAILED}),
+    RUNNING: frozenset({SUCCEEDED, FAILED, CANCELLED, QUEUED}),
+    FAILED: frozenset({QUEUED}),
+    CANCELLED: frozenset({QUEUED}),
+    SUCCEEDED: frozenset(),
+}
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def is_legal(src: str, dst: str) -> bool:
+    return dst in LEGAL.get(src, frozenset())
+
+
+def _implied_fields(src: str, dst: str, current_attempt: int) -> dict:
+    """Columns every transition of this kind sets, so callers cannot forget them."""
+    t = now()
+    if dst == RUNNING:
+        return {"started_at": t, "heartbeat_at": t, "finished_at": None, "progress": 0.0}
+    if dst in TERMINAL:
+        fields = {"finished_at": t, "eta_seconds": None}
+        if dst == SUCCEEDED:
+            fields["progress"] = 100.0
+        return fields
+    if dst == QUEUED and src in (RUNNING, FAILED, CANCELLED):
+        return {
+            "attempt": current_attempt + 1,
+            "progress": 0.0, "fps": None, "speed": None, "eta_seconds": None,
+            "started_at": None, "finished_at": None, "heartbeat_at": None,
+            "worker_id": "", "execution_id": "", "error": "",
+        }
+    return {}
+
+
+def event_from_row(row: dict) -> JobEvent:
+    return JobEvent(
+        job_id=row["id"], status=row["status"], progress=row.get("progress") or 0.0,
+        fps=row.get("fps"), speed=row.get("speed"), eta_seconds=row.get("eta_seconds"),
+        attempt=row.get("attempt") or 1, error=row.get("error") or "", executor=row.get("executor") or "",
+    )
+
+
+async def record(job_id: int, src: str, dst: str, attempt: int, reason: str) -> None:
+    await JobTransition.insert(
+        JobTransition(job=job_id, from_status=src, to_status=dst, attempt=attempt, reason=reason[:2000])
+    )
+
+
+async def transition(
+    job_id: int,
+    to: str,
+    reason: str,
+    *,
+    expect_attempt: int | None = None,
+    expect_from: tuple[str, ...] | None = None,
+    **fields,
+) -> bool:
+    """Move job `job_id` to `to` if that is legal from where it is now; return whether it moved.
+
+    `expect_attempt` / `expect_from` narrow the move to one attempt / some statuses (a stale
+    worker or callback then changes nothing). Extra `fields` are written in the same UPDATE.
+    """
+    if to not in LEGAL:
+        raise ValueError(f"unknown job status {to!r}")
+    for _ in range(5):
+        row = await TranscodeJob.select(TranscodeJob.status, TranscodeJob.attempt).where(
+            TranscodeJob.id == job_id
+        ).first()
+        if row is None:
+            return False
+        src, attempt = row["status"], row["attempt"]
+        if expect_attempt is not None and attempt != expect_attempt:
+            return False
+        if expect_from is not None and src not in expect_from:
+            return False
+        if not is_legal(src, to):
+            return False
+        values = {**_implied_fields(src, to, attempt), **fields, "status": to}
+        updated = await TranscodeJob.update(
+            {getattr(TranscodeJob, k): v for k, v in values.items()}
+        ).where(
+            (TranscodeJob.id == job_id) & (TranscodeJob.status == src) & (TranscodeJob.attempt == attempt)
+        ).returning(*TranscodeJob.all_columns())
+        if not updated:
+            continue  # somebody else moved it between our read and write: look again
+        new = updated[0]
+        await record(job_id, src, to, new["attempt"], reason)
+        log.info("job %s: %s → %s (attempt %s): %s", job_id, src, to, new["attempt"], reason,
+                 extra={"job_id": job_id})
+        BUS.publish(event_from_row(new))
+        return True
+    return False
+
+
+async def require_transition(job_id: int, to: str, reason: str, **kwargs) -> None:
+    """`transition` for user actions: explain a refusal instead of returning False."""
+    if await transition(job_id, to, reason, **kwargs):
+        return
+    row = await TranscodeJob.select(TranscodeJob.status).where(TranscodeJob.id == job_id).first()
+    if row is None:
+        raise DomainError("NOT_FOUND", f"job {job_id} does not exist")
+    raise DomainError(
+        "ILLEGAL_TRANSITION", f"job {job_id} is {row['status']}; it cannot become {to}"
+    )
+
+
+async def report_progress(
+    job_id: int, attempt: int, *, progress: float, fps=None, speed=None, eta_seconds=None
+) -> bool:
+    """Store progress of a running attempt; False means the attempt is no longer wanted (stop it)."""
+    updated = await TranscodeJob.update(
+        {
+            TranscodeJob.progress: progress,
+            TranscodeJob.fps: fps,
+            TranscodeJob.speed: speed,
+            TranscodeJob.eta_seconds: eta_seconds,
+            TranscodeJob.heartbeat_at: now(),
+        }
+    ).where(
+        (TranscodeJob.id == job_id) & (TranscodeJob.status == RUNNING) & (TranscodeJob.attempt == attempt)
+    ).returning(TranscodeJob.id, TranscodeJob.executor)
+    if not updated:
+        return False
+    BUS.publish(JobEvent(job_id=job_id, status=RUNNING, progress=progress, fps=fps, speed=speed,
+                         eta_seconds=eta_seconds, attempt=attempt, executor=updated[0]["executor"]))
+    return True
+
+
+async def history(job_id: int) -> list[dict]:
+    return await JobTransition.select().where(JobTransition.job == job_id).order_by(JobTransition.id)

@@ -1,0 +1,38 @@
+"""`JobRuntime`: opens the storages and runs the configured executor inside a process (`mpr up`, `mpr worker`)."""
+from __future__ import annotations
+
+import logging
+
+from backend.config import Settings
+from backend.storage import Storages, open_storages
+
+log = logging.getLogger("mpr.jobs.runtime")
+
+
+def make_executor(settings: Settings, storages: Storages):
+    if settings.executor == "local":
+        from backend.jobs.executors.local import LocalExecutor
+
+        return LocalExecutor(settings, storages)
+    if settings.executor == "aws":
+        from backend.jobs.executors.aws import AwsExecutor
+
+        return AwsExecutor(settings, storages)
+    raise ValueError(f"MPR_EXECUTOR must be local or aws, got {settings.executor!r}")
+
+
+class JobRuntime:
+    def __init__(self, settings: Settings, storages: Storages | None = None):
+        self.settings = settings
+        self.storages = storages or open_storages(settings)
+        self.executor = make_executor(settings, self.storages)
+
+    @property
+    def alive(self) -> bool:
+        return self.executor.alive
+
+    async def start(self) -> None:
+        await self.executor.start()
+
+    async def stop(self) -> None:
+        await self.executor.stop()

@@ -1,0 +1,165 @@
+"""Job commands a person issues: create (validated before anything runs), cancel, retry.
+
+Refusals are `DomainError`s whose message says what to change.
+"""
+from __future__ import annotations
+
+from backend.catalog.ingest import media_info_from_asset
+from backend.catalog.presets import preset_spec_from_row
+from backend.catalog.tables import MediaAsset, TranscodeJob, TranscodePreset
+from backend.config import Settings
+from backend.jobs import lifecycle
+from backend.jobs.errors import DomainError, not_found
+from backend.jobs.events import BUS
+from backend.jobs.naming import candidates, default_stem, sanitize_stem
+from backend.media.presets import PresetError, is_keyframe_copy, output_extension, validate_preset
+from backend.storage import Storages
+
+END_TOLERANCE = 0.05  # seconds past the probed end still accepted (then clamped)
+
+
+def timecode(seconds: float) -> str:
+    ms = int(round(max(seconds, 0.0) * 1000))
+    h, rem = divmod(ms, 3_600_000)
+    m, rem = divmod(rem, 60_000)
+    s, ms = divmod(rem, 1000)
+    return f"{h:02d}:{m:02d}:{s:02d}.{ms:03d}"
+
+
+def validate_trim(start: float | None, end: float | None, duration: float, fps: float | None) -> tuple[float, float]:
+    """Return (start, end) clamped to the clip, or refuse with a message that says what to change."""
+    frame = 1.0 / fps if fps else 0.0
+    tolerance = max(END_TOLERANCE, frame)
+    start = 0.0 if start is None else float(start)
+    end = duration if end is None else float(end)
+    if start != start or end != end:  # NaN
+        raise DomainError("INVALID_TRIM", "in and out points must be numbers of seconds")
+    if start < 0:
+        raise DomainError("INVALID_TRIM", f"in point {start:.3f} s is before the start; use 0 or later")
+    if start >= duration:
+        raise DomainError(
+            "INVALID_TRIM",
+            f"in point {timecode(start)} is at or past the end of the clip ({timecode(duration)}); "
+            "choose an in point before the end",
+        )
+    if end > duration + tolerance:
+        raise DomainError(
+            "INVALID_TRIM",
+            f"out point {timecode(end)} is past the end of the clip ({timecode(duration)}); "
+            f"choose an out point at or before {timecode(duration)}",
+        )
+    end = min(end, duration)
+    if end <= start:
+        raise DomainError(
+            "INVALID_TRIM",
+            f"out point {timecode(end)} must come after the in point {timecode(start)}",
+        )
+    if frame and end - start < frame - 1e-6:
+        raise DomainError("INVALID_TRIM", "the selection is shorter than one frame; widen it")
+    return start, end
+
+
+async def _free_output_key(storages: Storages, stem: str, extension: str) -> str:
+    taken_rows = await TranscodeJob.select(TranscodeJob.output_key).where(
+        TranscodeJob.status.is_in(["queued", "running", "succeeded"])
+    )
+    taken = {r["output_key"] for r in taken_rows}
+    for key in candidates(stem, extension):
+        if key in taken:
+            continue
+        if await storages.output.stat(key) is None:
+            return key
+    raise AssertionError("unreachable")
+
+
+async def create_job(
+    settings: Settings,
+    storages: Storages,
+    *,
+    source_id: int,
+    preset_id: int,
+    trim_start: float | None = None,
+    trim_end: float | None = None,
+    accurate_trim: bool | None = None,
+    output_name: str | None = None,
+    priority: int = 0,
+) -> dict:
+    source = await MediaAsset.select().where(MediaAsset.id == source_id).first()
+    if source is None:
+        raise not_found("asset", source_id)
+    if source["status"] != "ready":
+        why = f": {source['error_message']}" if source["error_message"] else ""
+        raise DomainError(
+            "ASSET_NOT_READY", f"asset {source['filename']!r} is {source['status']}{why}; choose a ready asset"
+        )
+    preset = await TranscodePreset.select().where(TranscodePreset.id == preset_id).first()
+    if preset is None:
+        raise not_found("preset", preset_id)
+    try:
+        spec = validate_preset(preset_spec_from_row(preset))
+    except PresetError as exc:
+        raise DomainError("INVALID_PRESET", f"preset {preset['name']!r} is invalid: {exc}") from exc
+
+    info = media_info_from_asset(source)
+    if spec.kind in ("video", "image") and info.video is None:
+        raise DomainError("INVALID_PRESET", f"{source['filename']!r} has no video stream; choose an audio preset")
+    if spec.kind == "audio" and info.audio is None:
+        raise DomainError("INVALID_PRESET", f"{source['filename']!r} has no audio stream; choose a video preset")
+    if not source["duration"]:
+        raise DomainError("ASSET_NOT_READY", f"{source['filename']!r} has no known duration")
+    start, end = validate_trim(trim_start, trim_end, source["duration"], source["frame_rate"])
+
+    keyframe_copy = is_keyframe_copy(spec)
+    if accurate_trim and keyframe_copy:
+        raise DomainError(
+            "INVALID_TRIM",
+            f"{spec.name!r} copies streams and can only cut at keyframes; "
+            "choose a re-encoding preset for a frame-accurate cut",
+        )
+    stem = sanitize_stem(output_name) if output_name else ""
+    if output_name and not stem:
+        raise DomainError("INVALID_INPUT", f"output name {output_name!r} has no usable characters; type a plain name")
+    stem = stem or default_stem(source["filename"], spec.name)
+    output_key = await _free_output_key(storages, stem, output_extension(spec))
+
+    job = TranscodeJob(
+        source=source_id,
+        preset=preset_id,
+        preset_snapshot=spec.to_dict(),
+        trim_start=start,
+        trim_end=end,
+        accurate_trim=not keyframe_copy,
+        output_filename=output_key,
+        output_key=output_key,
+        status=lifecycle.QUEUED,
+        priority=int(priority),
+        executor=settings.executor,
+        max_attempts=settings.max_attempts,
+        plan={"trim": "keyframe" if keyframe_copy else "accurate"},
+    )
+    await job.save()
+    row = await TranscodeJob.select().where(TranscodeJob.id == job.id).first()
+    await lifecycle.record(job.id, "", lifecycle.QUEUED, 1, "created")
+    BUS.publish(lifecycle.event_from_row(row))
+    return row
+
+
+async def cancel_job(job_id: int, reason: str = "cancelled by user") -> dict:
+    """Queued → cancelled at once; running → cancelled, and its executor stops FFmpeg and removes the partial."""
+    await lifecycle.require_transition(job_id, lifecycle.CANCELLED, reason, expect_from=(lifecycle.QUEUED, lifecycle.RUNNING))
+    return await TranscodeJob.select().where(TranscodeJob.id == job_id).first()
+
+
+async def retry_job(job_id: int) -> dict:
+    """Failed or cancelled → queued as a new attempt, from scratch."""
+    row = await TranscodeJob.select(TranscodeJob.attempt, TranscodeJob.max_attempts).where(
+        TranscodeJob.id == job_id
+    ).first()
+    if row is None:
+        raise not_found("job", job_id)
+    await lifecycle.require_transition(
+        job_id, lifecycle.QUEUED, "retried by user",
+        expect_from=(lifecycle.FAILED, lifecycle.CANCELLED),
+        max_attempts=max(row["max_attempts"], row["attempt"] + 1),
+    )
+    return await TranscodeJob.select().where(TranscodeJob.id == job_id).first()
