@@ -177,6 +177,8 @@ class LocalExecutor:
             final_local = self.storages.output.local_path(row["output_key"])
             if final_local is not None:
                 final_local.parent.mkdir(parents=True, exist_ok=True)
+                for stale in final_local.parent.glob(f".partial-{job_id}-*"):  # left by a killed attempt
+                    stale.unlink(missing_ok=True)
                 partial = final_local.parent / f".partial-{job_id}-{attempt.attempt}-{final_local.name}"
             else:
                 partial = workdir / Path(row["output_key"]).name
