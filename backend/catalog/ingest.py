@@ -1,0 +1,305 @@
+"""Ingest: turn stored files into `MediaAsset` rows — stat, probe, poster + filmstrip, status.
+
+`ingest_key` registers (or refreshes) one key of one storage area; `scan` walks the input area,
+registers new files, re-probes changed ones and leaves unchanged ones alone, probing a few at a
+time. A file that is not usable media still gets a row, with status 'error' and the reason.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import posixpath
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from backend.catalog.presets import preset_spec_from_row, seed_builtin_presets
+from backend.catalog.tables import MediaAsset
+from backend.media.probe import AudioInfo, MediaInfo, ProbeError, VideoInfo, probe_async
+from backend.storage import ObjectInfo, Storage, StorageError, Storages, safe_key
+
+__all__ = [
+    "ScanResult",
+    "ingest_key",
+    "media_info_from_asset",
+    "preset_spec_from_row",
+    "register_upload",
+    "scan",
+    "seed_builtin_presets",
+    "skip_reason",
+]
+
+log = logging.getLogger(__name__)
+
+FILMSTRIP_FRAMES = 12
+FILMSTRIP_TILE_WIDTH = 160
+# files still being written by a browser, a downloader or a copy tool
+PARTIAL_SUFFIXES = (".part", ".partial", ".crdownload", ".download", ".tmp", ".temp", ".filepart", "~")
+# an error that says nothing about the file (ffprobe missing, a bug): the next scan tries again
+RETRY_MARK = "could not ingest (retried on next scan): "
+
+# metadata columns and their "unknown" values, reset when a file turns out not to be media
+_METADATA_DEFAULTS: dict[str, Any] = {
+    "duration": None, "container": "", "video_codec": "", "audio_codec": "", "width": None,
+    "height": None, "frame_rate": None, "bitrate": None, "audio_channels": None,
+    "audio_sample_rate": None, "rotation": 0, "pix_fmt": "",
+}
+
+
+class _KeyLocks:
+    """One asyncio.Lock per (area, key) while anyone uses it: no two ingests of a key at once."""
+
+    def __init__(self) -> None:
+        self._locks: dict[tuple[str, str], asyncio.Lock] = {}
+        self._users: dict[tuple[str, str], int] = {}
+
+    @contextlib.asynccontextmanager
+    async def hold(self, name: tuple[str, str]):
+        lock = self._locks.setdefault(name, asyncio.Lock())
+        self._users[name] = self._users.get(name, 0) + 1
+        try:
+            async with lock:
+                yield
+        finally:
+            self._users[name] -= 1
+            if not self._users[name]:
+                del self._users[name], self._locks[name]
+
+
+_key_locks = _KeyLocks()
+
+
+@dataclass
+class ScanResult:
+    """Counts of one scan. `errors` counts files probed in this scan that ended with status 'error'
+    (they are also in `added` or `updated`). `asset_ids`: every asset the listed files map to, in
+    listing order. `skipped`: keys left out (dotfiles, partial downloads, unusable names)."""
+
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    errors: int = 0
+    asset_ids: list[int] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+
+# ------------------------------------------------------------------------------ row <-> MediaInfo
+def media_info_from_asset(row: MediaAsset | dict) -> MediaInfo:
+    """The MediaInfo stored on an asset row (instance or `.select()` dict); ValueError if never probed."""
+    get = row.get if isinstance(row, dict) else lambda name, default=None: getattr(row, name, default)
+    if get("duration") is None:
+        raise ValueError(f"asset {get('id')} has no media metadata (status {get('status')!r})")
+    video = None
+    if get("video_codec"):
+        video = VideoInfo(
+            codec=get("video_codec"), width=get("width") or 0, height=get("height") or 0,
+            fps=get("frame_rate") or 0.0, rotation=get("rotation") or 0, pix_fmt=get("pix_fmt") or "",
+            nb_frames=None,
+        )
+    audio = None
+    if get("audio_codec"):
+        audio = AudioInfo(
+            codec=get("audio_codec"), channels=get("audio_channels") or 0,
+            sample_rate=get("audio_sample_rate") or 0,
+        )
+    return MediaInfo(
+        format_name=get("container") or "", duration=get("duration"), size=get("size") or 0,
+        bit_rate=get("bitrate"), video=video, audio=audio,
+    )
+
+
+def _apply_media(row: MediaAsset, info: MediaInfo) -> None:
+    v, a = info.video, info.audio
+    row.duration = info.duration
+    row.container = info.format_name[:128]
+    row.bitrate = info.bit_rate
+    row.video_codec = v.codec if v else ""
+    row.width = v.width if v else None
+    row.height = v.height if v else None
+    row.frame_rate = v.fps if v else None
+    row.rotation = v.rotation if v else 0
+    row.pix_fmt = v.pix_fmt if v else ""
+    row.audio_codec = a.codec if a else ""
+    row.audio_channels = a.channels if a else None
+    row.audio_sample_rate = a.sample_rate if a else None
+    row.status = "ready"
+    row.error_message = ""
+
+
+def _apply_error(row: MediaAsset, reason: str) -> None:
+    for name, value in _METADATA_DEFAULTS.items():
+        setattr(row, name, value)
+    row.status = "error"
+    row.error_message = reason
+
+
+# ------------------------------------------------------------------------------ thumbnails
+async def _drop_thumbs(storages: Storages, row: MediaAsset) -> None:
+    for attr in ("poster_key", "filmstrip_key"):
+        key = getattr(row, attr)
+        if key:
+            try:
+                await storages.thumbs.delete(key)
+            except StorageError as exc:
+                log.warning("could not delete thumbnail %r: %s", key, exc)
+            setattr(row, attr, "")
+    row.filmstrip_frames = 0
+
+
+async def _make_thumbs(storages: Storages, source: str, row: MediaAsset, info: MediaInfo) -> str:
+    """Poster (+ filmstrip for moving pictures) into the thumbs area; returns a note on failure."""
+    if info.video is None:
+        await _drop_thumbs(storages, row)
+        return ""
+    from backend.media.thumbnails import make_filmstrip, make_poster  # TEMP: lazy until media lands it
+
+    tmp = Path(tempfile.mkdtemp(prefix="mpr-thumbs-"))
+    try:
+        poster_key, strip_key = f"{row.id}/poster.jpg", f"{row.id}/filmstrip.jpg"
+        try:
+            await make_poster(source, tmp / "poster.jpg", info)
+            await storages.thumbs.put_file(tmp / "poster.jpg", poster_key, "image/jpeg")
+            row.poster_key = poster_key
+            if info.is_image:
+                row.filmstrip_key, row.filmstrip_frames = "", 0
+                return ""
+            strip = await make_filmstrip(
+                source, tmp / "filmstrip.jpg", info, frames=FILMSTRIP_FRAMES, tile_width=FILMSTRIP_TILE_WIDTH
+            )
+            await storages.thumbs.put_file(tmp / "filmstrip.jpg", strip_key, "image/jpeg")
+            row.filmstrip_key, row.filmstrip_frames = strip_key, strip.frames
+        except Exception as exc:  # a missing picture must not make a playable file unusable
+            log.warning("thumbnails for asset %s failed: %s", row.id, exc)
+            return f"no thumbnails: {getattr(exc, 'message', None) or exc}"
+        return ""
+    finally:
+        await asyncio.to_thread(shutil.rmtree, tmp, True)
+
+
+# ------------------------------------------------------------------------------ one key
+async def _find_row(area: str, key: str) -> MediaAsset | None:
+    return (
+        await MediaAsset.objects()
+        .where((MediaAsset.storage_area == area) & (MediaAsset.storage_key == key))
+        .order_by(MediaAsset.id)
+        .first()
+    )
+
+
+async def ingest_key(storages: Storages, key: str, area: str = "in", *, info: ObjectInfo | None = None) -> MediaAsset:
+    """Create or refresh the MediaAsset for `key` in `area`, probe it, make its thumbnails.
+
+    Returns the saved row: status 'ready', or 'error' with a readable `error_message` when the file
+    is not usable media (the row is kept either way). Raises StorageError if `key` is refused or
+    nothing is stored under it. `info` (from a listing) saves a stat call.
+    """
+    storage: Storage = storages.get(area)
+    key = safe_key(key)
+    async with _key_locks.hold((area, key)):
+        obj = info if info is not None else await storage.stat(key)
+        if obj is None:
+            raise StorageError(f"no object {key!r} in {area!r} storage")
+        row = await _find_row(area, key)
+        if row is None:
+            row = MediaAsset(
+                filename=posixpath.basename(key)[:512], storage_area=area, storage_key=key,
+                size=obj.size, mtime=obj.mtime, etag=obj.etag[:128], status="pending",
+            )
+            await row.save()
+        row.size, row.mtime, row.etag = obj.size, obj.mtime, obj.etag[:128]
+        row.status = "pending"
+        try:
+            source = storage.probe_source(key)
+            media = await probe_async(source)
+        except ProbeError as exc:
+            _apply_error(row, str(exc))
+            await _drop_thumbs(storages, row)
+        except Exception as exc:  # environment trouble or a bug: keep the row, say so, retry later
+            log.exception("ingest of %s:%s failed", area, key)
+            _apply_error(row, f"{RETRY_MARK}{exc}")
+        else:
+            _apply_media(row, media)
+            row.error_message = await _make_thumbs(storages, source, row, media)
+        await row.save()
+        return row
+
+
+async def register_upload(storages: Storages, key: str) -> MediaAsset:
+    """Register a file just written into the input area (upload, `mpr demo`)."""
+    return await ingest_key(storages, key, "in")
+
+
+# ------------------------------------------------------------------------------ scan
+def skip_reason(key: str) -> str | None:
+    """Why a listed key is not registered (None: register it). Junk with a media name is NOT
+    skipped: it becomes an 'error' asset so a person sees why it is unusable."""
+    try:
+        key = safe_key(key)
+    except StorageError as exc:
+        return str(exc)
+    if any(part.startswith(".") for part in key.split("/")):
+        return "hidden file"
+    if key.lower().endswith(PARTIAL_SUFFIXES):
+        return "partial download"
+    return None
+
+
+def _changed(row: dict, obj: ObjectInfo) -> bool:
+    return (
+        row["size"] != obj.size
+        or abs((row["mtime"] or 0.0) - obj.mtime) > 1e-6
+        or (row["etag"] or "") != obj.etag[:128]
+        or row["status"] == "pending"  # a previous ingest was interrupted
+        or (row["status"] == "error" and (row["error_message"] or "").startswith(RETRY_MARK))
+    )
+
+
+async def scan(storages: Storages, prefix: str = "", concurrency: int = 4) -> ScanResult:
+    """Register new and re-probe changed files of the input area under `prefix` (≤ `concurrency` at once)."""
+    objs = await storages.input.list(prefix)
+    rows = await MediaAsset.select(
+        MediaAsset.id, MediaAsset.storage_key, MediaAsset.size, MediaAsset.mtime, MediaAsset.etag,
+        MediaAsset.status, MediaAsset.error_message,
+    ).where(MediaAsset.storage_area == "in").order_by(MediaAsset.id)
+    by_key: dict[str, dict] = {}
+    for r in rows:
+        by_key.setdefault(r["storage_key"], r)  # oldest row wins should duplicates ever exist
+
+    result = ScanResult()
+    ids: dict[str, int] = {}
+    todo: list[tuple[ObjectInfo, bool]] = []  # (object, is_new)
+    for obj in objs:
+        if skip_reason(obj.key):
+            result.skipped.append(obj.key)
+            continue
+        row = by_key.get(obj.key)
+        if row is None or _changed(row, obj):
+            todo.append((obj, row is None))
+        else:
+            result.unchanged += 1
+            ids[obj.key] = row["id"]
+
+    sem = asyncio.Semaphore(max(1, concurrency))
+
+    async def one(obj: ObjectInfo, is_new: bool) -> None:
+        async with sem:
+            try:
+                asset = await ingest_key(storages, obj.key, "in", info=obj)
+            except Exception:
+                log.exception("scan: %s failed", obj.key)
+                result.errors += 1
+                return
+        ids[obj.key] = asset.id
+        if is_new:
+            result.added += 1
+        else:
+            result.updated += 1
+        if asset.status == "error":
+            result.errors += 1
+
+    await asyncio.gather(*(one(obj, new) for obj, new in todo))
+    result.asset_ids = [ids[o.key] for o in objs if o.key in ids]
+    return result
