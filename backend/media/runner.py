@@ -1,0 +1,279 @@
+"""Run one ffmpeg argv as an asyncio subprocess: live progress, readable errors, clean cancel.
+
+Progress comes from `-progress pipe:1` blocks on stdout (out_time_us, fps, speed, frame,
+progress=continue|end); stderr is read concurrently (last 50 lines kept) so neither pipe can
+fill up and block ffmpeg. Cancelling the awaiting task sends SIGTERM (ffmpeg flushes and
+exits), waits up to 5 s, then SIGKILLs, deletes the partial output and re-raises
+CancelledError. `q` on stdin is never used: it exits 0, indistinguishable from success.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import logging
+import os
+import re
+import signal
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from .webp import finish_webp, is_ivf
+
+log = logging.getLogger(__name__)
+
+STDERR_LINES = 50
+TERM_GRACE_SECONDS = 5.0
+
+_PREFIX = re.compile(r"^\[[^\]]+ @ (?:0x)?[0-9a-fA-F]+\]\s*")
+_STRONG = ("No such file", "does not contain", "Invalid", "invalid", "not found", "Permission denied",
+           "Unknown encoder", "Unknown decoder", "Unrecognized option", "Option not found",
+           "Error", "error", "Could not", "Cannot", "cannot", "Unable", "unable", "failed",
+           "not supported", "Not supported", "unsupported", "Unsupported", "too many", "empty")
+_GENERIC = ("Conversion failed", "Error while filtering", "Nothing was written into output file",
+            "Exiting normally", "Terminating thread", "Error closing file",
+            "Error while processing the decoded data", "Task finished with error code",
+            "Error sending frames to consumers", "Error muxing a packet", "Error submitting a packet")
+
+
+@dataclass
+class Progress:
+    out_time: float  # seconds of output written
+    percent: float  # 0..100 of the expected duration
+    fps: float | None = None
+    speed: float | None = None  # × realtime
+    eta: float | None = None  # seconds left
+    frame: int | None = None
+
+
+class FFmpegError(Exception):
+    """ffmpeg failed; `.message` is the line a person needs, `.stderr_tail` the context."""
+
+    def __init__(self, message: str, stderr_tail: str = "", returncode: int | None = None):
+        super().__init__(message)
+        self.message = message
+        self.stderr_tail = stderr_tail
+        self.returncode = returncode
+
+
+ProgressCallback = Callable[[Progress], "Awaitable[None] | None"]
+
+
+def clean_line(line: str) -> str:
+    """Drop the "[h264 @ 0x55…]" context prefix ffmpeg puts on component messages."""
+    return _PREFIX.sub("", line.strip())
+
+
+def pick_message(lines: Sequence[str], returncode: int | None = None) -> str:
+    """The most useful stderr line: the last specific error, else the last line, else the code."""
+    cleaned = [clean_line(ln) for ln in lines if ln.strip()]
+    cleaned = [ln for ln in cleaned if ln and not ln.startswith(("Traceback", "  File "))]
+    for ln in reversed(cleaned):
+        if any(k in ln for k in _STRONG) and not any(ln.startswith(g) for g in _GENERIC):
+            return ln
+    for ln in reversed(cleaned):
+        if not any(ln.startswith(g) for g in _GENERIC):
+            return ln
+    if returncode is not None and returncode < 0:
+        try:
+            name = signal.Signals(-returncode).name
+        except ValueError:
+            name = str(-returncode)
+        return f"ffmpeg was killed by signal {name}"
+    if cleaned:
+        return cleaned[-1]
+    return f"ffmpeg exited with code {returncode}"
+
+
+def _float(value: str | None) -> float | None:
+    if value is None:
+        return None
+    value = value.strip().rstrip("x")
+    if not value or value == "N/A":
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        return None
+
+
+def _out_time(block: dict[str, str]) -> float | None:
+    for key in ("out_time_us", "out_time_ms"):  # out_time_ms is µs too (historic ffmpeg quirk)
+        v = _float(block.get(key))
+        if v is not None:
+            return max(0.0, v / 1_000_000)
+    text = block.get("out_time")
+    if text and text != "N/A":
+        try:
+            neg = text.startswith("-")
+            h, m, s = text.lstrip("-").split(":")
+            t = int(h) * 3600 + int(m) * 60 + float(s)
+            return 0.0 if neg else t
+        except ValueError:
+            return None
+    return None
+
+
+def progress_from_block(block: dict[str, str], duration: float) -> Progress:
+    """Turn one `-progress` block into a Progress against `duration` seconds of expected output."""
+    out_time = _out_time(block) or 0.0
+    percent = min(100.0, out_time / duration * 100.0) if duration > 0 else 0.0
+    speed = _float(block.get("speed"))
+    fps = _float(block.get("fps"))
+    frame_f = _float(block.get("frame"))
+    eta = None
+    if speed and speed > 0 and duration > 0:
+        eta = max(0.0, (duration - out_time) / speed)
+    return Progress(
+        out_time=round(out_time, 3), percent=round(percent, 2), fps=fps,
+        speed=speed, eta=None if eta is None else round(eta, 1),
+        frame=int(frame_f) if frame_f is not None else None,
+    )
+
+
+async def _call(cb: ProgressCallback | None, p: Progress) -> None:
+    if cb is None:
+        return
+    try:
+        result = cb(p)
+        if inspect.isawaitable(result):
+            await result
+    except asyncio.CancelledError:
+        raise
+    except Exception:  # a failing progress sink must not kill the encode
+        log.exception("on_progress callback failed")
+
+
+async def _read_lines(stream: asyncio.StreamReader, sink: Callable[[str], Awaitable[None] | None]):
+    """Split on \\n and \\r without StreamReader's line-length limit."""
+    buf = b""
+    while True:
+        chunk = await stream.read(65536)
+        if not chunk:
+            break
+        buf += chunk
+        parts = re.split(rb"[\r\n]", buf)
+        buf = parts.pop()
+        for part in parts:
+            if part:
+                r = sink(part.decode("utf-8", "replace"))
+                if inspect.isawaitable(r):
+                    await r
+    if buf:
+        r = sink(buf.decode("utf-8", "replace"))
+        if inspect.isawaitable(r):
+            await r
+
+
+def _remove(output: Path | None) -> None:
+    if output is None:
+        return
+    for path in (output, output.with_name(output.name + ".tmp-webp")):
+        with contextlib.suppress(FileNotFoundError, IsADirectoryError):
+            path.unlink()
+
+
+async def _stop(proc: asyncio.subprocess.Process) -> None:
+    """SIGTERM, wait up to TERM_GRACE_SECONDS, then SIGKILL."""
+    if proc.returncode is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        proc.send_signal(signal.SIGTERM)
+    try:
+        await asyncio.wait_for(proc.wait(), TERM_GRACE_SECONDS)
+    except asyncio.TimeoutError:
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+        await proc.wait()
+
+
+async def run_ffmpeg(
+    argv: Sequence[str],
+    *,
+    duration: float,
+    output: Path | str | None = None,
+    on_progress: ProgressCallback | None = None,
+    progress_interval: float = 0.5,
+    timeout: float | None = None,
+) -> str:
+    """Run ffmpeg; return the stderr tail on success, raise FFmpegError on failure.
+
+    `duration` is the expected output length in seconds (percent is measured against it).
+    `on_progress` (sync or async) is called at most every `progress_interval` s while running,
+    and once with percent 100 after a successful exit. A WebP animation written as IVF by
+    `command.build_command` is turned into the final .webp here before returning.
+    """
+    output = Path(output) if output is not None else None
+    tail: deque[str] = deque(maxlen=STDERR_LINES)
+    state = {"last_emit": 0.0, "last": None}
+    block: dict[str, str] = {}
+
+    proc = await asyncio.create_subprocess_exec(
+        *argv, stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+
+    async def on_stdout(line: str) -> None:
+        key, sep, value = line.partition("=")
+        if not sep:
+            return
+        key, value = key.strip(), value.strip()
+        if key != "progress":
+            block[key] = value
+            return
+        p = progress_from_block(block, duration)
+        block.clear()
+        prev: Progress | None = state["last"]
+        if prev is not None and p.out_time < prev.out_time:  # N/A blocks: never go backwards
+            p = Progress(prev.out_time, prev.percent, p.fps or prev.fps, p.speed or prev.speed,
+                         prev.eta, p.frame if p.frame is not None else prev.frame)
+        state["last"] = p
+        if value == "end":
+            return  # the final 100 % event is sent after a successful exit
+        now = time.monotonic()
+        if now - state["last_emit"] >= progress_interval:
+            state["last_emit"] = now
+            await _call(on_progress, p)
+
+    readers = [
+        asyncio.create_task(_read_lines(proc.stdout, on_stdout)),
+        asyncio.create_task(_read_lines(proc.stderr, tail.append)),
+    ]
+    try:
+        try:
+            await asyncio.wait_for(asyncio.gather(*readers), timeout)
+        except asyncio.TimeoutError:
+            await _stop(proc)
+            _remove(output)
+            raise FFmpegError(f"ffmpeg took longer than {timeout:g} s and was stopped",
+                              "\n".join(tail), proc.returncode) from None
+        rc = await proc.wait()
+    except asyncio.CancelledError:
+        await asyncio.shield(_stop(proc))
+        _remove(output)
+        raise
+    finally:
+        for task in readers:
+            task.cancel()
+        if proc.returncode is None:  # any other exception: never leave ffmpeg running
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+            await proc.wait()
+
+    text = "\n".join(tail)
+    if rc != 0:
+        _remove(output)
+        raise FFmpegError(pick_message(list(tail), rc), text, rc)
+    if output is not None and output.suffix.lower() == ".webp" and is_ivf(output):
+        finish_webp(output)
+    last: Progress | None = state["last"]
+    final = Progress(
+        out_time=last.out_time if last else round(max(duration, 0.0), 3),
+        percent=100.0, fps=last.fps if last else None, speed=last.speed if last else None,
+        eta=0.0, frame=last.frame if last else None,
+    )
+    await _call(on_progress, final)
+    return text
