@@ -1,0 +1,44 @@
+"""/admin: piccolo-admin over the catalog tables (session login with piccolo's BaseUser).
+
+Mounted with copy_scope so the admin sees paths relative to /admin; a bare /admin redirects to
+/admin/ (the admin's assets are relative and 404 otherwise).
+"""
+from __future__ import annotations
+
+from litestar import asgi
+from litestar.types import Receive, Scope, Send
+from piccolo_admin.endpoints import TableConfig, create_admin
+
+from backend.catalog.tables import JobTransition, MediaAsset, TranscodeJob, TranscodePreset
+
+
+def build_admin():
+    return create_admin(
+        tables=[
+            TableConfig(MediaAsset, visible_columns=[MediaAsset.id, MediaAsset.filename, MediaAsset.status,
+                                                     MediaAsset.storage_area, MediaAsset.duration, MediaAsset.size]),
+            TableConfig(TranscodeJob, visible_columns=[TranscodeJob.id, TranscodeJob.source, TranscodeJob.status,
+                                                       TranscodeJob.progress, TranscodeJob.output_filename,
+                                                       TranscodeJob.attempt, TranscodeJob.created_at]),
+            TranscodePreset,
+            JobTransition,
+        ],
+        site_name="MPR admin",
+    )
+
+
+def admin_mount(admin_app=None):
+    admin_app = admin_app or build_admin()
+
+    @asgi("/admin", is_mount=True, copy_scope=True)
+    async def admin(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope.get("path", "") in ("", "/") and not scope.get(
+            "raw_path", b"/admin/"
+        ).rstrip(b"?").endswith(b"/"):
+            await send({"type": "http.response.start", "status": 308,
+                        "headers": [(b"location", b"/admin/"), (b"content-length", b"0")]})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        await admin_app(scope, receive, send)
+
+    return admin

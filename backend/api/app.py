@@ -1,0 +1,94 @@
+"""`create_app(settings)`: the Litestar app serving /graphql, /admin, the job callback, /media and /healthz.
+
+Lifespan: bind the catalog (and admin auth) tables to an engine built from
+`settings.database_url`, open an asyncpg pool on PostgreSQL (`db_pool`; tests turn it off —
+Litestar's test client runs the app on another event loop), open the storages, and when
+`run_jobs` start a `backend.jobs.runtime.JobRuntime` in this process. Shutdown reverses it and
+gives the tables back to the engine they had before.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+from typing import AsyncIterator
+
+from litestar import Litestar
+from litestar.datastructures import State
+from piccolo.engine.postgres import PostgresEngine
+
+from backend.api.admin import admin_mount
+from backend.api.auth import ensure_api_token
+from backend.api.callback import job_callback
+from backend.api.context import CONTEXT_KEY, ApiContext
+from backend.api.graphiql import graphiql_asset
+from backend.api.graphql_view import make_controller
+from backend.api.health import healthz
+from backend.api.media import media_file
+from backend.api.schema import schema
+from backend.catalog import db as catalog_db
+from backend.catalog.engine import engine_from_url
+from backend.config import Settings
+from backend.storage import Storages, open_storages
+
+log = logging.getLogger("mpr.api")
+
+UPLOAD_OVERHEAD = 1 << 20  # multipart headers and the operations/map fields around the file
+
+
+def _origins(settings: Settings) -> tuple[str, ...]:
+    hosts = {settings.host, "127.0.0.1", "localhost"}
+    return tuple(sorted(f"http://{h}:{settings.port}" for h in hosts if h not in ("0.0.0.0", "::")))
+
+
+def create_app(
+    settings: Settings,
+    *,
+    run_jobs: bool = True,
+    db_pool: bool | None = None,
+    storages: Storages | None = None,
+) -> Litestar:
+    """The MPR web app. `db_pool` defaults to True on PostgreSQL; `storages` overrides open_storages."""
+    token, _ = ensure_api_token(settings)
+    use_pool = settings.is_postgres if db_pool is None else db_pool and settings.is_postgres
+    state = State({"settings": settings, "storages": storages or open_storages(settings),
+                   "runtime": None, "engine": None})
+
+    async def context_getter() -> dict:
+        return {CONTEXT_KEY: ApiContext(state.settings, state.storages, state.runtime)}
+
+    controller = make_controller(
+        schema, token=token, context_getter=context_getter, allowed_origins=_origins(settings),
+        max_body=settings.max_upload_bytes + UPLOAD_OVERHEAD,
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        previous = catalog_db.current_engine()
+        engine = engine_from_url(settings.database_url)
+        catalog_db.bind_engine(engine)
+        state.engine = engine
+        runtime = None
+        try:
+            if use_pool and isinstance(engine, PostgresEngine):
+                await engine.start_connection_pool(min_size=2, max_size=max(4, settings.workers + 4))
+            if run_jobs:
+                from backend.jobs.runtime import JobRuntime
+
+                runtime = JobRuntime(settings, state.storages)
+                await runtime.start()
+                state.runtime = runtime
+            yield
+        finally:
+            if runtime is not None:
+                state.runtime = None
+                await runtime.stop()
+            if use_pool and isinstance(engine, PostgresEngine):
+                await engine.close_connection_pool()
+            catalog_db.bind_engine(previous)
+
+    return Litestar(
+        route_handlers=[controller, job_callback, media_file, healthz, graphiql_asset, admin_mount()],
+        lifespan=[lifespan],
+        state=state,
+        debug=False,
+    )

@@ -1,0 +1,46 @@
+"""POST /api/jobs/{id}/callback: the AWS Lambda reports progress and results of one job attempt.
+
+The raw body must carry `X-MPR-Signature` = hex HMAC-SHA256 under the job's key
+(`backend.signing`); anything else is 401 and changes nothing. A signed report goes to
+`backend.jobs.callbacks.apply_callback`, which ignores duplicates, late and stale-attempt reports
+(200 with changed=false and the reason).
+"""
+from __future__ import annotations
+
+import json
+import logging
+
+from litestar import Request, Response, post
+from litestar.params import FromPath
+
+from backend import signing
+from backend.jobs.callbacks import apply_callback
+from backend.jobs.errors import DomainError
+
+log = logging.getLogger("mpr.api.callback")
+
+MAX_CALLBACK_BODY = 1 << 20
+
+
+def _answer(status: int, changed: bool, message: str) -> Response:
+    return Response({"changed": changed, "message": message}, status_code=status)
+
+
+@post("/api/jobs/{job_id:int}/callback", request_max_body_size=MAX_CALLBACK_BODY, status_code=200,
+      include_in_schema=False)
+async def job_callback(request: Request, job_id: FromPath[int]) -> Response:
+    body = await request.body()
+    settings = request.app.state.settings
+    if not signing.verify_body(settings.callback_secret, job_id, body, request.headers.get(signing.HEADER)):
+        log.warning("callback for job %s refused: bad or missing signature", job_id)
+        return _answer(401, False, "bad or missing signature")
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return _answer(400, False, "body is not JSON")
+    try:
+        changed, message = await apply_callback(job_id, payload, request.app.state.storages)
+    except DomainError as exc:
+        status = 404 if exc.code == "NOT_FOUND" else 400
+        return _answer(status, False, exc.message)
+    return _answer(200, bool(changed), message)

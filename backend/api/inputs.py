@@ -1,0 +1,119 @@
+"""GraphQL input types for the mutations, and their checks that do not need the database."""
+from __future__ import annotations
+
+import unicodedata
+
+import strawberry
+
+from backend.jobs.errors import DomainError
+
+MAX_TAGS = 50
+MAX_TAG_LENGTH = 64
+MAX_COMMENTS = 10_000
+MAX_FILENAME = 512
+
+
+@strawberry.input(description="What to change on an asset; omitted fields stay as they are.")
+class UpdateAssetRequest:
+    filename: str | None = strawberry.UNSET
+    tags: list[str] | None = strawberry.UNSET
+    comments: str | None = strawberry.UNSET
+
+
+@strawberry.input
+class CreateJobInput:
+    source_id: strawberry.ID
+    preset_id: strawberry.ID
+    trim_start: float | None = strawberry.field(default=None, description="In point, seconds.")
+    trim_end: float | None = strawberry.field(default=None, description="Out point, seconds.")
+    accurate_trim: bool | None = strawberry.field(
+        default=None, description="Frame-accurate cut (re-encode); copy presets cut at keyframes."
+    )
+    output_name: str | None = None
+    priority: int = 0
+
+
+@strawberry.input(description="A preset's encoding choices; checked by backend.media.presets.validate_preset.")
+class PresetInput:
+    name: str
+    kind: str
+    container: str
+    description: str = ""
+    video_codec: str = ""
+    crf: int | None = None
+    video_bitrate: int | None = None
+    speed_preset: str = ""
+    max_width: int | None = None
+    max_height: int | None = None
+    fps: float | None = None
+    audio_codec: str = ""
+    audio_bitrate: int | None = None
+    channels: int | None = None
+    sample_rate: int | None = None
+
+
+@strawberry.input(description="Preset fields to change; omitted fields stay as they are.")
+class PresetUpdateInput:
+    name: str | None = strawberry.UNSET
+    kind: str | None = strawberry.UNSET
+    container: str | None = strawberry.UNSET
+    description: str | None = strawberry.UNSET
+    video_codec: str | None = strawberry.UNSET
+    crf: int | None = strawberry.UNSET
+    video_bitrate: int | None = strawberry.UNSET
+    speed_preset: str | None = strawberry.UNSET
+    max_width: int | None = strawberry.UNSET
+    max_height: int | None = strawberry.UNSET
+    fps: float | None = strawberry.UNSET
+    audio_codec: str | None = strawberry.UNSET
+    audio_bitrate: int | None = strawberry.UNSET
+    channels: int | None = strawberry.UNSET
+    sample_rate: int | None = strawberry.UNSET
+
+
+def given(obj) -> dict:
+    """The fields of an input object that the client actually sent."""
+    return {k: v for k, v in vars(obj).items() if v is not strawberry.UNSET}
+
+
+def _has_control(text: str) -> bool:
+    return any(unicodedata.category(ch) == "Cc" for ch in text)
+
+
+def clean_display_name(value) -> str:
+    if value is None:
+        raise DomainError("INVALID_INPUT", "filename cannot be null; type a name")
+    text = unicodedata.normalize("NFC", value).strip()
+    if not text:
+        raise DomainError("INVALID_INPUT", "filename cannot be empty; type a name")
+    if _has_control(text):
+        raise DomainError("INVALID_INPUT", "filename contains control characters")
+    if len(text) > MAX_FILENAME:
+        raise DomainError("INVALID_INPUT", f"filename is longer than {MAX_FILENAME} characters")
+    return text
+
+
+def clean_tags(values) -> list[str]:
+    tags: list[str] = []
+    for raw in values or []:
+        tag = unicodedata.normalize("NFC", raw).strip()
+        if not tag:
+            continue
+        if _has_control(tag):
+            raise DomainError("INVALID_INPUT", f"tag {raw!r} contains control characters")
+        if len(tag) > MAX_TAG_LENGTH:
+            raise DomainError("INVALID_INPUT", f"tag {tag[:20]!r}… is longer than {MAX_TAG_LENGTH} characters")
+        if tag not in tags:
+            tags.append(tag)
+    if len(tags) > MAX_TAGS:
+        raise DomainError("INVALID_INPUT", f"at most {MAX_TAGS} tags per asset")
+    return tags
+
+
+def clean_comments(value) -> str:
+    text = value or ""
+    if len(text) > MAX_COMMENTS:
+        raise DomainError("INVALID_INPUT", f"comments are longer than {MAX_COMMENTS} characters")
+    if any(unicodedata.category(ch) == "Cc" and ch not in "\n\r\t" for ch in text):
+        raise DomainError("INVALID_INPUT", "comments contain control characters")
+    return text

@@ -1,0 +1,105 @@
+"""GET/HEAD /media/<area>/<key>: local-storage files with HTTP byte ranges, so <video> can seek.
+
+Single ranges (`bytes=a-b`, `bytes=a-`, `bytes=-n`) answer 206 with Content-Range; an
+unsatisfiable range answers 416 with `Content-Range: bytes */size`; several ranges, or an
+If-Range that no longer matches, get the whole file (200). Keys go through the storage's
+`local_path`, which refuses anything outside its root. S3 media is played from presigned URLs.
+"""
+from __future__ import annotations
+
+import asyncio
+import email.utils
+from pathlib import Path
+
+from litestar import Request, Response, route
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
+from litestar.response import Stream
+
+from backend.storage import StorageError, content_type_for
+
+CHUNK = 256 * 1024
+AREAS = ("in", "out", "thumbs")
+
+
+def parse_range(header: str, size: int) -> tuple[int, int] | None | str:
+    """(start, end inclusive) for one satisfiable range; None to send everything; "bad" for 416."""
+    unit, _, spec = header.partition("=")
+    if unit.strip().lower() != "bytes" or "," in spec:
+        return None  # unknown unit or several ranges: ignore the header (allowed by RFC 9110)
+    first, dash, last = spec.strip().partition("-")
+    if not dash:
+        return "bad"
+    try:
+        if first == "":
+            suffix = int(last)
+            if suffix <= 0 or size == 0:
+                return "bad"
+            return max(size - suffix, 0), size - 1
+        start = int(first)
+        end = int(last) if last else size - 1
+    except ValueError:
+        return "bad"
+    if start < 0 or end < start or start >= size:
+        return "bad"
+    return start, min(end, size - 1)
+
+
+async def _file_chunks(path: Path, start: int, length: int):
+    fh = await asyncio.to_thread(open, path, "rb")
+    try:
+        await asyncio.to_thread(fh.seek, start)
+        remaining = length
+        while remaining > 0:
+            data = await asyncio.to_thread(fh.read, min(CHUNK, remaining))
+            if not data:
+                break
+            remaining -= len(data)
+            yield data
+    finally:
+        await asyncio.to_thread(fh.close)
+
+
+@route("/media/{area:str}/{key:path}", http_method=["GET", "HEAD"], include_in_schema=False)
+async def media_file(request: Request, area: FromPath[str], key: FromPath[str]) -> Response:
+    if area not in AREAS:
+        raise NotFoundException()
+    storage = request.app.state.storages.get(area)
+    try:
+        path = storage.local_path(key.lstrip("/"))
+    except StorageError:
+        raise NotFoundException() from None
+    if path is None:
+        raise NotFoundException()
+    try:
+        st = await asyncio.to_thread(path.stat)
+    except OSError:
+        raise NotFoundException() from None
+    if not path.is_file():
+        raise NotFoundException()
+
+    size = st.st_size
+    etag = f'"{st.st_size:x}-{st.st_mtime_ns:x}"'
+    last_modified = email.utils.formatdate(st.st_mtime, usegmt=True)
+    headers = {"Accept-Ranges": "bytes", "ETag": etag, "Last-Modified": last_modified,
+               "Cache-Control": "no-cache"}
+    media_type = content_type_for(key)
+
+    wanted = None
+    range_header = request.headers.get("range")
+    if range_header:
+        if_range = request.headers.get("if-range")
+        if if_range is None or if_range.strip() in (etag, last_modified):
+            wanted = parse_range(range_header, size)
+    if wanted == "bad":
+        return Response(b"", status_code=416, headers={**headers, "Content-Range": f"bytes */{size}"},
+                        media_type=media_type)
+    start, end = wanted if wanted else (0, size - 1)
+    length = max(end - start + 1, 0)
+    status = 206 if wanted else 200
+    headers["Content-Length"] = str(length)
+    if wanted:
+        headers["Content-Range"] = f"bytes {start}-{end}/{size}"
+    if request.method == "HEAD" or length == 0:
+        return Response(b"", status_code=status, headers=headers, media_type=media_type)
+    return Stream(_file_chunks(path, start, length), status_code=status, headers=headers, media_type=media_type)

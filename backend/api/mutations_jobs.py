@@ -1,0 +1,36 @@
+"""Job mutations: createJob, cancelJob, retryJob (rules live in backend.jobs.service)."""
+from __future__ import annotations
+
+import strawberry
+
+from backend.api.context import api
+from backend.api.ids import parse_id
+from backend.api.inputs import CreateJobInput
+from backend.api.types import TranscodeJob
+from backend.jobs import service
+
+
+@strawberry.type
+class JobMutations:
+    @strawberry.mutation(description="Queue a transcode/trim of one asset with one preset.")
+    async def create_job(self, info: strawberry.Info, input: CreateJobInput) -> TranscodeJob:
+        ctx = api(info)
+        row = await service.create_job(
+            ctx.settings, ctx.storages,
+            source_id=parse_id(input.source_id, "sourceId"),
+            preset_id=parse_id(input.preset_id, "presetId"),
+            trim_start=input.trim_start,
+            trim_end=input.trim_end,
+            accurate_trim=input.accurate_trim,
+            output_name=input.output_name,
+            priority=input.priority,
+        )
+        return TranscodeJob.from_row(row)
+
+    @strawberry.mutation(description="Cancel a queued or running job (FFmpeg is stopped, the partial output removed).")
+    async def cancel_job(self, info: strawberry.Info, id: strawberry.ID) -> TranscodeJob:
+        return TranscodeJob.from_row(await service.cancel_job(parse_id(id, "job id")))
+
+    @strawberry.mutation(description="Run a failed or cancelled job again as a new attempt.")
+    async def retry_job(self, info: strawberry.Info, id: strawberry.ID) -> TranscodeJob:
+        return TranscodeJob.from_row(await service.retry_job(parse_id(id, "job id")))

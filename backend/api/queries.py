@@ -1,0 +1,114 @@
+"""Read side of the schema: assets, asset, jobs, job, presets, systemStatus."""
+from __future__ import annotations
+
+import asyncio
+
+import strawberry
+from piccolo.engine.postgres import PostgresEngine
+
+from backend.api.context import api
+from backend.api.filters import asset_filters, job_filters
+from backend.api.ids import parse_id
+from backend.api.pagination import counter, encode_cursor, fetch_page
+from backend.api.types import (
+    AssetStatus,
+    Connection,
+    Edge,
+    JobStatus,
+    MediaAsset,
+    PageInfo,
+    StatusCount,
+    SystemStatus,
+    TranscodeJob,
+    TranscodePreset,
+)
+from backend.catalog.tables import MediaAsset as AssetTable
+from backend.catalog.tables import TranscodeJob as JobTable
+from backend.catalog.tables import TranscodePreset as PresetTable
+from backend.media.binaries import ffmpeg_version
+
+
+async def ffmpeg_version_async() -> str:
+    try:
+        return await asyncio.to_thread(ffmpeg_version)
+    except Exception as exc:  # a missing binary is a status to show, not a crash
+        return f"unavailable ({exc})"
+
+
+def database_kind() -> str:
+    return "postgresql" if isinstance(JobTable._meta.db, PostgresEngine) else "sqlite"
+
+
+def _connection(kind: str, cls, rows: list[dict], has_next: bool, count) -> Connection:
+    edges = [Edge(cursor=encode_cursor(kind, r["id"]), node=cls.from_row(r)) for r in rows]
+    return Connection(
+        edges=edges,
+        page_info=PageInfo(has_next_page=has_next, end_cursor=edges[-1].cursor if edges else None),
+        _count=count,
+    )
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="Assets, newest first. `search` matches filename and tags.")
+    async def assets(
+        self,
+        info: strawberry.Info,
+        first: int | None = 20,
+        after: str | None = None,
+        status: list[AssetStatus] | None = None,
+        search: str | None = None,
+        area: str | None = None,
+    ) -> Connection[MediaAsset]:
+        where = asset_filters(status, search, area)
+        rows, has_next = await fetch_page(AssetTable, "asset", where, first, after)
+        api(info).loaders.prime_assets(rows)
+        return _connection("asset", MediaAsset, rows, has_next, counter(AssetTable, where))
+
+    @strawberry.field
+    async def asset(self, info: strawberry.Info, id: strawberry.ID) -> MediaAsset | None:
+        row = await api(info).loaders.asset.load(parse_id(id, "asset id"))
+        return MediaAsset.from_row(row) if row else None
+
+    @strawberry.field(description="Jobs, newest first. `search` matches output and source filenames and tags.")
+    async def jobs(
+        self,
+        info: strawberry.Info,
+        first: int | None = 20,
+        after: str | None = None,
+        status: list[JobStatus] | None = None,
+        search: str | None = None,
+        source_id: strawberry.ID | None = None,
+    ) -> Connection[TranscodeJob]:
+        source = parse_id(source_id, "sourceId") if source_id is not None else None
+        where = job_filters(status, search, source)
+        rows, has_next = await fetch_page(JobTable, "job", where, first, after)
+        return _connection("job", TranscodeJob, rows, has_next, counter(JobTable, where))
+
+    @strawberry.field
+    async def job(self, info: strawberry.Info, id: strawberry.ID) -> TranscodeJob | None:
+        row = await api(info).loaders.job.load(parse_id(id, "job id"))
+        return TranscodeJob.from_row(row) if row else None
+
+    @strawberry.field(description="All presets, builtins first, then by name.")
+    async def presets(self, info: strawberry.Info) -> list[TranscodePreset]:
+        rows = await PresetTable.select().order_by(PresetTable.builtin, ascending=False).order_by(PresetTable.name)
+        return [TranscodePreset.from_row(r) for r in rows]
+
+    @strawberry.field
+    async def system_status(self, info: strawberry.Info) -> SystemStatus:
+        ctx = api(info)
+        counts_rows = await JobTable.raw("SELECT status, COUNT(*) AS n FROM transcode_job GROUP BY status")
+        counts = {r["status"]: r["n"] for r in counts_rows}
+        asset_count = await AssetTable.count()
+        runtime = ctx.runtime
+        return SystemStatus(
+            job_counts=[StatusCount(status=s, count=int(counts.get(s.value, 0))) for s in JobStatus],
+            asset_count=int(asset_count),
+            executor=ctx.settings.executor,
+            workers=ctx.settings.workers,
+            executor_alive=None if runtime is None else bool(getattr(runtime, "alive", False)),
+            ffmpeg_version=await ffmpeg_version_async(),
+            storage=ctx.settings.storage,
+            database=database_kind(),
+        )

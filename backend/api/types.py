@@ -1,0 +1,384 @@
+"""GraphQL object types (names as in ARCHITECTURE.md), built from catalog rows (`.select()` dicts).
+
+Plain columns are plain attributes (graphql-core's default resolver, fast); related rows
+(source/output assets, presets, history) come through the request's DataLoaders; playback URLs
+through the storages.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import json
+from typing import Generic, TypeVar
+
+import strawberry
+from strawberry.scalars import JSON
+
+from backend.api.context import api
+from backend.media.presets import PresetSpec, summarize
+
+
+def _json(value, default):
+    if value is None:
+        return default
+    if isinstance(value, (bytes, str)):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return default
+    return value
+
+
+@strawberry.enum(description="Where a job is in its lifecycle.")
+class JobStatus(enum.Enum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+@strawberry.enum(description="Whether an asset was probed successfully.")
+class AssetStatus(enum.Enum):
+    PENDING = "pending"
+    READY = "ready"
+    ERROR = "error"
+
+
+@strawberry.type(description="A media file MPR knows about: an input, or an output a job made.")
+class MediaAsset:
+    id: strawberry.ID
+    filename: str
+    storage_area: str
+    storage_key: str
+    size: float = strawberry.field(description="Bytes (a Float: files pass 2 GiB).")
+    status: AssetStatus
+    error_message: str
+    duration: float | None
+    container: str
+    video_codec: str
+    audio_codec: str
+    width: int | None
+    height: int | None
+    frame_rate: float | None
+    bitrate: float | None
+    audio_channels: int | None
+    audio_sample_rate: int | None
+    rotation: int
+    pix_fmt: str
+    tags: list[str]
+    comments: str
+    filmstrip_frames: int
+    created_at: dt.datetime | None
+    updated_at: dt.datetime | None
+    _poster_key: strawberry.Private[str]
+    _filmstrip_key: strawberry.Private[str]
+
+    @classmethod
+    def from_row(cls, row: dict) -> "MediaAsset":
+        tags = _json(row.get("tags"), [])
+        return cls(
+            id=strawberry.ID(str(row["id"])),
+            filename=row["filename"],
+            storage_area=row["storage_area"],
+            storage_key=row["storage_key"],
+            size=row["size"] or 0,
+            status=AssetStatus(row["status"]),
+            error_message=row["error_message"] or "",
+            duration=row["duration"],
+            container=row["container"] or "",
+            video_codec=row["video_codec"] or "",
+            audio_codec=row["audio_codec"] or "",
+            width=row["width"],
+            height=row["height"],
+            frame_rate=row["frame_rate"],
+            bitrate=row["bitrate"],
+            audio_channels=row["audio_channels"],
+            audio_sample_rate=row["audio_sample_rate"],
+            rotation=row["rotation"] or 0,
+            pix_fmt=row["pix_fmt"] or "",
+            tags=[str(t) for t in tags] if isinstance(tags, list) else [],
+            comments=row["comments"] or "",
+            filmstrip_frames=row["filmstrip_frames"] or 0,
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+            _poster_key=row["poster_key"] or "",
+            _filmstrip_key=row["filmstrip_key"] or "",
+        )
+
+    @strawberry.field(description="URL that plays the file (byte ranges on local storage, presigned on S3).")
+    def media_url(self, info: strawberry.Info) -> str | None:
+        return api(info).storages.get(self.storage_area).playback_url(self.storage_key)
+
+    @strawberry.field(description="URL of the poster frame (JPEG), if one was made.")
+    def poster_url(self, info: strawberry.Info) -> str | None:
+        return api(info).storages.thumbs.playback_url(self._poster_key) if self._poster_key else None
+
+    @strawberry.field(description="URL of the filmstrip sprite: `filmstripFrames` tiles side by side.")
+    def filmstrip_url(self, info: strawberry.Info) -> str | None:
+        return api(info).storages.thumbs.playback_url(self._filmstrip_key) if self._filmstrip_key else None
+
+
+@strawberry.type(description="A named set of encoding choices; builtin presets are read-only.")
+class TranscodePreset:
+    id: strawberry.ID
+    name: str
+    description: str
+    builtin: bool
+    kind: str
+    container: str
+    video_codec: str
+    crf: int | None
+    video_bitrate: int | None
+    speed_preset: str
+    max_width: int | None
+    max_height: int | None
+    fps: float | None
+    audio_codec: str
+    audio_bitrate: int | None
+    channels: int | None
+    sample_rate: int | None
+    created_at: dt.datetime | None
+    updated_at: dt.datetime | None
+
+    @classmethod
+    def from_row(cls, row: dict) -> "TranscodePreset":
+        return cls(
+            id=strawberry.ID(str(row["id"])),
+            name=row["name"],
+            description=row["description"] or "",
+            builtin=bool(row["builtin"]),
+            kind=row["kind"],
+            container=row["container"],
+            video_codec=row["video_codec"] or "",
+            crf=row["crf"],
+            video_bitrate=row["video_bitrate"],
+            speed_preset=row["speed_preset"] or "",
+            max_width=row["max_width"],
+            max_height=row["max_height"],
+            fps=row["fps"],
+            audio_codec=row["audio_codec"] or "",
+            audio_bitrate=row["audio_bitrate"],
+            channels=row["channels"],
+            sample_rate=row["sample_rate"],
+            created_at=row.get("created_at"),
+            updated_at=row.get("updated_at"),
+        )
+
+    @strawberry.field(description='One readable line, e.g. "H.264 CRF 23 (veryfast), max 1280x720 · AAC 128 kbit/s · .mp4".')
+    def summary(self) -> str:
+        try:
+            return summarize(PresetSpec.from_dict(self.__dict__))
+        except Exception:  # a hand-edited row must not break a listing
+            return self.name
+
+
+@strawberry.type(description="One recorded status change of a job.")
+class JobTransition:
+    at: dt.datetime | None
+    from_status: str
+    to_status: str
+    attempt: int
+    reason: str
+
+    @classmethod
+    def from_row(cls, row: dict) -> "JobTransition":
+        return cls(at=row["at"], from_status=row["from_status"] or "", to_status=row["to_status"],
+                   attempt=row["attempt"], reason=row["reason"] or "")
+
+
+@strawberry.type(description="A transcode or trim of one source asset with one preset.")
+class TranscodeJob:
+    id: strawberry.ID
+    status: JobStatus
+    progress: float = strawberry.field(description="Percent, 0–100.")
+    fps: float | None
+    speed: float | None = strawberry.field(description="× realtime.")
+    eta_seconds: float | None
+    attempt: int
+    max_attempts: int
+    priority: int
+    executor: str
+    error: str
+    log_tail: str
+    trim_start: float | None
+    trim_end: float | None
+    accurate_trim: bool
+    output_filename: str
+    output_key: str
+    created_at: dt.datetime | None
+    started_at: dt.datetime | None
+    finished_at: dt.datetime | None
+    updated_at: dt.datetime | None
+    _source_id: strawberry.Private[int]
+    _preset_id: strawberry.Private[int | None]
+    _output_asset_id: strawberry.Private[int | None]
+    _preset_snapshot: strawberry.Private[object]
+    _plan: strawberry.Private[object]
+
+    @classmethod
+    def from_row(cls, row: dict) -> "TranscodeJob":
+        return cls(
+            id=strawberry.ID(str(row["id"])),
+            status=JobStatus(row["status"]),
+            progress=row["progress"] or 0.0,
+            fps=row["fps"],
+            speed=row["speed"],
+            eta_seconds=row["eta_seconds"],
+            attempt=row["attempt"],
+            max_attempts=row["max_attempts"],
+            priority=row["priority"],
+            executor=row["executor"] or "",
+            error=row["error"] or "",
+            log_tail=row["log_tail"] or "",
+            trim_start=row["trim_start"],
+            trim_end=row["trim_end"],
+            accurate_trim=bool(row["accurate_trim"]),
+            output_filename=row["output_filename"] or "",
+            output_key=row["output_key"] or "",
+            created_at=row["created_at"],
+            started_at=row["started_at"],
+            finished_at=row["finished_at"],
+            updated_at=row["updated_at"],
+            _source_id=row["source"],
+            _preset_id=row["preset"],
+            _output_asset_id=row["output_asset"],
+            _preset_snapshot=row.get("preset_snapshot"),
+            _plan=row.get("plan"),
+        )
+
+    @strawberry.field(description="Seconds the output should last (trim window).")
+    def duration(self) -> float | None:
+        if self.trim_start is None or self.trim_end is None:
+            return None
+        return max(self.trim_end - self.trim_start, 0.0)
+
+    @strawberry.field
+    async def source(self, info: strawberry.Info) -> MediaAsset | None:
+        row = await api(info).loaders.asset.load(self._source_id)
+        return MediaAsset.from_row(row) if row else None
+
+    @strawberry.field(description="The registered output, once the job succeeded.")
+    async def output_asset(self, info: strawberry.Info) -> MediaAsset | None:
+        if self._output_asset_id is None:
+            return None
+        row = await api(info).loaders.asset.load(self._output_asset_id)
+        return MediaAsset.from_row(row) if row else None
+
+    @strawberry.field(description="The preset row (null if it was deleted; see presetSnapshot).")
+    async def preset(self, info: strawberry.Info) -> TranscodePreset | None:
+        if self._preset_id is None:
+            return None
+        row = await api(info).loaders.preset.load(self._preset_id)
+        return TranscodePreset.from_row(row) if row else None
+
+    @strawberry.field(description="The preset as it was when the job was created.")
+    def preset_snapshot(self) -> JSON:
+        return _json(self._preset_snapshot, {})
+
+    @strawberry.field(description="How the job runs or ran (trim mode, chunks, …).")
+    def plan(self) -> JSON:
+        return _json(self._plan, {})
+
+    @strawberry.field(description="Every status change, oldest first.")
+    async def history(self, info: strawberry.Info) -> list[JobTransition]:
+        rows = await api(info).loaders.history.load(int(self.id))
+        return [JobTransition.from_row(r) for r in rows]
+
+    @strawberry.field(description="URL that plays the output, once it exists.")
+    def output_url(self, info: strawberry.Info) -> str | None:
+        if self.status is not JobStatus.SUCCEEDED or not self.output_key:
+            return None
+        return api(info).storages.output.playback_url(self.output_key)
+
+
+@strawberry.type(description="A job's status or progress changed (pushed by the jobUpdates subscription).")
+class JobUpdate:
+    job_id: strawberry.ID
+    status: JobStatus
+    progress: float
+    fps: float | None
+    speed: float | None
+    eta_seconds: float | None
+    attempt: int
+    error: str
+
+    @strawberry.field(description="The whole job as it is now (one extra query).")
+    async def job(self, info: strawberry.Info) -> TranscodeJob | None:
+        from backend.catalog.tables import TranscodeJob as JobTable
+
+        row = await JobTable.select().where(JobTable.id == int(self.job_id)).first()
+        return TranscodeJob.from_row(row) if row else None
+
+
+@strawberry.type
+class StatusCount:
+    status: JobStatus
+    count: int
+
+
+@strawberry.type(description="What this installation is and how busy it is.")
+class SystemStatus:
+    job_counts: list[StatusCount]
+    asset_count: int
+    executor: str
+    workers: int
+    executor_alive: bool | None = strawberry.field(description="Null when this process runs no executor.")
+    ffmpeg_version: str
+    storage: str
+    database: str
+
+
+@strawberry.type(description="What deleteAsset / deletePreset removed.")
+class DeleteResult:
+    id: strawberry.ID
+    deleted: bool
+    removed_files: list[str] = strawberry.field(description="Storage keys removed, as area/key.")
+    removed_jobs: int
+    message: str
+
+
+@strawberry.type(description="What scanMediaFolder found.")
+class ScanResult:
+    added: int
+    updated: int
+    unchanged: int
+    errors: int
+    skipped: list[str]
+    _asset_ids: strawberry.Private[list[int]]
+
+    @strawberry.field(description="Every asset the scanned files map to.")
+    async def assets(self, info: strawberry.Info) -> list[MediaAsset]:
+        rows = await api(info).loaders.asset.load_many(self._asset_ids)
+        return [MediaAsset.from_row(r) for r in rows if r]
+
+
+# ------------------------------------------------------------------ cursor pagination
+Node = TypeVar("Node")
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    end_cursor: str | None
+
+
+@strawberry.type
+class Edge(Generic[Node]):
+    cursor: str
+    node: Node
+
+
+@strawberry.type(description="One page; pass pageInfo.endCursor as `after` for the next.")
+class Connection(Generic[Node]):
+    edges: list[Edge[Node]]
+    page_info: PageInfo
+    _count: strawberry.Private[object]  # async () -> int, run only when totalCount is asked
+
+    @strawberry.field
+    def nodes(self) -> list[Node]:
+        return [edge.node for edge in self.edges]
+
+    @strawberry.field(description="Rows matching the filters, all pages (costs a COUNT query).")
+    async def total_count(self) -> int:
+        return await self._count()
