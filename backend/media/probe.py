@@ -107,11 +107,17 @@ _ENTRIES = (
 )
 
 
-def probe_argv(target: str) -> list[str]:
+def probe_argv(target: str, seek: bool = True) -> list[str]:
+    """ffprobe argv; `seek=False` lists every packet (for inputs that cannot seek, e.g. one JPEG)."""
+    interval = ["-read_intervals", _SEEK_TO_END] if seek else []
     return [
         ffprobe_path(), "-hide_banner", "-v", "error", "-of", "json",
-        "-show_entries", _ENTRIES, "-read_intervals", _SEEK_TO_END, target,
+        "-show_entries", _ENTRIES, *interval, target,
     ]
+
+
+def _seek_failed(rc: int, stderr: str) -> bool:
+    return rc != 0 and "Could not read packets in interval" in stderr
 
 
 def _precheck(src) -> None:
@@ -184,7 +190,7 @@ def _rotation(stream: dict) -> int:
     return 0
 
 
-def _parse(out: str, stderr: str, src) -> MediaInfo:
+def _parse(out: str, stderr: str, src, strict: bool = True) -> MediaInfo:
     try:
         data = json.loads(out or "{}")
     except json.JSONDecodeError:
@@ -238,7 +244,7 @@ def _parse(out: str, stderr: str, src) -> MediaInfo:
         video=video,
         audio=audio,
     )
-    if info.is_image:
+    if info.is_image or not strict:
         return info
     if info.duration <= 0:
         raise ProbeError("no duration: not a playable audio/video file")
@@ -271,20 +277,28 @@ def _check_complete(info: MediaInfo, packets: list[dict], stderr: str, start: fl
         )
 
 
-def probe(path_or_url, timeout: float = 30) -> MediaInfo:
-    """Probe a local file or an http(s) URL; raise ProbeError with a readable reason."""
+def probe(path_or_url, timeout: float = 30, *, strict: bool = True) -> MediaInfo:
+    """Probe a local file or an http(s) URL; raise ProbeError with a readable reason.
+
+    `strict=False` skips the duration and truncation checks (used to describe outputs).
+    """
     _precheck(path_or_url)
-    argv = probe_argv(ff_target(path_or_url))
+    target = ff_target(path_or_url)
     try:
         proc = subprocess.run(
-            argv, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL,
-            errors="replace",
+            probe_argv(target), capture_output=True, text=True, timeout=timeout,
+            stdin=subprocess.DEVNULL, errors="replace",
         )
+        if _seek_failed(proc.returncode, proc.stderr):
+            proc = subprocess.run(
+                probe_argv(target, seek=False), capture_output=True, text=True, timeout=timeout,
+                stdin=subprocess.DEVNULL, errors="replace",
+            )
     except subprocess.TimeoutExpired:
         raise ProbeError(f"ffprobe timed out after {timeout:g} s on {display_name(path_or_url)}") from None
     if proc.returncode != 0:
         raise ProbeError(_stderr_reason(proc.stderr))
-    return _parse(proc.stdout, proc.stderr, path_or_url)
+    return _parse(proc.stdout, proc.stderr, path_or_url, strict)
 
 
 async def _run_async(argv: list[str], timeout: float) -> tuple[int, str, str]:
@@ -302,17 +316,19 @@ async def _run_async(argv: list[str], timeout: float) -> tuple[int, str, str]:
     return proc.returncode, out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
 
 
-async def probe_async(path_or_url, timeout: float = 30) -> MediaInfo:
+async def probe_async(path_or_url, timeout: float = 30, *, strict: bool = True) -> MediaInfo:
     """`probe` without blocking the event loop."""
     _precheck(path_or_url)
-    argv = probe_argv(ff_target(path_or_url))
+    target = ff_target(path_or_url)
     try:
-        rc, out, err = await _run_async(argv, timeout)
+        rc, out, err = await _run_async(probe_argv(target), timeout)
+        if _seek_failed(rc, err):
+            rc, out, err = await _run_async(probe_argv(target, seek=False), timeout)
     except asyncio.TimeoutError:
         raise ProbeError(f"ffprobe timed out after {timeout:g} s on {display_name(path_or_url)}") from None
     if rc != 0:
         raise ProbeError(_stderr_reason(err))
-    return _parse(out, err, path_or_url)
+    return _parse(out, err, path_or_url, strict)
 
 
 def keyframe_times(path_or_url, timeout: float = 60) -> list[float]:

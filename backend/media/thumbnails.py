@@ -1,0 +1,103 @@
+"""Poster and filmstrip pictures for the catalog and the timeline, without decoding whole files.
+
+Poster: one JPEG ~320 px wide at 10 % of the duration (or `at`). Filmstrip: one horizontal JPEG
+sprite of N tiles in ONE ffmpeg run: each tile is its own input opened with `-ss` (input
+seeking: only the GOP around that instant is decoded), the tiles are joined with `hstack`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import ffmpeg
+
+from .binaries import ffmpeg_path
+from .command import GLOBAL_ARGS
+from .paths import ff_target
+from .probe import MediaInfo
+from .runner import FFmpegError, run_ffmpeg
+
+POSTER_WIDTH = 320
+MAX_TILES = 60
+
+
+class ThumbnailError(Exception):
+    """No picture can be made (e.g. an audio-only source)."""
+
+
+@dataclass(frozen=True)
+class FilmstripInfo:
+    frames: int
+    tile_width: int
+    tile_height: int
+
+    @property
+    def width(self) -> int:
+        return self.frames * self.tile_width
+
+
+def _tile_size(info: MediaInfo, width: int) -> tuple[int, int]:
+    if info.video is None:
+        raise ThumbnailError("the source has no video stream")
+    dw, dh = info.video.display_width, info.video.display_height
+    w = min(width, dw)
+    w -= w % 2
+    h = max(2, int(round(dh * w / dw / 2)) * 2)
+    return max(2, w), h
+
+
+def _safe_time(info: MediaInfo, t: float) -> float:
+    """A seek target that still has a frame after it."""
+    if info.duration <= 0:
+        return 0.0
+    frame = 1.0 / info.video.fps if info.video and info.video.fps else 0.04
+    return max(0.0, min(t, info.duration - 2 * frame - 0.05))
+
+
+async def make_poster(src, dst_jpg, info: MediaInfo, at: float | None = None, *,
+                      width: int = POSTER_WIDTH) -> Path:
+    """Write a JPEG of the frame at `at` seconds (default 10 % of the duration) to `dst_jpg`."""
+    dst = Path(dst_jpg)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    w, h = _tile_size(info, width)
+    t = _safe_time(info, info.duration * 0.1 if at is None else at)
+    for seek in (t, 0.0):  # a seek past the last decodable frame writes nothing: fall back to 0
+        opts = {"ss": f"{seek:.3f}"} if seek > 0 else {}
+        node = ffmpeg.input(ff_target(src), **opts)["v:0"].filter("scale", w, h)
+        argv = (ffmpeg.output(node, ff_target(dst), format="image2", update=1,
+                              **{"frames:v": 1, "q:v": 4})
+                .global_args(*GLOBAL_ARGS).overwrite_output().compile(cmd=ffmpeg_path()))
+        await run_ffmpeg(argv, duration=0, output=dst)
+        if dst.exists() and dst.stat().st_size > 0:
+            return dst
+    raise ThumbnailError(f"no frame could be decoded near {t:.2f} s")
+
+
+async def make_filmstrip(src, dst_jpg, info: MediaInfo, frames: int = 12, tile_width: int = 160
+                         ) -> FilmstripInfo:
+    """One horizontal JPEG sprite of `frames` evenly spaced tiles, each `tile_width` px wide."""
+    if not 1 <= frames <= MAX_TILES:
+        raise ValueError(f"frames must be between 1 and {MAX_TILES}, got {frames}")
+    dst = Path(dst_jpg)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    w, h = _tile_size(info, tile_width)
+    if info.is_image or info.duration <= 0:
+        frames = 1
+    source = ff_target(src)
+    times = [round(_safe_time(info, (i + 0.5) * info.duration / frames), 3) for i in range(frames)]
+    # one input per distinct instant (short clips repeat instants: split those tiles)
+    pictures = {}
+    for t in dict.fromkeys(times):
+        opts = {"ss": f"{t:.3f}"} if t > 0 else {}
+        v = ffmpeg.input(source, **opts)["v:0"]
+        v = v.filter("trim", end_frame=1).filter("scale", w, h).filter("setsar", 1)
+        uses = times.count(t)
+        pictures[t] = list(v.split()[i] for i in range(uses)) if uses > 1 else [v]
+    tiles = [pictures[t].pop() for t in times]
+    joined = tiles[0] if frames == 1 else ffmpeg.filter(tiles, "hstack", inputs=frames)
+    argv = (ffmpeg.output(joined, ff_target(dst), format="image2", update=1, **{"frames:v": 1, "q:v": 5})
+            .global_args(*GLOBAL_ARGS).overwrite_output().compile(cmd=ffmpeg_path()))
+    await run_ffmpeg(argv, duration=0, output=dst)
+    if not dst.exists() or dst.stat().st_size == 0:
+        raise FFmpegError("ffmpeg wrote no filmstrip picture", "", 0)
+    return FilmstripInfo(frames=frames, tile_width=w, tile_height=h)

@@ -1,0 +1,95 @@
+"""Check an output after ffmpeg exited 0: it exists, has the streams the preset promises and the
+length the trim asked for (ffmpeg happily writes an empty file for a trim past the end).
+
+Durations may differ by one frame interval + 0.1 s; a stream copy may also start up to
+`keyframe_lead` seconds early (it begins at the keyframe before the in point). Image outputs
+only have to be a valid picture or animation.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .command import Trim, expected_duration, expected_streams, output_fps, output_size
+from .presets import PresetSpec
+from .probe import MediaInfo, ProbeError, VideoInfo, probe
+from .webp import WebPError, finish_webp, is_ivf, webp_info
+
+SLACK_SECONDS = 0.1
+AUDIO_FRAME_SECONDS = 0.05  # an AAC/MP3/Opus frame is 20-26 ms; be generous
+
+
+class VerificationError(Exception):
+    """The output is not what the job asked for; str(e) says how."""
+
+
+def _webp(path: Path) -> MediaInfo:
+    if is_ivf(path):
+        finish_webp(path)
+    try:
+        meta = webp_info(path)
+    except WebPError as exc:
+        raise VerificationError(f"output is not a valid WebP image: {exc}") from None
+    fps = meta["frames"] / meta["duration"] if meta["duration"] > 0 else 0.0
+    return MediaInfo(
+        format_name="webp", duration=meta["duration"], size=path.stat().st_size, bit_rate=None,
+        video=VideoInfo("webp", meta["width"], meta["height"], round(fps, 3), 0, "yuv420p", meta["frames"]),
+        audio=None,
+    )
+
+
+def verify_output(
+    path: str | os.PathLike,
+    spec: PresetSpec,
+    trim: Trim | None,
+    source: MediaInfo,
+    keyframe_lead: float = 0.0,
+) -> MediaInfo:
+    """Probe the output and check it against the request; return its MediaInfo.
+
+    For stream copies pass the distance between the in point and the keyframe before it as
+    `keyframe_lead` (0.0 = unknown: then up to `trim.start` extra is accepted).
+    """
+    path = Path(path)
+    if not path.exists():
+        raise VerificationError("output file is missing")
+    if path.stat().st_size == 0:
+        raise VerificationError(f"output is empty (0 bytes) but {expected_duration(trim, source, spec):.2f} s was requested")
+
+    if spec.kind == "image" and spec.container == "webp":
+        info = _webp(path)
+    else:
+        try:
+            info = probe(path, strict=False)
+        except ProbeError as exc:
+            raise VerificationError(f"output is not readable media: {exc}") from None
+
+    for kind in sorted(expected_streams(spec, source)):
+        if getattr(info, kind) is None:
+            raise VerificationError(f"output has no {kind} stream")
+
+    if spec.kind == "image":
+        if info.video is None or info.video.width <= 0:
+            raise VerificationError("output is not a valid image")
+        if spec.container != "jpg" and info.duration <= 0:
+            raise VerificationError("output animation has no frames")
+        return info
+
+    if spec.kind == "video" and info.video is not None:
+        want = output_size(spec, source)
+        got = (info.video.display_width, info.video.display_height)
+        if want and got != want:
+            raise VerificationError(f"output picture is {got[0]}x{got[1]} but {want[0]}x{want[1]} was expected")
+
+    expected = expected_duration(trim, source, spec)
+    fps = output_fps(spec, source) if info.video is not None else None
+    tolerance = (1.0 / fps if fps else AUDIO_FRAME_SECONDS) + SLACK_SECONDS
+    actual = info.duration or 0.0
+    lower = expected - tolerance
+    upper = expected + tolerance
+    if spec.kind == "copy":
+        start = (trim or Trim()).start or 0.0
+        upper += keyframe_lead if keyframe_lead and keyframe_lead > 0 else start
+    if not lower <= actual <= upper:
+        raise VerificationError(f"output is {actual:.2f} s long but {expected:.2f} s was requested")
+    return info
