@@ -45,29 +45,29 @@ def settings(tmp_path) -> Settings:
     )
 
 
-@pytest.fixture(scope="session")
-async def sqlite_engine(tmp_path_factory):
-    path = tmp_path_factory.mktemp("db") / "catalog.sqlite"
-    engine = engine_from_url(f"sqlite:///{path}")
-    return engine, f"sqlite:///{path}"
+@pytest.fixture(scope="session", params=["sqlite", "postgres"])
+async def db_engine(request, tmp_path_factory):
+    """(engine, url) with the tables created; parametrized over both engines.
 
-
-@pytest.fixture(scope="session")
-async def postgres_engine():
+    PostgreSQL gets a database of its own, created here and dropped when the tests of that
+    parametrization are done.
+    """
+    if request.param == "sqlite":
+        path = tmp_path_factory.mktemp("db") / "catalog.sqlite"
+        url = f"sqlite:///{path}"
+        engine = engine_from_url(url)
+        await catalog_db.create_tables(engine)
+        yield engine, url
+        return
     name = f"mpr_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     await catalog_db.create_postgres_database(PG_ADMIN_URL, name)
     url = pg_url(name)
     engine = engine_from_url(url)
-    yield engine, url
-    await catalog_db.drop_postgres_database(PG_ADMIN_URL, name)
-
-
-@pytest.fixture(scope="session", params=["sqlite", "postgres"])
-async def db_engine(request):
-    """(engine, url) with the tables created; parametrized over both engines."""
-    engine, url = request.getfixturevalue(f"{request.param}_engine")
-    await catalog_db.create_tables(engine)
-    return engine, url
+    try:
+        await catalog_db.create_tables(engine)
+        yield engine, url
+    finally:
+        await catalog_db.drop_postgres_database(PG_ADMIN_URL, name)
 
 
 @pytest.fixture

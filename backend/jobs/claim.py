@@ -14,7 +14,7 @@ from piccolo.engine.postgres import PostgresEngine
 
 from backend.catalog.tables import TranscodeJob
 from backend.jobs.events import BUS
-from backend.jobs.lifecycle import QUEUED, RUNNING, event_from_row, now, record
+from backend.jobs.lifecycle import QUEUED, RUNNING, decode_job, event_from_row, load_job, now, record
 
 _CLAIM_SQL = """
 UPDATE transcode_job SET status = 'running', worker_id = {{}}
@@ -52,7 +52,7 @@ async def claim_next(executor: str, worker_id: str) -> dict | None:
     ).where((TranscodeJob.id == job_id) & (TranscodeJob.worker_id == worker_id)).returning(
         *TranscodeJob.all_columns()
     )
-    row = updated[0] if updated else await TranscodeJob.select().where(TranscodeJob.id == job_id).first()
+    row = decode_job(updated[0]) if updated else await load_job(job_id)
     await record(job_id, QUEUED, RUNNING, row["attempt"], f"claimed by {worker_id}")
     BUS.publish(event_from_row(row))
     return row

@@ -12,6 +12,7 @@ publishes a `JobEvent`. Terminal states never regress.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 
 from backend.catalog.tables import JobTransition, TranscodeJob
@@ -34,6 +35,22 @@ LEGAL: dict[str, frozenset[str]] = {
 
 def now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
+
+
+JSON_FIELDS = ("preset_snapshot", "plan")
+
+
+def decode_job(row: dict | None) -> dict | None:
+    """A job row with its JSON columns as Python values (raw selects return them as text)."""
+    if row is not None:
+        for name in JSON_FIELDS:
+            if isinstance(row.get(name), str):
+                row[name] = json.loads(row[name] or "null") or {}
+    return row
+
+
+async def load_job(job_id: int) -> dict | None:
+    return decode_job(await TranscodeJob.select().where(TranscodeJob.id == job_id).first())
 
 
 def is_legal(src: str, dst: str) -> bool:

@@ -138,7 +138,7 @@ async def create_job(
         plan={"trim": "keyframe" if keyframe_copy else "accurate"},
     )
     await job.save()
-    row = await TranscodeJob.select().where(TranscodeJob.id == job.id).first()
+    row = await lifecycle.load_job(job.id)
     await lifecycle.record(job.id, "", lifecycle.QUEUED, 1, "created")
     BUS.publish(lifecycle.event_from_row(row))
     return row
@@ -147,7 +147,7 @@ async def create_job(
 async def cancel_job(job_id: int, reason: str = "cancelled by user") -> dict:
     """Queued → cancelled at once; running → cancelled, and its executor stops FFmpeg and removes the partial."""
     await lifecycle.require_transition(job_id, lifecycle.CANCELLED, reason, expect_from=(lifecycle.QUEUED, lifecycle.RUNNING))
-    return await TranscodeJob.select().where(TranscodeJob.id == job_id).first()
+    return await lifecycle.load_job(job_id)
 
 
 async def retry_job(job_id: int) -> dict:
@@ -162,4 +162,4 @@ async def retry_job(job_id: int) -> dict:
         expect_from=(lifecycle.FAILED, lifecycle.CANCELLED),
         max_attempts=max(row["max_attempts"], row["attempt"] + 1),
     )
-    return await TranscodeJob.select().where(TranscodeJob.id == job_id).first()
+    return await lifecycle.load_job(job_id)
