@@ -1,5 +1,19 @@
 """Putting MPR's AWS side in place: `mpr aws deploy` (buckets, roles, the FFmpeg Lambda, the state
 machine) and `mpr aws local` (the same, on an in-process moto server that runs the real handler).
 
-Entry points for backend/cli.py: `main_deploy(argv)` and `main_local(argv)` in `backend.awsdeploy.cli`.
+Entry points for backend/cli.py: `main_deploy(argv)` and `main_local(argv)` below (imported lazily: boto3, moto).
 """
+
+
+def main_deploy(argv: list[str] | None = None) -> int:
+    """`mpr aws deploy --image-uri URI [--prefix mpr]`; returns the exit status."""
+    from backend.awsdeploy.deploy import main_deploy as run
+
+    return run(argv)
+
+
+def main_local(argv: list[str] | None = None) -> int:
+    """`mpr aws local [--host H] [--port P] [--callback-url URL]`; returns the exit status."""
+    from backend.awsdeploy.local import main_local as run
+
+    return run(argv)

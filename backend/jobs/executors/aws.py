@@ -1,0 +1,405 @@
+"""The AWS executor (MPR_EXECUTOR=aws): jobs run as Step Functions executions of the FFmpeg Lambda.
+
+Loop: claim the next queued `aws` job, work out where its input and output live (S3 storage: the
+asset's own bucket/key and the output bucket; local storage: the source is uploaded to the input
+bucket first and the output is fetched back when the job succeeds), start an execution named
+`job-{id}-attempt-{attempt}` with the job's parameters and store its ARN in `execution_id`.
+From then on the Lambda reports through the signed callback route; this process only:
+
+- stops the execution when the job is cancelled (`cancel()`, or a `cancelled` event on the bus);
+- reconciles: a running job whose callbacks stopped arriving (heartbeat older than
+  `stall_seconds`) is checked with DescribeExecution — still RUNNING is left alone, a finished
+  execution without the callback fails the job with the execution's error and cause.
+Nothing is re-queued behind the user's back: retrying is the user's call (`retryJob`).
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import json
+import logging
+import time
+from pathlib import Path
+
+from backend.catalog.tables import MediaAsset, TranscodeJob
+from backend.config import Settings
+from backend.jobs import lifecycle
+from backend.jobs.claim import claim_next, new_worker_id
+from backend.jobs.events import BUS
+from backend.jobs.recovery import recover_attempt
+from backend.storage import Storages, safe_key
+
+log = logging.getLogger("mpr.jobs.aws")
+
+STAGING_PREFIX = "_mpr-staging/"  # sources uploaded from local storage, in the input bucket
+FINISHED = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
+CANCEL_LOOKBACK = dt.timedelta(hours=1)  # cancelled jobs whose execution may still need stopping
+
+
+class DispatchError(Exception):
+    """The job cannot be started on AWS; the message says why."""
+
+
+def callback_url(settings: Settings, job_id: int) -> str:
+    """Where the Lambda reports job `job_id`: MPR_CALLBACK_URL (a base URL, or one with {job_id})."""
+    base = settings.callback_url or f"http://{settings.host}:{settings.port}"
+    if "{job_id}" in base:
+        return base.format(job_id=job_id)
+    return f"{base.rstrip('/')}/api/jobs/{job_id}/callback"
+
+
+def execution_name(job_id: int, attempt: int) -> str:
+    return f"job-{job_id}-attempt-{attempt}"
+
+
+def execution_arn(state_machine_arn: str, name: str) -> str:
+    return state_machine_arn.replace(":stateMachine:", ":execution:", 1) + f":{name}"
+
+
+def execution_reason(status: str, error: str | None, cause: str | None) -> str:
+    """A person's sentence for a finished execution (a Lambda error's cause is its JSON payload)."""
+    error, cause = (error or "").strip(), (cause or "").strip()
+    message = cause
+    try:
+        payload = json.loads(cause) if cause.startswith("{") else None
+    except json.JSONDecodeError:
+        payload = None
+    if isinstance(payload, dict) and payload.get("errorMessage"):
+        message = str(payload["errorMessage"])
+        kind = payload.get("errorType") or error
+        if kind and kind != "TranscodeFailed":
+            message = f"{kind}: {message}"
+    elif error:
+        message = f"{error}: {cause}" if cause else error
+    what = {"FAILED": "failed", "TIMED_OUT": "timed out", "ABORTED": "was stopped outside MPR"}.get(status, status)
+    return f"the AWS execution {what}" + (f": {message}" if message else "")
+
+
+def _utc(value) -> dt.datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+
+
+def _code(exc: Exception) -> str:
+    return getattr(exc, "response", {}).get("Error", {}).get("Code", "")
+
+
+def aws_client(settings: Settings, service: str):
+    import boto3
+
+    return boto3.client(service, endpoint_url=settings.aws_endpoint_url, region_name=settings.aws_region)
+
+
+class AwsExecutor:
+    name = "aws"
+
+    def __init__(
+        self,
+        settings: Settings,
+        storages: Storages,
+        *,
+        worker_id: str | None = None,
+        poll_seconds: float = 1.0,
+        reconcile_seconds: float | None = None,
+        max_running: int = 100,
+        sfn=None,
+        s3=None,
+    ):
+        self.settings = settings
+        self.storages = storages
+        self.worker_id = worker_id or new_worker_id()
+        self.poll_seconds = poll_seconds
+        self.reconcile_seconds = reconcile_seconds or max(1.0, min(30.0, settings.stall_seconds / 4))
+        self.max_running = max_running
+        self._sfn, self._s3 = sfn, s3
+        self._wake = asyncio.Event()
+        self._stopped_arns: set[str] = set()  # executions known to be over
+        self._tasks: list[asyncio.Task] = []
+        self._stopping = False
+
+    # -- clients (created lazily: boto3 is slow to import and may be unused) -----------------------
+    @property
+    def sfn(self):
+        if self._sfn is None:
+            self._sfn = aws_client(self.settings, "stepfunctions")
+        return self._sfn
+
+    @property
+    def s3(self):
+        if self._s3 is None:
+            self._s3 = aws_client(self.settings, "s3")
+        return self._s3
+
+    # -- Executor protocol -----------------------------------------------------------------------
+    @property
+    def alive(self) -> bool:
+        return bool(self._tasks) and all(not t.done() for t in self._tasks)
+
+    async def start(self) -> None:
+        self._stopping = False
+        self._tasks = [
+            asyncio.create_task(self._claim_loop(), name="mpr-aws-claim"),
+            asyncio.create_task(self._watch_events(), name="mpr-aws-events"),
+            asyncio.create_task(self._reconcile_loop(), name="mpr-aws-reconcile"),
+        ]
+        log.info("aws executor %s started (state machine %s)", self.worker_id, self.settings.state_machine_arn)
+
+    async def stop(self) -> None:
+        """Stop claiming. Executions keep running on AWS and report through the callback route."""
+        self._stopping = True
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+
+    def notify(self) -> None:
+        self._wake.set()
+
+    async def cancel(self, job_id: int, reason: str = "cancelled by user") -> bool:
+        """Stop the job's execution, then move the job to cancelled. Returns whether it moved."""
+        row = await TranscodeJob.select().where(TranscodeJob.id == job_id).first()
+        if row is None:
+            return False
+        if row["execution_id"]:
+            await self._stop_execution(row["execution_id"], reason)
+        return await lifecycle.transition(
+            job_id, lifecycle.CANCELLED, reason, expect_from=(lifecycle.QUEUED, lifecycle.RUNNING)
+        )
+
+    # -- loops -----------------------------------------------------------------------------------
+    async def _claim_loop(self) -> None:
+        while not self._stopping:
+            self._wake.clear()
+            row = None
+            try:
+                running = await TranscodeJob.count().where(
+                    (TranscodeJob.status == lifecycle.RUNNING) & (TranscodeJob.executor == self.name)
+                )
+                if running < self.max_running:
+                    row = await claim_next(self.name, self.worker_id)
+            except Exception:  # noqa: BLE001 - database down: try again shortly
+                log.exception("claiming a job failed")
+            if row is not None:
+                await self.dispatch(row)
+                continue
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+
+    async def _watch_events(self) -> None:
+        async for event in BUS.subscribe():
+            if event.status == lifecycle.QUEUED and event.executor in ("", self.name):
+                self._wake.set()
+            elif event.status == lifecycle.CANCELLED and event.executor == self.name:
+                with contextlib.suppress(Exception):
+                    await self._stop_job_execution(event.job_id, "cancelled in MPR")
+
+    async def _reconcile_loop(self) -> None:
+        while not self._stopping:
+            try:
+                await self.reconcile_once()
+            except Exception:  # noqa: BLE001
+                log.exception("reconciling AWS executions failed")
+            await asyncio.sleep(self.reconcile_seconds)
+
+    # -- starting an execution -------------------------------------------------------------------
+    async def dispatch(self, row: dict) -> None:
+        """Start the execution for a claimed (running) job; fail the job with the reason if impossible."""
+        job_id, attempt = row["id"], row["attempt"]
+        try:
+            event = await self.build_event(row)
+            arn = await asyncio.to_thread(self._start_execution, execution_name(job_id, attempt), event)
+        except Exception as exc:  # noqa: BLE001 - never leave a claimed job running with nothing behind it
+            reason = str(exc) if isinstance(exc, DispatchError) else f"{type(exc).__name__}: {exc}"
+            log.warning("job %s: could not start on AWS: %s", job_id, reason, extra={"job_id": job_id})
+            await lifecycle.transition(
+                job_id, lifecycle.FAILED, f"could not start on AWS: {reason}", expect_attempt=attempt,
+                expect_from=(lifecycle.RUNNING,), error=f"could not start on AWS: {reason}",
+            )
+            return
+        await TranscodeJob.update({TranscodeJob.execution_id: arn}).where(
+            (TranscodeJob.id == job_id) & (TranscodeJob.attempt == attempt)
+        )
+        log.info("job %s attempt %s: started %s", job_id, attempt, arn, extra={"job_id": job_id})
+        now = await TranscodeJob.select(TranscodeJob.status).where(TranscodeJob.id == job_id).first()
+        if now is None or now["status"] != lifecycle.RUNNING:  # cancelled while we were starting it
+            await self._stop_execution(arn, "cancelled in MPR while starting")
+
+    async def build_event(self, row: dict) -> dict:
+        """The execution input (the Lambda's event) for a job row."""
+        if not self.settings.state_machine_arn:
+            raise DispatchError("MPR_STATE_MACHINE_ARN is not set; run `mpr aws deploy` (or `mpr aws local`) "
+                                "and export the settings it prints")
+        if not self.settings.callback_secret:
+            raise DispatchError("MPR_CALLBACK_SECRET is not set; it must match the Lambda's (see `mpr aws deploy`)")
+        source = await MediaAsset.select().where(MediaAsset.id == row["source"]).first()
+        if source is None:
+            raise DispatchError("the source asset was deleted")
+        in_bucket, in_key = await self._input_location(source)
+        out_bucket, out_key = self._output_location(row["output_key"])
+        return {
+            "job_id": row["id"],
+            "attempt": row["attempt"],
+            "input": {"bucket": in_bucket, "key": in_key},
+            "output": {"bucket": out_bucket, "key": out_key},
+            "preset": row["preset_snapshot"],
+            "trim": {"start": row["trim_start"] or 0.0, "end": row["trim_end"], "accurate": row["accurate_trim"]},
+            "callback_url": callback_url(self.settings, row["id"]),
+        }
+
+    async def _input_location(self, source: dict) -> tuple[str, str]:
+        storage = self.storages.get(source["storage_area"])
+        key = safe_key(source["storage_key"])
+        if hasattr(storage, "bucket"):  # S3Storage
+            return storage.bucket, getattr(storage, "prefix", "") + key
+        local = storage.local_path(key)
+        if local is None or not local.is_file():
+            raise DispatchError(f"the source file {key!r} is missing from the {source['storage_area']!r} area")
+        staged = f"{STAGING_PREFIX}{source['storage_area']}/{key}"
+        await asyncio.to_thread(self._upload_if_changed, local, self.settings.s3_in_bucket, staged)
+        return self.settings.s3_in_bucket, staged
+
+    def _upload_if_changed(self, local: Path, bucket: str, key: str) -> None:
+        stat = local.stat()
+        stamp = f"{stat.st_size}:{int(stat.st_mtime)}"
+        try:
+            head = self.s3.head_object(Bucket=bucket, Key=key)
+            if head.get("Metadata", {}).get("mpr-source") == stamp:
+                return
+        except Exception as exc:  # noqa: BLE001
+            if _code(exc) not in ("404", "NoSuchKey", "NotFound"):
+                raise DispatchError(f"cannot reach the input bucket {bucket!r}: {exc}") from exc
+        from boto3.s3.transfer import TransferConfig
+
+        self.s3.upload_file(
+            str(local), bucket, key, ExtraArgs={"Metadata": {"mpr-source": stamp}},
+            Config=TransferConfig(multipart_threshold=64 * 2**20, multipart_chunksize=64 * 2**20),
+        )
+
+    def _output_location(self, output_key: str) -> tuple[str, str]:
+        storage = self.storages.output
+        key = safe_key(output_key)
+        if hasattr(storage, "bucket"):
+            if getattr(storage, "prefix", ""):
+                raise DispatchError("an output storage with a key prefix is not supported by the AWS executor")
+            return storage.bucket, key
+        return self.settings.s3_out_bucket, key  # fetched into local storage when the job succeeds
+
+    def _start_execution(self, name: str, event: dict) -> str:
+        arn = self.settings.state_machine_arn
+        body = json.dumps(event, separators=(",", ":"))
+        try:
+            return self.sfn.start_execution(stateMachineArn=arn, name=name, input=body)["executionArn"]
+        except Exception as exc:  # noqa: BLE001
+            if _code(exc) != "ExecutionAlreadyExists":
+                raise
+        # a leftover of an earlier database with the same job ids: keep it, start a fresh one
+        fresh = f"{name}-{int(time.time())}"
+        return self.sfn.start_execution(stateMachineArn=arn, name=fresh, input=body)["executionArn"]
+
+    # -- stopping --------------------------------------------------------------------------------
+    async def _stop_job_execution(self, job_id: int, reason: str) -> None:
+        row = await TranscodeJob.select(TranscodeJob.execution_id).where(TranscodeJob.id == job_id).first()
+        if row and row["execution_id"]:
+            await self._stop_execution(row["execution_id"], reason)
+
+    async def _stop_execution(self, arn: str, reason: str) -> None:
+        def stop() -> None:
+            try:
+                if self.sfn.describe_execution(executionArn=arn)["status"] == "RUNNING":
+                    self.sfn.stop_execution(executionArn=arn, error="MPR.Cancelled", cause=reason[:32000])
+                    log.info("stopped %s: %s", arn, reason)
+                self._stopped_arns.add(arn)
+            except Exception as exc:  # noqa: BLE001
+                if _code(exc) != "ExecutionDoesNotExist":
+                    raise
+                self._stopped_arns.add(arn)
+
+        await asyncio.to_thread(stop)
+
+    # -- reconciling -----------------------------------------------------------------------------
+    async def reconcile_once(self) -> list[int]:
+        """Check executions of running jobs whose callbacks stopped; fail those that ended. Returns moved ids."""
+        now = lifecycle.now()
+        stall = dt.timedelta(seconds=self.settings.stall_seconds)
+        rows = await TranscodeJob.select().where(
+            (TranscodeJob.status == lifecycle.RUNNING) & (TranscodeJob.executor == self.name)
+        )
+        moved = []
+        for row in rows:
+            last = _utc(row["heartbeat_at"]) or _utc(row["started_at"])
+            if last is not None and now - last <= stall:
+                continue
+            if await self._reconcile_job(row):
+                moved.append(row["id"])
+        await self._stop_cancelled_executions(now)
+        return moved
+
+    async def _reconcile_job(self, row: dict) -> bool:
+        job_id, attempt = row["id"], row["attempt"]
+        arn = row["execution_id"]
+        if not arn and self.settings.state_machine_arn:
+            arn = execution_arn(self.settings.state_machine_arn, execution_name(job_id, attempt))
+        try:
+            desc = await asyncio.to_thread(self.sfn.describe_execution, executionArn=arn) if arn else None
+        except Exception as exc:  # noqa: BLE001
+            if _code(exc) != "ExecutionDoesNotExist":
+                raise
+            desc = None
+        if desc is None:
+            if row["execution_id"]:
+                reason = f"its AWS execution {arn} no longer exists"
+                return await self._fail(row, reason)
+            return await recover_attempt(row, "interrupted before its AWS execution started")
+        if not row["execution_id"]:
+            await TranscodeJob.update({TranscodeJob.execution_id: desc["executionArn"]}).where(
+                (TranscodeJob.id == job_id) & (TranscodeJob.attempt == attempt)
+            )
+        status = desc["status"]
+        if status not in FINISHED:
+            return False  # still running (a long download, a quiet phase): the Task timeout bounds it
+        if status == "SUCCEEDED":
+            reason = "the AWS execution finished but its callback never arrived"
+        else:
+            reason = execution_reason(status, desc.get("error"), desc.get("cause"))
+        return await self._fail(row, reason)
+
+    async def _fail(self, row: dict, reason: str) -> bool:
+        moved = await lifecycle.transition(
+            row["id"], lifecycle.FAILED, reason, expect_attempt=row["attempt"],
+            expect_from=(lifecycle.RUNNING,), error=reason,
+        )
+        if moved:
+            log.warning("job %s: %s", row["id"], reason, extra={"job_id": row["id"]})
+        return moved
+
+    async def _stop_cancelled_executions(self, now: dt.datetime) -> None:
+        """Cancelled jobs whose execution still runs (the cancel happened in another process)."""
+        rows = await TranscodeJob.select(TranscodeJob.id, TranscodeJob.execution_id, TranscodeJob.finished_at).where(
+            (TranscodeJob.status == lifecycle.CANCELLED) & (TranscodeJob.executor == self.name)
+            & (TranscodeJob.execution_id != "")
+        )
+        for row in rows:
+            finished = _utc(row["finished_at"])
+            if row["execution_id"] in self._stopped_arns or (finished and now - finished > CANCEL_LOOKBACK):
+                continue
+            with contextlib.suppress(Exception):
+                await self._stop_execution(row["execution_id"], "cancelled in MPR")
+
+
+async def fetch_output(settings: Settings, storages: Storages, key: str) -> None:
+    """Local storage + AWS executor: copy a job's output from the output bucket into local storage."""
+    local = storages.output.local_path(key)
+    if local is None or local.exists():
+        return
+    local.parent.mkdir(parents=True, exist_ok=True)
+    tmp = local.parent / f".fetch-{local.name}"
+    client = aws_client(settings, "s3")
+    try:
+        await asyncio.to_thread(client.download_file, settings.s3_out_bucket, safe_key(key), str(tmp))
+        tmp.replace(local)
+    finally:
+        tmp.unlink(missing_ok=True)

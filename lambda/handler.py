@@ -1,0 +1,492 @@
+"""The FFmpeg Lambda: S3 input → backend.media (same command builder and runner as the local
+executor) → verified output → S3, reporting to MPR through signed HTTP callbacks.
+
+Invoked by the Step Functions state machine (sfn/transcode.asl.json) with the job as its input:
+
+    {"job_id": 7, "attempt": 1,
+     "input":  {"bucket": "mpr-in",  "key": "clips/a.mp4"},
+     "output": {"bucket": "mpr-out", "key": "a-h264-720p.mp4"},
+     "preset": {...PresetSpec fields...},
+     "trim":   {"start": 0.0, "end": 2.0, "accurate": true},
+     "callback_url": "https://mpr.example.com/api/jobs/7/callback"}
+
+and, from the state machine's Catch, with {"action": "report_failure", "job_id", "attempt",
+"callback_url", "error", "cause"} to report a failure the transcode step could not report itself.
+
+Callbacks are POSTs of JSON {attempt, status, progress, error, output{key,size,duration}, log_tail}
+(plus fps/speed/eta while running) signed with backend.signing (header X-MPR-Signature, key from
+env MPR_CALLBACK_SECRET); progress at most one per 2 s, a heartbeat while downloading/uploading.
+A reply saying the attempt is no longer wanted (HTTP 409/410, or JSON "stop": true, or a job status
+other than running) stops FFmpeg and skips the upload. Every failure is sent as a "failed" callback
+with its reason and re-raised, so the execution fails too; /tmp is cleaned in every case; FFmpeg
+gets the time the Lambda has left minus a margin, so a too-long job fails clearly, not by being killed.
+Needs only the stdlib, boto3 (in the Lambda base image) and backend.media + backend.signing.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import mimetypes
+import os
+import shutil
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+from backend import signing
+from backend.media.command import CommandError, Trim, build_command, expected_duration
+from backend.media.presets import PresetError, PresetSpec, is_keyframe_copy, validate_preset
+from backend.media.probe import ProbeError, keyframe_times, probe
+from backend.media.runner import FFmpegError, Progress, run_ffmpeg
+from backend.media.verify import VerificationError, verify_output
+
+log = logging.getLogger("mpr.lambda")
+log.setLevel(logging.INFO)
+
+DEADLINE_MARGIN_S = 20.0  # FFmpeg must end this long before the Lambda would be killed
+PROGRESS_INTERVAL_S = 2.0  # at most one progress callback per this many seconds
+HEARTBEAT_INTERVAL_S = 15.0  # a "running" callback at least this often, even without progress
+CALLBACK_TIMEOUT_S = 10.0
+FINAL_CALLBACK_TRIES = 4  # 0 s, 1 s, 3 s, 7 s apart
+TMP_RESERVE_BYTES = 64 * 1024 * 1024  # left free in /tmp beyond input + estimated output
+MB = 1024 * 1024
+CONTENT_TYPES = {
+    ".mp4": "video/mp4", ".m4v": "video/mp4", ".mov": "video/quicktime", ".mkv": "video/x-matroska",
+    ".webm": "video/webm", ".m4a": "audio/mp4", ".mp3": "audio/mpeg", ".ogg": "audio/ogg",
+    ".opus": "audio/ogg", ".wav": "audio/wav", ".flac": "audio/flac", ".aac": "audio/aac",
+    ".gif": "image/gif", ".webp": "image/webp", ".jpg": "image/jpeg", ".png": "image/png",
+}
+
+
+class InvalidEvent(ValueError):
+    """The invocation's input is not a job MPR sent."""
+
+
+class TranscodeFailed(RuntimeError):
+    """The job failed; the message is the reason a person reads."""
+
+
+class AttemptNotWanted(RuntimeError):
+    """The backend answered that this attempt was cancelled or superseded."""
+
+
+class CallbackError(RuntimeError):
+    """A callback could not be delivered (or was refused)."""
+
+
+# -- the event ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Job:
+    job_id: int
+    attempt: int
+    in_bucket: str
+    in_key: str
+    out_bucket: str
+    out_key: str
+    spec: PresetSpec
+    trim: Trim
+    callback_url: str
+
+
+def _location(event: dict, name: str) -> tuple[str, str]:
+    loc = event.get(name)
+    if not isinstance(loc, dict):
+        raise InvalidEvent(f"{name} must be an object with bucket and key")
+    bucket, key = loc.get("bucket"), loc.get("key")
+    if not isinstance(bucket, str) or not bucket or not isinstance(key, str) or not key:
+        raise InvalidEvent(f"{name}.bucket and {name}.key must be non-empty strings")
+    return bucket, key
+
+
+def _positive_int(event: dict, name: str) -> int:
+    value = event.get(name)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidEvent(f"{name} must be a positive integer, got {value!r}")
+    return value
+
+
+def _callback_url(event: dict) -> str:
+    url = event.get("callback_url")
+    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+        raise InvalidEvent(f"callback_url must be an http(s) URL, got {url!r}")
+    return url
+
+
+def parse_event(event: Any) -> Job:
+    if not isinstance(event, dict):
+        raise InvalidEvent("the event must be a JSON object")
+    job_id, attempt = _positive_int(event, "job_id"), _positive_int(event, "attempt")
+    in_bucket, in_key = _location(event, "input")
+    out_bucket, out_key = _location(event, "output")
+    if not isinstance(event.get("preset"), dict):
+        raise InvalidEvent("preset must be an object of preset fields")
+    try:
+        spec = validate_preset(PresetSpec.from_dict(event["preset"]))
+    except (PresetError, TypeError, ValueError) as exc:
+        raise InvalidEvent(f"invalid preset: {exc}") from exc
+    trim_in = event.get("trim") or {}
+    if not isinstance(trim_in, dict):
+        raise InvalidEvent("trim must be an object {start, end, accurate}")
+    try:
+        start = float(trim_in.get("start") or 0.0)
+        end = None if trim_in.get("end") is None else float(trim_in["end"])
+    except (TypeError, ValueError) as exc:
+        raise InvalidEvent("trim.start and trim.end must be numbers of seconds") from exc
+    if start < 0 or (end is not None and end <= start):
+        raise InvalidEvent(f"trim {start}..{end} is empty or negative")
+    trim = Trim(start=start, end=end, accurate=bool(trim_in.get("accurate", True)))
+    return Job(job_id, attempt, in_bucket, in_key, out_bucket, out_key, spec, trim, _callback_url(event))
+
+
+# -- callbacks ---------------------------------------------------------------------------------
+def post_callback(url: str, secret: str, job_id: int, payload: dict, timeout: float = CALLBACK_TIMEOUT_S) -> dict:
+    """POST one signed callback; returns the reply's JSON object (or {}).
+
+    Raises AttemptNotWanted on HTTP 409/410 and CallbackError when it cannot be delivered or is refused.
+    """
+    body = json.dumps(payload, separators=(",", ":")).encode()
+    request = urllib.request.Request(
+        url, data=body, method="POST",
+        headers={"Content-Type": "application/json", signing.HEADER: signing.sign_body(secret, job_id, body)},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - http(s) checked
+            raw = response.read()
+    except urllib.error.HTTPError as exc:
+        detail = exc.read()[:500].decode(errors="replace")
+        if exc.code in (409, 410):
+            raise AttemptNotWanted(f"the backend no longer wants this attempt: {detail}") from exc
+        if exc.code in (401, 403):
+            raise CallbackError(f"callback refused ({exc.code}): MPR_CALLBACK_SECRET of the Lambda and the "
+                                f"server differ? {detail}") from exc
+        raise CallbackError(f"callback to {url} answered HTTP {exc.code}: {detail}") from exc
+    except (urllib.error.URLError, OSError) as exc:
+        raise CallbackError(f"callback to {url} failed: {getattr(exc, 'reason', exc)}") from exc
+    try:
+        reply = json.loads(raw) if raw else {}
+    except json.JSONDecodeError:
+        reply = {}
+    return reply if isinstance(reply, dict) else {}
+
+
+# What backend.jobs.callbacks.apply_callback answers (as "message", with changed=false) when the
+# attempt is over: cancelled, failed, superseded by a retry.
+_NOT_WANTED_MESSAGES = ("stale callback", "job is already", "not running")
+
+
+def stop_requested(reply: dict) -> str:
+    """Why a reply to a progress callback says to stop ("" = keep going)."""
+    job_status = reply.get("job_status") or reply.get("jobStatus")
+    message = str(reply.get("message") or "")
+    if (
+        reply.get("stop") is True
+        or (job_status and job_status != "running")
+        or (reply.get("changed") is False and any(m in message for m in _NOT_WANTED_MESSAGES))
+    ):
+        return f"the backend no longer wants this attempt: {message or job_status}"
+    return ""
+
+
+class Reporter:
+    """Sends "running" callbacks from one background thread: progress at most every 2 s, and a
+    heartbeat every 15 s; remembers when the backend says the attempt is no longer wanted."""
+
+    def __init__(self, job: Job, secret: str):
+        self.job = job
+        self.secret = secret
+        self.not_wanted = threading.Event()
+        self.reason = ""
+        self._latest: dict = {"progress": 0.0}
+        self._dirty = True
+        self._cond = threading.Condition()
+        self._closed = False
+        self._thread = threading.Thread(target=self._loop, name=f"mpr-callbacks-{job.job_id}", daemon=True)
+        self._thread.start()
+
+    def progress(self, p: Progress) -> None:
+        with self._cond:
+            self._latest = {"progress": round(min(max(p.percent, 0.0), 99.0), 2),
+                            "fps": p.fps, "speed": p.speed, "eta": p.eta}
+            self._dirty = True
+            self._cond.notify()
+
+    def _loop(self) -> None:
+        last_sent = -1e9
+        while True:
+            with self._cond:
+                if self._closed:
+                    return
+                now = time.monotonic()
+                due = (self._dirty and now - last_sent >= PROGRESS_INTERVAL_S) or now - last_sent >= HEARTBEAT_INTERVAL_S
+                if not due:
+                    wait = PROGRESS_INTERVAL_S if self._dirty else HEARTBEAT_INTERVAL_S
+                    self._cond.wait(timeout=max(0.05, last_sent + wait - now))
+                    continue
+                fields, self._dirty = dict(self._latest), False
+            last_sent = time.monotonic()
+            payload = {"attempt": self.job.attempt, "status": "running", "error": "", "log_tail": "", **fields}
+            try:
+                why = stop_requested(post_callback(self.job.callback_url, self.secret, self.job.job_id, payload))
+                if why:
+                    raise AttemptNotWanted(why)
+            except AttemptNotWanted as exc:
+                self.reason = str(exc)
+                self.not_wanted.set()
+                return
+            except CallbackError as exc:  # progress is best effort; the final callback is retried
+                log.warning("job %s: progress callback failed: %s", self.job.job_id, exc)
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+        self._thread.join(timeout=CALLBACK_TIMEOUT_S + 1)
+
+    def check(self) -> None:
+        if self.not_wanted.is_set():
+            raise AttemptNotWanted(self.reason)
+
+
+def send_final(job_id: int, attempt: int, url: str, secret: str, payload: dict, *,
+               tries: int = FINAL_CALLBACK_TRIES, delay: float = 1.0) -> dict:
+    """The succeeded/failed callback, retried with backoff on network errors and 5xx."""
+    payload = {"attempt": attempt, "progress": 100.0 if payload.get("status") == "succeeded" else 0.0,
+               "error": "", "log_tail": "", **payload}
+    for attempt_no in range(1, tries + 1):
+        try:
+            return post_callback(url, secret, job_id, payload)
+        except AttemptNotWanted as exc:
+            return {"ignored": str(exc)}
+        except CallbackError as exc:
+            if attempt_no == tries or "refused" in str(exc):
+                raise
+            log.warning("job %s: final callback failed (try %d): %s", job_id, attempt_no, exc)
+            time.sleep(delay)
+            delay *= 2
+    raise AssertionError("unreachable")
+
+
+def final_options(env: Mapping[str, str]) -> dict:
+    """Retries of the final callback: MPR_CALLBACK_TRIES (default 4), MPR_CALLBACK_BACKOFF_S (default 1, doubling)."""
+    return {"tries": max(1, int(env.get("MPR_CALLBACK_TRIES") or FINAL_CALLBACK_TRIES)),
+            "delay": float(env.get("MPR_CALLBACK_BACKOFF_S") or 1.0)}
+
+
+# -- the work ----------------------------------------------------------------------------------
+def _secret(env: Mapping[str, str]) -> str:
+    secret = env.get("MPR_CALLBACK_SECRET")
+    if not secret:
+        raise InvalidEvent("MPR_CALLBACK_SECRET is not set in the function's environment (run `mpr aws deploy`)")
+    return secret
+
+
+def s3_client(env: Mapping[str, str]):
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(
+        "s3",
+        endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
+        region_name=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None,
+        config=Config(retries={"max_attempts": 5, "mode": "standard"}),
+    )
+
+
+def transfer_config():
+    from boto3.s3.transfer import TransferConfig
+
+    return TransferConfig(multipart_threshold=64 * MB, multipart_chunksize=64 * MB, max_concurrency=8)
+
+
+def content_type(key: str) -> str:
+    suffix = Path(key).suffix.lower()
+    return CONTENT_TYPES.get(suffix) or mimetypes.guess_type(key)[0] or "application/octet-stream"
+
+
+def estimate_output_bytes(spec: PresetSpec, in_size: int, duration: float | None = None) -> int:
+    """Rough size of the output: bitrate presets from their rates, the others as big as the input."""
+    if duration and (spec.video_bitrate or spec.audio_bitrate) and not spec.crf:
+        return int(((spec.video_bitrate or 0) + (spec.audio_bitrate or 192)) * 1000 / 8 * duration * 1.1)
+    return in_size
+
+
+def check_tmp_space(tmp: Path, need: int, in_size: int) -> None:
+    """Refuse, with the numbers, when `need` bytes (plus a reserve) will not fit in `tmp`."""
+    free = shutil.disk_usage(tmp).free
+    if need + TMP_RESERVE_BYTES > free:
+        raise TranscodeFailed(
+            f"not enough room in the Lambda's {tmp} ({free / MB:.0f} MB free) for the input "
+            f"({in_size / MB:.0f} MB) and its output; files this large need chunked processing, "
+            "which MPR does not do yet"
+        )
+
+
+def _seconds_left(context: Any) -> float:
+    getter = getattr(context, "get_remaining_time_in_millis", None)
+    return getter() / 1000.0 if getter else 900.0
+
+
+def _keyframe_lead(src: Path, trim: Trim, spec: PresetSpec) -> float:
+    if not is_keyframe_copy(spec) or trim.start <= 0:
+        return 0.0
+    try:
+        before = [t for t in keyframe_times(str(src)) if t <= trim.start + 1e-3]
+    except Exception:  # noqa: BLE001 - unknown keyframes: allow a generous GOP
+        return 10.0
+    return max(0.0, trim.start - max(before)) if before else trim.start
+
+
+async def _run_ffmpeg(argv: list[str], duration: float, dst: Path, reporter: Reporter, budget: float) -> str:
+    async def watch_stop(task: asyncio.Task) -> None:
+        while not task.done():
+            if reporter.not_wanted.is_set():
+                task.cancel()
+                return
+            await asyncio.sleep(0.2)
+
+    task = asyncio.ensure_future(run_ffmpeg(argv, duration=duration, output=dst, on_progress=reporter.progress))
+    watcher = asyncio.ensure_future(watch_stop(task))
+    try:
+        return await asyncio.wait_for(asyncio.shield(task), timeout=budget)
+    except asyncio.TimeoutError:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        raise TranscodeFailed(
+            f"FFmpeg did not finish within the time this Lambda run had left ({budget:.0f} s, Lambda's limit "
+            "is 15 minutes); the job is too long for one Lambda run — chunked processing is not supported yet"
+        ) from None
+    except asyncio.CancelledError:
+        if reporter.not_wanted.is_set():
+            raise AttemptNotWanted(reporter.reason) from None
+        raise
+    finally:
+        watcher.cancel()
+
+
+def transcode(job: Job, secret: str, context: Any, env: Mapping[str, str], workdir: Path, tail: list[str]) -> dict:
+    s3 = s3_client(env)
+    reporter = Reporter(job, secret)
+    try:
+        try:
+            head = s3.head_object(Bucket=job.in_bucket, Key=job.in_key)
+        except Exception as exc:  # noqa: BLE001
+            code = getattr(exc, "response", {}).get("Error", {}).get("Code", "")
+            if code in ("404", "NoSuchKey", "NotFound"):
+                raise TranscodeFailed(f"the input s3://{job.in_bucket}/{job.in_key} does not exist") from exc
+            raise TranscodeFailed(f"cannot read the input s3://{job.in_bucket}/{job.in_key}: {exc}") from exc
+        in_size = head["ContentLength"]
+        check_tmp_space(workdir, in_size + estimate_output_bytes(job.spec, in_size), in_size)
+        src = workdir / ("input" + Path(job.in_key).suffix.lower()[:12])
+        s3.download_file(job.in_bucket, job.in_key, str(src), Config=transfer_config())
+        reporter.check()
+        try:
+            info = probe(str(src))
+        except ProbeError as exc:
+            raise TranscodeFailed(f"the input cannot be read as media: {exc}") from exc
+        check_tmp_space(workdir, estimate_output_bytes(job.spec, in_size, info.duration), in_size)
+        dst = workdir / ("output" + Path(job.out_key).suffix.lower()[:12])
+        try:
+            argv = build_command(src, dst, job.spec, job.trim, info)
+            duration = expected_duration(job.trim, info, job.spec)
+        except CommandError as exc:
+            raise TranscodeFailed(str(exc)) from exc
+        budget = _seconds_left(context) - DEADLINE_MARGIN_S
+        if budget <= 0:
+            raise TranscodeFailed(f"only {_seconds_left(context):.0f} s of Lambda time left before FFmpeg "
+                                  f"could start (needs more than {DEADLINE_MARGIN_S:.0f} s)")
+        try:
+            tail.append(asyncio.run(_run_ffmpeg(argv, duration, dst, reporter, budget)))
+        except FFmpegError as exc:
+            tail.append(exc.stderr_tail or "")
+            raise TranscodeFailed(exc.message) from exc
+        try:
+            out = verify_output(dst, job.spec, job.trim, info, keyframe_lead=_keyframe_lead(src, job.trim, job.spec))
+        except VerificationError as exc:
+            raise TranscodeFailed(f"output check failed: {exc}") from exc
+        src.unlink(missing_ok=True)  # room, and nothing to keep
+        reporter.check()
+        s3.upload_file(str(dst), job.out_bucket, job.out_key, Config=transfer_config(),
+                       ExtraArgs={"ContentType": content_type(job.out_key)})
+        size = dst.stat().st_size
+    finally:
+        reporter.close()
+    return {"key": job.out_key, "size": size, "duration": out.duration}
+
+
+def run_job(event: dict, context: Any, env: Mapping[str, str]) -> dict:
+    job = parse_event(event)
+    secret = _secret(env)
+    tmp_root = Path(env.get("MPR_LAMBDA_TMP") or tempfile.gettempdir())
+    workdir = Path(tempfile.mkdtemp(prefix=f"mpr-job-{job.job_id}-{job.attempt}-", dir=tmp_root))
+    tail: list[str] = []
+    started = time.monotonic()
+    try:
+        try:
+            output = transcode(job, secret, context, env, workdir, tail)
+        except AttemptNotWanted as exc:
+            log.info("job %s attempt %s: stopped: %s", job.job_id, job.attempt, exc)
+            return {"job_id": job.job_id, "attempt": job.attempt, "status": "stopped", "reason": str(exc)}
+        except Exception as exc:  # noqa: BLE001 - every failure is reported, then re-raised
+            reason = str(exc) if isinstance(exc, TranscodeFailed) else f"{type(exc).__name__}: {exc}"
+            log.error("job %s attempt %s failed: %s", job.job_id, job.attempt, reason)
+            try:
+                send_final(job.job_id, job.attempt, job.callback_url, secret,
+                           {"status": "failed", "error": reason, "log_tail": "".join(tail)[-8000:]},
+                           **final_options(env))
+            except CallbackError as cb_exc:
+                reason += f" (and the failure callback failed: {cb_exc})"
+            raise TranscodeFailed(reason) from exc
+        send_final(job.job_id, job.attempt, job.callback_url, secret,
+                   {"status": "succeeded", "output": output, "log_tail": "".join(tail)[-8000:]},
+                   **final_options(env))
+        log.info("job %s attempt %s: done in %.1f s: %s", job.job_id, job.attempt, time.monotonic() - started, output)
+        return {"job_id": job.job_id, "attempt": job.attempt, "status": "succeeded", "output": output}
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def failure_reason(error: str | None, cause: str | None) -> str:
+    """A readable reason from a Catch's Error and Cause (a Lambda error's Cause is its JSON payload)."""
+    error, cause = (error or "").strip(), (cause or "").strip()
+    try:
+        payload = json.loads(cause) if cause.startswith("{") else None
+    except json.JSONDecodeError:
+        payload = None
+    if isinstance(payload, dict) and payload.get("errorMessage"):
+        message = str(payload["errorMessage"])
+        kind = payload.get("errorType") or error
+        return message if kind == "TranscodeFailed" else f"{kind}: {message}"
+    if error == "States.Timeout":
+        return "the transcode step timed out on Step Functions (the Lambda ran out of time)"
+    return f"{error or 'error'}: {cause}" if cause else (error or "the transcode step failed without a reason")
+
+
+def report_failure(event: dict, env: Mapping[str, str]) -> dict:
+    if not isinstance(event, dict):
+        raise InvalidEvent("the event must be a JSON object")
+    job_id, attempt = _positive_int(event, "job_id"), _positive_int(event, "attempt")
+    url, secret = _callback_url(event), _secret(env)
+    reason = failure_reason(event.get("error"), event.get("cause"))
+    reply = send_final(job_id, attempt, url, secret, {"status": "failed", "error": reason}, **final_options(env))
+    return {"job_id": job_id, "attempt": attempt, "status": "failed", "reason": reason, "reply": reply}
+
+
+def process(event: dict, context: Any, env: Mapping[str, str]) -> dict:
+    """The handler with its environment passed in (the moto harness runs it in-process)."""
+    action = event.get("action", "transcode") if isinstance(event, dict) else None
+    if action == "report_failure":
+        return report_failure(event, env)
+    if action != "transcode":
+        raise InvalidEvent(f"unknown action {action!r}")
+    return run_job(event, context, env)
+
+
+def handler(event: dict, context: Any) -> dict:
+    """Lambda entry point (CMD ["handler.handler"])."""
+    return process(event, context, os.environ)
