@@ -65,3 +65,24 @@ class LiveServer:
         self.thread.join(timeout=20)
 
 
+
+
+async def seed_jobs(count: int, source_id: int, preset_id: int | None, *, statuses=("queued",), output_asset=None,
+                    name: str = "seeded") -> list[int]:
+    """Insert `count` jobs directly (no FFmpeg), statuses cycling; return their ids, oldest first."""
+    from backend.catalog.tables import JobTransition, TranscodeJob
+
+    rows = [
+        TranscodeJob(source=source_id, preset=preset_id, status=statuses[i % len(statuses)],
+                     output_filename=f"{name}-{i}.mp4", output_key=f"{name}-{i}.mp4", trim_start=0.0, trim_end=1.0,
+                     output_asset=output_asset, progress=float(i % 100))
+        for i in range(count)
+    ]
+    ids: list[int] = []
+    for start in range(0, count, 500):
+        result = await TranscodeJob.insert(*rows[start:start + 500]).returning(TranscodeJob.id)
+        ids.extend(r["id"] for r in result)
+    transitions = [JobTransition(job=i, from_status="", to_status="queued", reason="seeded") for i in ids]
+    for start in range(0, len(transitions), 500):
+        await JobTransition.insert(*transitions[start:start + 500])
+    return sorted(ids)

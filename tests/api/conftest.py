@@ -13,7 +13,6 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from backend.api.app import create_app
-from backend.catalog import db as catalog_db
 from backend.catalog.ingest import ingest_key
 from backend.catalog.presets import seed_builtin_presets
 from backend.catalog.tables import TranscodePreset
@@ -21,15 +20,6 @@ from backend.media.clips import generate_clip
 from backend.storage import open_storages
 
 from api_helpers import GQL, TOKEN, LiveServer, free_port  # noqa: F401
-
-# Same override as tests/catalog/conftest.py: the root `db_engine` calls getfixturevalue() on an
-# async fixture from inside an async fixture, which pytest-asyncio 1.x refuses.
-@pytest.fixture(scope="session", params=["sqlite", "postgres"])
-async def db_engine(request, sqlite_engine, postgres_engine):
-    engine, url = sqlite_engine if request.param == "sqlite" else postgres_engine
-    await catalog_db.create_tables(engine)
-    return engine, url
-
 
 @pytest.fixture(scope="session")
 def api_clip(clips_dir) -> Path:

@@ -1,0 +1,138 @@
+"""List queries: cursor pagination complete and stable, filters, single lookups, systemStatus."""
+from __future__ import annotations
+
+from api_helpers import seed_jobs
+from backend.catalog.tables import MediaAsset, TranscodeJob
+
+JOBS_PAGE = """query($first: Int, $after: String, $status: [JobStatus!], $search: String, $sourceId: ID) {
+  jobs(first: $first, after: $after, status: $status, search: $search, sourceId: $sourceId) {
+    totalCount
+    pageInfo { hasNextPage endCursor }
+    edges { cursor node { id status outputFilename source { id filename } } }
+  }
+}"""
+
+
+async def all_pages(gql, page_size: int, **variables) -> list[str]:
+    ids: list[str] = []
+    after = None
+    for _ in range(1000):
+        data = (await gql(JOBS_PAGE, {"first": page_size, "after": after, **variables}))["jobs"]
+        ids += [e["node"]["id"] for e in data["edges"]]
+        assert len(data["edges"]) <= page_size
+        if not data["pageInfo"]["hasNextPage"]:
+            return ids
+        after = data["pageInfo"]["endCursor"]
+        assert after == data["edges"][-1]["cursor"]
+    raise AssertionError("pagination did not end")
+
+
+async def test_pagination_complete_and_stable(gql, add_asset, presets):
+    asset = await add_asset()
+    seeded = await seed_jobs(45, asset["id"], presets["H.264 720p"], statuses=("queued", "failed", "succeeded"))
+    ids = await all_pages(gql, 20)
+    assert ids == [str(i) for i in reversed(seeded)]  # newest first, each exactly once
+
+    # rows added while a client pages do not shift or repeat what it has not read yet
+    first = (await gql(JOBS_PAGE, {"first": 10}))["jobs"]
+    await seed_jobs(5, asset["id"], presets["H.264 720p"], name="late")
+    rest = await all_pages_from(gql, 10, first["pageInfo"]["endCursor"])
+    assert [e["node"]["id"] for e in first["edges"]] + rest == ids
+    assert first["totalCount"] == 45
+
+
+async def all_pages_from(gql, page_size, after):
+    ids = []
+    while after:
+        data = (await gql(JOBS_PAGE, {"first": page_size, "after": after}))["jobs"]
+        ids += [e["node"]["id"] for e in data["edges"]]
+        after = data["pageInfo"]["endCursor"] if data["pageInfo"]["hasNextPage"] else None
+    return ids
+
+
+async def test_page_size_capped_at_100(gql, add_asset, presets):
+    asset = await add_asset()
+    await seed_jobs(130, asset["id"], presets["H.264 720p"])
+    data = (await gql(JOBS_PAGE, {"first": 500}))["jobs"]
+    assert len(data["edges"]) == 100 and data["pageInfo"]["hasNextPage"] and data["totalCount"] == 130
+    data = (await gql(JOBS_PAGE, {}))["jobs"]
+    assert len(data["edges"]) == 20
+    data = (await gql(JOBS_PAGE, {"first": 0}))["jobs"]
+    assert data["edges"] == [] and data["pageInfo"]["endCursor"] is None
+
+
+async def test_job_filters(gql, add_asset, presets):
+    a = await add_asset("holiday.mp4")
+    b = await add_asset("work/meeting_100%.mp4")
+    await MediaAsset.update({MediaAsset.tags: ["beach", "Summer"]}).where(MediaAsset.id == a["id"])
+    await seed_jobs(6, a["id"], presets["H.264 720p"], statuses=("queued", "failed"), name="hol")
+    await seed_jobs(4, b["id"], presets["H.264 720p"], statuses=("succeeded",), name="meet")
+
+    by_status = (await gql(JOBS_PAGE, {"status": ["FAILED", "SUCCEEDED"], "first": 100}))["jobs"]
+    assert by_status["totalCount"] == 7
+    assert {e["node"]["status"] for e in by_status["edges"]} == {"FAILED", "SUCCEEDED"}
+
+    holiday = (await gql(JOBS_PAGE, {"search": "HOLIDAY", "first": 100}))["jobs"]
+    assert holiday["totalCount"] == 6
+    assert {e["node"]["source"]["filename"] for e in holiday["edges"]} == {"holiday.mp4"}
+    assert (await gql(JOBS_PAGE, {"search": "summer"}))["jobs"]["totalCount"] == 6  # tag
+    assert (await gql(JOBS_PAGE, {"search": "meet-2"}))["jobs"]["totalCount"] == 1  # output filename
+    assert (await gql(JOBS_PAGE, {"search": "100%"}))["jobs"]["totalCount"] == 4  # % is literal
+    assert (await gql(JOBS_PAGE, {"search": "_"}))["jobs"]["totalCount"] == 4  # _ is literal
+    assert (await gql(JOBS_PAGE, {"search": "nothing-like-this"}))["jobs"]["totalCount"] == 0
+    assert (await gql(JOBS_PAGE, {"sourceId": str(b["id"])}))["jobs"]["totalCount"] == 4
+    both = await all_pages(gql, 3, status=["QUEUED"], search="hol")
+    assert len(both) == 3
+
+
+ASSETS_PAGE = """query($first: Int, $after: String, $status: [AssetStatus!], $search: String) {
+  assets(first: $first, after: $after, status: $status, search: $search) {
+    totalCount pageInfo { hasNextPage endCursor }
+    nodes { id filename status tags mediaUrl posterUrl filmstripUrl filmstripFrames duration width height }
+  }
+}"""
+
+
+async def test_assets_query(gql, add_asset, api_settings):
+    assets = [await add_asset(f"clip{i}.mp4") for i in range(5)]
+    (api_settings.in_root / "junk.mp4").write_text("not media")
+    await gql("mutation { scanMediaFolder { added } }")
+    await MediaAsset.update({MediaAsset.tags: ["Interview"]}).where(MediaAsset.id == assets[2]["id"])
+
+    data = (await gql(ASSETS_PAGE, {"first": 2}))["assets"]
+    assert data["totalCount"] == 6 and len(data["nodes"]) == 2 and data["pageInfo"]["hasNextPage"]
+    node = (await gql(ASSETS_PAGE, {"status": ["READY"], "first": 100}))["assets"]["nodes"][0]
+    assert node["mediaUrl"].startswith("/media/in/") and node["posterUrl"].startswith("/media/thumbs/")
+    assert node["filmstripUrl"] and node["filmstripFrames"] > 0 and node["duration"] > 1.5
+    errors = (await gql(ASSETS_PAGE, {"status": ["ERROR"]}))["assets"]["nodes"]
+    assert [n["filename"] for n in errors] == ["junk.mp4"]
+    tagged = (await gql(ASSETS_PAGE, {"search": "interview"}))["assets"]["nodes"]
+    assert [n["id"] for n in tagged] == [str(assets[2]["id"])] and tagged[0]["tags"] == ["Interview"]
+
+    one = await gql('query($id: ID!) { asset(id: $id) { id filename size storageKey } }', {"id": str(assets[0]["id"])})
+    assert one["asset"]["filename"] == "clip0.mp4" and one["asset"]["size"] > 0
+
+
+async def test_job_query_and_system_status(gql, add_asset, presets):
+    asset = await add_asset()
+    ids = await seed_jobs(3, asset["id"], presets["H.264 720p"], statuses=("queued", "running", "failed"))
+    await TranscodeJob.update({TranscodeJob.error: "boom", TranscodeJob.log_tail: "last lines"}).where(
+        TranscodeJob.id == ids[2])
+    data = await gql("""query($id: ID!) { job(id: $id) {
+        id status error logTail attempt progress duration presetSnapshot plan
+        preset { name builtin } source { filename } outputAsset { id } outputUrl
+        history { fromStatus toStatus reason attempt at } } }""", {"id": str(ids[2])})
+    job = data["job"]
+    assert job["status"] == "FAILED" and job["error"] == "boom" and job["logTail"] == "last lines"
+    assert job["preset"] == {"name": "H.264 720p", "builtin": True} and job["source"]["filename"] == "clip.mp4"
+    assert job["outputAsset"] is None and job["outputUrl"] is None and job["duration"] == 1.0
+    assert job["history"][0]["toStatus"] == "queued" and job["history"][0]["reason"] == "seeded"
+
+    status = (await gql("{ systemStatus { jobCounts { status count } assetCount executor workers "
+                        "executorAlive ffmpegVersion storage database } }"))["systemStatus"]
+    counts = {c["status"]: c["count"] for c in status["jobCounts"]}
+    assert counts == {"QUEUED": 1, "RUNNING": 1, "FAILED": 1, "SUCCEEDED": 0, "CANCELLED": 0}
+    assert status["assetCount"] == 1 and status["executor"] == "local" and status["workers"] == 2
+    assert status["executorAlive"] is None  # run_jobs=False
+    assert status["storage"] == "local" and status["database"] in ("sqlite", "postgresql")
+    assert status["ffmpegVersion"]
