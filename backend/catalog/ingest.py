@@ -19,6 +19,7 @@ from typing import Any
 from backend.catalog.presets import preset_spec_from_row, seed_builtin_presets
 from backend.catalog.tables import MediaAsset
 from backend.media.probe import AudioInfo, MediaInfo, ProbeError, VideoInfo, probe_async
+from backend.media.thumbnails import make_filmstrip, make_poster
 from backend.storage import ObjectInfo, Storage, StorageError, Storages, safe_key
 
 __all__ = [
@@ -154,8 +155,6 @@ async def _make_thumbs(storages: Storages, source: str, row: MediaAsset, info: M
     if info.video is None:
         await _drop_thumbs(storages, row)
         return ""
-    from backend.media.thumbnails import make_filmstrip, make_poster  # TEMP: lazy until media lands it
-
     tmp = Path(tempfile.mkdtemp(prefix="mpr-thumbs-"))
     try:
         poster_key, strip_key = f"{row.id}/poster.jpg", f"{row.id}/filmstrip.jpg"

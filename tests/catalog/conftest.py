@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from backend.catalog import db as catalog_db
 from backend.media.clips import generate_clip
 from backend.storage import open_storages
 
@@ -54,13 +53,3 @@ def place(settings, catalog_clips):
 
     return _place
 
-
-# tests/conftest.py's `db_engine` calls request.getfixturevalue() on an async fixture from inside
-# an async fixture, which pytest-asyncio 1.x refuses ("Runner.run() cannot be called from a running
-# event loop"). Until that is fixed there, this override (same params, same result) asks for both
-# engines as ordinary dependencies. Remove it once the root fixture works.
-@pytest.fixture(scope="session", params=["sqlite", "postgres"])
-async def db_engine(request, sqlite_engine, postgres_engine):
-    engine, url = sqlite_engine if request.param == "sqlite" else postgres_engine
-    await catalog_db.create_tables(engine)
-    return engine, url
