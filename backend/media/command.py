@@ -97,7 +97,7 @@ def output_size(spec: PresetSpec, info: MediaInfo) -> tuple[int, int] | None:
         scale = min(scale, spec.max_height / h)
 
     def even(x: float, limit: int) -> int:
-        return max(2, min(int(round(x / 2)) * 2, limit - limit % 2 or 2))
+        return max(2, min(math.floor(x / 2 + 0.5) * 2, limit - limit % 2 or 2))
 
     return even(w * scale, w), even(h * scale, h)
 

@@ -137,10 +137,27 @@ def _precheck(src) -> None:
         raise ProbeError("empty file (0 bytes)")
 
 
-def _stderr_reason(stderr: str) -> str:
+_MP4_BOXES = {b"ftyp", b"moov", b"mdat", b"free", b"skip", b"wide", b"uuid", b"pnot", b"styp", b"sidx"}
+
+
+def _looks_like_mp4(src) -> bool:
+    """Whether a local file starts with an ISO-BMFF box (unknown for URLs: assume yes)."""
+    if is_url(src):
+        return True
+    try:
+        with open(os.fspath(src), "rb") as fh:
+            head = fh.read(8)
+    except OSError:
+        return True
+    return len(head) == 8 and head[4:8] in _MP4_BOXES
+
+
+def _stderr_reason(stderr: str, src=None) -> str:
     lines = [ln.strip() for ln in stderr.splitlines() if ln.strip()]
     text = "\n".join(lines)
     if "moov atom not found" in text:
+        if not _looks_like_mp4(src):
+            return "not a media file (named like an MP4 but has no MP4 structure)"
         return "truncated or incomplete MP4/MOV (moov atom not found)"
     if "Invalid data found when processing input" in text:
         return "not a media file (ffprobe: invalid data found when processing input)"
@@ -297,7 +314,7 @@ def probe(path_or_url, timeout: float = 30, *, strict: bool = True) -> MediaInfo
     except subprocess.TimeoutExpired:
         raise ProbeError(f"ffprobe timed out after {timeout:g} s on {display_name(path_or_url)}") from None
     if proc.returncode != 0:
-        raise ProbeError(_stderr_reason(proc.stderr))
+        raise ProbeError(_stderr_reason(proc.stderr, path_or_url))
     return _parse(proc.stdout, proc.stderr, path_or_url, strict)
 
 
@@ -327,7 +344,7 @@ async def probe_async(path_or_url, timeout: float = 30, *, strict: bool = True) 
     except asyncio.TimeoutError:
         raise ProbeError(f"ffprobe timed out after {timeout:g} s on {display_name(path_or_url)}") from None
     if rc != 0:
-        raise ProbeError(_stderr_reason(err))
+        raise ProbeError(_stderr_reason(err, path_or_url))
     return _parse(out, err, path_or_url, strict)
 
 

@@ -64,25 +64,21 @@ def verify_output(
         except ProbeError as exc:
             raise VerificationError(f"output is not readable media: {exc}") from None
 
-    for kind in sorted(expected_streams(spec, source)):
-        if getattr(info, kind) is None:
-            raise VerificationError(f"output has no {kind} stream")
+    def check_streams() -> None:
+        for kind in sorted(expected_streams(spec, source)):
+            if getattr(info, kind) is None:
+                raise VerificationError(f"output has no {kind} stream")
 
     if spec.kind == "image":
+        check_streams()
         if info.video is None or info.video.width <= 0:
             raise VerificationError("output is not a valid image")
         if spec.container != "jpg" and info.duration <= 0:
             raise VerificationError("output animation has no frames")
         return info
 
-    if spec.kind == "video" and info.video is not None:
-        want = output_size(spec, source)
-        got = (info.video.display_width, info.video.display_height)
-        if want and got != want:
-            raise VerificationError(f"output picture is {got[0]}x{got[1]} but {want[0]}x{want[1]} was expected")
-
     expected = expected_duration(trim, source, spec)
-    fps = output_fps(spec, source) if info.video is not None else None
+    fps = output_fps(spec, source) if source.video is not None else None
     tolerance = (1.0 / fps if fps else AUDIO_FRAME_SECONDS) + SLACK_SECONDS
     actual = info.duration or 0.0
     lower = expected - tolerance
@@ -92,4 +88,10 @@ def verify_output(
         upper += keyframe_lead if keyframe_lead and keyframe_lead > 0 else start
     if not lower <= actual <= upper:
         raise VerificationError(f"output is {actual:.2f} s long but {expected:.2f} s was requested")
+    check_streams()
+    if spec.kind == "video" and info.video is not None:
+        want = output_size(spec, source)
+        got = (info.video.display_width, info.video.display_height)
+        if want and got != want:
+            raise VerificationError(f"output picture is {got[0]}x{got[1]} but {want[0]}x{want[1]} was expected")
     return info

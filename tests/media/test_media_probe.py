@@ -1,0 +1,148 @@
+"""probe(): typed MediaInfo for good clips, readable ProbeError for the inputs ffprobe waves through."""
+from __future__ import annotations
+
+import functools
+import http.server
+import threading
+import time
+
+import pytest
+
+from backend.media.paths import ff_target, is_url
+from backend.media.probe import MediaInfo, ProbeError, keyframe_times, probe, probe_async
+
+
+def test_probe_h264_aac(clip_av):
+    info = probe(clip_av)
+    assert "mp4" in info.format_name
+    assert info.duration == pytest.approx(3.0, abs=0.05)
+    assert info.size == clip_av.stat().st_size
+    assert info.bit_rate and info.bit_rate > 0
+    v, a = info.video, info.audio
+    assert (v.codec, v.width, v.height, v.fps, v.rotation, v.pix_fmt) == ("h264", 320, 240, 25.0, 0, "yuv420p")
+    assert v.nb_frames == 75
+    assert (a.codec, a.channels, a.sample_rate) == ("aac", 2, 48000)
+
+
+def test_probe_vp9_opus_webm(clip_webm):
+    info = probe(clip_webm)
+    assert "webm" in info.format_name
+    assert (info.video.codec, info.audio.codec) == ("vp9", "opus")
+    assert info.duration == pytest.approx(2.0, abs=0.05)
+
+
+def test_probe_audio_only(clip_audio_only):
+    info = probe(clip_audio_only)
+    assert info.video is None and not info.has_video
+    assert info.audio.codec == "aac"
+    assert info.duration == pytest.approx(2.0, abs=0.05)
+
+
+def test_probe_video_only(clip_video_only):
+    info = probe(clip_video_only)
+    assert info.audio is None and info.video.codec == "h264"
+
+
+def test_probe_unusual_sizes(clip_odd, clip_odd_px):
+    assert (probe(clip_odd).video.width, probe(clip_odd).video.height) == (1918, 1078)
+    v = probe(clip_odd_px).video
+    assert (v.width, v.height, v.pix_fmt) == (321, 241, "yuv444p")
+
+
+def test_probe_rotation_from_display_matrix(clip_rotated):
+    v = probe(clip_rotated).video
+    assert (v.width, v.height, v.rotation) == (320, 240, 90)
+    assert (v.display_width, v.display_height) == (240, 320)
+
+
+@pytest.mark.parametrize("name", ["my clip é 日本.mp4", "-starts-with-dash.mp4", "has:colon.mp4", "50% done #1.mp4"])
+def test_probe_awkward_names(weird_clips, name, monkeypatch):
+    path = weird_clips[name]
+    monkeypatch.chdir(path.parent)
+    from pathlib import Path
+
+    info = probe(Path(name))  # relative: would be read as an option / a protocol without care
+    assert info.video.codec == "h264"
+
+
+@pytest.mark.parametrize(
+    "which, reason",
+    [
+        ("empty", "empty file (0 bytes)"),
+        ("text", "not a media file"),
+        ("truncated_moov_front", "truncated"),
+        ("truncated_moov_end", "truncated"),
+        ("truncated_webm", "truncated"),
+    ],
+)
+def test_probe_refuses_bad_files(bad_files, which, reason):
+    with pytest.raises(ProbeError) as err:
+        probe(bad_files[which])
+    assert reason in str(err.value)
+    assert "Traceback" not in str(err.value)
+
+
+async def test_probe_async_matches_and_refuses(clip_av, bad_files):
+    assert await probe_async(clip_av) == probe(clip_av)
+    with pytest.raises(ProbeError, match="truncated"):
+        await probe_async(bad_files["truncated_moov_front"])
+
+
+def test_probe_missing_file(tmp_path):
+    with pytest.raises(ProbeError, match="file not found"):
+        probe(tmp_path / "nope.mp4")
+
+
+def test_media_info_dict_round_trip(clip_av):
+    info = probe(clip_av)
+    d = info.to_dict()
+    assert d["video"]["width"] == 320
+    assert MediaInfo.from_dict({**d, "unknown": 1}) == info
+    audio_only = MediaInfo.from_dict({**d, "video": None})
+    assert audio_only.video is None and audio_only.audio == info.audio
+
+
+def test_keyframe_times_from_packet_flags(clip_av):
+    assert keyframe_times(clip_av) == [0.0, 1.0, 2.0]
+
+
+def test_probe_is_fast(clip_av, clip_webm, clip_audio_only):
+    """Ingest needs ≥ 20 probes/s on 2 cores; one probe must be far below 100 ms (no decoding)."""
+    paths = [clip_av, clip_webm, clip_audio_only] * 4
+    probe(clip_av)
+    started = time.perf_counter()
+    for p in paths:
+        probe(p)
+    per_probe = (time.perf_counter() - started) / len(paths)
+    assert per_probe < 0.1, f"{per_probe * 1000:.0f} ms per probe"
+
+
+def test_urls_pass_through_untouched():
+    url = "https://bucket.s3.amazonaws.com/in/clip%20a.mp4?X-Amz-Signature=abc&X-Amz-Expires=900"
+    assert is_url(url) and ff_target(url) == url
+    assert not is_url("has:colon.mp4")
+    assert ff_target("-x.mp4").startswith("/") and ff_target("a:b.mp4").endswith("/a:b.mp4")
+
+
+@pytest.fixture(scope="module")
+def http_root(media_dir):
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    handler = functools.partial(Quiet, directory=str(media_dir))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def test_probe_http_url(http_root, clip_av):
+    info = probe(f"{http_root}/{clip_av.name}?token=x")
+    assert info.video.codec == "h264" and info.duration == pytest.approx(3.0, abs=0.05)
+
+
+def test_probe_http_404_is_readable(http_root):
+    with pytest.raises(ProbeError, match="404"):
+        probe(f"{http_root}/missing.mp4")
