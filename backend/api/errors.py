@@ -43,7 +43,8 @@ def is_client_visible(error: GraphQLError) -> bool:
     extensions["code"] = domain.code
     field = getattr(domain, "field", None)
     if field:
-        extensions["field"] = field
+        head, *rest = str(field).split("_")
+        extensions["field"] = head + "".join(part.title() for part in rest)  # as the GraphQL input names it
     error.extensions = extensions
     error.message = domain.message
     return True
