@@ -15,7 +15,7 @@ from backend.config import REPO_ROOT
 from backend.jobs import service
 from backend.jobs.executors.local import LocalExecutor
 
-from .test_local_executor import wait_status
+from jobwait import wait_status
 
 
 async def test_two_executors_run_each_job_once(db, settings, storages, presets, add_asset):

@@ -13,6 +13,7 @@ from backend.jobs import lifecycle, service
 from backend.jobs.events import BUS
 from backend.jobs.executors.local import LocalExecutor
 from backend.media.binaries import ffprobe_path
+from jobwait import wait_status
 
 
 @pytest.fixture
@@ -22,17 +23,6 @@ async def executor(db, settings, storages):
     yield ex
     await ex.stop()
     await wait_for_thumbnails()
-
-
-async def wait_status(job_id, statuses=lifecycle.TERMINAL, timeout=90.0):
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while loop.time() < deadline:
-        row = await TranscodeJob.select().where(TranscodeJob.id == job_id).first()
-        if row["status"] in statuses:
-            return row
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"job {job_id} still {row['status']} ({row['error']})")
 
 
 def count_frames(path) -> int:

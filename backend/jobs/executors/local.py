@@ -98,6 +98,17 @@ class LocalExecutor:
         if pending:
             await asyncio.gather(*pending, return_exceptions=True)
         self._tasks = []
+        await self._release_leftovers()
+
+    async def _release_leftovers(self) -> None:
+        """Jobs still marked running for this worker (e.g. claimed as we stopped) go back to the queue."""
+        from backend.catalog.tables import TranscodeJob
+
+        rows = await TranscodeJob.select(TranscodeJob.id, TranscodeJob.attempt, TranscodeJob.max_attempts).where(
+            (TranscodeJob.status == lifecycle.RUNNING) & (TranscodeJob.worker_id == self.worker_id)
+        )
+        for row in rows:
+            await recover_attempt(row, "interrupted: MPR stopped while the job ran")
 
     def notify(self) -> None:
         self._wake.set()
@@ -108,10 +119,11 @@ class LocalExecutor:
 
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            queued = await TranscodeJob.count().where(
-                (TranscodeJob.status == lifecycle.QUEUED) & (TranscodeJob.executor == self.name)
+            busy = await TranscodeJob.count().where(
+                ((TranscodeJob.status == lifecycle.QUEUED) & (TranscodeJob.executor == self.name))
+                | ((TranscodeJob.status == lifecycle.RUNNING) & (TranscodeJob.worker_id == self.worker_id))
             )
-            if not queued and not self.running:
+            if not busy and not self.running:
                 return
             await asyncio.sleep(0.1)
         raise TimeoutError("jobs still queued or running")
