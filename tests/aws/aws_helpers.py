@@ -9,6 +9,8 @@ from pathlib import Path
 from backend.media.presets import BUILTIN_PRESETS
 from backend.media.probe import MediaInfo, probe
 
+SECRET = "test-callback-secret"  # the `settings` fixture's callback secret
+
 
 def preset(name: str = "H.264 480p") -> dict:
     return next(p for p in BUILTIN_PRESETS if p.name == name).to_dict()

@@ -13,15 +13,14 @@ from pathlib import Path
 from typing import Callable
 
 import pytest
+from aws_helpers import SECRET
 
 from backend import signing
 from backend.awsdeploy.deploy import Deployment
 from backend.awsdeploy.local import LocalAws, deploy_local, local_aws
-from backend.catalog import db as catalog_db
 from backend.config import Settings
 from backend.media.clips import generate_clip
 
-SECRET = "test-callback-secret"  # the `settings` fixture's callback secret
 
 
 @pytest.fixture(scope="session")
@@ -32,15 +31,6 @@ def aws_clips(clips_dir) -> dict[str, Path]:
     garbage = folder / "garbage.mp4"
     garbage.write_bytes(b"definitely not a video\n" * 400)
     return {"tiny": good, "garbage": garbage}
-
-
-# Same override as tests/catalog/conftest.py: the root `db_engine` calls getfixturevalue() on an
-# async fixture from inside an async fixture, which pytest-asyncio 1.x refuses.
-@pytest.fixture(scope="session", params=["sqlite", "postgres"])
-async def db_engine(request, sqlite_engine, postgres_engine):
-    engine, url = sqlite_engine if request.param == "sqlite" else postgres_engine
-    await catalog_db.create_tables(engine)
-    return engine, url
 
 
 @dataclass

@@ -1,0 +1,129 @@
+"""`mpr aws deploy` against a moto server: what it creates, and that a second run changes nothing."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from aws_helpers import SECRET
+
+from backend.awsdeploy import main_deploy
+from backend.awsdeploy.deploy import ASL_PATH, DeployError, deploy_resources, render_definition
+from backend.awsdeploy.local import local_aws
+from backend.config import Settings
+
+pytestmark = [pytest.mark.slow, pytest.mark.aws]
+IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/mpr-ffmpeg:1"
+
+
+@pytest.fixture(scope="module")
+def aws():
+    with local_aws() as aws:
+        yield aws
+
+
+@pytest.fixture(scope="module")
+def base(aws) -> Settings:
+    return Settings.from_env().with_(
+        aws_endpoint_url=aws.endpoint, aws_region=aws.region, s3_in_bucket="dep-in", s3_out_bucket="dep-out",
+        callback_secret=SECRET,
+    )
+
+
+@pytest.fixture(scope="module")
+def first(base):
+    lines: list[str] = []
+    return deploy_resources(base, IMAGE, log=lines.append), lines
+
+
+def test_first_run_creates_everything(aws, first):
+    deployment, lines = first
+    assert set(deployment.changes.values()) == {"created"}
+    assert len(deployment.changes) == 6 and len(lines) == 7
+    env = deployment.settings
+    assert env["MPR_EXECUTOR"] == "aws" and env["MPR_STORAGE"] == "s3"
+    assert (env["MPR_S3_IN_BUCKET"], env["MPR_S3_OUT_BUCKET"]) == ("dep-in", "dep-out")
+    assert env["MPR_CALLBACK_SECRET"] == SECRET and env["AWS_ENDPOINT_URL"] == aws.endpoint
+
+    fn = aws.client("lambda").get_function(FunctionName="mpr-ffmpeg")
+    cfg = fn["Configuration"]
+    assert (cfg["PackageType"], cfg["Timeout"], cfg["MemorySize"]) == ("Image", 900, 3008)
+    assert cfg["EphemeralStorage"] == {"Size": 10240}
+    assert cfg["Environment"]["Variables"] == {"MPR_CALLBACK_SECRET": SECRET}
+    assert fn["Code"]["ImageUri"] == IMAGE
+
+    iam = aws.client("iam")
+    trust = iam.get_role(RoleName="mpr-ffmpeg-lambda")["Role"]["AssumeRolePolicyDocument"]
+    assert trust["Statement"][0]["Principal"] == {"Service": "lambda.amazonaws.com"}
+    policy = iam.get_role_policy(RoleName="mpr-ffmpeg-lambda", PolicyName="mpr-access")["PolicyDocument"]
+    resources = {r for st in policy["Statement"] for r in st["Resource"]}
+    assert {"arn:aws:s3:::dep-in/*", "arn:aws:s3:::dep-out/*"} <= resources
+    sfn_policy = iam.get_role_policy(RoleName="mpr-transcode-states", PolicyName="mpr-access")["PolicyDocument"]
+    assert sfn_policy["Statement"][0]["Resource"][0] == cfg["FunctionArn"]
+
+    sm = aws.client("stepfunctions").describe_state_machine(stateMachineArn=env["MPR_STATE_MACHINE_ARN"])
+    definition = json.loads(sm["definition"])
+    assert definition == json.loads(render_definition(cfg["FunctionArn"]))
+    assert definition["States"]["Transcode"]["Parameters"]["FunctionName"] == cfg["FunctionArn"]
+    s3 = aws.client("s3")
+    block = s3.get_public_access_block(Bucket="dep-out")["PublicAccessBlockConfiguration"]
+    assert all(block.values())
+
+
+def test_second_run_changes_nothing(base, first):
+    lines: list[str] = []
+    again = deploy_resources(base, IMAGE, log=lines.append)
+    assert set(again.changes.values()) == {"unchanged"} and not again.changed
+    assert again.settings == first[0].settings
+    assert sum("unchanged" in line for line in lines) == 6
+
+
+def test_new_image_updates_only_the_function(aws, base, first):
+    new = deploy_resources(base, IMAGE.replace(":1", ":2"), log=lambda line: None)
+    assert {k for k, v in new.changes.items() if v != "unchanged"} == {"function mpr-ffmpeg"}
+    assert aws.client("lambda").get_function(FunctionName="mpr-ffmpeg")["Code"]["ImageUri"].endswith(":2")
+    assert not deploy_resources(base, IMAGE.replace(":1", ":2"), log=lambda line: None).changed
+
+
+def test_drift_is_repaired(aws, base, first):
+    aws.client("lambda").update_function_configuration(FunctionName="mpr-ffmpeg", Timeout=30)
+    aws.client("iam").put_role_policy(RoleName="mpr-ffmpeg-lambda", PolicyName="mpr-access",
+                                      PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+                                          {"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}))
+    fixed = deploy_resources(base, IMAGE.replace(":1", ":2"), log=lambda line: None)
+    assert fixed.changes["function mpr-ffmpeg"] == "updated"
+    assert fixed.changes["role mpr-ffmpeg-lambda"] == "updated"
+    assert aws.client("lambda").get_function_configuration(FunctionName="mpr-ffmpeg")["Timeout"] == 900
+
+
+def test_secret_is_kept_when_not_given(aws, base, first):
+    """Without MPR_CALLBACK_SECRET the deployed function's secret is reused: the run stays idempotent."""
+    again = deploy_resources(base.with_(callback_secret=None), IMAGE.replace(":1", ":2"), log=lambda line: None)
+    assert again.settings["MPR_CALLBACK_SECRET"] == SECRET and not again.changed
+
+
+def test_new_deployment_generates_a_secret(aws, base):
+    fresh = deploy_resources(base.with_(callback_secret=None, s3_in_bucket="p2-in", s3_out_bucket="p2-out"),
+                             IMAGE, prefix="p2", log=lambda line: None)
+    assert len(fresh.settings["MPR_CALLBACK_SECRET"]) >= 32
+    assert fresh.settings["MPR_STATE_MACHINE_ARN"].endswith(":stateMachine:p2-transcode")
+
+
+def test_refusals(base, tmp_path):
+    with pytest.raises(DeployError, match="image URI"):
+        deploy_resources(base, "", log=lambda line: None)
+    bad = tmp_path / "x.json"
+    bad.write_text(ASL_PATH.read_text().replace("${FunctionArn}", "arn:fixed"))
+    with pytest.raises(DeployError, match="placeholder"):
+        render_definition("arn:x", bad)
+
+
+def test_cli_prints_exportable_settings(aws, base, first, monkeypatch, capsys):
+    for name, value in {"AWS_ENDPOINT_URL": aws.endpoint, "MPR_S3_IN_BUCKET": "dep-in",
+                        "MPR_S3_OUT_BUCKET": "dep-out", "MPR_CALLBACK_SECRET": SECRET}.items():
+        monkeypatch.setenv(name, value)
+    assert main_deploy(["--image-uri", IMAGE.replace(":1", ":2")]) == 0
+    out = capsys.readouterr().out
+    assert "function mpr-ffmpeg: unchanged" in out
+    assert f"export MPR_STATE_MACHINE_ARN={first[0].settings['MPR_STATE_MACHINE_ARN']}" in out
+    assert main_deploy(["--image-uri", ""]) == 1
+

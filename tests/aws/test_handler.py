@@ -1,0 +1,181 @@
+"""lambda/handler.py called directly (S3 in moto, callbacks to a stand-in receiver): event
+validation, the deadline, /tmp space, callback throttling, signatures and failure reasons.
+"""
+from __future__ import annotations
+
+import json
+import time
+from collections import namedtuple
+from pathlib import Path
+
+import pytest
+from aws_helpers import SECRET, job_event, output_exists, put
+
+from backend.awsdeploy.moto_lambda import LambdaContext, load_handler
+from backend.media.runner import Progress
+
+pytestmark = [pytest.mark.slow, pytest.mark.aws]
+handler = load_handler()
+
+
+@pytest.fixture
+def env(moto_stack, tmp_path):
+    work = tmp_path / "lambda-tmp"
+    work.mkdir()
+    return {
+        "AWS_ENDPOINT_URL": moto_stack.aws.endpoint, "AWS_DEFAULT_REGION": moto_stack.aws.region,
+        "MPR_CALLBACK_SECRET": SECRET, "MPR_LAMBDA_TMP": str(work),
+        "MPR_CALLBACK_TRIES": "2", "MPR_CALLBACK_BACKOFF_S": "0.1",
+    }
+
+
+@pytest.fixture(scope="module")
+def tiny_key(moto_stack, aws_clips):
+    put(moto_stack, aws_clips["tiny"], "unit/tiny.mp4")
+    return "unit/tiny.mp4"
+
+
+def ctx(seconds: float = 900.0) -> LambdaContext:
+    return LambdaContext("mpr-ffmpeg", seconds)
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"job_id": "7"}, "job_id must be a positive integer"),
+        ({"attempt": 0}, "attempt must be a positive integer"),
+        ({"input": {"bucket": "b"}}, "input.bucket and input.key"),
+        ({"output": None}, "output must be an object"),
+        ({"callback_url": "file:///etc/passwd"}, "callback_url must be an http.s. URL"),
+        ({"trim": {"start": 3, "end": 1}}, "empty or negative"),
+        ({"preset": {"name": "x", "kind": "video", "container": "exe"}}, "invalid preset"),
+    ],
+)
+def test_invalid_events_are_refused_before_any_work(moto_stack, receiver, env, change, message):
+    event = {**job_event(moto_stack, 201, "unit/tiny.mp4", receiver.callback_url(201)), **change}
+    with pytest.raises(handler.InvalidEvent, match=message):
+        handler.process(event, ctx(), env)
+    assert not receiver.calls
+
+
+def test_unknown_action_and_missing_secret(moto_stack, receiver, env, tiny_key):
+    with pytest.raises(handler.InvalidEvent, match="unknown action"):
+        handler.process({"action": "rm"}, ctx(), env)
+    event = job_event(moto_stack, 202, tiny_key, receiver.callback_url(202))
+    with pytest.raises(handler.InvalidEvent, match="MPR_CALLBACK_SECRET"):
+        handler.process(event, ctx(), {k: v for k, v in env.items() if k != "MPR_CALLBACK_SECRET"})
+
+
+def test_too_little_time_left_fails_clearly(moto_stack, receiver, env, tiny_key):
+    event = job_event(moto_stack, 203, tiny_key, receiver.callback_url(203))
+    with pytest.raises(handler.TranscodeFailed, match="Lambda time left"):
+        handler.process(event, ctx(handler.DEADLINE_MARGIN_S - 5), env)
+    [failed] = receiver.payloads(203, "failed")
+    assert "Lambda time left" in failed["error"]
+    assert not any(Path(env["MPR_LAMBDA_TMP"]).iterdir())
+
+
+def test_ffmpeg_is_stopped_before_the_deadline(moto_stack, receiver, env, tiny_key, monkeypatch):
+    monkeypatch.setattr(handler, "DEADLINE_MARGIN_S", 0.0)
+    event = job_event(moto_stack, 204, tiny_key, receiver.callback_url(204), preset_name="H.264 1080p")
+    started = time.monotonic()
+    with pytest.raises(handler.TranscodeFailed, match="did not finish within the time"):
+        handler.process(event, ctx(0.3), env)  # 0.3 s for download, probe and FFmpeg: never enough
+    assert time.monotonic() - started < 10
+    [failed] = receiver.payloads(204, "failed")
+    assert "chunked processing" in failed["error"]
+    assert not output_exists(moto_stack, event["output"]["key"])
+    assert not any(Path(env["MPR_LAMBDA_TMP"]).iterdir())
+
+
+def test_too_big_for_tmp_is_refused_before_download(moto_stack, receiver, env, tiny_key, monkeypatch):
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(handler.shutil, "disk_usage", lambda path: usage(10**9, 10**9 - 10**6, 10**6))
+    event = job_event(moto_stack, 205, tiny_key, receiver.callback_url(205))
+    with pytest.raises(handler.TranscodeFailed, match="not enough room"):
+        handler.process(event, ctx(), env)
+    assert "chunked processing" in receiver.payloads(205, "failed")[0]["error"]
+
+
+def test_wrong_secret_is_explained(moto_stack, receiver, env, tiny_key):
+    event = job_event(moto_stack, 206, tiny_key, receiver.callback_url(206))
+    with pytest.raises(handler.CallbackError, match="MPR_CALLBACK_SECRET"):
+        handler.process(event, ctx(), {**env, "MPR_CALLBACK_SECRET": "not-the-servers"})
+    assert receiver.calls and not any(c["signed"] for c in receiver.calls)
+    assert not any(Path(env["MPR_LAMBDA_TMP"]).iterdir())
+
+
+def test_progress_callbacks_are_throttled_and_signed(moto_stack, receiver):
+    event = job_event(moto_stack, 207, "unit/x.mp4", receiver.callback_url(207))
+    reporter = handler.Reporter(handler.parse_event(event), SECRET)
+    try:
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < 4.5:
+            pct = (time.monotonic() - t0) * 20
+            reporter.progress(Progress(out_time=pct / 50, percent=pct, fps=25.0, speed=1.0, eta=1.0, frame=None))
+            time.sleep(0.01)
+    finally:
+        reporter.close()
+    running = receiver.payloads(207, "running")
+    assert 2 <= len(running) <= 4  # t≈0, 2, 4 s: never more than one per 2 s
+    assert all(c["signed"] for c in receiver.calls)
+    progress = [p["progress"] for p in running]
+    assert progress == sorted(progress) and progress[-1] <= 99
+    assert {"fps", "speed", "eta", "attempt", "error", "log_tail"} <= set(running[-1])
+
+
+def test_heartbeat_without_progress(moto_stack, receiver, monkeypatch):
+    monkeypatch.setattr(handler, "HEARTBEAT_INTERVAL_S", 0.5)
+    event = job_event(moto_stack, 208, "unit/x.mp4", receiver.callback_url(208))
+    reporter = handler.Reporter(handler.parse_event(event), SECRET)
+    time.sleep(1.3)
+    reporter.close()
+    assert len(receiver.payloads(208, "running")) >= 2
+
+
+@pytest.mark.parametrize(
+    "reply, stop",
+    [
+        ({"changed": True, "message": "progress 12.0%"}, False),
+        ({"changed": False, "message": "progress not newer than what is known"}, False),
+        ({"changed": False, "message": "job is already cancelled; callback ignored"}, True),
+        ({"changed": False, "message": "stale callback for attempt 1; the job is on attempt 2"}, True),
+        ({"changed": False, "message": "job is queued, not running; callback ignored"}, True),
+        ({"job_status": "cancelled"}, True),
+        ({"stop": True}, True),
+    ],
+)
+def test_which_replies_stop_the_attempt(reply, stop):
+    assert bool(handler.stop_requested(reply)) is stop
+
+
+@pytest.mark.parametrize(
+    "error, cause, expected",
+    [
+        ("TranscodeFailed", json.dumps({"errorType": "TranscodeFailed", "errorMessage": "FFmpeg says no"}), "FFmpeg says no"),
+        ("InvalidEvent", json.dumps({"errorType": "InvalidEvent", "errorMessage": "bad preset"}), "InvalidEvent: bad preset"),
+        ("States.Timeout", "", "timed out on Step Functions"),
+        ("Lambda.Unknown", "The cause", "Lambda.Unknown: The cause"),
+        ("", "", "failed without a reason"),
+    ],
+)
+def test_failure_reason_from_catch(error, cause, expected):
+    assert expected in handler.failure_reason(error, cause)
+
+
+def test_report_failure_action(moto_stack, receiver, env):
+    out = handler.process(
+        {"action": "report_failure", "job_id": 209, "attempt": 2, "callback_url": receiver.callback_url(209),
+         "error": "States.Timeout", "cause": ""}, ctx(), env,
+    )
+    assert out["status"] == "failed"
+    [failed] = receiver.payloads(209, "failed")
+    assert failed["attempt"] == 2 and "timed out" in failed["error"]
+
+
+def test_content_types():
+    assert handler.content_type("a/b.mp4") == "video/mp4"
+    assert handler.content_type("x.WEBM") == "video/webm"
+    assert handler.content_type("x.m4a") == "audio/mp4"
+    assert handler.content_type("x.gif") == "image/gif"
+    assert handler.content_type("x.unknownext") == "application/octet-stream"
