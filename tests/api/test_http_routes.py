@@ -1,0 +1,103 @@
+"""Byte-range media serving, /healthz and the /admin mount."""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from backend.api.auth import ensure_admin_user
+from backend.api.media import parse_range
+
+DATA = bytes(range(256)) * 40  # 10,240 bytes
+
+
+@pytest.fixture
+def media_file(api_settings):
+    path = api_settings.in_root / "dir" / "clip one.mp4"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(DATA)
+    return path
+
+
+async def test_ranges(client, media_file):
+    url = "/media/in/dir/clip%20one.mp4"
+    full = await client.get(url)
+    assert full.status_code == 200 and full.content == DATA
+    assert full.headers["accept-ranges"] == "bytes" and full.headers["content-type"] == "video/mp4"
+    assert int(full.headers["content-length"]) == len(DATA)
+    etag = full.headers["etag"]
+
+    for header, (start, end) in {"bytes=0-99": (0, 99), "bytes=100-": (100, len(DATA) - 1),
+                                 "bytes=-500": (len(DATA) - 500, len(DATA) - 1),
+                                 "bytes=10000-99999": (10000, len(DATA) - 1), "bytes=5-5": (5, 5)}.items():
+        resp = await client.get(url, headers={"Range": header})
+        assert resp.status_code == 206, header
+        assert resp.headers["content-range"] == f"bytes {start}-{end}/{len(DATA)}"
+        assert resp.content == DATA[start:end + 1]
+        assert int(resp.headers["content-length"]) == end - start + 1
+
+    for bad in ("bytes=20000-", "bytes=50-10", "bytes=abc", "bytes=-0", "bytes=5"):
+        resp = await client.get(url, headers={"Range": bad})
+        assert resp.status_code == 416, bad
+        assert resp.headers["content-range"] == f"bytes */{len(DATA)}"
+
+    # several ranges or another unit: the whole file
+    assert (await client.get(url, headers={"Range": "bytes=0-1,5-6"})).status_code == 200
+    assert (await client.get(url, headers={"Range": "items=0-1"})).status_code == 200
+    # If-Range: matching validator -> range; stale -> whole file
+    assert (await client.get(url, headers={"Range": "bytes=0-9", "If-Range": etag})).status_code == 206
+    stale = await client.get(url, headers={"Range": "bytes=0-9", "If-Range": '"old-etag"'})
+    assert stale.status_code == 200 and stale.content == DATA
+
+    head = await client.head(url, headers={"Range": "bytes=0-99"})
+    assert head.status_code == 206 and head.content == b""
+    assert head.headers["content-range"] == f"bytes 0-99/{len(DATA)}"
+
+
+async def test_media_confined(client, media_file, api_settings, tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("top secret")
+    os.symlink(secret, api_settings.in_root / "link.mp4")
+    for url in ("/media/in/../../secret.txt", "/media/in/%2e%2e/%2e%2e/secret.txt", "/media/in/link.mp4",
+                "/media/etc/passwd", "/media/in/dir", "/media/in/missing.mp4", "/media/in/dir/..%2F..%2Fsecret.txt",
+                f"/media/in/{secret}"):
+        resp = await client.get(url)
+        assert resp.status_code == 404, url
+        assert b"top secret" not in resp.content
+
+
+def test_parse_range():
+    assert parse_range("bytes=0-0", 0) == "bad"
+    assert parse_range("bytes=-10", 5) == (0, 4)
+    assert parse_range("BYTES=1-2", 5) == (1, 2)
+
+
+async def test_healthz(client, api_settings):
+    resp = await client.get("/healthz")
+    assert resp.status_code == 200
+    body = resp.json()
+    assert body["status"] == "ok" and body["storage"] == "local" and body["executor"] == "local"
+    assert body["database"] == ("postgresql" if api_settings.is_postgres else "sqlite")
+    assert body["ffmpeg"] and "unavailable" not in body["ffmpeg"]
+
+
+async def test_admin(client, api_settings):
+    from piccolo.apps.user.tables import BaseUser
+
+    await BaseUser.delete(force=True)
+    await ensure_admin_user(api_settings)
+    resp = await client.get("/admin", follow_redirects=False)
+    assert resp.status_code == 308 and resp.headers["location"] == "/admin/"
+    resp = await client.get("/admin/")
+    assert resp.status_code == 200 and "Piccolo Admin" in resp.text
+    assert (await client.get("/admin/api/tables/")).status_code == 401
+    csrf = client.cookies.get("csrftoken")
+    bad = await client.post("/admin/public/login/", json={"username": "admin", "password": "nope"},
+                            headers={"X-CSRFToken": csrf})
+    assert bad.status_code in (401, 403)
+    ok = await client.post("/admin/public/login/", json={"username": "admin", "password": api_settings.admin_password},
+                           headers={"X-CSRFToken": csrf})
+    assert ok.status_code == 200
+    tables = (await client.get("/admin/api/tables/")).json()
+    assert set(tables) >= {"media_asset", "transcode_job", "transcode_preset", "job_transition"}
+    await BaseUser.delete(force=True)
