@@ -34,8 +34,17 @@ async def create_tables(engine: Engine | None = None) -> None:
 
 async def run_migrations() -> None:
     """Apply every pending migration of every app (same as `piccolo migrations forwards all`)."""
+    import os
+    import sys
+
     from piccolo.apps.migrations.commands.forwards import forwards
 
+    from backend.config import REPO_ROOT
+
+    # piccolo finds its config by module name; the `mpr` script does not run from the repo root
+    if str(REPO_ROOT) not in sys.path:
+        sys.path.insert(0, str(REPO_ROOT))
+    os.environ.setdefault("PICCOLO_CONF", "piccolo_conf")
     await forwards(app_name="all")
 
 
