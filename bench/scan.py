@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import resource
 import shutil
 import statistics
 import sys
@@ -75,9 +76,9 @@ async def run_once(label: str, db_url: str, clips: list[Path], concurrency: int)
             else:
                 shutil.copy(clip, settings.in_root)
         await catalog_db.create_tables(engine_from_url(db_url))
-        t0 = time.perf_counter()
+        cpu0, t0 = cpu_seconds(), time.perf_counter()
         result = await scan(storages, concurrency=concurrency)
-        wall = time.perf_counter() - t0
+        wall, cpu = time.perf_counter() - t0, cpu_seconds() - cpu0
         t1 = time.perf_counter()
         again = await scan(storages, concurrency=concurrency)
         rescan = time.perf_counter() - t1
@@ -88,9 +89,20 @@ async def run_once(label: str, db_url: str, clips: list[Path], concurrency: int)
             f"{1000 * wall / len(clips):5.0f} ms/file wall, concurrency {concurrency}; "
             f"rescan (nothing changed) {1000 * rescan:.0f} ms"
         )
+        n_cpu = os.cpu_count() or 1
+        print(
+            f"{'':<10} CPU (this process + ffprobe/ffmpeg + SQLite) {1000 * cpu / len(clips):.0f} ms/file "
+            f"-> at most {n_cpu * len(clips) / cpu:.0f} files/s on {n_cpu} idle cores"
+        )
         return len(clips) / wall
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def cpu_seconds() -> float:
+    """User + system CPU time of this process and of its finished children (ffprobe, ffmpeg)."""
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def _same_fs(a: Path, b: Path) -> bool:

@@ -19,7 +19,7 @@ from typing import Any
 from backend.catalog.presets import preset_spec_from_row, seed_builtin_presets
 from backend.catalog.tables import MediaAsset
 from backend.media.probe import AudioInfo, MediaInfo, ProbeError, VideoInfo, probe_async
-from backend.media.thumbnails import make_filmstrip, make_poster
+from backend.media.thumbnails import make_poster, make_thumbnails
 from backend.storage import ObjectInfo, Storage, StorageError, Storages, safe_key
 
 __all__ = [
@@ -159,19 +159,23 @@ async def _make_thumbs(storages: Storages, source: str, row: MediaAsset, info: M
     try:
         poster_key, strip_key = f"{row.id}/poster.jpg", f"{row.id}/filmstrip.jpg"
         try:
-            await make_poster(source, tmp / "poster.jpg", info)
+            if info.is_image:  # a still picture: a poster, no filmstrip
+                await make_poster(source, tmp / "poster.jpg", info)
+                await _drop_thumbs(storages, row)
+                await storages.thumbs.put_file(tmp / "poster.jpg", poster_key, "image/jpeg")
+                row.poster_key = poster_key
+                return ""
+            strip = await make_thumbnails(  # one ffmpeg run for both when the source is small
+                source, tmp / "poster.jpg", tmp / "filmstrip.jpg", info,
+                frames=FILMSTRIP_FRAMES, tile_width=FILMSTRIP_TILE_WIDTH,
+            )
             await storages.thumbs.put_file(tmp / "poster.jpg", poster_key, "image/jpeg")
             row.poster_key = poster_key
-            if info.is_image:
-                row.filmstrip_key, row.filmstrip_frames = "", 0
-                return ""
-            strip = await make_filmstrip(
-                source, tmp / "filmstrip.jpg", info, frames=FILMSTRIP_FRAMES, tile_width=FILMSTRIP_TILE_WIDTH
-            )
             await storages.thumbs.put_file(tmp / "filmstrip.jpg", strip_key, "image/jpeg")
             row.filmstrip_key, row.filmstrip_frames = strip_key, strip.frames
         except Exception as exc:  # a missing picture must not make a playable file unusable
             log.warning("thumbnails for asset %s failed: %s", row.id, exc)
+            await _drop_thumbs(storages, row)  # no stale pictures of an earlier version of the file
             return f"no thumbnails: {getattr(exc, 'message', None) or exc}"
         return ""
     finally:

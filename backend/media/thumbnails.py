@@ -6,7 +6,9 @@ seeking: only the GOP around that instant is decoded), the tiles are joined with
 """
 from __future__ import annotations
 
+import contextlib
 import math
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,9 +16,10 @@ import ffmpeg
 
 from .binaries import ffmpeg_path
 from .command import GLOBAL_ARGS
-from .paths import ff_target
+from .paths import ff_target, is_url
 from .probe import MediaInfo
 from .runner import FFmpegError, run_ffmpeg
+from .webp import WebPError, webp_to_ivf
 
 POSTER_WIDTH = 320
 MAX_TILES = 60
@@ -47,6 +50,23 @@ def _tile_size(info: MediaInfo, width: int) -> tuple[int, int]:
     return max(2, w), h
 
 
+@contextlib.contextmanager
+def _decodable(src, info: MediaInfo):
+    """`src`, or for an animated WebP (no decoder in ffmpeg) its VP8 frames as a temporary IVF."""
+    if info.video is None or info.video.codec != "webp":
+        yield src
+        return
+    if is_url(src):
+        raise ThumbnailError("pictures of a remote WebP are not supported")
+    with tempfile.TemporaryDirectory(prefix="mpr-webp-") as tmp:
+        ivf = Path(tmp) / "frames.ivf"
+        try:
+            ivf.write_bytes(webp_to_ivf(Path(src).read_bytes()))
+        except WebPError as exc:
+            raise ThumbnailError(f"cannot read WebP frames: {exc}") from None
+        yield ivf
+
+
 def _safe_time(info: MediaInfo, t: float) -> float:
     """A seek target that still has a frame after it."""
     if info.duration <= 0:
@@ -62,6 +82,11 @@ async def make_poster(src, dst_jpg, info: MediaInfo, at: float | None = None, *,
     dst.parent.mkdir(parents=True, exist_ok=True)
     w, h = _tile_size(info, width)
     t = _safe_time(info, info.duration * 0.1 if at is None else at)
+    with _decodable(src, info) as src:
+        return await _poster(src, dst, w, h, t)
+
+
+async def _poster(src, dst: Path, w: int, h: int, t: float) -> Path:
     for seek in (t, 0.0):  # a seek past the last decodable frame writes nothing: fall back to 0
         opts = {"ss": f"{seek:.3f}"} if seek > 0 else {}
         node = ffmpeg.input(ff_target(src), **opts)["v:0"].filter("scale", w, h)
@@ -84,7 +109,12 @@ async def make_filmstrip(src, dst_jpg, info: MediaInfo, frames: int = 12, tile_w
     w, h = _tile_size(info, tile_width)
     if info.is_image or info.duration <= 0:
         frames = 1
-    source = ff_target(src)
+    with _decodable(src, info) as decodable:
+        await _filmstrip(ff_target(decodable), dst, info, frames, w, h)
+    return FilmstripInfo(frames=frames, tile_width=w, tile_height=h)
+
+
+async def _filmstrip(source: str, dst: Path, info: MediaInfo, frames: int, w: int, h: int) -> None:
     times = [round(_safe_time(info, (i + 0.5) * info.duration / frames), 3) for i in range(frames)]
     # one input per distinct instant (short clips repeat instants: split those tiles)
     pictures = {}
@@ -101,7 +131,6 @@ async def make_filmstrip(src, dst_jpg, info: MediaInfo, frames: int = 12, tile_w
     await run_ffmpeg(argv, duration=0, output=dst)
     if not dst.exists() or dst.stat().st_size == 0:
         raise FFmpegError("ffmpeg wrote no filmstrip picture", "", 0)
-    return FilmstripInfo(frames=frames, tile_width=w, tile_height=h)
 
 
 # ---------------------------------------------------------------- poster + filmstrip together
@@ -134,15 +163,18 @@ async def make_thumbnails(src, poster_jpg, filmstrip_jpg, info: MediaInfo, *, fr
     pw, ph = _tile_size(info, poster_width)
     tw, th = _tile_size(info, tile_width)
     at = _safe_time(info, info.duration * 0.1)
-    step = info.duration / frames  # tile i shows the first frame at or after (i + 0.5) * step
+    step = info.duration / frames  # tile i: the first frame at or after (i + 0.5) * step, as
+    last = _safe_time(info, info.duration)  # make_filmstrip picks, with the same end clamp
     graph = (
         "[0:v:0]split=2[a][b];"
         f"[a]select='gte(t-start_t,{at:.3f})',scale={pw}:{ph}[p];"
-        f"[b]select='gte(t-start_t,(selected_n+0.5)*{step:.6f})',scale={tw}:{th},setsar=1,"
+        f"[b]select='gte(t-start_t,min((selected_n+0.5)*{step:.6f},{last:.3f}))',scale={tw}:{th},setsar=1,"
         f"tile={frames}x1[f]"
     )
+    # small source: one decoding thread and no audio/subtitle demuxing cost less CPU than threads
     argv = [
-        ffmpeg_path(), *GLOBAL_ARGS, "-y", "-i", ff_target(src), "-filter_complex", graph,
+        ffmpeg_path(), *GLOBAL_ARGS, "-filter_complex_threads", "1", "-y",
+        "-threads", "1", "-an", "-sn", "-dn", "-i", ff_target(src), "-filter_complex", graph,
         "-map", "[p]", "-frames:v", "1", "-update", "1", "-q:v", "4", "-f", "image2", ff_target(poster),
         "-map", "[f]", "-frames:v", "1", "-update", "1", "-q:v", "5", "-f", "image2", ff_target(strip),
     ]

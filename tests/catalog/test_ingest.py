@@ -119,11 +119,12 @@ async def test_thumbnail_failure_keeps_asset_ready(db, storages, place, monkeypa
     async def broken(*args, **kwargs):
         raise RuntimeError("filmstrip exploded")
 
-    monkeypatch.setattr(ingest, "make_filmstrip", broken)
+    monkeypatch.setattr(ingest, "make_thumbnails", broken)
     place("av", "clip.mp4")
     row = await ingest_key(storages, "clip.mp4")
     assert row.status == "ready"
-    assert "filmstrip exploded" in row.error_message and row.filmstrip_key == ""
+    assert "filmstrip exploded" in row.error_message
+    assert (row.poster_key, row.filmstrip_key, row.filmstrip_frames) == ("", "", 0)
 
 
 async def test_unexpected_failure_is_recorded_and_retried_by_scan(db, storages, place, monkeypatch):
