@@ -1,0 +1,121 @@
+"""Prepare a throwaway MPR installation for UI tests and benches: temp SQLite DB, temp media root
+with the demo clips scanned in, admin user, then `backend.serve.serve()` in a child process.
+
+`python -m tests.ui.ui_stack ROOT PORT [HOST]` prepares ROOT (once) and serves on PORT until killed.
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from backend.config import REPO_ROOT, Settings
+
+ADMIN_PASSWORD = "ui-test-admin-pw"
+API_TOKEN = "ui-test-token"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def settings_for(root: Path, port: int, host: str = "127.0.0.1") -> Settings:
+    root = Path(root)
+    return Settings.from_env().with_(
+        database_url=f"sqlite:///{root / 'data' / 'mpr.sqlite'}",
+        data_dir=root / "data",
+        media_root=root / "media",
+        storage="local",
+        executor="local",
+        host=host,
+        port=port,
+        workers=1,
+        api_token=API_TOKEN,
+        admin_password=ADMIN_PASSWORD,
+        callback_secret="ui-test-callback",
+    )
+
+
+async def _prepare(settings: Settings, demo: bool) -> None:
+    from backend.api.auth import ensure_admin_user
+    from backend.catalog.db import create_tables
+    from backend.catalog.engine import engine_from_url
+    from backend.catalog.ingest import scan
+    from backend.catalog.presets import seed_builtin_presets
+    from backend.storage import open_storages
+
+    await create_tables(engine_from_url(settings.database_url))
+    await seed_builtin_presets()
+    await ensure_admin_user(settings)
+    if demo:
+        await scan(open_storages(settings))
+
+
+def prepare(root: Path, port: int, host: str = "127.0.0.1", demo: bool = True) -> Settings:
+    settings = settings_for(root, port, host)
+    for folder in (settings.data_dir, settings.in_root, settings.out_root, settings.thumbs_root):
+        folder.mkdir(parents=True, exist_ok=True)
+    if demo and not any(settings.in_root.iterdir()):
+        from backend.media.clips import make_demo_clips
+
+        make_demo_clips(settings.in_root / "demo")
+    asyncio.run(_prepare(settings, demo))
+    return settings
+
+
+def start(root: Path, port: int, host: str = "127.0.0.1", log_path: Path | None = None) -> subprocess.Popen:
+    """Serve in a child process (its own process group) with its own Reflex web/states folders."""
+    log = open(log_path or Path(root) / "server.log", "ab")
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.ui.ui_stack", str(root), str(port), host],
+        cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+
+
+def wait_ready(port: int, proc: subprocess.Popen | None = None, timeout: float = 240.0) -> float:
+    """Seconds until both the page and /healthz answer; raises if the server died or timed out."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"the server exited with {proc.returncode}")
+        try:
+            page = httpx.get(f"http://127.0.0.1:{port}/", timeout=2)
+            health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+            if page.status_code == 200 and health.status_code == 200:
+                return time.monotonic() - t0
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise TimeoutError(f"the server on port {port} was not ready after {timeout:.0f} s")
+
+
+def stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def main(argv: list[str]) -> int:
+    from backend.serve import serve
+
+    root, port = Path(argv[0]), int(argv[1])
+    host = argv[2] if len(argv) > 2 else "127.0.0.1"
+    settings = prepare(root, port, host)
+    return serve(settings, web_dir=root / "web", states_dir=root / "states")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

@@ -1,0 +1,245 @@
+"""The UI's GraphQL client: the ONLY module of ui/ that knows where the API is and how to call it.
+
+The Reflex backend (states) calls these coroutines; they POST to http://<host>:<port>/graphql on
+the same server with the bearer token from MPR_API_TOKEN or data/api-token. Results come back as
+plain dicts in the API's camelCase; refusals raise `ApiError` with the API's message and code.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import mimetypes
+import os
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+_REPO_ROOT = Path(__file__).resolve().parent.parent
+_WILDCARD_HOSTS = {"", "0.0.0.0", "::", "[::]"}
+_clients: dict[int, httpx.AsyncClient] = {}
+_token_cache: str | None = None
+
+
+class ApiError(Exception):
+    """The API refused or failed; `message` is meant for a person, `code` for code."""
+
+    def __init__(self, message: str, code: str = "", field: str = ""):
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.field = field
+
+
+# ------------------------------------------------------------------ where and who
+def base_url() -> str:
+    host = os.environ.get("MPR_HOST", "127.0.0.1").strip()
+    if host in _WILDCARD_HOSTS or host == "localhost":
+        host = "127.0.0.1"
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    port = os.environ.get("MPR_PORT", "8000").strip() or "8000"
+    return f"http://{host}:{port}"
+
+
+def endpoint() -> str:
+    return base_url() + "/graphql"
+
+
+def token() -> str | None:
+    """MPR_API_TOKEN, else the token the API keeps in <data dir>/api-token (read once it exists)."""
+    global _token_cache
+    env = os.environ.get("MPR_API_TOKEN", "").strip()
+    if env:
+        return env
+    if _token_cache:
+        return _token_cache
+    data_dir = Path(os.environ.get("MPR_DATA_DIR", "") or _REPO_ROOT / "data")
+    try:
+        _token_cache = (data_dir / "api-token").read_text().strip() or None
+    except OSError:
+        return None
+    return _token_cache
+
+
+def bound_to_loopback() -> bool:
+    """True when the server listens on loopback only (then the UI asks for no login)."""
+    host = os.environ.get("MPR_HOST", "127.0.0.1").strip().strip("[]")
+    return host in ("127.0.0.1", "localhost", "::1") or host.startswith("127.")
+
+
+def _client() -> httpx.AsyncClient:
+    loop_id = id(asyncio.get_running_loop())
+    client = _clients.get(loop_id)
+    if client is None or client.is_closed:
+        client = _clients[loop_id] = httpx.AsyncClient(
+            timeout=httpx.Timeout(30.0, connect=5.0),
+            limits=httpx.Limits(max_connections=20, max_keepalive_connections=10),
+        )
+    return client
+
+
+def _headers() -> dict[str, str]:
+    tok = token()
+    return {"Authorization": f"Bearer {tok}"} if tok else {}
+
+
+def _unwrap(response: httpx.Response) -> dict:
+    try:
+        payload = response.json()
+    except ValueError:
+        raise ApiError(f"The API answered HTTP {response.status_code} without JSON.", "HTTP_ERROR") from None
+    errors = payload.get("errors") if isinstance(payload, dict) else None
+    if errors:
+        first = errors[0]
+        ext = first.get("extensions") or {}
+        raise ApiError(first.get("message", "Unknown error"), ext.get("code", ""), ext.get("field", ""))
+    if response.status_code >= 400:
+        raise ApiError(f"The API answered HTTP {response.status_code}.", "HTTP_ERROR")
+    return payload.get("data") or {}
+
+
+async def gql(query: str, variables: dict[str, Any] | None = None) -> dict:
+    """Run one GraphQL operation and return its `data`; raises ApiError."""
+    try:
+        response = await _client().post(
+            endpoint(), json={"query": query, "variables": variables or {}}, headers=_headers()
+        )
+    except httpx.HTTPError as exc:
+        raise ApiError(f"The API is not reachable ({type(exc).__name__}).", "UNREACHABLE") from exc
+    return _unwrap(response)
+
+
+# ------------------------------------------------------------------ fragments
+ASSET_ROW = """id filename storageArea status errorMessage duration width height frameRate
+  videoCodec audioCodec posterUrl"""
+ASSET_FULL = """id filename storageArea storageKey size status errorMessage duration container
+  videoCodec audioCodec width height frameRate bitrate audioChannels audioSampleRate rotation
+  pixFmt tags comments filmstripFrames createdAt mediaUrl posterUrl filmstripUrl"""
+PRESET = """id name description builtin kind container videoCodec audioCodec maxWidth maxHeight
+  summary"""
+JOB_ROW = """id status progress fps speed etaSeconds attempt maxAttempts error trimStart trimEnd
+  accurateTrim outputFilename createdAt startedAt finishedAt outputUrl
+  source { id filename } preset { id name kind } presetSnapshot outputAsset { id }"""
+
+
+# ------------------------------------------------------------------ reads
+async def list_assets(search: str = "", status: str = "", first: int = 100, area: str = ""
+                      ) -> tuple[list[dict], int]:
+    data = await gql(
+        f"""query($first: Int, $search: String, $status: [AssetStatus!], $area: String) {{
+          assets(first: $first, search: $search, status: $status, area: $area) {{
+            totalCount nodes {{ {ASSET_ROW} }} }}
+        }}""",
+        {"first": first, "search": search or None, "status": [status.upper()] if status else None,
+         "area": area or None},
+    )
+    conn = data["assets"]
+    return conn["nodes"], conn["totalCount"]
+
+
+async def get_asset(asset_id: str) -> dict | None:
+    data = await gql(f"query($id: ID!) {{ asset(id: $id) {{ {ASSET_FULL} }} }}", {"id": asset_id})
+    return data.get("asset")
+
+
+async def list_presets() -> list[dict]:
+    data = await gql(f"{{ presets {{ {PRESET} }} }}")
+    return data["presets"]
+
+
+async def list_jobs(first: int = 25, after: str | None = None, status: list[str] | None = None
+                    ) -> tuple[list[dict], int, str | None, bool]:
+    """(jobs, total matching, cursor after this page, whether a next page exists)."""
+    data = await gql(
+        f"""query($first: Int, $after: String, $status: [JobStatus!]) {{
+          jobs(first: $first, after: $after, status: $status) {{
+            totalCount pageInfo {{ hasNextPage endCursor }} nodes {{ {JOB_ROW} }} }}
+        }}""",
+        {"first": first, "after": after, "status": [s.upper() for s in status] if status else None},
+    )
+    conn = data["jobs"]
+    return conn["nodes"], conn["totalCount"], conn["pageInfo"]["endCursor"], conn["pageInfo"]["hasNextPage"]
+
+
+async def system_status() -> dict:
+    data = await gql("""{ systemStatus { jobCounts { status count } assetCount executor workers
+                          executorAlive storage database } }""")
+    return data["systemStatus"]
+
+
+# ------------------------------------------------------------------ writes
+async def scan_folder() -> dict:
+    data = await gql("mutation { scanMediaFolder { added updated unchanged errors skipped } }")
+    return data["scanMediaFolder"]
+
+
+async def create_job(source_id: str, preset_id: str, trim_start: float | None, trim_end: float | None,
+                     output_name: str) -> dict:
+    data = await gql(
+        f"""mutation($input: CreateJobInput!) {{ createJob(input: $input) {{ {JOB_ROW} }} }}""",
+        {"input": {"sourceId": source_id, "presetId": preset_id, "trimStart": trim_start,
+                   "trimEnd": trim_end, "outputName": output_name or None}},
+    )
+    return data["createJob"]
+
+
+async def cancel_job(job_id: str) -> dict:
+    data = await gql(f"mutation($id: ID!) {{ cancelJob(id: $id) {{ {JOB_ROW} }} }}", {"id": job_id})
+    return data["cancelJob"]
+
+
+async def retry_job(job_id: str) -> dict:
+    data = await gql(f"mutation($id: ID!) {{ retryJob(id: $id) {{ {JOB_ROW} }} }}", {"id": job_id})
+    return data["retryJob"]
+
+
+async def update_asset(asset_id: str, *, filename: str | None = None, tags: list[str] | None = None,
+                       comments: str | None = None) -> dict:
+    changes = {k: v for k, v in {"filename": filename, "tags": tags, "comments": comments}.items()
+               if v is not None}
+    data = await gql(
+        f"""mutation($id: ID!, $input: UpdateAssetRequest!) {{
+              updateAsset(id: $id, input: $input) {{ {ASSET_FULL} }} }}""",
+        {"id": asset_id, "input": changes},
+    )
+    return data["updateAsset"]
+
+
+async def delete_asset(asset_id: str, delete_file: bool = False) -> dict:
+    data = await gql(
+        """mutation($id: ID!, $f: Boolean!) {
+             deleteAsset(id: $id, deleteFile: $f) { id deleted removedFiles removedJobs message } }""",
+        {"id": asset_id, "f": delete_file},
+    )
+    return data["deleteAsset"]
+
+
+async def upload_asset(path: Path, filename: str) -> dict:
+    """uploadAsset over the GraphQL multipart request spec, streaming the file from disk."""
+    operations = {
+        "query": f"mutation($file: Upload!) {{ uploadAsset(file: $file) {{ {ASSET_FULL} }} }}",
+        "variables": {"file": None},
+    }
+    content_type = mimetypes.guess_type(filename)[0] or "application/octet-stream"
+    try:
+        with open(path, "rb") as fh:
+            response = await _client().post(
+                endpoint(),
+                data={"operations": json.dumps(operations), "map": json.dumps({"0": ["variables.file"]})},
+                files={"0": (filename, fh, content_type)},
+                headers=_headers(),
+                timeout=httpx.Timeout(600.0, connect=5.0),
+            )
+    except httpx.HTTPError as exc:
+        raise ApiError(f"The upload did not reach the API ({type(exc).__name__}).", "UNREACHABLE") from exc
+    return _unwrap(response)["uploadAsset"]
+
+
+async def login(username: str, password: str) -> dict:
+    """Check a person's admin credentials (piccolo BaseUser) through the API."""
+    data = await gql(
+        "mutation($u: String!, $p: String!) { login(username: $u, password: $p) { ok username message } }",
+        {"u": username, "p": password},
+    )
+    return data["login"]

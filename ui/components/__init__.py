@@ -1,0 +1,1 @@
+"""Components of the timeline page: one module per panel, styles in theme.py."""

@@ -1,0 +1,113 @@
+"""Job panel (right, top): preset picker grouped by kind with its summary, output name, Submit.
+
+Submit stays disabled while `EditorState.form_message` says why (in ≥ out, out past the end, no
+preset…); a refusal from the API is shown in the same place.
+"""
+from __future__ import annotations
+
+import reflex as rx
+
+from ui.components.theme import BORDER, FAINT, MONO, MUTED, SELECTION, TEXT, field_label, panel, panel_title
+from ui.models import PresetRow
+from ui.state.editor import EditorState
+
+
+def _preset_item(preset: PresetRow) -> rx.Component:
+    return rx.select.item(preset.name, value=preset.id, class_name="preset-option")
+
+
+def _preset_select() -> rx.Component:
+    return rx.select.root(
+        rx.select.trigger(placeholder="Choose a preset", id="preset-select", width="100%"),
+        rx.select.content(
+            rx.foreach(
+                EditorState.preset_groups,
+                lambda group, i: rx.select.group(
+                    rx.select.label(EditorState.preset_group_labels[i]),
+                    rx.foreach(group, _preset_item),
+                ),
+            ),
+            position="popper",
+        ),
+        value=EditorState.preset_id,
+        on_change=EditorState.set_preset,
+        size="2",
+    )
+
+
+def _summary() -> rx.Component:
+    preset = EditorState.selected_preset
+    return rx.cond(
+        preset.id != "",
+        rx.box(
+            rx.text(preset.summary, size="1", color=TEXT, id="preset-summary"),
+            rx.hstack(
+                rx.cond(
+                    preset.keyframe_copy,
+                    rx.badge(rx.icon("scissors", size=11), "keyframe copy · cut snaps to previous keyframe",
+                             color_scheme="amber", variant="soft", size="1"),
+                    rx.badge(rx.icon("crosshair", size=11), "frame-accurate · re-encoded",
+                             color_scheme="grass", variant="soft", size="1"),
+                ),
+                rx.cond(~preset.builtin, rx.badge("custom", variant="outline", size="1")),
+                spacing="1", padding_top="6px", wrap="wrap",
+            ),
+            padding="8px 10px", border_radius="6px", background="#0f1218", border=f"1px solid {BORDER}",
+        ),
+    )
+
+
+def job_panel() -> rx.Component:
+    return panel(
+        panel_title("New job"),
+        rx.vstack(
+            rx.vstack(field_label("Source"),
+                      rx.text(rx.cond(EditorState.has_asset, EditorState.asset.name, "—"), size="2",
+                              color=TEXT, overflow="hidden", text_overflow="ellipsis", white_space="nowrap",
+                              width="100%", id="job-source"),
+                      rx.hstack(
+                          rx.text(EditorState.in_text, " → ", EditorState.out_text, size="1", color=MUTED,
+                                  font_family=MONO),
+                          rx.text("(", EditorState.selection_text, ")", size="1", color=SELECTION,
+                                  font_family=MONO),
+                          spacing="1",
+                      ),
+                      spacing="1", width="100%"),
+            rx.vstack(field_label("Preset"), _preset_select(), _summary(), spacing="1", width="100%"),
+            rx.vstack(
+                field_label("Output name"),
+                rx.input(
+                    rx.input.slot(rx.text(EditorState.output_extension, size="1", color=FAINT), side="right"),
+                    value=EditorState.output_name,
+                    on_change=EditorState.set_output_name,
+                    id="output-name", size="2", width="100%", spell_check=False,
+                ),
+                spacing="1", width="100%",
+            ),
+            rx.cond(
+                (EditorState.form_message != "") & EditorState.has_asset,
+                rx.callout.root(
+                    rx.callout.icon(rx.icon("info", size=14)),
+                    rx.callout.text(EditorState.form_message),
+                    color_scheme="amber", size="1", width="100%", id="job-form-message",
+                ),
+            ),
+            rx.cond(
+                EditorState.submit_error != "",
+                rx.callout.root(
+                    rx.callout.icon(rx.icon("triangle-alert", size=14)),
+                    rx.callout.text(EditorState.submit_error),
+                    color_scheme="red", size="1", width="100%", id="job-submit-error",
+                ),
+            ),
+            rx.button(
+                rx.icon("play", size=14), "Submit job",
+                id="submit-job", width="100%", size="2",
+                disabled=EditorState.form_message != "",
+                loading=EditorState.submitting,
+                on_click=EditorState.submit,
+            ),
+            spacing="3", padding="12px", width="100%",
+        ),
+        style={"flex_shrink": "0"},
+    )

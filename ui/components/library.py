@@ -1,0 +1,179 @@
+"""Library panel (left): search, status filter, upload with progress, folder scan, the asset list."""
+from __future__ import annotations
+
+import reflex as rx
+
+from ui.components.theme import BAD, BORDER, FAINT, MUTED, PANEL_2, RAISED, TEXT, panel, panel_title, status_badge
+from ui.models import AssetRow
+from ui.state.library import UPLOAD_ID, LibraryState
+
+
+def _poster(asset: AssetRow) -> rx.Component:
+    return rx.box(
+        rx.cond(
+            asset.poster_url != "",
+            rx.image(src=asset.poster_url, width="100%", height="100%", object_fit="cover",
+                     loading="lazy", alt=""),
+            rx.center(
+                rx.icon(rx.cond(asset.status == "error", "file-warning", "film"), size=20, color=FAINT),
+                width="100%", height="100%",
+            ),
+        ),
+        width="84px", height="48px", flex_shrink="0", border_radius="4px", overflow="hidden",
+        background="#0a0c10", border=f"1px solid {BORDER}",
+    )
+
+
+def asset_item(asset: AssetRow) -> rx.Component:
+    selected = LibraryState.selected_id == asset.id
+    return rx.box(
+        rx.hstack(
+            _poster(asset),
+            rx.vstack(
+                rx.text(asset.name, size="2", weight="medium", color=TEXT,
+                        overflow="hidden", text_overflow="ellipsis", white_space="nowrap", width="100%",
+                        title=asset.name),
+                rx.hstack(
+                    rx.text(asset.duration_text, size="1", color=MUTED),
+                    rx.cond(asset.resolution != "", rx.text("·", size="1", color=FAINT)),
+                    rx.text(asset.resolution, size="1", color=MUTED),
+                    rx.spacer(),
+                    status_badge(asset.status, class_name="asset-status"),
+                    spacing="1", align="center", width="100%",
+                ),
+                rx.cond(
+                    asset.error != "",
+                    rx.text(asset.error, size="1", color=BAD, class_name="asset-error",
+                            overflow="hidden", text_overflow="ellipsis", white_space="nowrap",
+                            width="100%", title=asset.error),
+                ),
+                spacing="1", min_width="0", flex="1", align="start",
+            ),
+            spacing="3", align="center", width="100%",
+        ),
+        id="asset-item",
+        custom_attrs={"data-asset-id": asset.id, "data-status": asset.status, "data-name": asset.name},
+        on_click=LibraryState.select(asset.id),
+        padding="8px 10px",
+        cursor="pointer",
+        border_radius="6px",
+        border=rx.cond(selected, "1px solid #4559b8", "1px solid transparent"),
+        background=rx.cond(selected, "#1c2540", "transparent"),
+        _hover={"background": rx.cond(selected, "#1c2540", RAISED)},
+    )
+
+
+def _upload_box() -> rx.Component:
+    return rx.upload.root(
+        rx.button(
+            rx.icon("upload", size=14), "Upload",
+            size="1", variant="soft", id="upload-button", loading=LibraryState.uploading,
+        ),
+        id=UPLOAD_ID,
+        multiple=True,
+        no_drag=False,
+        no_keyboard=True,
+        on_drop=LibraryState.handle_upload(
+            rx.upload_files(upload_id=UPLOAD_ID, on_upload_progress=LibraryState.upload_progress)
+        ),
+        border="none",
+        padding="0",
+    )
+
+
+def _toolbar() -> rx.Component:
+    return rx.vstack(
+        rx.hstack(
+            rx.input(
+                rx.input.slot(rx.icon("search", size=14)),
+                placeholder="Search name or tag…",
+                value=LibraryState.search,
+                on_change=LibraryState.set_search.debounce(250),
+                size="1", width="100%", id="asset-search",
+            ),
+            rx.select.root(
+                rx.select.trigger(id="asset-status-filter", width="92px"),
+                rx.select.content(
+                    rx.select.item("All", value="all"),
+                    rx.select.item("Ready", value="ready"),
+                    rx.select.item("Pending", value="pending"),
+                    rx.select.item("Error", value="error"),
+                ),
+                value=LibraryState.status_filter,
+                on_change=LibraryState.set_status_filter,
+                size="1",
+            ),
+            spacing="2", width="100%",
+        ),
+        rx.segmented_control.root(
+            rx.segmented_control.item("Sources", value="in"),
+            rx.segmented_control.item("Outputs", value="out"),
+            rx.segmented_control.item("All", value="all"),
+            value=LibraryState.area_filter,
+            on_change=LibraryState.set_area_filter,
+            size="1", width="100%", id="asset-area-filter",
+        ),
+        rx.hstack(
+            _upload_box(),
+            rx.button(
+                rx.icon("folder-search", size=14), "Scan",
+                size="1", variant="soft", color_scheme="gray", id="scan-folder",
+                loading=LibraryState.scanning, on_click=LibraryState.scan,
+                title="Register new and changed files of the media folder",
+            ),
+            spacing="2", width="100%", align="center",
+        ),
+        rx.cond(
+            LibraryState.uploading,
+            rx.vstack(
+                rx.hstack(
+                    rx.text(LibraryState.upload_phase, size="1", color=MUTED),
+                    rx.spacer(),
+                    rx.text(LibraryState.upload_pct, "%", size="1", color=MUTED),
+                    width="100%",
+                ),
+                rx.progress(value=LibraryState.upload_pct, max=100, size="1", id="upload-progress"),
+                width="100%", spacing="1",
+            ),
+        ),
+        rx.cond(
+            LibraryState.upload_error != "",
+            rx.callout.root(
+                rx.callout.icon(rx.icon("triangle-alert", size=14)),
+                rx.callout.text(LibraryState.upload_error),
+                color_scheme="red", size="1", id="upload-error", width="100%",
+                on_click=LibraryState.dismiss_upload_error, cursor="pointer",
+            ),
+        ),
+        padding="10px 12px",
+        spacing="2",
+        width="100%",
+        border_bottom=f"1px solid {BORDER}",
+        background=PANEL_2,
+    )
+
+
+def library_panel() -> rx.Component:
+    return panel(
+        panel_title("Library", rx.text(LibraryState.total, " assets", size="1", color=FAINT)),
+        _toolbar(),
+        rx.cond(
+            LibraryState.list_error != "",
+            rx.text(LibraryState.list_error, color=BAD, size="1", padding="8px 12px"),
+        ),
+        rx.box(
+            rx.foreach(LibraryState.assets, asset_item),
+            rx.cond(
+                (LibraryState.total == 0) & ~LibraryState.loading,
+                rx.vstack(
+                    rx.icon("clapperboard", size=28, color=FAINT),
+                    rx.text("No assets yet.", size="2", color=MUTED),
+                    rx.text("Upload a file or scan the media folder.", size="1", color=FAINT),
+                    align="center", padding="40px 12px", spacing="2",
+                ),
+            ),
+            id="asset-list",
+            flex="1", overflow_y="auto", padding="6px", min_height="0",
+            display="flex", flex_direction="column", gap="2px",
+        ),
+    )

@@ -1,0 +1,232 @@
+"""Player and timeline (center): the <video>, the transport bar with in/out fields, the filmstrip track.
+
+Positions rendered here come from EditorState (in/out as % of the duration); the playhead and
+any drag in progress are painted by timeline.js, which commits through the hidden #tl-bridge.
+"""
+from __future__ import annotations
+
+import reflex as rx
+
+from ui.components.theme import (
+    BORDER, FAINT, MONO, MUTED, PANEL_2, PLAYHEAD, SELECTION, TEXT, field_label, mono, panel,
+)
+from ui.state.editor import EditorState
+
+TRACK_HEIGHT = "64px"  # 62 px inside the border: editor.TILE_HEIGHT
+SCRIPT = rx.asset("timeline.js", shared=True)
+
+
+def _js(call: str):
+    return rx.call_script(f"window.mprTimeline && window.mprTimeline.{call}")
+
+
+def player() -> rx.Component:
+    return rx.box(
+        rx.cond(
+            EditorState.has_asset,
+            rx.el.video(
+                id="player",
+                src=EditorState.asset.media_url,
+                poster=EditorState.asset.poster_url,
+                controls=True,
+                preload="auto",
+                plays_inline=True,
+                style={"width": "100%", "height": "100%", "object_fit": "contain", "background": "#000",
+                       "display": "block"},
+                key=EditorState.asset.id,
+            ),
+            rx.center(
+                rx.vstack(
+                    rx.icon("film", size=40, color=FAINT),
+                    rx.text("Select an asset in the library to play it here.", color=MUTED, size="2"),
+                    align="center", spacing="2",
+                ),
+                width="100%", height="100%",
+            ),
+        ),
+        flex="1", min_height="0", background="#000", border_radius="6px", overflow="hidden",
+        position="relative",
+    )
+
+
+def _tc_field(id_: str, label: str, value, on_commit) -> rx.Component:
+    return rx.vstack(
+        field_label(label),
+        rx.el.input(
+            id=id_,
+            default_value=value,
+            key=value,
+            on_blur=on_commit,
+            spell_check=False,
+            auto_complete="off",
+            style={"width": "112px", "font_family": MONO, "font_size": "13px", "padding": "4px 8px",
+                   "background": "#0b0d11", "color": TEXT, "border": f"1px solid {BORDER}",
+                   "border_radius": "4px", "outline": "none"},
+            _focus={"border_color": SELECTION},
+        ),
+        spacing="1",
+    )
+
+
+def transport() -> rx.Component:
+    button = dict(size="1", variant="ghost", color_scheme="gray")
+    return rx.hstack(
+        rx.hstack(
+            rx.icon_button(rx.icon("step-back", size=16), on_click=_js("step(-1)"), title="Back one frame (←)", **button),
+            rx.icon_button(rx.icon("play", size=16), on_click=_js("toggle()"), title="Play / pause (Space)",
+                           id="play-toggle", **button),
+            rx.icon_button(rx.icon("step-forward", size=16), on_click=_js("step(1)"), title="Forward one frame (→)", **button),
+            rx.vstack(
+                rx.el.span("00:00:00.000", id="tl-time",
+                           style={"font_family": MONO, "font_size": "15px", "color": TEXT}),
+                rx.el.span(id="tl-frame", style={"font_family": MONO, "font_size": "11px", "color": FAINT}),
+                spacing="0", padding_left="6px", min_width="128px",
+            ),
+            spacing="1", align="center",
+        ),
+        rx.spacer(),
+        rx.hstack(
+            _tc_field("in-point", "In  (I)", EditorState.in_text, EditorState.commit_in),
+            _tc_field("out-point", "Out  (O)", EditorState.out_text, EditorState.commit_out),
+            rx.vstack(
+                field_label("Selection"),
+                mono(EditorState.selection_text, size="2", color=SELECTION, id="selection-duration",
+                     padding_top="3px", white_space="nowrap"),
+                rx.text(EditorState.selection_frames, size="1", color=FAINT, white_space="nowrap",
+                        margin_top="-4px"),
+                spacing="1",
+            ),
+            rx.icon_button(rx.icon("rotate-ccw", size=14), on_click=EditorState.reset_points,
+                           title="Select the whole clip", size="1", variant="soft", color_scheme="gray",
+                           margin_top="16px"),
+            spacing="3", align="start",
+        ),
+        width="100%", align="center", padding="8px 4px 4px",
+    )
+
+
+def _filmstrip() -> rx.Component:
+    """One cell per sprite tile across the track; each shows its tile at true aspect, centred and cropped."""
+    return rx.hstack(
+        rx.foreach(
+            EditorState.filmstrip_tiles,
+            lambda pos: rx.box(
+                rx.box(
+                    position="absolute", top="0", left="50%", transform="translateX(-50%)",
+                    height="100%", width=EditorState.filmstrip_tile_width,
+                    background_image=f"url({EditorState.asset.filmstrip_url})",
+                    background_size=EditorState.filmstrip_size,
+                    background_position=pos,
+                    background_repeat="no-repeat",
+                ),
+                flex="1", height="100%", position="relative", overflow="hidden",
+                border_right="1px solid #000",
+            ),
+        ),
+        spacing="0", position="absolute", inset="0", class_name="tl-strip",
+    )
+
+
+def _handle(id_: str, pct) -> rx.Component:
+    return rx.box(
+        rx.box(width="2px", height="100%", background=SELECTION, margin="0 auto"),
+        id=id_,
+        position="absolute", top="-4px", bottom="-4px", left=pct.to_string() + "%",
+        width="14px", margin_left="-7px", cursor="ew-resize", z_index="3",
+        _before={"content": "''", "position": "absolute", "top": "0", "left": "1px", "width": "12px",
+                 "height": "10px", "background": SELECTION, "border_radius": "2px"},
+        _after={"content": "''", "position": "absolute", "bottom": "0", "left": "1px", "width": "12px",
+                "height": "10px", "background": SELECTION, "border_radius": "2px"},
+    )
+
+
+def timeline() -> rx.Component:
+    in_pct, out_pct = EditorState.in_pct, EditorState.out_pct
+    shade = {"position": "absolute", "top": "0", "bottom": "0", "background": "rgba(5,6,9,0.62)",
+             "pointer_events": "none", "z_index": "1"}
+    return rx.box(
+        rx.box(  # ruler
+            rx.foreach(
+                EditorState.ruler,
+                lambda tick: rx.box(
+                    rx.text(tick[1], size="1", color=FAINT, font_family=MONO, white_space="nowrap",
+                            style={"font_size": "10px"}),
+                    position="absolute", left=tick[0] + "%", top="0", padding_left="3px",
+                    border_left=f"1px solid {BORDER}", height="100%",
+                ),
+            ),
+            position="relative", height="18px", margin_bottom="4px", overflow="hidden",
+        ),
+        rx.box(  # track
+            _filmstrip(),
+            rx.box(id="tl-shade-in", style={**shade, "left": "0", "width": in_pct.to_string() + "%"}),
+            rx.box(id="tl-shade-out", style={**shade, "left": out_pct.to_string() + "%",
+                                             "width": (100 - out_pct).to_string() + "%"}),
+            rx.box(id="tl-selection", style={
+                "position": "absolute", "top": "0", "bottom": "0", "z_index": "2", "pointer_events": "none",
+                "left": in_pct.to_string() + "%", "width": (out_pct - in_pct).to_string() + "%",
+                "border_top": f"2px solid {SELECTION}", "border_bottom": f"2px solid {SELECTION}",
+            }),
+            _handle("tl-in", in_pct),
+            _handle("tl-out", out_pct),
+            rx.box(id="tl-playhead", style={
+                "position": "absolute", "top": "-22px", "bottom": "-4px", "left": "0%", "width": "2px",
+                "margin_left": "-1px", "background": PLAYHEAD, "z_index": "4", "pointer_events": "none",
+                "box_shadow": "0 0 4px rgba(255,90,95,0.6)",
+            }),
+            id="tl-track",
+            position="relative", height=TRACK_HEIGHT, background="#07080b", border_radius="4px",
+            border=f"1px solid {BORDER}", cursor="text", user_select="none", touch_action="none",
+        ),
+        id="timeline",
+        custom_attrs={
+            "data-duration": EditorState.asset.duration.to_string(),
+            "data-fps": EditorState.asset.fps.to_string(),
+            "data-in": EditorState.in_s.to_string(),
+            "data-out": EditorState.out_s.to_string(),
+        },
+        padding="8px 14px 12px",
+        background=PANEL_2,
+        border_radius="6px",
+        border=f"1px solid {BORDER}",
+        opacity=rx.cond(EditorState.has_asset, "1", "0.45"),
+        pointer_events=rx.cond(EditorState.has_asset, "auto", "none"),
+    )
+
+
+def keys_hint() -> rx.Component:
+    keys = [("Space", "play/pause"), ("J K L", "shuttle"), ("← →", "frame"), ("I / O", "set in/out")]
+    return rx.hstack(
+        *[rx.hstack(rx.code(k, size="1", variant="soft", color_scheme="gray"),
+                    rx.text(v, size="1", color=FAINT), spacing="1", align="center") for k, v in keys],
+        spacing="4", wrap="wrap",
+    )
+
+
+def editor_panel() -> rx.Component:
+    return panel(
+        rx.box(
+            rx.hstack(
+                rx.text(rx.cond(EditorState.has_asset, EditorState.asset.name, "No asset selected"),
+                        size="2", weight="bold", color=TEXT, id="editor-title",
+                        overflow="hidden", text_overflow="ellipsis", white_space="nowrap"),
+                rx.spacer(),
+                keys_hint(),
+                width="100%", align="center",
+            ),
+            padding="8px 12px", border_bottom=f"1px solid {BORDER}",
+        ),
+        rx.vstack(
+            player(),
+            transport(),
+            timeline(),
+            rx.cond(
+                EditorState.field_error != "",
+                rx.text(EditorState.field_error, size="1", color="#ff6b6b", id="field-error"),
+            ),
+            rx.el.input(id="tl-bridge", on_change=EditorState.js_commit, type="text", tab_index=-1,
+                        aria_hidden="true", style={"display": "none"}),
+            spacing="2", padding="10px", flex="1", min_height="0", width="100%", align="stretch",
+        ),
+        style={"flex": "1", "min_height": "0"},
+    )

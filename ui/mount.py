@@ -1,0 +1,72 @@
+"""One port for UI and API: route /graphql, /admin, /api, /media, /healthz to the Litestar app.
+
+Reflex's `api_transformer` wraps its backend ASGI app with `transformer`; requests and websockets
+under the API prefixes go to Litestar (a plain path dispatch: a Starlette Mount of Litestar 404s),
+everything else to Reflex. `lifespan` is registered with `app.register_lifespan_task` so
+Litestar's startup (database, job runtime) runs inside Reflex's lifespan. This is app wiring:
+the states and components never import the backend.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+
+from backend.config import Settings
+
+log = logging.getLogger("mpr.ui")
+
+API_PREFIXES = ("/graphql", "/admin", "/api", "/media", "/healthz")
+_litestar = None
+_failure: str | None = None
+
+
+def is_api_path(path: str) -> bool:
+    return any(path == p or path.startswith(p + "/") for p in API_PREFIXES)
+
+
+def litestar_app():
+    """The Litestar app for this process (built once from MPR_* settings), or None if it cannot be."""
+    global _litestar, _failure
+    if _litestar is None and _failure is None:
+        try:
+            from backend.api.app import create_app
+
+            _litestar = create_app(Settings.from_env(), run_jobs=True)
+        except Exception as exc:  # the UI still serves; API paths answer 503 with the reason
+            _failure = f"{type(exc).__name__}: {exc}"
+            log.exception("the API app could not be built")
+    return _litestar
+
+
+async def _unavailable(scope, receive, send):
+    if scope["type"] == "websocket":
+        await send({"type": "websocket.close", "code": 1011})
+        return
+    body = f"API unavailable: {_failure}".encode()
+    await send({"type": "http.response.start", "status": 503,
+                "headers": [(b"content-type", b"text/plain; charset=utf-8")]})
+    await send({"type": "http.response.body", "body": body})
+
+
+def transformer(reflex_asgi):
+    """api_transformer: dispatch by path prefix between Litestar and Reflex."""
+
+    async def dispatch(scope, receive, send):
+        if scope["type"] in ("http", "websocket") and is_api_path(scope.get("path", "")):
+            app = litestar_app()
+            await (app or _unavailable)(scope, receive, send)
+            return
+        await reflex_asgi(scope, receive, send)
+
+    return dispatch
+
+
+@contextlib.asynccontextmanager
+async def lifespan():
+    """Run Litestar's startup/shutdown (DB binding, job executor) for the life of the server."""
+    app = litestar_app()
+    if app is None:
+        yield
+        return
+    async with app.lifespan():
+        yield

@@ -1,0 +1,73 @@
+"""Root state: who is looking (login when bound beyond loopback) and the page's boot sequence.
+
+Every substate inherits `authenticated`; their handlers do nothing for a visitor who has not
+logged in, so the GraphQL token the server holds is never used on a stranger's behalf.
+"""
+from __future__ import annotations
+
+import reflex as rx
+
+from ui import api, session
+
+COOKIE = "mpr_ui_session"
+
+
+class AppState(rx.State):
+    login_required: bool = False
+    authenticated: bool = False
+    username: str = ""
+    login_error: str = ""
+    logging_in: bool = False
+    session_cookie: str = rx.Cookie("", name=COOKIE, max_age=session.SESSION_SECONDS, same_site="strict")
+
+    def _boot_events(self):
+        from ui.state.editor import EditorState
+        from ui.state.library import LibraryState
+        from ui.state.queue import QueueState
+
+        return [LibraryState.load, EditorState.load_presets, QueueState.start]
+
+    @rx.event
+    def boot(self):
+        """on_load: decide whether a login is needed, then load the library, presets and queue."""
+        self.login_required = not api.bound_to_loopback()
+        if not self.login_required:
+            self.authenticated, self.username = True, ""
+        else:
+            user = session.verify(self.session_cookie, api.token())
+            self.authenticated, self.username = user is not None, user or ""
+        if self.authenticated:
+            return self._boot_events()
+
+    @rx.event
+    async def login(self, form: dict):
+        username = str(form.get("username", "")).strip()
+        password = str(form.get("password", ""))
+        if not username or not password:
+            self.login_error = "Enter your user name and password."
+            return
+        self.logging_in = True
+        yield
+        try:
+            result = await api.login(username, password)
+        except api.ApiError as exc:
+            self.login_error = exc.message
+            result = None
+        finally:
+            self.logging_in = False
+        if not result:
+            return
+        if not result.get("ok"):
+            self.login_error = result.get("message") or "Wrong user name or password."
+            return
+        self.login_error = ""
+        self.authenticated, self.username = True, result.get("username") or username
+        self.session_cookie = session.issue(self.username, api.token())
+        for event in self._boot_events():
+            yield event
+
+    @rx.event
+    def logout(self):
+        self.session_cookie = ""
+        self.authenticated = not self.login_required
+        self.username = ""

@@ -1,0 +1,99 @@
+"""Asset details state: editable tags and comments of the open asset, and deleting it."""
+from __future__ import annotations
+
+import reflex as rx
+
+from ui import api
+from ui.models import AssetDetail, asset_detail
+from ui.state.editor import EditorState
+
+
+class DetailsState(EditorState):
+    tags_draft: list[str] = []
+    tag_input: str = ""
+    comments_draft: str = ""
+    saving: bool = False
+    delete_file: bool = False
+    confirm_open: bool = False
+    details_error: str = ""
+
+    @rx.var
+    def dirty(self) -> bool:
+        return self.tags_draft != self.asset.tags or self.comments_draft != self.asset.comments
+
+    @rx.event
+    def reset_drafts(self):
+        self.tags_draft = list(self.asset.tags)
+        self.comments_draft = self.asset.comments
+        self.tag_input, self.details_error = "", ""
+
+    @rx.event
+    def set_tag_input(self, value: str):
+        self.tag_input = value
+
+    @rx.event
+    def add_tag(self):
+        for part in self.tag_input.split(","):
+            tag = part.strip()
+            if tag and tag not in self.tags_draft:
+                self.tags_draft.append(tag)
+        self.tag_input = ""
+
+    @rx.event
+    def tag_key(self, key: str):
+        if key == "Enter":
+            self.add_tag()
+
+    @rx.event
+    def remove_tag(self, tag: str):
+        self.tags_draft = [t for t in self.tags_draft if t != tag]
+
+    @rx.event
+    def set_comments_draft(self, value: str):
+        self.comments_draft = value
+
+    @rx.event
+    async def save(self):
+        from ui.state.library import LibraryState
+
+        if not self.authenticated or not self.has_asset:
+            return
+        if self.tag_input.strip():
+            self.add_tag()
+        self.saving = True
+        yield
+        try:
+            row = await api.update_asset(self.asset.id, tags=self.tags_draft, comments=self.comments_draft)
+        except api.ApiError as exc:
+            self.saving, self.details_error = False, exc.message
+            return
+        self.saving, self.details_error = False, ""
+        self.asset = asset_detail(row)
+        self.tags_draft, self.comments_draft = list(self.asset.tags), self.asset.comments
+        yield rx.toast.success("Details saved.")
+        yield LibraryState.load
+
+    @rx.event
+    def set_confirm_open(self, value: bool):
+        self.confirm_open = value
+
+    @rx.event
+    def set_delete_file(self, value: bool):
+        self.delete_file = value
+
+    @rx.event
+    async def delete(self):
+        from ui.state.library import LibraryState
+
+        if not self.authenticated or not self.has_asset:
+            return
+        try:
+            result = await api.delete_asset(self.asset.id, delete_file=self.delete_file)
+        except api.ApiError as exc:
+            self.confirm_open = False
+            yield rx.toast.error(exc.message)
+            return
+        self.confirm_open, self.delete_file = False, False
+        self.asset, self.has_asset = AssetDetail(), False
+        yield rx.toast.success(result.get("message") or "Asset deleted.")
+        yield LibraryState.load

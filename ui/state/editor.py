@@ -1,0 +1,287 @@
+"""Editor state: the open asset, its in/out selection on the timeline and the job form.
+
+The browser owns the playhead and drags (ui/components/timeline.js); it commits in/out values
+here on release through a hidden bridge input, and the fields commit on blur/Enter. Values are
+snapped to frame starts; `trim_message` explains a selection the API would refuse.
+"""
+from __future__ import annotations
+
+import json
+import re
+
+import reflex as rx
+
+from ui import api
+from ui.models import AssetDetail, PresetRow, asset_detail, preset_row
+from ui.state.base import AppState
+from ui.timecode import format_tc, parse_tc, snap
+from ui.trim import trim_problem
+
+TILE_HEIGHT = 62  # px: the timeline track's inner height (ui/components/timeline.py)
+KIND_ORDER = ("video", "audio", "copy", "image")
+KIND_LABELS = {"video": "Video", "audio": "Audio only", "copy": "Trim without re-encoding", "image": "Images"}
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^0-9A-Za-z]+", "-", text).strip("-").lower() or "output"
+
+
+def _stem(filename: str) -> str:
+    name = filename.rsplit("/", 1)[-1]
+    return name.rsplit(".", 1)[0] if "." in name.strip(".") else name
+
+
+class EditorState(AppState):
+    asset: AssetDetail = AssetDetail()
+    has_asset: bool = False
+    asset_error: str = ""
+    in_s: float = 0.0
+    out_s: float = 0.0
+    in_text: str = format_tc(0)
+    out_text: str = format_tc(0)
+    field_error: str = ""
+    presets: list[PresetRow] = []
+    preset_id: str = ""
+    output_name: str = ""
+    output_name_edited: bool = False
+    submitting: bool = False
+    submit_error: str = ""
+
+    # ---------------------------------------------------------------- derived
+    @rx.var
+    def selected_preset(self) -> PresetRow:
+        for p in self.presets:
+            if p.id == self.preset_id:
+                return p
+        return PresetRow()
+
+    @rx.var
+    def preset_groups(self) -> list[list[PresetRow]]:
+        """Presets in KIND_ORDER groups (empty groups dropped); labels in `preset_group_labels`."""
+        return [[p for p in self.presets if p.kind == k] for k in KIND_ORDER
+                if any(p.kind == k for p in self.presets)]
+
+    @rx.var
+    def preset_group_labels(self) -> list[str]:
+        return [KIND_LABELS[k] for k in KIND_ORDER if any(p.kind == k for p in self.presets)]
+
+    @rx.var
+    def trim_message(self) -> str:
+        if not self.has_asset:
+            return ""
+        if self.asset.status != "ready":
+            return "This asset is not ready: " + (self.asset.error or "it is still being probed.")
+        return trim_problem(self.in_s, self.out_s, self.asset.duration, self.asset.fps)
+
+    @rx.var
+    def form_message(self) -> str:
+        """Why Submit is disabled, shown under the form; '' when the job can be submitted."""
+        if not self.has_asset:
+            return "Select an asset in the library."
+        if self.trim_message:
+            return self.trim_message
+        if not self.preset_id:
+            return "Choose a preset."
+        return ""
+
+    @rx.var
+    def selection_text(self) -> str:
+        return format_tc(max(self.out_s - self.in_s, 0.0))
+
+    @rx.var
+    def selection_frames(self) -> str:
+        if not self.asset.fps:
+            return ""
+        return f"{max(round((self.out_s - self.in_s) * self.asset.fps), 0)} frames"
+
+    @rx.var
+    def in_pct(self) -> float:
+        d = self.asset.duration
+        return round(min(max(self.in_s / d, 0.0), 1.0) * 100, 4) if d else 0.0
+
+    @rx.var
+    def out_pct(self) -> float:
+        d = self.asset.duration
+        return round(min(max(self.out_s / d, 0.0), 1.0) * 100, 4) if d else 100.0
+
+    @rx.var
+    def ruler(self) -> list[list[str]]:
+        """[left %, label] ticks across the clip: about 8, on round seconds."""
+        d = self.asset.duration
+        if not d:
+            return []
+        step = next((s for s in (0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600)
+                     if d / s <= 8), 7200)
+        ticks, t = [], 0.0
+        while t <= d + 1e-9:
+            label = format_tc(t)[3:8] if d < 3600 else format_tc(t)[:8]
+            if step < 1:
+                label = format_tc(t)[3:10]
+            ticks.append([f"{t / d * 100:.4f}", label])
+            t += step
+        return ticks
+
+    @rx.var
+    def filmstrip_tiles(self) -> list[str]:
+        """background-position (px) of each tile of the sprite, one tile per filmstrip frame."""
+        n = self.asset.filmstrip_frames
+        if n <= 0 or not self.asset.filmstrip_url:
+            return []
+        width = self._tile_width()
+        return [f"-{i * width}px 0px" for i in range(n)]
+
+    def _tile_width(self) -> int:
+        aspect = (self.asset.width / self.asset.height) if self.asset.width and self.asset.height else 16 / 9
+        return max(int(round(TILE_HEIGHT * aspect)), 8)
+
+    @rx.var
+    def filmstrip_tile_width(self) -> str:
+        return f"{self._tile_width()}px"
+
+    @rx.var
+    def filmstrip_size(self) -> str:
+        return f"{max(self.asset.filmstrip_frames, 1) * self._tile_width()}px {TILE_HEIGHT}px"
+
+    @rx.var
+    def output_extension(self) -> str:
+        return "." + self.selected_preset.container if self.selected_preset.container else ""
+
+    # ---------------------------------------------------------------- loading
+    @rx.event
+    async def load_presets(self):
+        if not self.authenticated:
+            return
+        try:
+            rows = await api.list_presets()
+        except api.ApiError as exc:
+            yield rx.toast.error(f"Presets could not be loaded: {exc.message}")
+            return
+        self.presets = [preset_row(r) for r in rows]
+        if not self.preset_id or all(p.id != self.preset_id for p in self.presets):
+            first = next((p for p in self.presets if p.video_codec == "libx264" and "720" in p.name), None) or next(
+                (p for k in KIND_ORDER for p in self.presets if p.kind == k), None)
+            self.preset_id = first.id if first else ""
+        self._prefill_name()
+
+    @rx.event
+    async def open_asset(self, asset_id: str):
+        if not self.authenticated:
+            return
+        try:
+            row = await api.get_asset(asset_id)
+        except api.ApiError as exc:
+            self.asset_error = exc.message
+            return
+        if row is None:
+            self.asset_error = "That asset no longer exists."
+            return
+        self.asset, self.has_asset, self.asset_error = asset_detail(row), True, ""
+        self.submit_error = ""
+        self._set_points(0.0, self.asset.duration)
+        self.output_name_edited = False
+        self._prefill_name()
+        from ui.state.details import DetailsState
+
+        yield DetailsState.reset_drafts
+
+    @rx.event
+    async def refresh_asset(self):
+        """Re-read the open asset (after details were saved elsewhere, or thumbnails arrived)."""
+        if not self.has_asset or not self.authenticated:
+            return
+        try:
+            row = await api.get_asset(self.asset.id)
+        except api.ApiError:
+            return
+        if row is None:
+            self.asset, self.has_asset = AssetDetail(), False
+            return
+        self.asset = asset_detail(row)
+
+    def _prefill_name(self) -> None:
+        if self.output_name_edited or not self.has_asset:
+            return
+        preset = self.selected_preset
+        self.output_name = f"{_stem(self.asset.name)}-{_slug(preset.name)}" if preset.id else _stem(self.asset.name)
+
+    # ---------------------------------------------------------------- in / out
+    def _set_points(self, in_s: float, out_s: float) -> None:
+        fps = self.asset.fps
+        self.in_s = snap(max(in_s, 0.0), fps)
+        self.out_s = snap(max(out_s, 0.0), fps)
+        if self.asset.duration and abs(out_s - self.asset.duration) < 1e-6:
+            self.out_s = round(self.asset.duration, 6)  # the very end is always allowed
+        self.in_text, self.out_text = format_tc(self.in_s), format_tc(self.out_s)
+        self.field_error = ""
+
+    @rx.event
+    def commit_in(self, text: str):
+        try:
+            value = parse_tc(text)
+        except ValueError as exc:
+            self.field_error = f"In point: {exc}"
+            return
+        self._set_points(value, self.out_s)
+
+    @rx.event
+    def commit_out(self, text: str):
+        try:
+            value = parse_tc(text)
+        except ValueError as exc:
+            self.field_error = f"Out point: {exc}"
+            return
+        self._set_points(self.in_s, value)
+
+    @rx.event
+    def js_commit(self, payload: str):
+        """The timeline script's commit: {"edge": "in"|"out"|"both", "in": s, "out": s}."""
+        try:
+            data = json.loads(payload)
+            edge = data.get("edge")
+            in_s = float(data["in"]) if "in" in data else self.in_s
+            out_s = float(data["out"]) if "out" in data else self.out_s
+        except (ValueError, TypeError, KeyError, AttributeError):
+            return
+        if edge in ("in", "out", "both") and self.has_asset:
+            self._set_points(in_s, out_s)
+
+    @rx.event
+    def reset_points(self):
+        if self.has_asset:
+            self._set_points(0.0, self.asset.duration)
+
+    # ---------------------------------------------------------------- job form
+    @rx.event
+    def set_preset(self, preset_id: str):
+        self.preset_id = preset_id
+        self.submit_error = ""
+        self._prefill_name()
+
+    @rx.event
+    def set_output_name(self, value: str):
+        self.output_name = value
+        self.output_name_edited = bool(value.strip())
+
+    @rx.event
+    async def submit(self):
+        from ui.state.queue import QueueState
+
+        if not self.authenticated or self.submitting or self.form_message:
+            return
+        self.submitting, self.submit_error = True, ""
+        yield
+        at_end = abs(self.out_s - self.asset.duration) < 1e-6
+        try:
+            job = await api.create_job(
+                self.asset.id, self.preset_id,
+                trim_start=self.in_s if self.in_s > 0 else None,
+                trim_end=None if at_end else self.out_s,
+                output_name=self.output_name.strip(),
+            )
+        except api.ApiError as exc:
+            self.submitting, self.submit_error = False, exc.message
+            return
+        self.submitting = False
+        self.output_name_edited = False
+        yield rx.toast.success(f"Job {job['id']} queued: {job.get('outputFilename') or self.output_name}")
+        yield QueueState.refresh_now

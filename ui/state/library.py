@@ -1,0 +1,147 @@
+"""Library panel state: the asset list (search, status filter), selection, folder scan and uploads."""
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import reflex as rx
+
+from ui import api
+from ui.models import AssetRow, asset_row
+from ui.state.base import AppState
+
+UPLOAD_ID = "asset-upload"
+LIST_LIMIT = 200
+
+
+class LibraryState(AppState):
+    assets: list[AssetRow] = []
+    total: int = 0
+    search: str = ""
+    status_filter: str = "all"
+    area_filter: str = "in"  # in = sources, out = outputs, all
+    selected_id: str = ""
+    loading: bool = False
+    list_error: str = ""
+    scanning: bool = False
+    uploading: bool = False
+    upload_pct: int = 0
+    upload_phase: str = ""
+    upload_error: str = ""
+
+    async def _fetch(self) -> None:
+        try:
+            status = "" if self.status_filter == "all" else self.status_filter
+            rows, total = await api.list_assets(self.search, status, LIST_LIMIT,
+                                                area="" if self.area_filter == "all" else self.area_filter)
+        except api.ApiError as exc:
+            self.list_error = exc.message
+            return
+        self.list_error = ""
+        self.assets = [asset_row(r) for r in rows]
+        self.total = total
+
+    @rx.event
+    async def load(self):
+        if not self.authenticated:
+            return
+        self.loading = True
+        yield
+        await self._fetch()
+        self.loading = False
+
+    @rx.event
+    async def set_search(self, value: str):
+        self.search = value
+        if self.authenticated:
+            await self._fetch()
+
+    @rx.event
+    async def set_status_filter(self, value: str):
+        self.status_filter = value
+        if self.authenticated:
+            await self._fetch()
+
+    @rx.event
+    async def set_area_filter(self, value: str | list[str]):
+        self.area_filter = value if isinstance(value, str) else (value[0] if value else "in")
+        if self.authenticated:
+            await self._fetch()
+
+    @rx.event
+    def select(self, asset_id: str):
+        from ui.state.editor import EditorState
+
+        if not self.authenticated:
+            return
+        self.selected_id = asset_id
+        return EditorState.open_asset(asset_id)
+
+    @rx.event
+    async def scan(self):
+        if not self.authenticated or self.scanning:
+            return
+        self.scanning = True
+        yield
+        try:
+            result = await api.scan_folder()
+        except api.ApiError as exc:
+            self.scanning = False
+            yield rx.toast.error(f"Scan failed: {exc.message}")
+            return
+        self.scanning = False
+        await self._fetch()
+        summary = (f"Scan: {result['added']} added, {result['updated']} updated, "
+                   f"{result['unchanged']} unchanged")
+        if result.get("errors"):
+            yield rx.toast.warning(f"{summary}, {result['errors']} with errors (see the list).")
+        else:
+            yield rx.toast.success(summary + ".")
+
+    @rx.event
+    def upload_progress(self, progress: dict):
+        self.upload_pct = int(round(float(progress.get("progress", 0)) * 100))
+        self.upload_phase = "Uploading" if self.upload_pct < 100 else "Registering"
+
+    @rx.event
+    async def handle_upload(self, files: list[rx.UploadFile]):
+        """Files arrive here through Reflex's upload route, then go to GraphQL uploadAsset."""
+        from ui.state.editor import EditorState
+
+        if not self.authenticated or not files:
+            return
+        self.uploading, self.upload_error = True, ""
+        self.upload_phase, self.upload_pct = "Registering", 100
+        yield
+        last_ok = ""
+        for upload in files:
+            name = Path(upload.filename or "upload.bin").name
+            fd, tmp = tempfile.mkstemp(prefix="mpr-ui-upload-", suffix=Path(name).suffix)
+            try:
+                with os.fdopen(fd, "wb") as out:
+                    await upload.seek(0)
+                    shutil.copyfileobj(upload.file, out, 1024 * 1024)
+                asset = await api.upload_asset(Path(tmp), name)
+            except api.ApiError as exc:
+                self.upload_error = f"{name}: {exc.message}"
+                continue
+            finally:
+                Path(tmp).unlink(missing_ok=True)
+            if (asset.get("status") or "").lower() == "error":
+                self.upload_error = f"{name}: {asset.get('errorMessage') or 'not usable media'}"
+            else:
+                last_ok = str(asset["id"])
+        self.uploading, self.upload_phase, self.upload_pct = False, "", 0
+        await self._fetch()
+        if self.upload_error:
+            yield rx.toast.error(f"Upload refused — {self.upload_error}")
+        elif last_ok:
+            self.selected_id = last_ok
+            yield rx.toast.success("Upload registered.")
+            yield EditorState.open_asset(last_ok)
+
+    @rx.event
+    def dismiss_upload_error(self):
+        self.upload_error = ""

@@ -1,0 +1,226 @@
+"""Queue state: one page of jobs kept live by a per-tab background poller, cancel/retry/play.
+
+The poller asks GraphQL for the visible page only (cursor pagination, PAGE_SIZE rows), about
+once a second while anything is queued or running and every few seconds otherwise, so 500 jobs
+cost the browser no more than 25. It also refreshes the library when a job finished (its output
+became an asset) and stops when the tab's websocket is gone.
+"""
+from __future__ import annotations
+
+import asyncio
+
+import reflex as rx
+
+from ui import api
+from ui.models import JobRow, asset_row, job_row
+from ui.state.base import AppState
+
+PAGE_SIZE = 25
+FAST, SLOW = 1.0, 3.0
+FILTERS = {"all": None, "active": ["queued", "running"], "done": ["succeeded"],
+           "failed": ["failed", "cancelled"]}
+
+
+def client_connected(token: str) -> bool:
+    """Whether the tab with this client token still has a websocket on this worker."""
+    try:
+        from reflex.utils.prerequisites import get_and_validate_app
+
+        namespace = get_and_validate_app().app.event_namespace
+    except Exception:
+        return True
+    if namespace is None:
+        return True
+    return token in namespace.token_to_sid
+
+
+class QueueState(AppState):
+    jobs: list[JobRow] = []
+    total: int = 0
+    page: int = 0
+    has_next: bool = False
+    filter: str = "all"
+    error: str = ""
+    busy_id: str = ""
+    active_count: int = 0
+    status_text: str = ""
+    _cursors: list[str] = []
+    _polling: bool = False
+    _ticks: int = 0
+    _statuses: dict[str, str] = {}
+
+    @rx.var
+    def page_text(self) -> str:
+        if not self.total:
+            return "no jobs"
+        first = self.page * PAGE_SIZE + 1
+        last = min(first + len(self.jobs) - 1, self.total)
+        return f"{first}–{last} of {self.total}"
+
+    @rx.var
+    def has_prev(self) -> bool:
+        return self.page > 0
+
+    # ---------------------------------------------------------------- fetching
+    def _query_args(self) -> tuple[str | None, list[str] | None]:
+        after = self._cursors[self.page - 1] if 0 < self.page <= len(self._cursors) else None
+        return after, FILTERS.get(self.filter)
+
+    async def _fetch_page(self, after, statuses):
+        return await api.list_jobs(PAGE_SIZE, after, statuses)
+
+    def _apply_page(self, result) -> bool:
+        """Store a fetched page; True when a job on it just finished (outputs appeared)."""
+        rows, total, end_cursor, has_next = result
+        self.jobs = [job_row(r) for r in rows]
+        self.total, self.has_next, self.error = total, has_next, ""
+        if len(self._cursors) <= self.page:
+            self._cursors = self._cursors + [""] * (self.page + 1 - len(self._cursors))
+        cursors = list(self._cursors)
+        cursors[self.page] = end_cursor or ""
+        self._cursors = cursors
+        finished = False
+        statuses = dict(self._statuses)
+        for job in self.jobs:
+            before = statuses.get(job.id)
+            if before and before != job.status and job.status in ("succeeded", "failed"):
+                finished = True
+            statuses[job.id] = job.status
+        self._statuses = {j.id: j.status for j in self.jobs}
+        return finished
+
+    @rx.event
+    async def refresh_now(self):
+        if not self.authenticated:
+            return
+        after, statuses = self._query_args()
+        try:
+            result = await self._fetch_page(after, statuses)
+        except api.ApiError as exc:
+            self.error = exc.message
+            return
+        self._apply_page(result)
+
+    @rx.event
+    def start(self):
+        """on_load: one poller per tab (a reload reuses the running one)."""
+        if self.authenticated and not self._polling:
+            return QueueState.poll
+
+    @rx.event(background=True)
+    async def poll(self):
+        from ui.state.editor import EditorState
+        from ui.state.library import LIST_LIMIT, LibraryState
+
+        async with self:
+            if self._polling or not self.authenticated:
+                return
+            self._polling = True
+            token = self.router.session.client_token
+        try:
+            while client_connected(token):
+                async with self:
+                    if not self.authenticated:
+                        break
+                    after, statuses = self._query_args()
+                    page = self.page
+                    self._ticks += 1
+                    tick = self._ticks
+                    library = await self.get_state(LibraryState)
+                    lib_args = (library.search,
+                                "" if library.status_filter == "all" else library.status_filter,
+                                "" if library.area_filter == "all" else library.area_filter)
+                    lib_pending = any(a.status == "pending" for a in library.assets)
+                    editor = await self.get_state(EditorState)
+                    open_pending = editor.has_asset and (
+                        editor.asset.status == "pending" or not editor.asset.filmstrip_url)
+                    open_id = editor.asset.id
+                try:
+                    result = await self._fetch_page(after, statuses)
+                    status = await api.system_status() if tick % 3 == 1 else None
+                except api.ApiError as exc:
+                    async with self:
+                        self.error = exc.message
+                    await asyncio.sleep(SLOW)
+                    continue
+                async with self:
+                    if self.page != page or self._query_args()[1] != statuses:
+                        continue  # the person paged or filtered meanwhile: fetch again
+                    finished = self._apply_page(result)
+                    if status is not None:
+                        counts = {c["status"].lower(): c["count"] for c in status["jobCounts"]}
+                        self.active_count = counts.get("queued", 0) + counts.get("running", 0)
+                        self.status_text = (f"{status['executor']} executor · {status['workers']} "
+                                            f"worker{'s' if status['workers'] != 1 else ''} · "
+                                            f"{counts.get('running', 0)} running · {counts.get('queued', 0)} queued")
+                    active = self.active_count or any(j.can_cancel for j in self.jobs)
+                refresh_library = finished or lib_pending or tick % 5 == 0
+                if refresh_library:
+                    try:
+                        rows, total = await api.list_assets(lib_args[0], lib_args[1], LIST_LIMIT, area=lib_args[2])
+                    except api.ApiError:
+                        rows = None
+                    if rows is not None:
+                        async with self:
+                            library = await self.get_state(LibraryState)
+                            library.assets = [asset_row(r) for r in rows]
+                            library.total = total
+                if open_pending and open_id and tick % 2 == 0:
+                    try:
+                        row = await api.get_asset(open_id)
+                    except api.ApiError:
+                        row = None
+                    if row and row.get("filmstripUrl"):
+                        yield EditorState.refresh_asset
+                await asyncio.sleep(FAST if active else SLOW)
+        finally:
+            async with self:
+                self._polling = False
+
+    # ---------------------------------------------------------------- paging
+    @rx.event
+    async def set_filter(self, value: str | list[str]):
+        self.filter = value if isinstance(value, str) else (value[0] if value else "all")
+        self.page, self._cursors = 0, []
+        await self.refresh_now()
+
+    @rx.event
+    async def next_page(self):
+        if self.has_next:
+            self.page += 1
+            await self.refresh_now()
+
+    @rx.event
+    async def prev_page(self):
+        if self.page > 0:
+            self.page -= 1
+            await self.refresh_now()
+
+    # ---------------------------------------------------------------- actions
+    async def _act(self, job_id: str, action, verb: str):
+        if not self.authenticated:
+            return None
+        self.busy_id = job_id
+        try:
+            await action(job_id)
+        except api.ApiError as exc:
+            self.busy_id = ""
+            return rx.toast.error(f"Could not {verb} job {job_id}: {exc.message}")
+        self.busy_id = ""
+        await self.refresh_now()
+        return None
+
+    @rx.event
+    async def cancel(self, job_id: str):
+        return await self._act(job_id, api.cancel_job, "cancel")
+
+    @rx.event
+    async def retry(self, job_id: str):
+        return await self._act(job_id, api.retry_job, "retry")
+
+    @rx.event
+    def play_output(self, asset_id: str):
+        from ui.state.library import LibraryState
+
+        if asset_id:
+            return LibraryState.select(asset_id)
