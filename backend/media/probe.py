@@ -19,6 +19,7 @@ from typing import Any
 
 from .binaries import ffprobe_path
 from .paths import display_name, ff_target, is_url
+from .webp import WebPError, webp_info
 
 # Codecs of still images / image animations: a zero duration is fine for these.
 IMAGE_CODECS = frozenset({"mjpeg", "png", "gif", "webp", "bmp", "tiff", "jpegls", "jpeg2000"})
@@ -28,6 +29,13 @@ _SEEK_TO_END = "999999"  # -read_intervals start: seeks to the last keyframe, re
 
 class ProbeError(Exception):
     """The input is not a usable media file; str(e) says why in words a person understands."""
+
+
+class _AnimatedWebP(Exception):
+    """ffprobe found a WebP it cannot size (animated WebP has no decoder in ffmpeg)."""
+
+
+MAX_WEBP_DOWNLOAD = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -226,6 +234,8 @@ def _parse(out: str, stderr: str, src, strict: bool = True) -> MediaInfo:
         raise ProbeError("no audio or video streams")
 
     video = None
+    if vstream is not None and vstream.get("codec_name") == "webp" and not vstream.get("width"):
+        raise _AnimatedWebP()
     if vstream is not None:
         width, height = _num(vstream.get("width"), int) or 0, _num(vstream.get("height"), int) or 0
         if width <= 0 or height <= 0:
@@ -315,7 +325,10 @@ def probe(path_or_url, timeout: float = 30, *, strict: bool = True) -> MediaInfo
         raise ProbeError(f"ffprobe timed out after {timeout:g} s on {display_name(path_or_url)}") from None
     if proc.returncode != 0:
         raise ProbeError(_stderr_reason(proc.stderr, path_or_url))
-    return _parse(proc.stdout, proc.stderr, path_or_url, strict)
+    try:
+        return _parse(proc.stdout, proc.stderr, path_or_url, strict)
+    except _AnimatedWebP:
+        return webp_media_info(path_or_url, timeout)
 
 
 async def _run_async(argv: list[str], timeout: float) -> tuple[int, str, str]:
@@ -345,7 +358,45 @@ async def probe_async(path_or_url, timeout: float = 30, *, strict: bool = True) 
         raise ProbeError(f"ffprobe timed out after {timeout:g} s on {display_name(path_or_url)}") from None
     if rc != 0:
         raise ProbeError(_stderr_reason(err, path_or_url))
-    return _parse(out, err, path_or_url, strict)
+    try:
+        return _parse(out, err, path_or_url, strict)
+    except _AnimatedWebP:
+        return await asyncio.to_thread(webp_media_info, path_or_url, timeout)
+
+
+def webp_media_info(path_or_url, timeout: float = 30) -> MediaInfo:
+    """MediaInfo of a WebP image/animation, read by `webp.webp_info` (ffmpeg cannot decode
+    animated WebP); URLs are downloaded to a temporary file first (at most 64 MiB)."""
+    import tempfile
+    import urllib.request
+
+    if is_url(path_or_url):
+        with tempfile.NamedTemporaryFile(suffix=".webp") as tmp:
+            try:
+                with urllib.request.urlopen(path_or_url, timeout=timeout) as resp:  # noqa: S310 - http(s) only
+                    data = resp.read(MAX_WEBP_DOWNLOAD + 1)
+            except OSError as exc:
+                raise ProbeError(f"could not read URL ({exc})") from None
+            if len(data) > MAX_WEBP_DOWNLOAD:
+                raise ProbeError("WebP file too large to inspect")
+            tmp.write(data)
+            tmp.flush()
+            return _webp_info_to_media(Path(tmp.name), len(data))
+    path = Path(os.fspath(path_or_url))
+    return _webp_info_to_media(path, path.stat().st_size)
+
+
+def _webp_info_to_media(path: Path, size: int) -> MediaInfo:
+    try:
+        meta = webp_info(path)
+    except WebPError as exc:
+        raise ProbeError(f"damaged WebP image: {exc}") from None
+    fps = meta["frames"] / meta["duration"] if meta["duration"] > 0 else 0.0
+    return MediaInfo(
+        format_name="webp", duration=round(meta["duration"], 6), size=size, bit_rate=None,
+        video=VideoInfo("webp", meta["width"], meta["height"], round(fps, 3), 0, "yuv420p", meta["frames"]),
+        audio=None,
+    )
 
 
 def keyframe_times(path_or_url, timeout: float = 60) -> list[float]:

@@ -28,15 +28,21 @@ log = logging.getLogger(__name__)
 STDERR_LINES = 50
 TERM_GRACE_SECONDS = 5.0
 
-_PREFIX = re.compile(r"^\[[^\]]+ @ (?:0x)?[0-9a-fA-F]+\]\s*")
-_STRONG = ("No such file", "does not contain", "Invalid", "invalid", "not found", "Permission denied",
-           "Unknown encoder", "Unknown decoder", "Unrecognized option", "Option not found",
-           "Error", "error", "Could not", "Cannot", "cannot", "Unable", "unable", "failed",
-           "not supported", "Not supported", "unsupported", "Unsupported", "too many", "empty")
-_GENERIC = ("Conversion failed", "Error while filtering", "Nothing was written into output file",
-            "Exiting normally", "Terminating thread", "Error closing file",
-            "Error while processing the decoded data", "Task finished with error code",
-            "Error sending frames to consumers", "Error muxing a packet", "Error submitting a packet")
+_PREFIX = re.compile(r"^(?:\[[^\]]+ @ (?:0x)?[0-9a-fA-F]+\]\s*)+")
+# Lines that name a cause (preferred), and summaries ffmpeg prints after the cause (avoided).
+_CAUSES = ("No such file", "does not contain", "Unknown encoder", "Unknown decoder", "Invalid data found",
+           "Permission denied", "Cannot parse", "matches no streams", "not divisible", "Server returned",
+           "moov atom not found", "No space left", "Unrecognized option", "Option not found", "not supported",
+           "Unsupported", "unsupported", "Invalid argument", "Undefined constant", "partial file",
+           "Could not open", "Could not find", "Too many", "Invalid", "invalid")
+_ERRORS = ("Error", "error", "failed", "Failed", "Cannot", "cannot", "Could not", "Unable", "unable", "empty")
+_GENERIC = ("Conversion failed", "Error opening output files", "Error opening input files",
+            "Error opening output file ", "Error opening input file ", "Error parsing options",
+            "Error while filtering", "Error selecting an encoder", "To ignore this", "Terminating thread",
+            "Exiting normally", "Task finished with error code", "Error sending frames to consumers",
+            "Error muxing a packet", "Error submitting a packet", "Error while processing the decoded data",
+            "Nothing was written into output file", "Error closing file")
+_OPENING = re.compile(r"^Error opening (input|output) file (.+)\.$")
 
 
 @dataclass
@@ -68,24 +74,35 @@ def clean_line(line: str) -> str:
 
 
 def pick_message(lines: Sequence[str], returncode: int | None = None) -> str:
-    """The most useful stderr line: the last specific error, else the last line, else the code."""
-    cleaned = [clean_line(ln) for ln in lines if ln.strip()]
-    cleaned = [ln for ln in cleaned if ln and not ln.startswith(("Traceback", "  File "))]
-    for ln in reversed(cleaned):
-        if any(k in ln for k in _STRONG) and not any(ln.startswith(g) for g in _GENERIC):
-            return ln
-    for ln in reversed(cleaned):
-        if not any(ln.startswith(g) for g in _GENERIC):
-            return ln
-    if returncode is not None and returncode < 0:
-        try:
-            name = signal.Signals(-returncode).name
-        except ValueError:
-            name = str(-returncode)
-        return f"ffmpeg was killed by signal {name}"
-    if cleaned:
-        return cleaned[-1]
-    return f"ffmpeg exited with code {returncode}"
+    """The stderr line a person needs: the last line naming a cause (not ffmpeg's closing
+    summaries), else the last error-like line, else the last line, else the exit status."""
+    raw = [ln for ln in lines if ln.strip() and not ln.lstrip().startswith(("Traceback", "File \""))
+           and not ln.startswith("  ")]
+    cleaned = [clean_line(ln) for ln in raw]
+    cleaned = [ln for ln in cleaned if ln]
+    specific = [ln for ln in cleaned if not ln.startswith(_GENERIC)]
+    chosen = (
+        next((ln for ln in reversed(specific) if any(k in ln for k in _CAUSES)), None)
+        or next((ln for ln in reversed(specific) if any(k in ln for k in _ERRORS)), None)
+        or (specific[-1] if specific else None)
+    )
+    if chosen is None:
+        if returncode is not None and returncode < 0:
+            try:
+                name = signal.Signals(-returncode).name
+            except ValueError:
+                name = str(-returncode)
+            return f"ffmpeg was killed by signal {name}"
+        if cleaned:
+            return cleaned[-1]
+        return f"ffmpeg exited with code {returncode}"
+    for kind in ("input", "output"):  # "Error opening input: No such file…" + which file
+        if chosen.startswith(f"Error opening {kind}:"):
+            for ln in cleaned:
+                m = _OPENING.match(ln)
+                if m and m.group(1) == kind:
+                    return f"Error opening {kind} {m.group(2)}:{chosen.split(':', 1)[1]}"
+    return chosen
 
 
 def _float(value: str | None) -> float | None:

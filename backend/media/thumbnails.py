@@ -6,7 +6,9 @@ seeking: only the GOP around that instant is decoded), the tiles are joined with
 """
 from __future__ import annotations
 
+import contextlib
 import math
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,9 +16,10 @@ import ffmpeg
 
 from .binaries import ffmpeg_path
 from .command import GLOBAL_ARGS
-from .paths import ff_target
+from .paths import ff_target, is_url
 from .probe import MediaInfo
 from .runner import FFmpegError, run_ffmpeg
+from .webp import WebPError, webp_to_ivf
 
 POSTER_WIDTH = 320
 MAX_TILES = 60
@@ -47,6 +50,23 @@ def _tile_size(info: MediaInfo, width: int) -> tuple[int, int]:
     return max(2, w), h
 
 
+@contextlib.contextmanager
+def _decodable(src, info: MediaInfo):
+    """`src`, or for an animated WebP (no decoder in ffmpeg) its VP8 frames as a temporary IVF."""
+    if info.video is None or info.video.codec != "webp":
+        yield src
+        return
+    if is_url(src):
+        raise ThumbnailError("pictures of a remote WebP are not supported")
+    with tempfile.TemporaryDirectory(prefix="mpr-webp-") as tmp:
+        ivf = Path(tmp) / "frames.ivf"
+        try:
+            ivf.write_bytes(webp_to_ivf(Path(src).read_bytes()))
+        except WebPError as exc:
+            raise ThumbnailError(f"cannot read WebP frames: {exc}") from None
+        yield ivf
+
+
 def _safe_time(info: MediaInfo, t: float) -> float:
     """A seek target that still has a frame after it."""
     if info.duration <= 0:
@@ -62,6 +82,11 @@ async def make_poster(src, dst_jpg, info: MediaInfo, at: float | None = None, *,
     dst.parent.mkdir(parents=True, exist_ok=True)
     w, h = _tile_size(info, width)
     t = _safe_time(info, info.duration * 0.1 if at is None else at)
+    with _decodable(src, info) as src:
+        return await _poster(src, dst, w, h, t)
+
+
+async def _poster(src, dst: Path, w: int, h: int, t: float) -> Path:
     for seek in (t, 0.0):  # a seek past the last decodable frame writes nothing: fall back to 0
         opts = {"ss": f"{seek:.3f}"} if seek > 0 else {}
         node = ffmpeg.input(ff_target(src), **opts)["v:0"].filter("scale", w, h)
@@ -84,7 +109,12 @@ async def make_filmstrip(src, dst_jpg, info: MediaInfo, frames: int = 12, tile_w
     w, h = _tile_size(info, tile_width)
     if info.is_image or info.duration <= 0:
         frames = 1
-    source = ff_target(src)
+    with _decodable(src, info) as decodable:
+        await _filmstrip(ff_target(decodable), dst, info, frames, w, h)
+    return FilmstripInfo(frames=frames, tile_width=w, tile_height=h)
+
+
+async def _filmstrip(source: str, dst: Path, info: MediaInfo, frames: int, w: int, h: int) -> None:
     times = [round(_safe_time(info, (i + 0.5) * info.duration / frames), 3) for i in range(frames)]
     # one input per distinct instant (short clips repeat instants: split those tiles)
     pictures = {}
@@ -101,7 +131,6 @@ async def make_filmstrip(src, dst_jpg, info: MediaInfo, frames: int = 12, tile_w
     await run_ffmpeg(argv, duration=0, output=dst)
     if not dst.exists() or dst.stat().st_size == 0:
         raise FFmpegError("ffmpeg wrote no filmstrip picture", "", 0)
-    return FilmstripInfo(frames=frames, tile_width=w, tile_height=h)
 
 
 # ---------------------------------------------------------------- poster + filmstrip together

@@ -12,8 +12,8 @@ from pathlib import Path
 
 from .command import Trim, expected_duration, expected_streams, output_fps, output_size
 from .presets import PresetSpec
-from .probe import MediaInfo, ProbeError, VideoInfo, probe
-from .webp import WebPError, finish_webp, is_ivf, webp_info
+from .probe import MediaInfo, ProbeError, probe, webp_media_info
+from .webp import finish_webp, is_ivf
 
 SLACK_SECONDS = 0.1
 AUDIO_FRAME_SECONDS = 0.05  # an AAC/MP3/Opus frame is 20-26 ms; be generous
@@ -27,15 +27,9 @@ def _webp(path: Path) -> MediaInfo:
     if is_ivf(path):
         finish_webp(path)
     try:
-        meta = webp_info(path)
-    except WebPError as exc:
+        return webp_media_info(path)
+    except ProbeError as exc:
         raise VerificationError(f"output is not a valid WebP image: {exc}") from None
-    fps = meta["frames"] / meta["duration"] if meta["duration"] > 0 else 0.0
-    return MediaInfo(
-        format_name="webp", duration=meta["duration"], size=path.stat().st_size, bit_rate=None,
-        video=VideoInfo("webp", meta["width"], meta["height"], round(fps, 3), 0, "yuv420p", meta["frames"]),
-        audio=None,
-    )
 
 
 def verify_output(

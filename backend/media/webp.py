@@ -141,3 +141,34 @@ def webp_info(path: str | os.PathLike) -> dict:
     if not frames or not width or not height:
         raise WebPError("WebP file holds no image")
     return {"width": width, "height": height, "frames": frames, "duration": duration_ms / 1000}
+
+
+def webp_to_ivf(data: bytes) -> bytes:
+    """The VP8 frames of a (lossy) WebP image/animation as an IVF file ffmpeg can decode.
+
+    Timestamps are in milliseconds from the ANMF frame durations. VP8L (lossless) frames are
+    not supported (our own previews never contain them).
+    """
+    if len(data) < 20 or data[:4] != b"RIFF" or data[8:12] != b"WEBP":
+        raise WebPError("not a WebP file")
+    frames: list[tuple[int, bytes]] = []
+    t = 0
+    pos = 12
+    while pos + 8 <= len(data):
+        fourcc = data[pos:pos + 4]
+        size = struct.unpack_from("<I", data, pos + 4)[0]
+        payload = data[pos + 8:pos + 8 + size]
+        if fourcc == b"ANMF":
+            inner = payload[16:]
+            if inner[:4] == b"VP8 ":
+                vsize = struct.unpack_from("<I", inner, 4)[0]
+                frames.append((t, inner[8:8 + vsize]))
+            t += int.from_bytes(payload[12:15], "little")
+        elif fourcc == b"VP8 ":
+            frames.append((0, payload))
+        pos += 8 + size + (size & 1)
+    if not frames:
+        raise WebPError("no VP8 frames (lossless WebP is not supported)")
+    w, h = (v & 0x3FFF for v in struct.unpack_from("<HH", frames[0][1], 6))
+    head = IVF_MAGIC + struct.pack("<HH4sHHIII", 0, 32, b"VP80", w, h, 1000, 1, len(frames)) + b"\0" * 4
+    return head + b"".join(struct.pack("<IQ", len(f), pts) + f for pts, f in frames)

@@ -1,7 +1,6 @@
 """Real FFmpeg runs: every builtin preset on a 2 s clip, trims, scaling, odd sources, verification."""
 from __future__ import annotations
 
-import struct
 import subprocess
 from dataclasses import replace
 from pathlib import Path
@@ -14,7 +13,8 @@ from backend.media.presets import BUILTIN_PRESETS, builtin_preset, output_extens
 from backend.media.probe import keyframe_times, probe
 from backend.media.runner import run_ffmpeg
 from backend.media.verify import VerificationError, verify_output
-from backend.media.webp import webp_info
+from backend.media.thumbnails import make_poster
+from backend.media.webp import webp_info, webp_to_ivf
 
 SLOW = {"H.265 1080p", "AV1 720p"}
 
@@ -143,22 +143,6 @@ async def test_gif_preview_is_an_animation(clip_1080, out_dir):
     assert out.duration == pytest.approx(1.5, abs=0.15)
 
 
-def _webp_frames_to_ivf(path: Path) -> bytes:
-    """Rewrap the VP8 frames of our WebP as IVF so ffmpeg can decode them (it cannot read animated WebP)."""
-    data = path.read_bytes()
-    frames, pos = [], 12
-    while pos + 8 <= len(data):
-        fourcc, size = data[pos:pos + 4], struct.unpack_from("<I", data, pos + 4)[0]
-        if fourcc == b"ANMF":
-            inner = data[pos + 8 + 16:pos + 8 + size]
-            vsize = struct.unpack_from("<I", inner, 4)[0]
-            frames.append(inner[8:8 + vsize])
-        pos += 8 + size + (size & 1)
-    w, h = struct.unpack_from("<HH", frames[0], 6)
-    head = b"DKIF" + struct.pack("<HHIHHIIII", 0, 32, 0x30385056, w & 0x3FFF, h & 0x3FFF, 12, 1, len(frames), 0)
-    return head + b"".join(struct.pack("<IQ", len(f), i) + f for i, f in enumerate(frames))
-
-
 async def test_webp_preview_is_a_decodable_animation(clip_1080, out_dir):
     dst = out_dir / "p.webp"
     out = await encode(clip_1080, dst, builtin_preset("WebP preview"), Trim(0, 1.0))
@@ -167,12 +151,19 @@ async def test_webp_preview_is_a_decodable_animation(clip_1080, out_dir):
     assert (meta["width"], meta["height"], meta["frames"]) == (480, 270, 12)
     assert meta["duration"] == pytest.approx(1.0, abs=0.05)
     assert out.video.nb_frames == 12
+    # every frame is a decodable VP8 key frame
     ivf = out_dir / "frames.ivf"
-    ivf.write_bytes(_webp_frames_to_ivf(dst))
+    ivf.write_bytes(webp_to_ivf(dst.read_bytes()))
     decoded = subprocess.run(
         [ffmpeg_path(), "-v", "error", "-i", str(ivf), "-f", "null", "-"], capture_output=True, text=True
     )
     assert decoded.returncode == 0 and not decoded.stderr.strip()
+    assert video_frames(ivf) == 12
+    # ffprobe cannot size animated WebP; probe() reads it itself, and posters still work
+    info = probe(dst)
+    assert (info.format_name, info.video.codec, info.video.width, info.video.nb_frames) == ("webp", "webp", 480, 12)
+    poster = await make_poster(dst, out_dir / "webp-poster.jpg", info)
+    assert probe(poster).video.width == 320
 
 
 async def test_awkward_names_end_to_end(weird_clips, out_dir, monkeypatch):
