@@ -34,6 +34,11 @@ def order_key(ev: JobEvent) -> tuple:
     return (ev.attempt, _PHASE.get(ev.status, 0), ev.progress or 0.0)
 
 
+def visible(ev: JobEvent) -> tuple:
+    """What a client would see of `ev` (an update that changes none of it is not sent)."""
+    return (ev.status, ev.progress, ev.fps, ev.speed, ev.eta_seconds, ev.attempt, ev.error)
+
+
 def to_update(ev: JobEvent) -> JobUpdate:
     return JobUpdate(
         job_id=strawberry.ID(str(ev.job_id)), status=JobStatus(ev.status), progress=ev.progress or 0.0,
@@ -68,7 +73,7 @@ class Subscription:
         wanted = parse_id(job_id, "jobId") if job_id is not None else None
         queue: asyncio.Queue = asyncio.Queue()
         last: dict[int, tuple] = {}
-        sent: dict[int, JobEvent] = {}
+        sent: dict[int, tuple] = {}
         since = None
         if wanted is not None:
             row = await JobTable.select(*_POLL_COLUMNS).where(JobTable.id == wanted).first()
@@ -88,12 +93,13 @@ class Subscription:
                 while True:
                     source, ev = await queue.get()
                     key, previous = order_key(ev), last.get(ev.job_id)
+                    shown = visible(ev)
                     fresh = previous is None or key > previous or (
-                        key == previous and source == "bus" and ev != sent.get(ev.job_id)
+                        key == previous and source == "bus" and shown != sent.get(ev.job_id)
                     )
                     if not fresh:
                         continue
-                    last[ev.job_id], sent[ev.job_id] = key, ev
+                    last[ev.job_id], sent[ev.job_id] = key, shown
                     yield to_update(ev)
             finally:
                 for task in tasks:
