@@ -67,17 +67,14 @@ async def test_audio_only_and_video_only(db, storages, place):
 
 @pytest.mark.parametrize(
     "clip, reason",
-    # the text file named .mp4: ffprobe picks the MP4 demuxer from the extension and also reports
-    # "moov atom not found", so the media layer may call it either of these
-    [("empty", "empty file (0 bytes)"), ("text", ("not a media file", "moov atom not found")),
-     ("truncated_nomoov", "truncated"),
+    [("empty", "empty file (0 bytes)"), ("text", "not a media file"), ("truncated_nomoov", "truncated"),
      ("truncated_faststart", "truncated")],
 )
 async def test_unusable_files_become_error_rows(db, storages, place, clip, reason):
     place(clip, "bad.mp4")
     row = await ingest_key(storages, "bad.mp4")
     assert row.status == "error"
-    assert any(r in row.error_message for r in ((reason,) if isinstance(reason, str) else reason))
+    assert reason in row.error_message
     assert (row.duration, row.video_codec, row.poster_key) == (None, "", "")
     assert await MediaAsset.count() == 1
 

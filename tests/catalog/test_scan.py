@@ -19,7 +19,7 @@ GOOD = {
 }
 BAD = {
     "empty.mp4": ("empty", "empty file (0 bytes)"),
-    "text-as-video.mp4": ("text", "moov atom not found|not a media file"),
+    "text-as-video.mp4": ("text", "not a media file"),
     "cut-short.mp4": ("truncated_nomoov", "truncated"),
     "cut-short-faststart.mp4": ("truncated_faststart", "truncated"),
 }
@@ -47,8 +47,7 @@ async def test_scan_messy_folder(db, storages, place):
         assert rows[key].status == "ready", (key, rows[key].error_message)
         assert rows[key].filename == key.rsplit("/", 1)[-1]
     for key, (_, reason) in BAD.items():
-        msg = rows[key].error_message
-        assert rows[key].status == "error" and any(r in msg for r in reason.split("|")), (key, msg)
+        assert rows[key].status == "error" and reason in rows[key].error_message, (key, rows[key].error_message)
     assert rows["-leading-dash.mp4"].poster_key and rows["colon:in:name.mp4"].filmstrip_key
     assert rows["ünïcødé 日本語.mkv"].width == 320
     assert storages.input.playback_url("ünïcødé 日本語.mkv").startswith("/media/in/%C3%BC")
