@@ -240,7 +240,8 @@ def skip_reason(key: str) -> str | None:
     """Why a listed key is not registered (None: register it). Junk with a media name is NOT
     skipped: it becomes an 'error' asset so a person sees why it is unusable."""
     try:
-        key = safe_key(key)
+        if safe_key(key) != key:  # e.g. an S3 key "a//b.mp4": it could not be addressed again
+            return "name is not a plain relative path"
     except StorageError as exc:
         return str(exc)
     if any(part.startswith(".") for part in key.split("/")):

@@ -23,7 +23,8 @@ BAD = {
     "cut-short.mp4": ("truncated_nomoov", "truncated"),
     "cut-short-faststart.mp4": ("truncated_faststart", "truncated"),
 }
-SKIPPED = {".hidden.mp4": "av", ".cache/inside.mp4": "av", "download.mp4.part": "av", "upload.crdownload": "av"}
+SKIPPED = {".hidden.mp4": "av", ".cache/inside.mp4": "av", "download.mp4.part": "av", "upload.crdownload": "av",
+           "back\\slash.mp4": "av"}
 
 
 def lay_out(place):
@@ -118,3 +119,4 @@ def test_skip_reason():
     assert skip_reason("a/.git/config") == "hidden file"
     assert skip_reason("movie.mkv.part") == "partial download"
     assert skip_reason("bad\\name.mp4")
+    assert skip_reason("double//slash.mp4") == "name is not a plain relative path"
