@@ -119,7 +119,7 @@ def probe_argv(target: str, seek: bool = True) -> list[str]:
     """ffprobe argv; `seek=False` lists every packet (for inputs that cannot seek, e.g. one JPEG)."""
     interval = ["-read_intervals", _SEEK_TO_END] if seek else []
     return [
-        ffprobe_path(), "-hide_banner", "-v", "error", "-of", "json",
+        ffprobe_path(), "-hide_banner", "-v", "warning", "-of", "json",
         "-show_entries", _ENTRIES, *interval, target,
     ]
 
@@ -287,6 +287,8 @@ def _check_complete(info: MediaInfo, packets: list[dict], stderr: str, start: fl
         raise ProbeError(
             f"truncated file: no data could be read near the end (container says {info.duration:.2f} s)"
         )
+    if "Estimating duration from bitrate" in stderr:
+        return  # the container has no real duration (raw AAC/MP3): nothing to compare against
     last_end = 0.0
     for p in packets:
         t = _num(p.get("pts_time"))
@@ -296,7 +298,7 @@ def _check_complete(info: MediaInfo, packets: list[dict], stderr: str, start: fl
             continue
         last_end = max(last_end, t + (_num(p.get("duration_time")) or 0.0))
     reached = last_end - start
-    tolerance = max(0.5, 0.02 * info.duration)
+    tolerance = max(0.5, min(0.02 * info.duration, 5.0))
     if info.duration - reached > tolerance:
         raise ProbeError(
             f"truncated file: data ends at {max(reached, 0):.2f} s but the container says "

@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import inspect
 import logging
-import os
 import re
 import signal
 import time
@@ -269,8 +268,10 @@ async def run_ffmpeg(
                               "\n".join(tail), proc.returncode) from None
         rc = await proc.wait()
     except asyncio.CancelledError:
-        await asyncio.shield(_stop(proc))
-        _remove(output)
+        try:
+            await asyncio.shield(_stop(proc))  # a second cancel cannot interrupt the stop itself
+        finally:
+            _remove(output)
         raise
     finally:
         for task in readers:
