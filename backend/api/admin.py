@@ -1,9 +1,12 @@
 """/admin: piccolo-admin over the catalog tables (session login with piccolo's BaseUser).
 
 Mounted with copy_scope so the admin sees paths relative to /admin; a bare /admin redirects to
-/admin/ (the admin's assets are relative and 404 otherwise).
+/admin/ (the admin's assets are relative and 404 otherwise). The admin app (FastAPI + pydantic
+models, ~1 s to build) is built on the first /admin request and shared by every app in the process.
 """
 from __future__ import annotations
+
+import functools
 
 from litestar import asgi
 from litestar.types import Receive, Scope, Send
@@ -12,6 +15,7 @@ from piccolo_admin.endpoints import TableConfig, create_admin
 from backend.catalog.tables import JobTransition, MediaAsset, TranscodeJob, TranscodePreset
 
 
+@functools.cache
 def build_admin():
     return create_admin(
         tables=[
@@ -27,18 +31,15 @@ def build_admin():
     )
 
 
-def admin_mount(admin_app=None):
-    admin_app = admin_app or build_admin()
-
+def admin_mount():
     @asgi("/admin", is_mount=True, copy_scope=True)
     async def admin(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope.get("path", "") in ("", "/") and not scope.get(
-            "raw_path", b"/admin/"
-        ).rstrip(b"?").endswith(b"/"):
+        requested = (scope.get("raw_path") or b"").split(b"?")[0]
+        if scope["type"] == "http" and scope.get("path", "") in ("", "/") and requested.endswith(b"/admin"):
             await send({"type": "http.response.start", "status": 308,
                         "headers": [(b"location", b"/admin/"), (b"content-length", b"0")]})
             await send({"type": "http.response.body", "body": b""})
             return
-        await admin_app(scope, receive, send)
+        await build_admin()(scope, receive, send)
 
     return admin

@@ -85,6 +85,8 @@ class AssetMutations:
     @strawberry.mutation(description="Upload a file (GraphQL multipart request) into the input storage and register it.")
     async def upload_asset(self, info: strawberry.Info, file: Upload, filename: str | None = None) -> MediaAsset:
         ctx = api(info)
+        if not callable(getattr(file, "read", None)):
+            raise DomainError("INVALID_INPUT", "file must be sent as a GraphQL multipart upload")
         name = safe_upload_name(filename or getattr(file, "filename", None))
         storage = ctx.storages.input
         key = await storage.unique_key(name)
