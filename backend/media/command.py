@@ -287,6 +287,9 @@ def _encode(source, target, spec, trim, info, start, end, streams, whole):
 def _image(source, target, spec, info, start, end):
     size = output_size(spec, info)
     if spec.container == "jpg":
+        if info.duration > 0 and info.video and info.video.fps > 0:
+            # a seek at the very last frame can find nothing to decode: stay two frames before it
+            start = max(0.0, min(start, info.duration - 2 / info.video.fps))
         inp = _input(source, start)
         opts = {"frames:v": 1, "c:v": "mjpeg", "q:v": 3, "update": 1, "an": None,
                 "format": "image2"}

@@ -199,3 +199,9 @@ async def test_header_only_output_is_caught(clip_av, out_dir):
                    check=True)
     with pytest.raises(VerificationError, match=r"output is 0\.00 s long but 2\.00 s was requested"):
         verify_output(dst, builtin_preset("Trim only (stream copy)"), Trim(1, 3), probe(clip_av), keyframe_lead=0.0)
+
+
+async def test_poster_at_the_last_frame_still_gives_a_picture(clip_av, out_dir):
+    info = probe(clip_av)
+    out = await encode(clip_av, out_dir / "last.jpg", builtin_preset("Poster JPEG"), Trim(info.duration - 0.01))
+    assert (out.video.codec, out.video.width) == ("mjpeg", 320)
