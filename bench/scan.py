@@ -110,11 +110,12 @@ def _same_fs(a: Path, b: Path) -> bool:
 
 
 async def breakdown(clips: list[Path], n: int = 8) -> None:
-    """Serial timings of the steps of one ingest, medians over n files."""
+    """Serial wall times of the steps of one ingest, medians over n files. Ingest uses probe +
+    the one-pass make_thumbnails; make_poster + make_filmstrip are what it replaced."""
     from backend.media.probe import probe_async
-    from backend.media.thumbnails import make_filmstrip, make_poster
+    from backend.media.thumbnails import make_filmstrip, make_poster, make_thumbnails
 
-    steps: dict[str, list[float]] = {"probe": [], "poster": [], "filmstrip": []}
+    steps: dict[str, list[float]] = {"probe": [], "poster": [], "filmstrip": [], "one-pass poster+filmstrip": []}
     tmp = Path(tempfile.mkdtemp(prefix="mpr-bench-bd-"))
     try:
         for clip in clips[:n]:
@@ -127,6 +128,9 @@ async def breakdown(clips: list[Path], n: int = 8) -> None:
             t = time.perf_counter()
             await make_filmstrip(str(clip), tmp / "f.jpg", info, frames=12, tile_width=160)
             steps["filmstrip"].append(time.perf_counter() - t)
+            t = time.perf_counter()
+            await make_thumbnails(str(clip), tmp / "p1.jpg", tmp / "f1.jpg", info, frames=12, tile_width=160)
+            steps["one-pass poster+filmstrip"].append(time.perf_counter() - t)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print("serial step medians: " + ", ".join(f"{k} {1000 * statistics.median(v):.0f} ms" for k, v in steps.items()))
