@@ -477,11 +477,34 @@ def report_failure(event: dict, env: Mapping[str, str]) -> dict:
     return {"job_id": job_id, "attempt": attempt, "status": "failed", "reason": reason, "reply": reply}
 
 
+_chunk_actions = None
+_chunk_lock = threading.Lock()
+
+
+def chunk_actions():
+    """lambda/chunk_actions.py (chunked encoding), loaded by path like this file is in the moto harness."""
+    global _chunk_actions
+    with _chunk_lock:
+        if _chunk_actions is None:
+            import importlib.util
+
+            spec = importlib.util.spec_from_file_location(
+                "mpr_chunk_actions", Path(__file__).with_name("chunk_actions.py"))
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            _chunk_actions = module
+        return _chunk_actions
+
+
 def process(event: dict, context: Any, env: Mapping[str, str]) -> dict:
     """The handler with its environment passed in (the moto harness runs it in-process)."""
     action = event.get("action", "transcode") if isinstance(event, dict) else None
     if action == "report_failure":
         return report_failure(event, env)
+    if action in ("chunk_encode", "chunk_audio", "chunk_join"):
+        from types import SimpleNamespace
+
+        return chunk_actions().process(event, context, env, SimpleNamespace(**globals()))
     if action != "transcode":
         raise InvalidEvent(f"unknown action {action!r}")
     return run_job(event, context, env)

@@ -1,0 +1,330 @@
+"""The chunked-encoding actions of the FFmpeg Lambda (sfn/transcode-chunked.asl.json, docs/chunking.md).
+
+lambda/handler.py dispatches `event["action"]` in CHUNK_ACTIONS here and passes itself as `base`
+(its callbacks, S3 client, time budget), so both paths share one callback and S3 code:
+
+- chunk_encode: one video chunk of a `backend.media.chunking.ChunkPlan`. The source is read
+  through a presigned URL (FFmpeg fetches only the byte ranges it needs, nothing is downloaded);
+  the chunk is checked for its exact frame count and uploaded to the job's work prefix
+  (`_chunks/job-{id}-attempt-{n}/` in the output bucket).
+- chunk_audio: the whole range's audio, encoded once.
+- chunk_join: downloads the chunks and the audio, joins them by stream copy, verifies duration,
+  frame count and audio/video sync, uploads the output, deletes the work prefix, and sends the
+  signed 'succeeded' callback.
+
+Progress is the sum of the chunks' progress: each chunk Lambda keeps one empty marker object
+`progress/{index}-{share}` under the work prefix (its frame-weighted share, in millionths of the
+whole job) and reports the sum of all markers it can list. Failures raise ChunkFailed (never
+retried: FFmpeg would fail the same way) or ChunkStopped (the backend no longer wants the
+attempt); other errors (S3, timeouts) are retried per chunk by the state machine.
+"""
+from __future__ import annotations
+
+import asyncio
+import shutil
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, Mapping
+
+from backend.media.chunking import (
+    CHUNKS_SHARE,
+    Chunk,
+    ChunkingError,
+    ChunkPlan,
+    audio_command,
+    chunk_command,
+    concat_list,
+    stream_stats,
+    verify_joined,
+)
+from backend.media.presets import PresetError, PresetSpec, validate_preset
+from backend.media.probe import MediaInfo
+from backend.media.runner import FFmpegError, Progress, run_ffmpeg
+from backend.media.verify import VerificationError
+
+CHUNK_ACTIONS = ("chunk_encode", "chunk_audio", "chunk_join")
+WORK_PREFIX = "_chunks/"
+MARKER_INTERVAL_S = 3.0  # a chunk updates its progress marker (and lists the others) this often
+PRESIGN_SECONDS = 3600
+DOWNLOAD_THREADS = 16
+
+
+class ChunkFailed(RuntimeError):
+    """A chunk, the audio or the join failed in a way a retry would not fix."""
+
+
+class ChunkStopped(RuntimeError):
+    """The backend answered that this attempt is no longer wanted (cancelled or superseded)."""
+
+
+# -- the event -------------------------------------------------------------------------------
+def work_location(event: dict, base) -> tuple[str, str]:
+    """(bucket, prefix) of a job attempt's intermediate objects: beside its output."""
+    out_bucket, _ = base._location(event, "output")
+    job_id, attempt = base._positive_int(event, "job_id"), base._positive_int(event, "attempt")
+    return out_bucket, f"{WORK_PREFIX}job-{job_id}-attempt-{attempt}/"
+
+
+def _job(event: dict, base) -> SimpleNamespace:
+    """What base.Reporter needs to know of the job."""
+    return SimpleNamespace(job_id=base._positive_int(event, "job_id"),
+                           attempt=base._positive_int(event, "attempt"),
+                           callback_url=base._callback_url(event))
+
+
+def _plan(event: dict, base) -> ChunkPlan:
+    try:
+        return ChunkPlan.from_dict(event["plan"])
+    except (KeyError, TypeError, ValueError, ChunkingError) as exc:
+        raise base.InvalidEvent(f"plan is not a chunk plan: {exc}") from exc
+
+
+def _spec(event: dict, base) -> PresetSpec:
+    try:
+        return validate_preset(PresetSpec.from_dict(event["preset"]))
+    except (KeyError, PresetError, TypeError, ValueError) as exc:
+        raise base.InvalidEvent(f"invalid preset: {exc}") from exc
+
+
+def _presigned(s3, bucket: str, key: str) -> str:
+    return s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": key},
+                                     ExpiresIn=PRESIGN_SECONDS)
+
+
+# -- progress markers ------------------------------------------------------------------------
+class ProgressBoard:
+    """Frame-weighted chunk progress shared through marker objects under the work prefix."""
+
+    def __init__(self, s3, bucket: str, prefix: str, index: int, weight: float):
+        self.s3, self.bucket, self.prefix = s3, bucket, prefix + "progress/"
+        self.index, self.weight = index, weight
+        self.key: str | None = None
+        self.last = 0.0
+
+    def publish(self, percent: float) -> float:
+        """Record this chunk at `percent`; return the job's percent (sum over all chunks)."""
+        share = int(round(self.weight * min(max(percent, 0.0), 100.0) / 100.0 * 1_000_000))
+        key = f"{self.prefix}{self.index:05d}-{share:07d}"
+        if key != self.key:
+            self.s3.put_object(Bucket=self.bucket, Key=key, Body=b"")
+            if self.key:
+                self.s3.delete_object(Bucket=self.bucket, Key=self.key)
+            self.key = key
+        return self.total()
+
+    def total(self) -> float:
+        best: dict[str, int] = {}
+        for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=self.prefix):
+            for obj in page.get("Contents", []):
+                index, _, share = obj["Key"][len(self.prefix):].partition("-")
+                if share.isdigit():
+                    best[index] = max(best.get(index, 0), int(share))
+        return CHUNKS_SHARE * sum(best.values()) / 1_000_000
+
+
+def _report_now(base, job, secret: str, percent: float) -> None:
+    """One "running" callback with the job's summed progress, now; a stop reply raises ChunkStopped."""
+    payload = {"attempt": job.attempt, "status": "running", "error": "", "log_tail": "",
+               "progress": round(min(percent, 99.0), 2)}
+    try:
+        why = base.stop_requested(base.post_callback(job.callback_url, secret, job.job_id, payload))
+    except base.AttemptNotWanted as exc:
+        raise ChunkStopped(str(exc)) from exc
+    except base.CallbackError:
+        return  # progress is best effort
+    if why:
+        raise ChunkStopped(why)
+
+
+# -- running FFmpeg within the Lambda's time -------------------------------------------------
+async def _run(argv: list[str], duration: float, dst: Path, budget: float, reporter=None, on_progress=None) -> str:
+    """run_ffmpeg bounded by `budget` seconds, stopped when the backend no longer wants it."""
+    task = asyncio.ensure_future(run_ffmpeg(argv, duration=duration, output=dst, on_progress=on_progress))
+
+    async def watch() -> None:
+        while not task.done():
+            if reporter is not None and reporter.not_wanted.is_set():
+                task.cancel()
+                return
+            await asyncio.sleep(0.2)
+
+    watcher = asyncio.ensure_future(watch())
+    try:
+        return await asyncio.wait_for(asyncio.shield(task), timeout=budget)
+    except asyncio.TimeoutError:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        raise ChunkFailed(f"FFmpeg did not finish within the {budget:.0f} s this Lambda run had left: "
+                          "plan shorter chunks") from None
+    except asyncio.CancelledError:
+        if reporter is not None and reporter.not_wanted.is_set():
+            raise ChunkStopped(reporter.reason) from None
+        raise
+    except FFmpegError as exc:
+        raise ChunkFailed(exc.message) from exc
+    finally:
+        watcher.cancel()
+
+
+def _budget(context: Any, base) -> float:
+    budget = base._seconds_left(context) - base.DEADLINE_MARGIN_S
+    if budget <= 0:
+        raise ChunkFailed("no Lambda time left to start FFmpeg")
+    return budget
+
+
+def _workdir(env: Mapping[str, str], name: str) -> Path:
+    root = Path(env.get("MPR_LAMBDA_TMP") or tempfile.gettempdir())
+    return Path(tempfile.mkdtemp(prefix=f"mpr-{name}-", dir=root))
+
+
+# -- actions ---------------------------------------------------------------------------------
+def chunk_encode(event: dict, context: Any, env: Mapping[str, str], base) -> dict:
+    job, secret = _job(event, base), base._secret(env)
+    in_bucket, in_key = base._location(event, "input")
+    bucket, prefix = work_location(event, base)
+    spec = _spec(event, base)
+    try:
+        info = MediaInfo.from_dict(event["source"])
+        chunk = Chunk(**event["chunk"])
+        total = int(event["total_frames"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise base.InvalidEvent(f"chunk_encode needs source, chunk and total_frames: {exc}") from exc
+    s3 = base.s3_client(env)
+    board = ProgressBoard(s3, bucket, prefix, chunk.index, chunk.frames / max(1, total))
+    reporter = base.Reporter(job, secret)
+    work = _workdir(env, f"chunk-{job.job_id}-{chunk.index}")
+    dst = work / f"chunk-{chunk.index:05d}.{spec.container}"
+    fps = info.video.fps if info.video else 25.0
+
+    async def on_progress(p: Progress) -> None:
+        now = time.monotonic()
+        if now - board.last < MARKER_INTERVAL_S and p.percent < 100.0:
+            return
+        board.last = now
+        percent = await asyncio.to_thread(board.publish, p.percent)
+        reporter.progress(Progress(p.out_time, percent, p.fps, p.speed, None, p.frame))
+
+    try:
+        argv = chunk_command(spec, info, chunk, _presigned(s3, in_bucket, in_key), dst)
+        asyncio.run(_run(argv, chunk.frames / fps, dst, _budget(context, base), reporter, on_progress))
+        try:
+            got = stream_stats(dst).video_frames
+        except VerificationError as exc:
+            raise ChunkFailed(str(exc)) from exc
+        if got != chunk.frames:
+            raise ChunkFailed(f"chunk {chunk.index} has {got} frames, the plan says {chunk.frames}")
+        job_percent = board.publish(100.0)
+        _report_now(base, job, secret, job_percent)  # a finished chunk is news the throttle must not drop
+        reporter.check()
+        key = f"{prefix}chunks/{dst.name}"
+        s3.upload_file(str(dst), bucket, key, Config=base.transfer_config())
+        size = dst.stat().st_size
+    except base.AttemptNotWanted as exc:
+        raise ChunkStopped(str(exc)) from exc
+    except ChunkFailed as exc:
+        raise ChunkFailed(f"chunk {chunk.index} ({chunk.first:.3f} s, {chunk.frames} frames): {exc}") from exc
+    finally:
+        reporter.close()
+        shutil.rmtree(work, ignore_errors=True)
+    return {"index": chunk.index, "key": key, "frames": got, "size": size, "job_percent": round(job_percent, 3)}
+
+
+def chunk_audio(event: dict, context: Any, env: Mapping[str, str], base) -> dict:
+    plan = _plan(event, base)
+    if plan.audio is None:
+        return {"key": None}
+    in_bucket, in_key = base._location(event, "input")
+    bucket, prefix = work_location(event, base)
+    s3 = base.s3_client(env)
+    work = _workdir(env, "audio")
+    dst = work / f"audio{plan.audio.ext}"
+    try:
+        argv = audio_command(plan.audio, plan.info, _presigned(s3, in_bucket, in_key), dst)
+        asyncio.run(_run(argv, plan.join.duration, dst, _budget(context, base)))
+        key = f"{prefix}{dst.name}"
+        s3.upload_file(str(dst), bucket, key, Config=base.transfer_config())
+    except ChunkFailed as exc:
+        raise ChunkFailed(f"audio: {exc}") from exc
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return {"key": key}
+
+
+def _delete_prefix(s3, bucket: str, prefix: str) -> None:
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        keys = [{"Key": o["Key"]} for o in page.get("Contents", [])]
+        if keys:
+            s3.delete_objects(Bucket=bucket, Delete={"Objects": keys, "Quiet": True})
+
+
+def chunk_join(event: dict, context: Any, env: Mapping[str, str], base) -> dict:
+    job, secret = _job(event, base), base._secret(env)
+    plan = _plan(event, base)
+    out_bucket, out_key = base._location(event, "output")
+    bucket, prefix = work_location(event, base)
+    results = sorted(event.get("chunks") or [], key=lambda r: r.get("index", -1))
+    if [r.get("index") for r in results] != list(range(len(plan.chunks))):
+        raise ChunkFailed(f"join got chunks {[r.get('index') for r in results]}, "
+                          f"the plan has {len(plan.chunks)}")
+    audio_key = (event.get("audio") or {}).get("key")
+    if plan.audio is not None and not audio_key:
+        raise ChunkFailed("join: the audio was not encoded")
+    s3 = base.s3_client(env)
+    reporter = base.Reporter(job, secret)
+    work = _workdir(env, f"join-{job.job_id}")
+    try:
+        need = 2 * sum(int(r.get("size") or 0) for r in results)
+        base.check_tmp_space(work, need, need // 2)
+        paths = [work / f"chunk-{r['index']:05d}{plan.join.chunk_ext}" for r in results]
+        downloads = [(r["key"], p) for r, p in zip(results, paths)]
+        audio = work / f"audio{plan.audio.ext}" if audio_key else None
+        if audio is not None:
+            downloads.append((audio_key, audio))
+        with ThreadPoolExecutor(DOWNLOAD_THREADS) as pool:
+            list(pool.map(lambda kp: s3.download_file(bucket, kp[0], str(kp[1])), downloads))
+        reporter.check()
+        listing = work / "chunks.ffconcat"
+        listing.write_text(concat_list(paths))
+        dst = work / f"output{Path(out_key).suffix.lower()[:12] or plan.join.chunk_ext}"
+
+        def on_progress(p: Progress) -> None:
+            share = CHUNKS_SHARE + (100.0 - CHUNKS_SHARE) * p.percent / 100.0
+            reporter.progress(Progress(p.out_time, share, p.fps, p.speed, p.eta, p.frame))
+
+        tail = asyncio.run(_run(plan.join_command(listing, dst, audio), plan.join.duration, dst,
+                                _budget(context, base), reporter, on_progress))
+        for p in paths:
+            p.unlink(missing_ok=True)
+        try:
+            stats = verify_joined(dst, plan, [int(r["frames"]) for r in results])
+        except VerificationError as exc:
+            raise ChunkFailed(f"joined output check failed: {exc}") from exc
+        reporter.check()
+        s3.upload_file(str(dst), out_bucket, out_key, Config=base.transfer_config(),
+                       ExtraArgs={"ContentType": base.content_type(out_key)})
+        output = {"key": out_key, "size": dst.stat().st_size, "duration": stats.video_duration}
+    except base.AttemptNotWanted as exc:
+        raise ChunkStopped(str(exc)) from exc
+    finally:
+        reporter.close()
+        shutil.rmtree(work, ignore_errors=True)
+    _delete_prefix(s3, bucket, prefix)
+    note = (f"chunked: {len(plan.chunks)} chunks, {stats.video_frames} frames, "
+            f"audio {'encoded once' if audio_key else 'none'}\n")
+    base.send_final(job.job_id, job.attempt, job.callback_url, secret,
+                    {"status": "succeeded", "output": output, "log_tail": (note + tail)[-8000:]},
+                    **base.final_options(env))
+    return {"job_id": job.job_id, "attempt": job.attempt, "status": "succeeded", "output": output,
+            "chunks": len(plan.chunks), "frames": stats.video_frames}
+
+
+ACTIONS = {"chunk_encode": chunk_encode, "chunk_audio": chunk_audio, "chunk_join": chunk_join}
+
+
+def process(event: dict, context: Any, env: Mapping[str, str], base) -> dict:
+    """Run one chunk action; `base` is lambda/handler.py's namespace (callbacks, S3, budget)."""
+    return ACTIONS[event["action"]](event, context, env, base)
