@@ -56,11 +56,11 @@ class MotoStack:
         return self.deployment.settings
 
     def settings(self, base: Settings, **changes) -> Settings:
-        return base.with_(
-            storage="s3", executor="aws", aws_endpoint_url=self.aws.endpoint, aws_region=self.aws.region,
-            s3_in_bucket=self.env["MPR_S3_IN_BUCKET"], s3_out_bucket=self.env["MPR_S3_OUT_BUCKET"],
-            state_machine_arn=self.env["MPR_STATE_MACHINE_ARN"], callback_secret=SECRET, **changes,
-        )
+        return base.with_(**{
+            "storage": "s3", "executor": "aws", "aws_endpoint_url": self.aws.endpoint, "aws_region": self.aws.region,
+            "s3_in_bucket": self.env["MPR_S3_IN_BUCKET"], "s3_out_bucket": self.env["MPR_S3_OUT_BUCKET"],
+            "state_machine_arn": self.env["MPR_STATE_MACHINE_ARN"], "callback_secret": SECRET, **changes,
+        })
 
     def results_for(self, job_id: int, action: str = "transcode") -> list[dict]:
         return [r for r in self.aws.invocations

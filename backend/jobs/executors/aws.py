@@ -118,6 +118,7 @@ class AwsExecutor:
         self._sfn, self._s3 = sfn, s3
         self._wake = asyncio.Event()
         self._stopped_arns: set[str] = set()  # executions known to be over
+        self._dispatching: set[int] = set()  # jobs being started right now (no execution_id yet)
         self._tasks: list[asyncio.Task] = []
         self._stopping = False
 
@@ -158,6 +159,10 @@ class AwsExecutor:
 
     def notify(self) -> None:
         self._wake.set()
+
+    def has_stopped(self, execution_arn: str) -> bool:
+        """Whether this executor has stopped (or found finished) that execution."""
+        return execution_arn in self._stopped_arns
 
     async def cancel(self, job_id: int, reason: str = "cancelled by user") -> bool:
         """Stop the job's execution, then move the job to cancelled. Returns whether it moved."""
@@ -209,20 +214,24 @@ class AwsExecutor:
     async def dispatch(self, row: dict) -> None:
         """Start the execution for a claimed (running) job; fail the job with the reason if impossible."""
         job_id, attempt = row["id"], row["attempt"]
+        self._dispatching.add(job_id)
         try:
-            event = await self.build_event(row)
-            arn = await asyncio.to_thread(self._start_execution, execution_name(job_id, attempt), event)
-        except Exception as exc:  # noqa: BLE001 - never leave a claimed job running with nothing behind it
-            reason = str(exc) if isinstance(exc, DispatchError) else f"{type(exc).__name__}: {exc}"
-            log.warning("job %s: could not start on AWS: %s", job_id, reason, extra={"job_id": job_id})
-            await lifecycle.transition(
-                job_id, lifecycle.FAILED, f"could not start on AWS: {reason}", expect_attempt=attempt,
-                expect_from=(lifecycle.RUNNING,), error=f"could not start on AWS: {reason}",
+            try:
+                event = await self.build_event(row)
+                arn = await asyncio.to_thread(self._start_execution, execution_name(job_id, attempt), event)
+            except Exception as exc:  # noqa: BLE001 - never leave a claimed job running with nothing behind it
+                reason = str(exc) if isinstance(exc, DispatchError) else f"{type(exc).__name__}: {exc}"
+                log.warning("job %s: could not start on AWS: %s", job_id, reason, extra={"job_id": job_id})
+                await lifecycle.transition(
+                    job_id, lifecycle.FAILED, f"could not start on AWS: {reason}", expect_attempt=attempt,
+                    expect_from=(lifecycle.RUNNING,), error=f"could not start on AWS: {reason}",
+                )
+                return
+            await TranscodeJob.update({TranscodeJob.execution_id: arn}).where(
+                (TranscodeJob.id == job_id) & (TranscodeJob.attempt == attempt)
             )
-            return
-        await TranscodeJob.update({TranscodeJob.execution_id: arn}).where(
-            (TranscodeJob.id == job_id) & (TranscodeJob.attempt == attempt)
-        )
+        finally:
+            self._dispatching.discard(job_id)
         log.info("job %s attempt %s: started %s", job_id, attempt, arn, extra={"job_id": job_id})
         now = await TranscodeJob.select(TranscodeJob.status).where(TranscodeJob.id == job_id).first()
         if now is None or now["status"] != lifecycle.RUNNING:  # cancelled while we were starting it
@@ -331,7 +340,7 @@ class AwsExecutor:
         moved = []
         for row in rows:
             last = _utc(row["heartbeat_at"]) or _utc(row["started_at"])
-            if last is not None and now - last <= stall:
+            if (last is not None and now - last <= stall) or row["id"] in self._dispatching:
                 continue
             if await self._reconcile_job(row):
                 moved.append(row["id"])
@@ -349,6 +358,8 @@ class AwsExecutor:
             if _code(exc) != "ExecutionDoesNotExist":
                 raise
             desc = None
+        if desc is not None and not row["execution_id"] and not self._is_execution_of(desc, row):
+            desc = None  # same name, but left by another database: not this job's
         if desc is None:
             if row["execution_id"]:
                 reason = f"its AWS execution {arn} no longer exists"
@@ -366,6 +377,14 @@ class AwsExecutor:
         else:
             reason = execution_reason(status, desc.get("error"), desc.get("cause"))
         return await self._fail(row, reason)
+
+    def _is_execution_of(self, desc: dict, row: dict) -> bool:
+        try:
+            event = json.loads(desc.get("input") or "{}")
+        except json.JSONDecodeError:
+            return False
+        return (event.get("job_id"), event.get("attempt"), event.get("callback_url")) == (
+            row["id"], row["attempt"], callback_url(self.settings, row["id"]))
 
     async def _fail(self, row: dict, reason: str) -> bool:
         moved = await lifecycle.transition(

@@ -1,0 +1,215 @@
+"""End to end on moto: the real app (create_app under uvicorn, its JobRuntime running the AWS
+executor) starts the real state machine, which runs the real handler with real FFmpeg on S3
+objects, which calls back over real HTTP to the app's signed callback route.
+
+Runs on SQLite and PostgreSQL (the `db` fixture). The app's server runs as a task in the test's
+event loop, so the in-process event bus connects the test's commands with the executor.
+"""
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+import pytest
+import uvicorn
+from aws_helpers import fetch_output, output_exists, states_entered, wait_execution
+
+from backend.api.app import create_app
+from backend.awsdeploy.local import free_port
+from backend.catalog.ingest import ingest_key
+from backend.catalog.outputs import wait_for_thumbnails
+from backend.catalog.presets import seed_builtin_presets
+from backend.catalog.tables import MediaAsset, TranscodePreset, TranscodeJob
+from backend.jobs import lifecycle, service
+from backend.jobs.claim import claim_next
+from backend.jobs.executors.aws import AwsExecutor, callback_url, execution_name
+from backend.storage import open_storages
+
+pytestmark = [pytest.mark.slow, pytest.mark.aws]
+STALL = 2  # seconds without callbacks before the reconciler asks Step Functions
+
+
+class App:
+    def __init__(self, settings, storages, litestar_app):
+        self.settings = settings
+        self.storages = storages
+        self.litestar = litestar_app
+
+    @property
+    def executor(self) -> AwsExecutor:
+        return self.litestar.state.runtime.executor
+
+
+
+@pytest.fixture
+async def app(db, settings, moto_stack):
+    port = free_port()
+    s = moto_stack.settings(settings, database_url=db, host="127.0.0.1", port=port,
+                            callback_url=f"http://127.0.0.1:{port}", stall_seconds=STALL)
+    storages = open_storages(s)
+    web = create_app(s, run_jobs=True, db_pool=False, storages=storages)
+    server = uvicorn.Server(uvicorn.Config(web, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    task = asyncio.create_task(server.serve())
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert not task.done(), task.exception() if task.done() else None
+        assert time.monotonic() < deadline, "app did not start"
+        await asyncio.sleep(0.02)
+    await seed_builtin_presets()
+    moto_stack.aws.invocations.clear()  # job ids start again at 1 in each database
+    yield App(s, storages, web)
+    await wait_for_thumbnails()
+    server.should_exit = True
+    await asyncio.wait_for(task, 30)
+
+
+async def add_asset(app: App, clip, key: str) -> dict:
+    await app.storages.input.put_file(clip, key)
+    row = await ingest_key(app.storages, key, "in")
+    assert row.status == "ready", row.error_message
+    return row.to_dict()
+
+
+async def preset_id(name: str = "H.264 480p") -> int:
+    return (await TranscodePreset.select(TranscodePreset.id).where(TranscodePreset.name == name).first())["id"]
+
+
+async def job(job_id: int) -> dict:
+    return await TranscodeJob.select().where(TranscodeJob.id == job_id).first()
+
+
+async def wait_job(job_id: int, statuses=lifecycle.TERMINAL, timeout: float = 60.0, also=lambda row: True) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        row = await job(job_id)
+        if row["status"] in statuses and also(row):
+            return row
+        assert time.monotonic() < deadline, f"job {job_id} still {row['status']}: {row['error']}"
+        await asyncio.sleep(0.1)
+
+
+async def wait_for(predicate, timeout: float = 30.0, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.1)
+
+
+async def test_job_runs_on_step_functions_and_succeeds(app, moto_stack, aws_clips, tmp_path):
+    asset = await add_asset(app, aws_clips["tiny"], "e2e/tiny.mp4")
+    created = await service.create_job(app.settings, app.storages, source_id=asset["id"], preset_id=await preset_id(),
+                                       output_name="tiny-e2e")
+    assert created["executor"] == "aws"
+    row = await wait_job(created["id"])
+    assert row["status"] == "succeeded", row["error"]
+    assert row["progress"] == 100.0 and row["output_asset"]
+    # the name is job-{id}-attempt-{n}; a name left by an earlier database (here: the other
+    # parametrization, same moto) gets a suffix instead of failing the job
+    assert f":{execution_name(row['id'], 1)}" in row["execution_id"]
+
+    desc = await asyncio.to_thread(wait_execution, moto_stack, row["execution_id"])
+    assert desc["status"] == "SUCCEEDED"
+    [run] = moto_stack.results_for(row["id"])
+    assert run["event"]["input"] == {"bucket": app.settings.s3_in_bucket, "key": "e2e/tiny.mp4"}
+    assert run["event"]["callback_url"] == callback_url(app.settings, row["id"])
+
+    head, info = fetch_output(moto_stack, row["output_key"], tmp_path / "out.mp4")
+    assert head["ContentType"] == "video/mp4"
+    assert info.duration == pytest.approx(2.0, abs=0.1)
+    assert (info.video.codec, info.audio.codec) == ("h264", "aac")
+    out_asset = await MediaAsset.select().where(MediaAsset.id == row["output_asset"]).first()
+    assert out_asset["storage_area"] == "out" and out_asset["storage_key"] == row["output_key"]
+    steps = [(h["from_status"], h["to_status"]) for h in await lifecycle.history(row["id"])]
+    assert steps == [("", "queued"), ("queued", "running"), ("running", "succeeded")]
+
+
+async def test_corrupt_input_fails_the_job_with_the_reason(app, moto_stack, aws_clips):
+    asset = await add_asset(app, aws_clips["tiny"], "e2e/soon-corrupt.mp4")
+    # the object is damaged after it was registered (a bad re-upload, bit rot)
+    moto_stack.aws.client("s3").upload_file(str(aws_clips["garbage"]), app.settings.s3_in_bucket, "e2e/soon-corrupt.mp4")
+    created = await service.create_job(app.settings, app.storages, source_id=asset["id"], preset_id=await preset_id())
+    row = await wait_job(created["id"])
+    assert row["status"] == "failed"
+    assert "cannot be read as media" in row["error"]
+    desc = await asyncio.to_thread(wait_execution, moto_stack, row["execution_id"])
+    assert desc["status"] == "FAILED" and desc["error"] == "TranscodeFailed"
+    assert "ReportFailure" in states_entered(moto_stack, row["execution_id"])
+    await wait_for(lambda: moto_stack.results_for(row["id"], "report_failure"), what="report_failure")
+    assert not output_exists(moto_stack, row["output_key"])
+    steps = [h["to_status"] for h in await lifecycle.history(row["id"])]
+    assert steps == ["queued", "running", "failed"]  # the second (Catch) report changed nothing
+
+
+async def test_cancel_stops_the_execution(app, moto_stack, aws_clips, hooks):
+    asset = await add_asset(app, aws_clips["tiny"], "e2e/cancel-me.mp4")
+    gate = threading.Event()
+    hooks.before = lambda ev: gate.wait(30) if ev.get("action", "transcode") == "transcode" else None
+    try:
+        created = await service.create_job(app.settings, app.storages, source_id=asset["id"], preset_id=await preset_id())
+        running = await wait_job(created["id"], {"running"}, also=lambda r: bool(r["execution_id"]))
+        arn = running["execution_id"]
+        await wait_for(lambda: moto_stack.results_for(created["id"]), what="the Lambda to be invoked")
+        await service.cancel_job(created["id"])
+        await wait_for(lambda: app.executor.has_stopped(arn), what="StopExecution")
+    finally:
+        gate.set()  # moto shows ABORTED once the invocation in flight returns; AWS shows it at once
+    desc = await asyncio.to_thread(wait_execution, moto_stack, arn)
+    assert desc["status"] == "ABORTED"
+    # the Lambda that was already running learns from its first callback that it is not wanted
+    await wait_for(lambda: any("result" in r or "error" in r for r in moto_stack.results_for(created["id"])),
+                   what="handler to return")
+    assert moto_stack.results_for(created["id"])[0]["result"]["status"] == "stopped"
+    assert not output_exists(moto_stack, running["output_key"])
+    row = await job(created["id"])
+    assert row["status"] == "cancelled"
+    assert [h["to_status"] for h in await lifecycle.history(row["id"])] == ["queued", "running", "cancelled"]
+
+
+async def test_lost_callback_is_caught_by_the_reconciler(app, moto_stack, aws_clips, hooks, receiver):
+    """The Lambda's callbacks go somewhere that answers 200 but is not MPR (a wrong MPR_CALLBACK_URL)."""
+    asset = await add_asset(app, aws_clips["tiny"], "e2e/lost.mp4")
+
+    def misroute(ev: dict) -> None:
+        ev["callback_url"] = receiver.callback_url(ev["job_id"])
+
+    hooks.before = misroute
+    created = await service.create_job(app.settings, app.storages, source_id=asset["id"], preset_id=await preset_id())
+    row = await wait_job(created["id"], timeout=STALL + 40)
+    assert row["status"] == "failed"
+    assert row["error"] == "the AWS execution finished but its callback never arrived"
+    assert receiver.payloads(created["id"], "succeeded")  # it did finish, and told the wrong server
+
+
+async def test_execution_failing_silently_is_caught_by_the_reconciler(app, moto_stack, aws_clips, hooks):
+    """No callback at all gets through (the server is unreachable from AWS): the reconciler reads
+    the failed execution's cause."""
+    asset = await add_asset(app, aws_clips["tiny"], "e2e/silent.mp4")
+    moto_stack.aws.client("s3").upload_file(str(aws_clips["garbage"]), app.settings.s3_in_bucket, "e2e/silent.mp4")
+    dead = f"http://127.0.0.1:{free_port()}"
+
+    def unreachable(ev: dict) -> None:
+        ev["callback_url"] = f"{dead}/api/jobs/{ev['job_id']}/callback"
+
+    hooks.before = unreachable
+    created = await service.create_job(app.settings, app.storages, source_id=asset["id"], preset_id=await preset_id())
+    row = await wait_job(created["id"], timeout=60)
+    assert row["status"] == "failed"
+    assert row["error"].startswith("the AWS execution failed: the input cannot be read as media")
+    assert (await asyncio.to_thread(wait_execution, moto_stack, row["execution_id"]))["status"] == "FAILED"
+
+
+async def test_dispatch_refuses_clearly_without_a_state_machine(db, settings, moto_stack, aws_clips):
+    s = moto_stack.settings(settings, database_url=db, state_machine_arn=None)
+    storages = open_storages(s)
+    await seed_builtin_presets()
+    await storages.input.put_file(aws_clips["tiny"], "e2e/nosm.mp4")
+    asset = await ingest_key(storages, "e2e/nosm.mp4", "in")
+    created = await service.create_job(s, storages, source_id=asset.id, preset_id=await preset_id())
+    executor = AwsExecutor(s, storages)
+    row = await claim_next("aws", executor.worker_id)
+    assert row["id"] == created["id"]
+    await executor.dispatch(row)
+    failed = await job(created["id"])
+    assert failed["status"] == "failed"
+    assert "MPR_STATE_MACHINE_ARN is not set" in failed["error"]
