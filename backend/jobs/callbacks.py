@@ -73,6 +73,10 @@ async def apply_callback(job_id: int, payload: dict, storages: Storages | None =
     key = output.get("key") or job["output_key"]
     storages = storages or open_storages(Settings.from_env())
     try:
+        if storages.output.local_path(key) is not None:  # local storage, ran on AWS: fetch the output
+            from backend.jobs.executors.aws import fetch_output
+
+            await fetch_output(Settings.from_env(), storages, key)
         info = await probe_async(storages.output.probe_source(key))
     except Exception as exc:  # noqa: BLE001 - the object is missing or unreadable
         error = f"the reported output {key!r} cannot be read: {exc}"

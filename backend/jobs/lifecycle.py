@@ -15,6 +15,7 @@ import datetime as dt
 import json
 import logging
 
+from backend.catalog.retry import with_retry
 from backend.catalog.tables import JobTransition, TranscodeJob
 from backend.jobs.errors import DomainError
 from backend.jobs.events import BUS, JobEvent
@@ -104,9 +105,17 @@ async def transition(
 
     `expect_attempt` / `expect_from` narrow the move to one attempt / some statuses (a stale
     worker or callback then changes nothing). Extra `fields` are written in the same UPDATE.
+    Transient database failures are retried (the move is a conditional update, safe to repeat).
     """
     if to not in LEGAL:
         raise ValueError(f"unknown job status {to!r}")
+    return await with_retry(
+        lambda: _transition_once(job_id, to, reason, expect_attempt, expect_from, fields),
+        what=f"job {job_id} → {to}",
+    )
+
+
+async def _transition_once(job_id, to, reason, expect_attempt, expect_from, fields) -> bool:
     for _ in range(5):
         row = await TranscodeJob.select(TranscodeJob.status, TranscodeJob.attempt).where(
             TranscodeJob.id == job_id
@@ -129,7 +138,7 @@ async def transition(
         if not updated:
             continue  # somebody else moved it between our read and write: look again
         new = updated[0]
-        await record(job_id, src, to, new["attempt"], reason)
+        await with_retry(lambda: record(job_id, src, to, new["attempt"], reason), what="job history")
         log.info("job %s: %s → %s (attempt %s): %s", job_id, src, to, new["attempt"], reason,
                  extra={"job_id": job_id})
         BUS.publish(event_from_row(new))
@@ -153,7 +162,7 @@ async def report_progress(
     job_id: int, attempt: int, *, progress: float, fps=None, speed=None, eta_seconds=None
 ) -> bool:
     """Store progress of a running attempt; False means the attempt is no longer wanted (stop it)."""
-    updated = await TranscodeJob.update(
+    updated = await with_retry(lambda: TranscodeJob.update(
         {
             TranscodeJob.progress: progress,
             TranscodeJob.fps: fps,
@@ -163,7 +172,7 @@ async def report_progress(
         }
     ).where(
         (TranscodeJob.id == job_id) & (TranscodeJob.status == RUNNING) & (TranscodeJob.attempt == attempt)
-    ).returning(TranscodeJob.id, TranscodeJob.executor)
+    ).returning(TranscodeJob.id, TranscodeJob.executor).run(), what=f"job {job_id} progress")
     if not updated:
         return False
     BUS.publish(JobEvent(job_id=job_id, status=RUNNING, progress=progress, fps=fps, speed=speed,

@@ -201,11 +201,15 @@ class LocalExecutor:
                 if p.out_time > attempt.last_out_time + 1e-6:
                     attempt.last_out_time = p.out_time
                     attempt.last_advance = time.monotonic()
-                wanted = await lifecycle.report_progress(
-                    job_id, attempt.attempt,
-                    progress=min(p.percent, PROGRESS_CAP_BEFORE_VERIFY),
-                    fps=p.fps, speed=p.speed, eta_seconds=p.eta,
-                )
+                try:
+                    wanted = await lifecycle.report_progress(
+                        job_id, attempt.attempt,
+                        progress=min(p.percent, PROGRESS_CAP_BEFORE_VERIFY),
+                        fps=p.fps, speed=p.speed, eta_seconds=p.eta,
+                    )
+                except Exception:  # noqa: BLE001 - the database is away: keep encoding, report later
+                    log.warning("job %s: progress not stored", job_id, exc_info=True, extra={"job_id": job_id})
+                    return
                 if not wanted and attempt.task:
                     attempt.task.cancel()
 
