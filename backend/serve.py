@@ -38,6 +38,15 @@ def ensure_bun() -> Path:
     return BUN_PATH
 
 
+SETTINGS_VARS = (
+    "MPR_DATABASE_URL", "MPR_DATA_DIR", "MPR_MEDIA_ROOT", "MPR_STORAGE", "MPR_EXECUTOR", "MPR_S3_IN_BUCKET",
+    "MPR_S3_OUT_BUCKET", "AWS_ENDPOINT_URL", "MPR_STATE_MACHINE_ARN", "MPR_CALLBACK_URL",
+    "MPR_CALLBACK_SECRET", "MPR_API_TOKEN", "MPR_ADMIN_PASSWORD", "MPR_WORKERS", "MPR_STALL_SECONDS",
+    "MPR_MAX_ATTEMPTS", "MPR_MAX_UPLOAD_BYTES", "MPR_HOST", "MPR_PORT", "MPR_FFMPEG", "MPR_FFPROBE",
+    "MPR_LOG_LEVEL",
+)
+
+
 def settings_env(settings: Settings) -> dict[str, str]:
     """The MPR_* variables that make `Settings.from_env()` in the UI process equal `settings`."""
     values = {
@@ -93,8 +102,8 @@ def command(settings: Settings) -> list[str]:
 
 
 def server_env(settings: Settings, web_dir: Path | None = None, states_dir: Path | None = None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("MPR_") and k not in ("REFLEX_FRONTEND_PORT", "REFLEX_BACKEND_PORT")}
+    dropped = set(SETTINGS_VARS) | {"REFLEX_FRONTEND_PORT", "REFLEX_BACKEND_PORT"}
+    env = {k: v for k, v in os.environ.items() if k not in dropped}
     env.update(settings_env(settings))
     env.update({
         "REFLEX_BUN_PATH": str(ensure_bun()),

@@ -62,10 +62,14 @@ def token() -> str | None:
     return _token_cache
 
 
-def bound_to_loopback() -> bool:
-    """True when the server listens on loopback only (then the UI asks for no login)."""
+def login_required() -> bool:
+    """Whether the UI asks for a login: when bound beyond loopback, or when MPR_UI_LOGIN=1
+    (for a loopback server published through a reverse proxy)."""
+    forced = os.environ.get("MPR_UI_LOGIN", "").strip().lower()
+    if forced in ("1", "true", "yes", "always"):
+        return True
     host = os.environ.get("MPR_HOST", "127.0.0.1").strip().strip("[]")
-    return host in ("127.0.0.1", "localhost", "::1") or host.startswith("127.")
+    return not (host in ("localhost", "::1") or host.startswith("127."))
 
 
 def _client() -> httpx.AsyncClient:
@@ -237,9 +241,35 @@ async def upload_asset(path: Path, filename: str) -> dict:
 
 
 async def login(username: str, password: str) -> dict:
-    """Check a person's admin credentials (piccolo BaseUser) through the API."""
-    data = await gql(
-        "mutation($u: String!, $p: String!) { login(username: $u, password: $p) { ok username message } }",
-        {"u": username, "p": password},
-    )
-    return data["login"]
+    """Check a person's credentials (piccolo BaseUser, the admin's users): {"ok", "username", "message"}.
+
+    Uses the API's `login` mutation when the schema has one, else the admin's own session login
+    (POST /admin/public/login/ with its CSRF cookie), logging that session out again at once.
+    """
+    try:
+        data = await gql(
+            "mutation($u: String!, $p: String!) { login(username: $u, password: $p) { ok username message } }",
+            {"u": username, "p": password},
+        )
+        return data["login"]
+    except ApiError as exc:
+        if "login" not in exc.message or "field" not in exc.message.lower():
+            raise
+    return await _admin_session_login(username, password)
+
+
+async def _admin_session_login(username: str, password: str) -> dict:
+    try:
+        async with httpx.AsyncClient(base_url=base_url(), timeout=15.0) as client:
+            await client.get("/admin/")
+            csrf = client.cookies.get("csrftoken") or ""
+            response = await client.post("/admin/public/login/", json={"username": username, "password": password},
+                                         headers={"X-CSRFToken": csrf})
+            if response.status_code == 200:
+                await client.post("/admin/public/logout/", headers={"X-CSRFToken": csrf})
+                return {"ok": True, "username": username, "message": ""}
+    except httpx.HTTPError as exc:
+        raise ApiError(f"The login service is not reachable ({type(exc).__name__}).", "UNREACHABLE") from exc
+    if response.status_code == 429:
+        return {"ok": False, "username": "", "message": "Too many attempts; wait a minute and try again."}
+    return {"ok": False, "username": "", "message": "Wrong user name or password."}

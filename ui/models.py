@@ -207,7 +207,7 @@ def job_row(d: dict) -> JobRow:
     if status == "running":
         bits = []
         if d.get("speed"):
-            bits.append(f"{d['speed']:.1f}×")
+            bits.append(f"{d['speed']:.2f}×" if d["speed"] < 1 else f"{d['speed']:.1f}×")
         if d.get("fps"):
             bits.append(f"{d['fps']:.0f} fps")
         if d.get("etaSeconds") is not None:

@@ -1,7 +1,8 @@
 """Prepare a throwaway MPR installation for UI tests and benches: temp SQLite DB, temp media root
 with the demo clips scanned in, admin user, then `backend.serve.serve()` in a child process.
 
-`python -m tests.ui.ui_stack ROOT PORT [HOST]` prepares ROOT (once) and serves on PORT until killed.
+`python -m tests.ui.ui_stack ROOT PORT [HOST] [--no-demo]` prepares ROOT (once) and serves on PORT
+until killed (SIGTERM stops the whole server).
 """
 from __future__ import annotations
 
@@ -72,13 +73,14 @@ def prepare(root: Path, port: int, host: str = "127.0.0.1", demo: bool = True) -
     return settings
 
 
-def start(root: Path, port: int, host: str = "127.0.0.1", log_path: Path | None = None) -> subprocess.Popen:
+def start(root: Path, port: int, host: str = "127.0.0.1", *, demo: bool = True,
+          log_path: Path | None = None) -> subprocess.Popen:
     """Serve in a child process (its own process group) with its own Reflex web/states folders."""
     log = open(log_path or Path(root) / "server.log", "ab")
-    return subprocess.Popen(
-        [sys.executable, "-m", "tests.ui.ui_stack", str(root), str(port), host],
-        cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )
+    args = [sys.executable, "-m", "tests.ui.ui_stack", str(root), str(port), host]
+    if not demo:
+        args.append("--no-demo")
+    return subprocess.Popen(args, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
 
 def wait_ready(port: int, proc: subprocess.Popen | None = None, timeout: float = 240.0) -> float:
@@ -111,9 +113,11 @@ def stop(proc: subprocess.Popen) -> None:
 def main(argv: list[str]) -> int:
     from backend.serve import serve
 
+    demo = "--no-demo" not in argv
+    argv = [a for a in argv if a != "--no-demo"]
     root, port = Path(argv[0]), int(argv[1])
     host = argv[2] if len(argv) > 2 else "127.0.0.1"
-    settings = prepare(root, port, host)
+    settings = prepare(root, port, host, demo=demo)
     return serve(settings, web_dir=root / "web", states_dir=root / "states")
 
 

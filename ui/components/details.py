@@ -50,7 +50,7 @@ def _tags() -> rx.Component:
         field_label("Comments"),
         rx.text_area(
             value=DetailsState.comments_draft,
-            on_change=DetailsState.set_comments_draft.debounce(300),
+            on_change=DetailsState.set_comments_draft,
             placeholder="Notes about this clip…",
             id="asset-comments", size="1", rows="2", width="100%", resize="none",
         ),

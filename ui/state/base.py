@@ -30,7 +30,7 @@ class AppState(rx.State):
     @rx.event
     def boot(self):
         """on_load: decide whether a login is needed, then load the library, presets and queue."""
-        self.login_required = not api.bound_to_loopback()
+        self.login_required = api.login_required()
         if not self.login_required:
             self.authenticated, self.username = True, ""
         else:

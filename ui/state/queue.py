@@ -8,6 +8,7 @@ became an asset) and stops when the tab's websocket is gone.
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import reflex as rx
 
@@ -15,6 +16,7 @@ from ui import api
 from ui.models import JobRow, asset_row, job_row
 from ui.state.base import AppState
 
+log = logging.getLogger("mpr.ui")
 PAGE_SIZE = 25
 FAST, SLOW = 1.0, 3.0
 FILTERS = {"all": None, "active": ["queued", "running"], "done": ["succeeded"],
@@ -176,6 +178,7 @@ class QueueState(AppState):
         finally:
             async with self:
                 self._polling = False
+            log.debug("queue poller of tab %s… stopped", token[:8])
 
     # ---------------------------------------------------------------- paging
     @rx.event
