@@ -17,7 +17,6 @@ from backend.api.types import (
     JobStatus,
     MediaAsset,
     PageInfo,
-    StatusCount,
     SystemStatus,
     TranscodeJob,
     TranscodePreset,
@@ -96,19 +95,13 @@ class Query:
         return [TranscodePreset.from_row(r) for r in rows]
 
     @strawberry.field
-    async def system_status(self, info: strawberry.Info) -> SystemStatus:
+    def system_status(self, info: strawberry.Info) -> SystemStatus:
         ctx = api(info)
-        counts_rows = await JobTable.raw("SELECT status, COUNT(*) AS n FROM transcode_job GROUP BY status")
-        counts = {r["status"]: r["n"] for r in counts_rows}
-        asset_count = await AssetTable.count()
         runtime = ctx.runtime
         return SystemStatus(
-            job_counts=[StatusCount(status=s, count=int(counts.get(s.value, 0))) for s in JobStatus],
-            asset_count=int(asset_count),
             executor=ctx.settings.executor,
             workers=ctx.settings.workers,
-            executor_alive=None if runtime is None else bool(getattr(runtime, "alive", False)),
-            ffmpeg_version=await ffmpeg_version_async(),
             storage=ctx.settings.storage,
             database=database_kind(),
+            executor_alive=None if runtime is None else bool(getattr(runtime, "alive", False)),
         )

@@ -317,16 +317,33 @@ class StatusCount:
     count: int
 
 
-@strawberry.type(description="What this installation is and how busy it is.")
+@strawberry.type(description="What this installation is and how busy it is (each field costs only when asked).")
 class SystemStatus:
-    job_counts: list[StatusCount]
-    asset_count: int
     executor: str
     workers: int
-    executor_alive: bool | None = strawberry.field(description="Null when this process runs no executor.")
-    ffmpeg_version: str
     storage: str
     database: str
+    executor_alive: bool | None = strawberry.field(description="Null when this process runs no executor.")
+
+    @strawberry.field(description="Jobs per status, every status listed.")
+    async def job_counts(self) -> list[StatusCount]:
+        from backend.catalog.tables import TranscodeJob as JobTable
+
+        rows = await JobTable.raw("SELECT status, COUNT(*) AS n FROM transcode_job GROUP BY status")
+        counts = {r["status"]: int(r["n"]) for r in rows}
+        return [StatusCount(status=s, count=counts.get(s.value, 0)) for s in JobStatus]
+
+    @strawberry.field
+    async def asset_count(self) -> int:
+        from backend.catalog.tables import MediaAsset as AssetTable
+
+        return int(await AssetTable.count())
+
+    @strawberry.field
+    async def ffmpeg_version(self) -> str:
+        from backend.api import queries
+
+        return await queries.ffmpeg_version_async()
 
 
 @strawberry.type(description="What deleteAsset / deletePreset removed.")

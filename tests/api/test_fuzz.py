@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import random
 
+import pytest
+
 from api_helpers import AUTH
 from backend.api.schema import schema as api_schema
 from fuzz_ops import OpGenerator
@@ -11,6 +13,7 @@ from fuzz_ops import OpGenerator
 OPERATIONS = 250
 
 
+@pytest.mark.slow
 async def test_fuzz_no_server_errors(client, presets, add_asset):
     await add_asset()
     gen = OpGenerator(api_schema._schema, random.Random(20261128))
