@@ -52,6 +52,7 @@ class MediaAsset(Table, tablename="media_asset"):
     comments = Text(default="")
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow(), auto_update=TimestamptzNow().python)
+    # (storage_area, storage_key) is unique: see EXTRA_DDL (a unique index works on SQLite too)
 
 
 class TranscodePreset(Table, tablename="transcode_preset"):
@@ -116,3 +117,9 @@ class JobTransition(Table, tablename="job_transition"):
 
 
 ALL_TABLES = (MediaAsset, TranscodePreset, TranscodeJob, JobTransition)
+
+# DDL Piccolo's column options cannot express; run by the migrations and by `create_tables`.
+EXTRA_DDL = (
+    "CREATE UNIQUE INDEX IF NOT EXISTS media_asset_location ON media_asset (storage_area, storage_key)",
+    "CREATE INDEX IF NOT EXISTS transcode_job_claim ON transcode_job (status, executor, priority, created_at)",
+)

@@ -195,7 +195,7 @@ class LocalExecutor:
             else:
                 partial = workdir / Path(row["output_key"]).name
             argv = build_command(src, partial, spec, trim, info)
-            duration = expected_duration(trim, info)
+            duration = expected_duration(trim, info, spec)
 
             async def on_progress(p: Progress) -> None:
                 if p.out_time > attempt.last_out_time + 1e-6:
