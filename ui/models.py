@@ -223,7 +223,7 @@ def job_row(d: dict) -> JobRow:
     if d.get("trimStart") is not None or d.get("trimEnd") is not None:
         trim = f"{format_tc(d.get('trimStart') or 0)} → {format_tc(d.get('trimEnd'))}" if d.get(
             "trimEnd") is not None else f"from {format_tc(d.get('trimStart') or 0)}"
-    preset = (d.get("preset") or {}).get("name") or (d.get("presetSnapshot") or {}).get("name") or "?"
+    preset = (d.get("preset") or {}).get("name") or (d.get("presetSnapshot") or {}).get("name") or "—"
     attempt, max_attempts = d.get("attempt") or 1, d.get("maxAttempts") or 1
     return JobRow(
         id=str(d["id"]),

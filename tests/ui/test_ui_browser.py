@@ -27,7 +27,7 @@ FAST_PRESET = "H.264 480p"
 
 
 @pytest.fixture(scope="module")
-def page(server, browser):
+def page(browser, server):
     base, _ = server
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     pg = context.new_page()
@@ -275,6 +275,9 @@ def test_upload_a_clip_then_edit_details_and_delete(page, server, tmp_path):
     page.click("#confirm-delete")
     page.wait_for_function(
         "() => ![...document.querySelectorAll('#asset-item')].some(e => e.dataset.name === 'ui upload.mp4')")
+    assert page.text_content("#editor-title") == "No asset selected"
+    assert page.input_value("#output-name") == ""
+    assert graphql(server, '{ assets(search: "ui upload") { totalCount } }')["assets"]["totalCount"] == 0
     page.fill("#asset-search", "")
 
 
@@ -298,6 +301,8 @@ def test_queue_pages_through_many_jobs(page, server, artifacts):
         "() => [...document.querySelectorAll('#job-row')].every(r => ['failed', 'cancelled'].includes(r.dataset.status))")
     assert page.locator("#job-row[data-status=failed] .job-error").first.inner_text()
     page.locator("#queue-filter").get_by_role("radio", name="All").click()
+    page.wait_for_selector("#job-row[data-status=succeeded]")
+    page.wait_for_timeout(700)  # progress bars finish their width transition
     shot(page, artifacts, "07-queue-1280")
 
 

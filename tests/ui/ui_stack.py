@@ -110,6 +110,28 @@ def stop(proc: subprocess.Popen) -> None:
             proc.wait()
 
 
+def start_and_wait(root: Path, *, demo: bool = True, env: dict | None = None) -> tuple[subprocess.Popen, int]:
+    """Start a server on a free port (extra environment for it in `env`) and wait until it answers."""
+    port = free_port()
+    saved = {k: os.environ.get(k) for k in (env or {})}
+    os.environ.update(env or {})
+    try:
+        proc = start(root, port, demo=demo)
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    try:
+        wait_ready(port, proc)
+    except Exception:
+        stop(proc)
+        log = (Path(root) / "server.log").read_text(errors="replace")[-4000:]
+        raise RuntimeError(f"the UI server did not start:\n{log}") from None
+    return proc, port
+
+
 def main(argv: list[str]) -> int:
     from backend.serve import serve
 

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import reflex as rx
 
-from ui.components.theme import ACCENT, BORDER, FAINT, PANEL
+from ui.components.theme import ACCENT, BG, BORDER, FAINT, PANEL
 from ui.state.base import AppState
 
 
 def login_card() -> rx.Component:
-    return rx.center(
+    return rx.box(
         rx.form(
             rx.vstack(
                 rx.hstack(
@@ -33,5 +33,5 @@ def login_card() -> rx.Component:
             on_submit=AppState.login,
             reset_on_submit=False,
         ),
-        height="100vh", width="100%",
+        position="fixed", inset="0", display="grid", place_items="center", background=BG,
     )

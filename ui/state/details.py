@@ -4,7 +4,7 @@ from __future__ import annotations
 import reflex as rx
 
 from ui import api
-from ui.models import AssetDetail, asset_detail
+from ui.models import asset_detail
 from ui.state.editor import EditorState
 
 
@@ -94,6 +94,6 @@ class DetailsState(EditorState):
             yield rx.toast.error(exc.message)
             return
         self.confirm_open, self.delete_file = False, False
-        self.asset, self.has_asset = AssetDetail(), False
+        self._clear_asset()
         yield rx.toast.success(result.get("message") or "Asset deleted.")
         yield LibraryState.load

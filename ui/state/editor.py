@@ -194,9 +194,17 @@ class EditorState(AppState):
         except api.ApiError:
             return
         if row is None:
-            self.asset, self.has_asset = AssetDetail(), False
+            self._clear_asset()
             return
         self.asset = asset_detail(row)
+
+    def _clear_asset(self) -> None:
+        """Nothing open any more (the asset was deleted): empty player, timeline and form."""
+        self.asset, self.has_asset = AssetDetail(), False
+        self.in_s = self.out_s = 0.0
+        self.in_text = self.out_text = format_tc(0)
+        self.output_name, self.output_name_edited = "", False
+        self.field_error = self.submit_error = ""
 
     def _prefill_name(self) -> None:
         if self.output_name_edited or not self.has_asset:

@@ -1,0 +1,249 @@
+"""Fast checks of the UI's pure parts: timecodes, trim rules (against the server's), the login
+cookie, display records, the one-port dispatch, serve()'s environment and the GraphQL client."""
+from __future__ import annotations
+
+import json
+import os
+
+import httpx
+import pytest
+
+from backend.config import Settings
+from backend.jobs.errors import DomainError
+from backend.jobs.service import validate_trim
+from backend.serve import SETTINGS_VARS, command, server_env, settings_env
+from ui import api, mount, session
+from ui.models import asset_detail, asset_row, job_row
+from ui.timecode import format_duration, format_tc, parse_tc, snap
+from ui.trim import trim_problem
+
+
+# ------------------------------------------------------------------ timecodes
+@pytest.mark.parametrize("seconds, text", [
+    (0, "00:00:00.000"), (1.5, "00:00:01.500"), (59.9996, "00:01:00.000"), (3725.042, "01:02:05.042"),
+    (None, "00:00:00.000"), (-3, "00:00:00.000"), (float("nan"), "00:00:00.000"),
+])
+def test_format_tc(seconds, text):
+    assert format_tc(seconds) == text
+
+
+@pytest.mark.parametrize("text, seconds", [
+    ("00:00:01.500", 1.5), ("1:02:05.042", 3725.042), ("02:03.5", 123.5), ("12.25", 12.25), ("7", 7.0),
+    (" 00:00:04,5 ", 4.5),
+])
+def test_parse_tc(text, seconds):
+    assert parse_tc(text) == pytest.approx(seconds)
+
+
+@pytest.mark.parametrize("text", ["", "banana", "1:2:3:4", "00:61:00", "00:01:75.0", "-1"])
+def test_parse_tc_refuses_with_a_reason(text):
+    with pytest.raises(ValueError, match="time|below"):
+        parse_tc(text)
+
+
+def test_snap_to_frame_starts():
+    assert snap(2.013, 30) == 2.0
+    assert snap(5.02, 30) == pytest.approx(151 / 30, abs=1e-6)
+    assert snap(1.2345, None) == 1.234 or snap(1.2345, None) == 1.235
+    assert snap(10.01, 29.97) == pytest.approx(round(10.01 * 29.97) / 29.97, abs=1e-6)
+
+
+def test_format_duration():
+    assert format_duration(4.0) == "0:04" and format_duration(3725) == "1:02:05" and format_duration(None) == "–"
+
+
+# ------------------------------------------------------------------ trim rules
+@pytest.mark.parametrize("start, end", [
+    (0, 10), (2, 4), (-1, 5), (5, 5), (6, 4), (0, 10.04), (0, 10.2), (9.99, 10), (10, 10), (0, 10.03),
+    (3, 3.01), (3, 3.04),
+])
+def test_trim_rules_match_the_server(start, end):
+    duration, fps = 10.0, 25.0
+    try:
+        validate_trim(start, end, duration, fps)
+        accepted = True
+    except DomainError:
+        accepted = False
+    message = trim_problem(start, end, duration, fps)
+    assert (message == "") == accepted, (start, end, message)
+
+
+def test_trim_messages_say_what_is_wrong():
+    assert "past the end" in trim_problem(0, 25, 20, 30)
+    assert "must come after" in trim_problem(6, 4, 20, 30)
+    assert "before the start" in trim_problem(-1, 4, 20, 30)
+    assert "no known duration" in trim_problem(0, 4, None, 30)
+
+
+# ------------------------------------------------------------------ login cookie
+def test_session_cookie_round_trip_and_tampering():
+    value = session.issue("alice", "secret", now=1000)
+    assert session.verify(value, "secret", now=1001) == "alice"
+    assert session.verify(value, "other-secret", now=1001) is None
+    assert session.verify(value.replace("alice", "admin"), "secret", now=1001) is None
+    assert session.verify(value, "secret", now=1000 + session.SESSION_SECONDS + 1) is None
+    assert session.verify("", "secret") is None and session.verify("a|b", "secret") is None
+
+
+# ------------------------------------------------------------------ display records
+def test_job_row_running_and_failed():
+    running = job_row({"id": "7", "status": "RUNNING", "progress": 41.26, "speed": 2.345, "fps": 66.4,
+                       "etaSeconds": 75, "attempt": 2, "maxAttempts": 3, "source": {"id": "1", "filename": "a.mp4"},
+                       "preset": {"name": "H.264 480p"}, "trimStart": 1.0, "trimEnd": 3.5,
+                       "outputFilename": "a-h264.mp4"})
+    assert running.status == "running" and running.progress == 41.3 and running.progress_text == "41%"
+    assert running.detail == "2.3× · 66 fps · ETA 1:15" and running.can_cancel and not running.can_retry
+    assert running.attempt_text == "attempt 2/3" and running.trim_text == "00:00:01.000 → 00:00:03.500"
+    failed = job_row({"id": "8", "status": "FAILED", "progress": 12, "error": "ffmpeg said no",
+                      "presetSnapshot": {"name": "Old preset"}, "source": None})
+    assert failed.can_retry and not failed.can_cancel and failed.error == "ffmpeg said no"
+    assert failed.preset_name == "Old preset" and failed.source_name == "(deleted source)"
+    done = job_row({"id": "9", "status": "SUCCEEDED", "progress": 99.2, "outputUrl": "/media/out/x.mp4",
+                    "outputAsset": {"id": "12"}, "startedAt": "2026-01-01T00:00:00+00:00",
+                    "finishedAt": "2026-01-01T00:00:04.5+00:00"})
+    assert done.progress == 100 and done.output_asset_id == "12" and done.detail == "took 4.5 s"
+
+
+def test_asset_records():
+    row = asset_row({"id": 3, "filename": "clip.webm", "status": "ERROR", "errorMessage": "not a media file"})
+    assert row.status == "error" and row.error == "not a media file" and row.resolution == ""
+    detail = asset_detail({"id": 4, "filename": "clip.mp4", "status": "READY", "duration": 10.0, "frameRate": 25,
+                           "width": 1920, "height": 1080, "videoCodec": "h264", "pixFmt": "yuv420p",
+                           "audioCodec": "aac", "audioChannels": 2, "audioSampleRate": 48000,
+                           "container": "mov,mp4,m4a,3gp,3g2,mj2", "size": 2_500_000, "bitrate": 2_000_000,
+                           "storageArea": "in", "storageKey": "demo/clip.mp4", "tags": ["a"]})
+    facts = dict(detail.facts)
+    assert facts["Duration"] == "00:00:10.000 · 250 frames"
+    assert facts["Video"] == "h264 yuv420p · 1920×1080 · 25 fps"
+    assert facts["File"] == "mp4 · 2.5 MB · 2000 kbit/s" and facts["Stored as"] == "in/demo/clip.mp4"
+
+
+# ------------------------------------------------------------------ one port
+def test_api_paths():
+    for path in ("/graphql", "/admin", "/admin/", "/api/jobs/3/callback", "/media/in/x.mp4", "/healthz"):
+        assert mount.is_api_path(path), path
+    for path in ("/", "/_event", "/_upload", "/graphqlx", "/mediafoo", "/ping"):
+        assert not mount.is_api_path(path), path
+
+
+async def test_transformer_dispatches_by_prefix(monkeypatch):
+    seen = []
+
+    async def reflex_app(scope, receive, send):
+        seen.append(("reflex", scope.get("path", scope["type"])))
+
+    async def litestar(scope, receive, send):
+        seen.append(("litestar", scope["path"]))
+
+    monkeypatch.setattr(mount, "litestar_app", lambda: litestar)
+    app = mount.transformer(reflex_app)
+    for path in ("/", "/graphql", "/_event", "/media/out/a.mp4"):
+        await app({"type": "http", "path": path}, None, None)
+    await app({"type": "lifespan"}, None, None)
+    assert seen == [("reflex", "/"), ("litestar", "/graphql"), ("reflex", "/_event"),
+                    ("litestar", "/media/out/a.mp4"), ("reflex", "lifespan")]
+
+
+async def test_transformer_answers_503_when_the_api_cannot_be_built(monkeypatch):
+    sent = []
+
+    async def send(message):
+        sent.append(message)
+
+    monkeypatch.setattr(mount, "litestar_app", lambda: None)
+    monkeypatch.setattr(mount, "_failure", "ImportError: boom")
+    await mount.transformer(None)({"type": "http", "path": "/graphql"}, None, send)
+    assert sent[0]["status"] == 503 and b"boom" in sent[1]["body"]
+
+
+# ------------------------------------------------------------------ serve()
+def test_settings_travel_through_the_environment(monkeypatch, tmp_path):
+    settings = Settings().with_(database_url=f"sqlite:///{tmp_path}/x.sqlite", data_dir=tmp_path / "d",
+                                media_root=tmp_path / "m", host="0.0.0.0", port=8123, workers=3,
+                                api_token="tok", admin_password="pw", callback_secret="cb",
+                                stall_seconds=33, max_attempts=5, max_upload_bytes=1234)
+    for key in SETTINGS_VARS:
+        monkeypatch.delenv(key, raising=False)
+    for key, value in settings_env(settings).items():
+        monkeypatch.setenv(key, value)
+    assert Settings.from_env() == settings
+
+
+def test_server_command_and_environment(monkeypatch, tmp_path):
+    settings = Settings().with_(host="127.0.0.1", port=8124, api_token=None)
+    monkeypatch.setenv("MPR_API_TOKEN", "stale-from-the-parent")
+    monkeypatch.setenv("MPR_UI_LOGIN", "1")
+    argv = command(settings)
+    assert argv[1:5] == ["-m", "reflex", "run", "--env"] and "prod" in argv and "--single-port" in argv
+    assert argv[argv.index("--frontend-port") + 1] == argv[argv.index("--backend-port") + 1] == "8124"
+    env = server_env(settings, states_dir=tmp_path / "states")
+    assert "MPR_API_TOKEN" not in env  # settings say none: the parent's stale value must not leak
+    assert env["MPR_UI_LOGIN"] == "1" and env["MPR_PORT"] == "8124"
+    assert env["REFLEX_CHECK_LATEST_VERSION"] == "false" and os.path.exists(env["REFLEX_BUN_PATH"])
+    assert env["REFLEX_STATES_WORKDIR"] == str(tmp_path / "states")
+
+
+# ------------------------------------------------------------------ GraphQL client
+def test_where_and_who(monkeypatch, tmp_path):
+    monkeypatch.setenv("MPR_HOST", "0.0.0.0")
+    monkeypatch.setenv("MPR_PORT", "9001")
+    monkeypatch.delenv("MPR_UI_LOGIN", raising=False)
+    assert api.endpoint() == "http://127.0.0.1:9001/graphql" and api.login_required()
+    monkeypatch.setenv("MPR_HOST", "127.0.0.1")
+    assert not api.login_required()
+    monkeypatch.setenv("MPR_UI_LOGIN", "1")
+    assert api.login_required()
+    monkeypatch.delenv("MPR_API_TOKEN", raising=False)
+    monkeypatch.setenv("MPR_DATA_DIR", str(tmp_path))
+    monkeypatch.setattr(api, "_token_cache", None)
+    assert api.token() is None
+    (tmp_path / "api-token").write_text("from-file\n")
+    assert api.token() == "from-file"
+    monkeypatch.setenv("MPR_API_TOKEN", "from-env")
+    assert api.token() == "from-env"
+
+
+@pytest.fixture
+def fake_api(monkeypatch):
+    """Point ui.api at an in-process transport; yields the list of requests it received."""
+    requests: list[httpx.Request] = []
+    replies: dict = {}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        requests.append(request)
+        return replies.get("next") or httpx.Response(200, json={"data": {}})
+
+    client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    monkeypatch.setattr(api, "_client", lambda: client)
+    monkeypatch.setenv("MPR_API_TOKEN", "tok")
+    yield requests, replies
+
+
+async def test_gql_sends_the_token_and_raises_refusals(fake_api):
+    requests, replies = fake_api
+    replies["next"] = httpx.Response(200, json={"data": None, "errors": [
+        {"message": "out point is past the end", "extensions": {"code": "INVALID_TRIM"}}]})
+    with pytest.raises(api.ApiError) as caught:
+        await api.create_job("1", "2", 0.0, 99.0, "x")
+    assert caught.value.code == "INVALID_TRIM" and "past the end" in caught.value.message
+    assert requests[0].headers["authorization"] == "Bearer tok"
+    body = json.loads(requests[0].content)
+    assert body["variables"]["input"] == {"sourceId": "1", "presetId": "2", "trimStart": 0.0, "trimEnd": 99.0,
+                                          "outputName": "x"}
+    replies["next"] = httpx.Response(401, json={"errors": [{"message": "missing or wrong API token",
+                                                            "extensions": {"code": "UNAUTHENTICATED"}}]})
+    with pytest.raises(api.ApiError, match="API token"):
+        await api.list_presets()
+
+
+async def test_upload_follows_the_multipart_request_spec(fake_api, tmp_path):
+    requests, replies = fake_api
+    replies["next"] = httpx.Response(200, json={"data": {"uploadAsset": {"id": "5", "status": "READY"}}})
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(b"0123456789")
+    assert (await api.upload_asset(clip, "my clip.mp4"))["id"] == "5"
+    request = requests[0]
+    assert request.headers["content-type"].startswith("multipart/form-data")
+    content = request.content.decode(errors="replace")
+    assert '"variables": {"file": null}' in content and '{"0": ["variables.file"]}' in content
+    assert 'filename="my clip.mp4"' in content and "0123456789" in content
