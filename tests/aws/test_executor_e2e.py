@@ -8,6 +8,8 @@ event loop, so the in-process event bus connects the test's commands with the ex
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import shutil
 import threading
 import time
 
@@ -24,6 +26,7 @@ from backend.catalog.tables import MediaAsset, TranscodePreset, TranscodeJob
 from backend.jobs import lifecycle, service
 from backend.jobs.claim import claim_next
 from backend.jobs.executors.aws import AwsExecutor, callback_url, execution_name
+from backend.media.probe import probe
 from backend.storage import open_storages
 
 pytestmark = [pytest.mark.slow, pytest.mark.aws]
@@ -42,14 +45,12 @@ class App:
 
 
 
-@pytest.fixture
-async def app(db, settings, moto_stack):
-    port = free_port()
-    s = moto_stack.settings(settings, database_url=db, host="127.0.0.1", port=port,
-                            callback_url=f"http://127.0.0.1:{port}", stall_seconds=STALL)
+@contextlib.asynccontextmanager
+async def serving(s, moto_stack):
+    """create_app(s) under uvicorn, as a task of this event loop, with the builtin presets."""
     storages = open_storages(s)
     web = create_app(s, run_jobs=True, db_pool=False, storages=storages)
-    server = uvicorn.Server(uvicorn.Config(web, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    server = uvicorn.Server(uvicorn.Config(web, host="127.0.0.1", port=s.port, log_level="warning", lifespan="on"))
     task = asyncio.create_task(server.serve())
     deadline = time.monotonic() + 20
     while not server.started:
@@ -58,10 +59,21 @@ async def app(db, settings, moto_stack):
         await asyncio.sleep(0.02)
     await seed_builtin_presets()
     moto_stack.aws.invocations.clear()  # job ids start again at 1 in each database
-    yield App(s, storages, web)
-    await wait_for_thumbnails()
-    server.should_exit = True
-    await asyncio.wait_for(task, 30)
+    try:
+        yield App(s, storages, web)
+    finally:
+        await wait_for_thumbnails()
+        server.should_exit = True
+        await asyncio.wait_for(task, 30)
+
+
+@pytest.fixture
+async def app(db, settings, moto_stack):
+    port = free_port()
+    s = moto_stack.settings(settings, database_url=db, host="127.0.0.1", port=port,
+                            callback_url=f"http://127.0.0.1:{port}", stall_seconds=STALL)
+    async with serving(s, moto_stack) as running:
+        yield running
 
 
 async def add_asset(app: App, clip, key: str) -> dict:
@@ -213,3 +225,26 @@ async def test_dispatch_refuses_clearly_without_a_state_machine(db, settings, mo
     failed = await job(created["id"])
     assert failed["status"] == "failed"
     assert "MPR_STATE_MACHINE_ARN is not set" in failed["error"]
+
+
+async def test_local_storage_with_the_aws_executor(db, settings, moto_stack, aws_clips, monkeypatch):
+    """MPR_STORAGE=local + MPR_EXECUTOR=aws: the source goes up to the input bucket first, the
+    output comes back into the local output folder when the job succeeds."""
+    port = free_port()
+    s = moto_stack.settings(settings, storage="local", database_url=db, host="127.0.0.1", port=port,
+                            callback_url=f"http://127.0.0.1:{port}", stall_seconds=STALL)
+    for name, value in {"AWS_ENDPOINT_URL": s.aws_endpoint_url, "AWS_DEFAULT_REGION": s.aws_region,
+                        "MPR_S3_IN_BUCKET": s.s3_in_bucket, "MPR_S3_OUT_BUCKET": s.s3_out_bucket}.items():
+        monkeypatch.setenv(name, value)  # the callback route reads where to fetch from the environment
+    async with serving(s, moto_stack) as app:
+        shutil.copyfile(aws_clips["tiny"], s.in_root / "local clip.mp4")
+        asset = await ingest_key(app.storages, "local clip.mp4", "in")
+        created = await service.create_job(s, app.storages, source_id=asset.id, preset_id=await preset_id(),
+                                           output_name="from-aws")
+        row = await wait_job(created["id"])
+        assert row["status"] == "succeeded", row["error"]
+        [run] = moto_stack.results_for(row["id"])
+        assert run["event"]["input"] == {"bucket": s.s3_in_bucket, "key": "_mpr-staging/in/local clip.mp4"}
+        local = s.out_root / row["output_key"]
+        assert local.is_file() and probe(str(local)).duration == pytest.approx(2.0, abs=0.1)
+        assert not output_exists(moto_stack, row["output_key"])  # the staged copy is removed

@@ -410,7 +410,8 @@ class AwsExecutor:
 
 
 async def fetch_output(settings: Settings, storages: Storages, key: str) -> None:
-    """Local storage + AWS executor: copy a job's output from the output bucket into local storage."""
+    """Local storage + AWS executor: move a job's output from the output bucket into local storage
+    (called by the callback route before it verifies the output)."""
     local = storages.output.local_path(key)
     if local is None or local.exists():
         return
@@ -422,3 +423,5 @@ async def fetch_output(settings: Settings, storages: Storages, key: str) -> None
         tmp.replace(local)
     finally:
         tmp.unlink(missing_ok=True)
+    with contextlib.suppress(Exception):  # the bucket was only a staging area here
+        await asyncio.to_thread(client.delete_object, Bucket=settings.s3_out_bucket, Key=safe_key(key))
