@@ -369,54 +369,67 @@ async def _run_ffmpeg(argv: list[str], duration: float, dst: Path, reporter: Rep
         watcher.cancel()
 
 
+def fetch_input(s3, job: Job, workdir: Path) -> tuple[Path, int]:
+    """Check the source exists and fits in /tmp, then stream it there; returns (path, size)."""
+    try:
+        head = s3.head_object(Bucket=job.in_bucket, Key=job.in_key)
+    except Exception as exc:  # noqa: BLE001
+        code = getattr(exc, "response", {}).get("Error", {}).get("Code", "")
+        if code in ("404", "NoSuchKey", "NotFound"):
+            raise TranscodeFailed(f"the input s3://{job.in_bucket}/{job.in_key} does not exist") from exc
+        raise TranscodeFailed(f"cannot read the input s3://{job.in_bucket}/{job.in_key}: {exc}") from exc
+    in_size = head["ContentLength"]
+    check_tmp_space(workdir, in_size + estimate_output_bytes(job.spec, in_size), in_size)
+    src = workdir / ("input" + Path(job.in_key).suffix.lower()[:12])
+    s3.download_file(job.in_bucket, job.in_key, str(src), Config=transfer_config())
+    return src, in_size
+
+
+def encode(job: Job, src: Path, in_size: int, workdir: Path, context: Any, reporter: Reporter,
+           tail: list[str]) -> tuple[Path, Any]:
+    """Probe, build the command, run FFmpeg within the time left, verify; returns (output, its MediaInfo)."""
+    try:
+        info = probe(str(src))
+    except ProbeError as exc:
+        raise TranscodeFailed(f"the input cannot be read as media: {exc}") from exc
+    check_tmp_space(workdir, estimate_output_bytes(job.spec, in_size, info.duration), in_size)
+    dst = workdir / ("output" + Path(job.out_key).suffix.lower()[:12])
+    try:
+        argv = build_command(src, dst, job.spec, job.trim, info)
+        duration = expected_duration(job.trim, info, job.spec)
+    except CommandError as exc:
+        raise TranscodeFailed(str(exc)) from exc
+    budget = _seconds_left(context) - DEADLINE_MARGIN_S
+    if budget <= 0:
+        raise TranscodeFailed(f"only {_seconds_left(context):.0f} s of Lambda time left before FFmpeg "
+                              f"could start (needs more than {DEADLINE_MARGIN_S:.0f} s)")
+    try:
+        tail.append(asyncio.run(_run_ffmpeg(argv, duration, dst, reporter, budget)))
+    except FFmpegError as exc:
+        tail.append(exc.stderr_tail or "")
+        raise TranscodeFailed(exc.message) from exc
+    try:
+        out = verify_output(dst, job.spec, job.trim, info, keyframe_lead=_keyframe_lead(src, job.trim, job.spec))
+    except VerificationError as exc:
+        raise TranscodeFailed(f"output check failed: {exc}") from exc
+    return dst, out
+
+
 def transcode(job: Job, secret: str, context: Any, env: Mapping[str, str], workdir: Path, tail: list[str]) -> dict:
+    """S3 → /tmp → FFmpeg → verified output → S3, with "running" callbacks throughout."""
     s3 = s3_client(env)
     reporter = Reporter(job, secret)
     try:
-        try:
-            head = s3.head_object(Bucket=job.in_bucket, Key=job.in_key)
-        except Exception as exc:  # noqa: BLE001
-            code = getattr(exc, "response", {}).get("Error", {}).get("Code", "")
-            if code in ("404", "NoSuchKey", "NotFound"):
-                raise TranscodeFailed(f"the input s3://{job.in_bucket}/{job.in_key} does not exist") from exc
-            raise TranscodeFailed(f"cannot read the input s3://{job.in_bucket}/{job.in_key}: {exc}") from exc
-        in_size = head["ContentLength"]
-        check_tmp_space(workdir, in_size + estimate_output_bytes(job.spec, in_size), in_size)
-        src = workdir / ("input" + Path(job.in_key).suffix.lower()[:12])
-        s3.download_file(job.in_bucket, job.in_key, str(src), Config=transfer_config())
+        src, in_size = fetch_input(s3, job, workdir)
         reporter.check()
-        try:
-            info = probe(str(src))
-        except ProbeError as exc:
-            raise TranscodeFailed(f"the input cannot be read as media: {exc}") from exc
-        check_tmp_space(workdir, estimate_output_bytes(job.spec, in_size, info.duration), in_size)
-        dst = workdir / ("output" + Path(job.out_key).suffix.lower()[:12])
-        try:
-            argv = build_command(src, dst, job.spec, job.trim, info)
-            duration = expected_duration(job.trim, info, job.spec)
-        except CommandError as exc:
-            raise TranscodeFailed(str(exc)) from exc
-        budget = _seconds_left(context) - DEADLINE_MARGIN_S
-        if budget <= 0:
-            raise TranscodeFailed(f"only {_seconds_left(context):.0f} s of Lambda time left before FFmpeg "
-                                  f"could start (needs more than {DEADLINE_MARGIN_S:.0f} s)")
-        try:
-            tail.append(asyncio.run(_run_ffmpeg(argv, duration, dst, reporter, budget)))
-        except FFmpegError as exc:
-            tail.append(exc.stderr_tail or "")
-            raise TranscodeFailed(exc.message) from exc
-        try:
-            out = verify_output(dst, job.spec, job.trim, info, keyframe_lead=_keyframe_lead(src, job.trim, job.spec))
-        except VerificationError as exc:
-            raise TranscodeFailed(f"output check failed: {exc}") from exc
+        dst, out = encode(job, src, in_size, workdir, context, reporter, tail)
         src.unlink(missing_ok=True)  # room, and nothing to keep
-        reporter.check()
+        reporter.check()  # cancelled meanwhile: no upload
         s3.upload_file(str(dst), job.out_bucket, job.out_key, Config=transfer_config(),
                        ExtraArgs={"ContentType": content_type(job.out_key)})
-        size = dst.stat().st_size
+        return {"key": job.out_key, "size": dst.stat().st_size, "duration": out.duration}
     finally:
         reporter.close()
-    return {"key": job.out_key, "size": size, "duration": out.duration}
 
 
 def run_job(event: dict, context: Any, env: Mapping[str, str]) -> dict:
