@@ -5,15 +5,20 @@ progress=continue|end); stderr is read concurrently (last 50 lines kept) so neit
 fill up and block ffmpeg. Cancelling the awaiting task sends SIGTERM (ffmpeg flushes and
 exits), waits up to 5 s, then SIGKILLs, deletes the partial output and re-raises
 CancelledError. `q` on stdin is never used: it exits 0, indistinguishable from success.
+On Linux ffmpeg is also killed when the process that started it dies (kill -9 of MPR): an
+orphan would otherwise keep encoding next to the attempt the restarted MPR runs.
 """
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import inspect
 import logging
+import os
 import re
 import signal
+import sys
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
@@ -184,6 +189,32 @@ async def _read_lines(stream: asyncio.StreamReader, sink: Callable[[str], Awaita
             await r
 
 
+def _load_prctl():
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+
+_PRCTL = _load_prctl()
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with(parent_pid: int) -> Callable[[], None] | None:
+    """A preexec_fn: the child gets SIGKILL when `parent_pid` (this process) dies. Linux only."""
+    if _PRCTL is None:
+        return None
+
+    def hook() -> None:
+        _PRCTL(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+        if os.getppid() != parent_pid:  # the parent died before the prctl took effect
+            os._exit(1)
+
+    return hook
+
+
 def _remove(output: Path | None) -> None:
     if output is None:
         return
@@ -230,6 +261,7 @@ async def run_ffmpeg(
     proc = await asyncio.create_subprocess_exec(
         *argv, stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        preexec_fn=_die_with(os.getpid()),
     )
 
     async def on_stdout(line: str) -> None:
