@@ -7,7 +7,7 @@ lambda/handler.py dispatches `event["action"]` in CHUNK_ACTIONS here and passes 
   through a presigned URL (FFmpeg fetches only the byte ranges it needs, nothing is downloaded);
   the chunk is checked for its exact frame count and uploaded to the job's work prefix
   (`_chunks/job-{id}-attempt-{n}/` in the output bucket).
-- chunk_audio: the whole range's audio, encoded once.
+- chunk_audio: the whole range's audio, encoded once (from a parallel download of the source).
 - chunk_join: downloads the chunks and the audio, joins them by stream copy, verifies duration,
   frame count and audio/video sync, uploads the output, deletes the work prefix, and sends the
   signed 'succeeded' callback.
@@ -233,6 +233,18 @@ def chunk_encode(event: dict, context: Any, env: Mapping[str, str], base) -> dic
     return {"index": chunk.index, "key": key, "frames": got, "size": size, "job_percent": round(job_percent, 3)}
 
 
+def _audio_source(s3, bucket: str, key: str, work: Path, base) -> str:
+    """The source for the audio encode: downloaded with parallel ranged GETs when /tmp has room
+    (audio interleaved with video would make FFmpeg skip through the whole object over one
+    HTTP connection), else the presigned URL."""
+    size = s3.head_object(Bucket=bucket, Key=key)["ContentLength"]
+    if shutil.disk_usage(work).free < size + 2 * base.TMP_RESERVE_BYTES:
+        return _presigned(s3, bucket, key)
+    local = work / ("source" + Path(key).suffix.lower()[:12])
+    s3.download_file(bucket, key, str(local), Config=base.transfer_config())
+    return str(local)
+
+
 def chunk_audio(event: dict, context: Any, env: Mapping[str, str], base) -> dict:
     plan = _plan(event, base)
     if plan.audio is None:
@@ -243,7 +255,7 @@ def chunk_audio(event: dict, context: Any, env: Mapping[str, str], base) -> dict
     work = _workdir(env, "audio")
     dst = work / f"audio{plan.audio.ext}"
     try:
-        argv = audio_command(plan.audio, plan.info, _presigned(s3, in_bucket, in_key), dst)
+        argv = audio_command(plan.audio, plan.info, _audio_source(s3, in_bucket, in_key, work, base), dst)
         asyncio.run(_run(argv, plan.join.duration, dst, _budget(context, base)))
         key = f"{prefix}{dst.name}"
         s3.upload_file(str(dst), bucket, key, Config=base.transfer_config())
