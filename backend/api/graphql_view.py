@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+import msgspec
 from litestar import Request, Response
 from litestar.di import Provide
 from litestar.background_tasks import BackgroundTasks
@@ -27,6 +28,9 @@ UNAUTHENTICATED = {
         "extensions": {"code": "UNAUTHENTICATED"},
     }],
 }
+
+
+_encoder = msgspec.json.Encoder()
 
 
 def _response_getter() -> Response:
@@ -70,6 +74,9 @@ def make_controller(schema, *, token: str, context_getter, path: str = "/graphql
                     return await self.render_graphql_ide(request)
                 return Response(UNAUTHENTICATED, status_code=401, headers={"WWW-Authenticate": "Bearer"})
             return await super().execute_request(request, context, root_value)
+
+        def encode_json(self, data: object) -> str:
+            return _encoder.encode(data).decode()  # msgspec: several times faster than json.dumps
 
         async def render_graphql_ide(self, request: Request) -> Response:
             return Response(page_html(), media_type="text/html")

@@ -8,13 +8,35 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Iterable
 
+from piccolo.engine.postgres import PostgresEngine
 from strawberry.dataloader import DataLoader
 
 from backend.catalog.tables import JobTransition, MediaAsset, TranscodeJob, TranscodePreset
 
 
+SQLITE_CHUNK = 500
+
+
+def _is_postgres(table) -> bool:
+    return isinstance(table._meta.db, PostgresEngine)
+
+
+async def rows_by_ids(table, ids: list[int], column: str = "id", order: str = "") -> list[dict]:
+    """SELECT * … WHERE column IN ids, as plain SQL: Piccolo's query builder costs ~0.7 ms of CPU
+    per all-columns select, more than the query itself on the hot paths."""
+    name = table._meta.tablename
+    if _is_postgres(table):
+        return await table.raw(f'SELECT * FROM "{name}" WHERE "{column}" = ANY({{}}){order}', ids)
+    rows: list[dict] = []
+    for start in range(0, len(ids), SQLITE_CHUNK):  # SQLite caps the number of parameters
+        chunk = ids[start:start + SQLITE_CHUNK]
+        marks = ", ".join(["{}"] * len(chunk))
+        rows += await table.raw(f'SELECT * FROM "{name}" WHERE "{column}" IN ({marks}){order}', *chunk)
+    return rows
+
+
 async def _rows_by_id(table, keys: list[int]) -> list[dict | None]:
-    rows = await table.select().where(table.id.is_in(list(set(keys))))
+    rows = await rows_by_ids(table, sorted(set(keys)))
     by_id = {row["id"]: row for row in rows}
     return [by_id.get(key) for key in keys]
 
@@ -32,7 +54,7 @@ async def load_jobs(keys: list[int]) -> list[dict | None]:
 
 
 async def load_histories(keys: list[int]) -> list[list[dict]]:
-    rows = await JobTransition.select().where(JobTransition.job.is_in(list(set(keys)))).order_by(JobTransition.id)
+    rows = await rows_by_ids(JobTransition, sorted(set(keys)), "job", ' ORDER BY "id"')
     grouped: dict[int, list[dict]] = defaultdict(list)
     for row in rows:
         grouped[row["job"]].append(row)

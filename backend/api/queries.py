@@ -38,6 +38,40 @@ def database_kind() -> str:
     return "postgresql" if isinstance(JobTable._meta.db, PostgresEngine) else "sqlite"
 
 
+def selected_names(info) -> set[str]:
+    """Every field name selected anywhere under the current field (fragments included)."""
+    names: set[str] = set()
+    stack = list(info.selected_fields)
+    while stack:
+        node = stack.pop()
+        name = getattr(node, "name", None)
+        if name:
+            names.add(name)
+        stack.extend(getattr(node, "selections", None) or ())
+    return names
+
+
+async def prefetch_related(info, rows: list[dict]) -> None:
+    """Load the page's source/output assets and presets now, in one query per kind, so the
+    per-job fields resolve without an awaitable each."""
+    names = selected_names(info)
+    loaders = api(info).loaders
+    waits = []
+    asset_ids = set()
+    if "source" in names:
+        asset_ids.update(r["source"] for r in rows)
+    if "outputAsset" in names:
+        asset_ids.update(r["output_asset"] for r in rows if r["output_asset"] is not None)
+    if asset_ids:
+        waits.append(loaders.asset.load_many(sorted(asset_ids)))
+    if "preset" in names:
+        preset_ids = {r["preset"] for r in rows if r["preset"] is not None}
+        if preset_ids:
+            waits.append(loaders.preset.load_many(sorted(preset_ids)))
+    if waits:
+        await asyncio.gather(*waits)
+
+
 def _connection(kind: str, cls, rows: list[dict], has_next: bool, count) -> Connection:
     edges = [Edge(cursor=encode_cursor(kind, r["id"]), node=cls.from_row(r)) for r in rows]
     return Connection(
@@ -82,6 +116,7 @@ class Query:
         source = parse_id(source_id, "sourceId") if source_id is not None else None
         where = job_filters(status, search, source)
         rows, has_next = await fetch_page(JobTable, "job", where, first, after)
+        await prefetch_related(info, rows)
         return _connection("job", TranscodeJob, rows, has_next, counter(JobTable, where))
 
     @strawberry.field

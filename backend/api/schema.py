@@ -3,11 +3,17 @@
 Extensions are passed as factories (one instance per operation; instances are deprecated):
 parser and validation caches (the big throughput win), depth/token/alias limits against
 abusive documents, and `DomainErrors` (readable refusals, masked internals).
+
+The depth and alias limits are validation rules. strawberry's QueryDepthLimiter/MaxAliasesLimiter
+build a new rule class per instance, and ValidationCache keys on the rule classes, so a factory
+of those would miss the cache on every request; `Limits` adds rule classes built once instead.
 """
 from __future__ import annotations
 
 import strawberry
-from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, ParserCache, QueryDepthLimiter, ValidationCache
+from strawberry.extensions import AddValidationRules, MaxTokensLimiter, ParserCache, ValidationCache
+from strawberry.extensions.max_aliases import create_validator as alias_rule
+from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
 
 from backend.api.errors import DomainErrors, log_errors
 from backend.api.mutations_assets import AssetMutations
@@ -20,6 +26,16 @@ MAX_DEPTH = 8
 MAX_TOKENS = 3000
 MAX_ALIASES = 30
 CACHE_SIZE = 512
+
+
+LIMIT_RULES = (depth_rule(MAX_DEPTH, None), alias_rule(MAX_ALIASES))
+
+
+class Limits(AddValidationRules):
+    """Depth and alias limits with stable rule classes (see the module docstring)."""
+
+    def __init__(self) -> None:
+        super().__init__(list(LIMIT_RULES))
 
 
 @strawberry.type
@@ -39,9 +55,8 @@ def build_schema() -> strawberry.Schema:
         subscription=Subscription,
         extensions=[
             lambda: DomainErrors(),
-            lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
+            Limits,
             lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
-            lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
             lambda: ParserCache(maxsize=CACHE_SIZE),
             lambda: ValidationCache(maxsize=CACHE_SIZE),
         ],

@@ -29,6 +29,23 @@ def _json(value, default):
     return value
 
 
+def related(loader, key, cls):
+    """`cls` for the row `key` of `loader`: at once when the row is already loaded (the list
+    resolvers prefetch a page's related rows in one query), else an awaitable that batches."""
+    if key is None:
+        return None
+    future = loader.cache_map.get(key)
+    if future is not None and future.done() and not future.cancelled() and future.exception() is None:
+        row = future.result()
+        return cls.from_row(row) if row else None
+
+    async def load():
+        row = await loader.load(key)
+        return cls.from_row(row) if row else None
+
+    return load()
+
+
 @strawberry.enum(description="Where a job is in its lifecycle.")
 class JobStatus(enum.Enum):
     QUEUED = "queued"
@@ -254,23 +271,16 @@ class TranscodeJob:
         return max(self.trim_end - self.trim_start, 0.0)
 
     @strawberry.field
-    async def source(self, info: strawberry.Info) -> MediaAsset | None:
-        row = await api(info).loaders.asset.load(self._source_id)
-        return MediaAsset.from_row(row) if row else None
+    def source(self, info: strawberry.Info) -> MediaAsset | None:
+        return related(api(info).loaders.asset, self._source_id, MediaAsset)
 
     @strawberry.field(description="The registered output, once the job succeeded.")
-    async def output_asset(self, info: strawberry.Info) -> MediaAsset | None:
-        if self._output_asset_id is None:
-            return None
-        row = await api(info).loaders.asset.load(self._output_asset_id)
-        return MediaAsset.from_row(row) if row else None
+    def output_asset(self, info: strawberry.Info) -> MediaAsset | None:
+        return related(api(info).loaders.asset, self._output_asset_id, MediaAsset)
 
     @strawberry.field(description="The preset row (null if it was deleted; see presetSnapshot).")
-    async def preset(self, info: strawberry.Info) -> TranscodePreset | None:
-        if self._preset_id is None:
-            return None
-        row = await api(info).loaders.preset.load(self._preset_id)
-        return TranscodePreset.from_row(row) if row else None
+    def preset(self, info: strawberry.Info) -> TranscodePreset | None:
+        return related(api(info).loaders.preset, self._preset_id, TranscodePreset)
 
     @strawberry.field(description="The preset as it was when the job was created.")
     def preset_snapshot(self) -> JSON:

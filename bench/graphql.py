@@ -1,0 +1,325 @@
+"""GraphQL API benchmark: 100,000 jobs in a fresh PostgreSQL database, the app under uvicorn
+(one worker, run_jobs=False, asyncpg pool), p50/p99 latency of `jobs(first: 50)` with source
+assets, and requests/s of a small query from a second process on loopback.
+
+    .venv/bin/python bench/graphql.py [--jobs 100000] [--latency-requests 400] [--seconds 10]
+
+Targets: p50 <= 15 ms for the listing, >= 800 req/s for the small query. The bench database is
+dropped at the end (unless --keep). Traffic goes to 127.0.0.1 only, bounded in count and time.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+# This file is named like the graphql-core package: keep its folder off sys.path (Python puts a
+# script's folder first), and put the repository root there instead.
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+sys.path.insert(0, str(_HERE.parent))
+
+PG_ADMIN_URL = os.environ.get("MPR_BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+TOKEN = "bench-token"
+
+LISTING = """query Listing($after: String) { jobs(first: 50, after: $after) {
+  pageInfo { hasNextPage endCursor }
+  edges { cursor node { id status progress speed etaSeconds attempt outputFilename createdAt
+    source { id filename duration width height posterUrl } } } } }"""
+SMALL = 'query Small($id: ID!) { job(id: $id) { id status progress } }'
+
+
+# ------------------------------------------------------------------ a tiny HTTP/1.1 keep-alive client
+class Conn:
+    """One keep-alive connection; POSTs a JSON body and returns (status, body). Low overhead on purpose."""
+
+    def __init__(self, host: str, port: int):
+        self.host, self.port = host, port
+        self.reader = self.writer = None
+
+    async def open(self) -> None:
+        self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+
+    async def post(self, path: str, payload: bytes) -> tuple[int, bytes]:
+        head = (f"POST {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\nContent-Type: application/json\r\n"
+                f"Authorization: Bearer {TOKEN}\r\nContent-Length: {len(payload)}\r\n\r\n").encode()
+        self.writer.write(head + payload)
+        raw = await self.reader.readuntil(b"\r\n\r\n")
+        lines = raw.decode("latin-1").split("\r\n")
+        status = int(lines[0].split()[1])
+        headers = {k.strip().lower(): v.strip() for k, _, v in (ln.partition(":") for ln in lines[1:] if ln)}
+        if "content-length" in headers:
+            body = await self.reader.readexactly(int(headers["content-length"]))
+        else:  # chunked (not expected from the GraphQL route)
+            body = b""
+            while True:
+                size = int((await self.reader.readuntil(b"\r\n")).strip(), 16)
+                chunk = await self.reader.readexactly(size + 2)
+                if size == 0:
+                    break
+                body += chunk[:-2]
+        return status, body
+
+    def close(self) -> None:
+        if self.writer:
+            self.writer.close()
+
+
+def body(query: str, variables: dict) -> bytes:
+    return json.dumps({"query": query, "variables": variables}).encode()
+
+
+# ------------------------------------------------------------------ seeding
+async def seed(url: str, jobs: int, assets: int) -> dict:
+    import asyncpg
+
+    from backend.catalog import db as catalog_db
+    from backend.catalog.engine import engine_from_url, postgres_config
+    from backend.catalog.presets import seed_builtin_presets
+    from backend.catalog.tables import TranscodePreset
+
+    engine = engine_from_url(url)
+    await catalog_db.create_tables(engine)
+    await seed_builtin_presets()
+    preset_ids = [r["id"] for r in await TranscodePreset.select(TranscodePreset.id)]
+    now = dt.datetime.now(dt.timezone.utc)
+    conn = await asyncpg.connect(**postgres_config(url))
+    try:
+        t0 = time.perf_counter()
+        asset_rows = [
+            (f"clip-{i:05d}.mp4", "in", f"library/clip-{i:05d}.mp4", 10_000_000 + i, 0.0, "", "ready", "",
+             30.0 + i % 90, "mov,mp4,m4a,3gp,3g2,mj2", "h264", "aac", 1920, 1080, 25.0, 5_000_000, 2, 48000, 0,
+             "yuv420p", f"{i + 1}/poster.jpg", f"{i + 1}/filmstrip.jpg", 12, json.dumps(["bench", f"t{i % 7}"]), "",
+             now, now)
+            for i in range(assets)
+        ]
+        await conn.copy_records_to_table("media_asset", records=asset_rows, columns=[
+            "filename", "storage_area", "storage_key", "size", "mtime", "etag", "status", "error_message",
+            "duration", "container", "video_codec", "audio_codec", "width", "height", "frame_rate", "bitrate",
+            "audio_channels", "audio_sample_rate", "rotation", "pix_fmt", "poster_key", "filmstrip_key",
+            "filmstrip_frames", "tags", "comments", "created_at", "updated_at"])
+        asset_ids = [r["id"] for r in await conn.fetch("SELECT id FROM media_asset ORDER BY id")]
+        statuses = ("succeeded", "succeeded", "succeeded", "failed", "cancelled", "queued", "running")
+        snapshot = json.dumps({"name": "H.264 720p", "kind": "video", "container": "mp4"})
+        job_rows = []
+        for i in range(jobs):
+            status = statuses[i % len(statuses)]
+            created = now - dt.timedelta(seconds=jobs - i)
+            done = status in ("succeeded", "failed", "cancelled")
+            job_rows.append((
+                asset_ids[i % len(asset_ids)], preset_ids[i % len(preset_ids)], snapshot, 0.0, 10.0, True,
+                f"out-{i}.mp4", f"out-{i}.mp4", None, status, 100.0 if status == "succeeded" else float(i % 100),
+                None, 1.5, None, 1, 3, 0, "local", "", "", "ffmpeg failed" if status == "failed" else "", "",
+                "{}", created, created if status != "queued" else None, created if done else None, None, created,
+            ))
+        await conn.copy_records_to_table("transcode_job", records=job_rows, columns=[
+            "source", "preset", "preset_snapshot", "trim_start", "trim_end", "accurate_trim", "output_filename",
+            "output_key", "output_asset", "status", "progress", "fps", "speed", "eta_seconds", "attempt",
+            "max_attempts", "priority", "executor", "execution_id", "worker_id", "error", "log_tail", "plan",
+            "created_at", "started_at", "finished_at", "heartbeat_at", "updated_at"])
+        await conn.execute("""INSERT INTO job_transition (job, at, from_status, to_status, attempt, reason)
+                              SELECT id, created_at, '', 'queued', 1, 'created' FROM transcode_job""")
+        await conn.execute("ANALYZE")
+        seconds = time.perf_counter() - t0
+        some_job = await conn.fetchval("SELECT id FROM transcode_job ORDER BY id DESC OFFSET 1234 LIMIT 1")
+        counts = await conn.fetchval("SELECT COUNT(*) FROM transcode_job")
+    finally:
+        await conn.close()
+    return {"seed_seconds": round(seconds, 1), "jobs": counts, "assets": len(asset_ids), "some_job": some_job}
+
+
+# ------------------------------------------------------------------ measuring
+def cpu_seconds(pid: int | None) -> float:
+    """User+system CPU seconds of the server process (0 when unknown)."""
+    if not pid:
+        return 0.0
+    import psutil
+
+    t = psutil.Process(pid).cpu_times()
+    return t.user + t.system
+
+
+async def latency(port: int, requests: int, warmup: int = 40, pid: int | None = None) -> dict:
+    conn = Conn("127.0.0.1", port)
+    await conn.open()
+    samples = []
+    after = None
+    cpu0 = 0.0
+    try:
+        for i in range(warmup + requests):
+            if i == warmup:
+                cpu0 = cpu_seconds(pid)
+            t0 = time.perf_counter()
+            status, raw = await conn.post("/graphql", body(LISTING, {"after": after}))
+            elapsed = time.perf_counter() - t0
+            assert status == 200, raw[:300]
+            data = json.loads(raw)
+            assert "errors" not in data, data["errors"]
+            page = data["data"]["jobs"]
+            assert len(page["edges"]) == 50 and page["edges"][0]["node"]["source"]["filename"]
+            # walk a few pages deep, then start again: first pages and deep cursors both count
+            after = page["pageInfo"]["endCursor"] if i % 10 != 9 else None
+            if i >= warmup:
+                samples.append(elapsed * 1000)
+    finally:
+        conn.close()
+    cpu = cpu_seconds(pid) - cpu0
+    samples.sort()
+    return {"requests": len(samples), "server_cpu_ms": round(cpu / len(samples) * 1000, 2),
+            "p50_ms": round(statistics.median(samples), 2),
+            "p90_ms": round(samples[int(len(samples) * 0.90) - 1], 2),
+            "p99_ms": round(samples[int(len(samples) * 0.99) - 1], 2), "max_ms": round(samples[-1], 2)}
+
+
+async def load(port: int, seconds: float, concurrency: int, job_id: int, pid: int | None = None) -> dict:
+    payload = body(SMALL, {"id": str(job_id)})
+    done = errors = 0
+    deadline = time.perf_counter() + seconds
+
+    async def worker() -> None:
+        nonlocal done, errors
+        conn = Conn("127.0.0.1", port)
+        await conn.open()
+        try:
+            while time.perf_counter() < deadline:
+                status, raw = await conn.post("/graphql", payload)
+                if status != 200 or b'"errors"' in raw:
+                    errors += 1
+                done += 1
+        finally:
+            conn.close()
+
+    # warm up, then measure
+    warm_deadline, deadline = deadline, time.perf_counter() + 1.0
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    done = errors = 0
+    deadline = time.perf_counter() + seconds
+    cpu0, t0 = cpu_seconds(pid), time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    elapsed, cpu = time.perf_counter() - t0, cpu_seconds(pid) - cpu0
+    del warm_deadline
+    return {"requests": done, "errors": errors, "seconds": round(elapsed, 2), "rps": round(done / elapsed, 1),
+            "concurrency": concurrency, "server_cpu_ms": round(cpu / max(done, 1) * 1000, 3),
+            "rps_per_server_core": round(done / cpu, 1) if cpu else None}
+
+
+# ------------------------------------------------------------------ processes
+def serve(port: int) -> None:
+    import logging
+
+    from backend.api.server import serve_api
+    from backend.config import Settings
+
+    logging.basicConfig(level=logging.WARNING)
+    settings = Settings.from_env().with_(port=port, host="127.0.0.1", log_level="warning")
+    serve_api(settings, run_jobs=False, access_log=False)
+
+
+def wait_ready(port: int, proc: subprocess.Popen, timeout: float = 60) -> None:
+    import http.client
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"server exited with {proc.returncode}")
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            c.request("GET", "/healthz")
+            if c.getresponse().status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise SystemExit("server did not become ready")
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--jobs", type=int, default=100_000)
+    parser.add_argument("--assets", type=int, default=2_000)
+    parser.add_argument("--latency-requests", type=int, default=400)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--keep", action="store_true", help="keep the bench database")
+    parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--load", nargs=4, metavar=("PORT", "SECONDS", "JOB_ID", "PID"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.serve:
+        serve(args.serve)
+        return 0
+    if args.load:
+        port, seconds, job_id, pid = int(args.load[0]), float(args.load[1]), int(args.load[2]), int(args.load[3])
+        print(json.dumps(asyncio.run(load(port, seconds, args.concurrency, job_id, pid))))
+        return 0
+
+    from backend.catalog import db as catalog_db
+
+    name = f"mpr_bench_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    asyncio.run(catalog_db.create_postgres_database(PG_ADMIN_URL, name))
+    proc = None
+    try:
+        print(f"seeding {args.jobs:,} jobs and {args.assets:,} assets into {name} …", flush=True)
+        seeded = asyncio.run(seed(url, args.jobs, args.assets))
+        print(f"  seeded in {seeded['seed_seconds']} s (COPY): {seeded['jobs']:,} jobs", flush=True)
+
+        port = free_port()
+        tmp = Path(tempfile.mkdtemp(prefix="mpr-bench-"))
+        env = {**os.environ, "MPR_DATABASE_URL": url, "MPR_API_TOKEN": TOKEN, "MPR_ADMIN_PASSWORD": "bench-admin",
+               "MPR_MEDIA_ROOT": str(tmp / "media"), "MPR_DATA_DIR": str(tmp / "data"), "MPR_LOG_LEVEL": "warning"}
+        proc = subprocess.Popen([sys.executable, __file__, "--serve", str(port)], env=env)
+        wait_ready(port, proc)
+        print(f"server (uvicorn, 1 worker, asyncpg pool) on 127.0.0.1:{port}", flush=True)
+
+        lat = asyncio.run(latency(port, args.latency_requests, pid=proc.pid))
+        print(f"jobs(first: 50) with source assets: p50 {lat['p50_ms']} ms, p90 {lat['p90_ms']} ms, "
+              f"p99 {lat['p99_ms']} ms, max {lat['max_ms']} ms over {lat['requests']} requests "
+              f"(server CPU {lat['server_cpu_ms']} ms/request)", flush=True)
+
+        out = subprocess.run([sys.executable, __file__, "--load", str(port), str(args.seconds), str(seeded["some_job"]),
+                              str(proc.pid), "--concurrency", str(args.concurrency)], capture_output=True, text=True,
+                             timeout=args.seconds + 60, env=env)
+        if out.returncode != 0:
+            raise SystemExit(f"load generator failed: {out.stderr[-2000:]}")
+        thr = json.loads(out.stdout.strip().splitlines()[-1])
+        print(f"small query job(id) {{ id status progress }}: {thr['rps']} req/s "
+              f"({thr['requests']} requests in {thr['seconds']} s, {thr['concurrency']} connections, "
+              f"{thr['errors']} errors) from a second process; server CPU {thr['server_cpu_ms']} ms/request "
+              f"= {thr['rps_per_server_core']} req/s per fully available core", flush=True)
+        print(f"machine load average during the run: {os.getloadavg()} on {os.cpu_count()} cores", flush=True)
+        verdict = {"p50_ok": lat["p50_ms"] <= 15, "rps_ok": thr["rps"] >= 800}
+        print(json.dumps({"seed": seeded, "latency": lat, "throughput": thr, "targets": verdict,
+                          "loadavg": os.getloadavg()}), flush=True)
+        return 0
+    finally:
+        if proc is not None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        if not args.keep:
+            asyncio.run(catalog_db.drop_postgres_database(PG_ADMIN_URL, name))
+            print(f"dropped {name}", flush=True)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
