@@ -153,8 +153,11 @@ async def test_corrupt_input_fails_the_job_with_the_reason(app, moto_stack, aws_
     assert steps == ["queued", "running", "failed"]  # the second (Catch) report changed nothing
 
 
-async def test_cancel_stops_the_execution(app, moto_stack, aws_clips, hooks):
-    asset = await add_asset(app, aws_clips["tiny"], "e2e/cancel-me.mp4")
+@pytest.mark.parametrize("via", ["service", "executor"])
+async def test_cancel_stops_the_execution(app, moto_stack, aws_clips, hooks, via):
+    """Through cancelJob (the executor hears it on the event bus) or the executor's own cancel()
+    (StopExecution first, then the transition)."""
+    asset = await add_asset(app, aws_clips["tiny"], f"e2e/cancel-me-{via}.mp4")
     gate = threading.Event()
     hooks.before = lambda ev: gate.wait(30) if ev.get("action", "transcode") == "transcode" else None
     try:
@@ -162,7 +165,11 @@ async def test_cancel_stops_the_execution(app, moto_stack, aws_clips, hooks):
         running = await wait_job(created["id"], {"running"}, also=lambda r: bool(r["execution_id"]))
         arn = running["execution_id"]
         await wait_for(lambda: moto_stack.results_for(created["id"]), what="the Lambda to be invoked")
-        await service.cancel_job(created["id"])
+        if via == "service":
+            await service.cancel_job(created["id"])
+        else:
+            assert await app.executor.cancel(created["id"]) is True
+            assert app.executor.has_stopped(arn)
         await wait_for(lambda: app.executor.has_stopped(arn), what="StopExecution")
     finally:
         gate.set()  # moto shows ABORTED once the invocation in flight returns; AWS shows it at once

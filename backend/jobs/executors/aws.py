@@ -249,12 +249,15 @@ class AwsExecutor:
             raise DispatchError("the source asset was deleted")
         in_bucket, in_key = await self._input_location(source)
         out_bucket, out_key = self._output_location(row["output_key"])
+        preset = row["preset_snapshot"]
+        if isinstance(preset, str):  # JSON column not decoded by the engine
+            preset = json.loads(preset)
         return {
             "job_id": row["id"],
             "attempt": row["attempt"],
             "input": {"bucket": in_bucket, "key": in_key},
             "output": {"bucket": out_bucket, "key": out_key},
-            "preset": row["preset_snapshot"],
+            "preset": preset,
             "trim": {"start": row["trim_start"] or 0.0, "end": row["trim_end"], "accurate": row["accurate_trim"]},
             "callback_url": callback_url(self.settings, row["id"]),
         }
