@@ -7,15 +7,18 @@ plain dicts in the API's camelCase; refusals raise `ApiError` with the API's mes
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import logging
 import mimetypes
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import httpx
 
 _REPO_ROOT = Path(__file__).resolve().parent.parent
+logging.getLogger("httpx").setLevel(logging.WARNING)  # the poller's requests are not news
 _WILDCARD_HOSTS = {"", "0.0.0.0", "::", "[::]"}
 _clients: dict[int, httpx.AsyncClient] = {}
 _token_cache: str | None = None
@@ -219,15 +222,16 @@ async def delete_asset(asset_id: str, delete_file: bool = False) -> dict:
     return data["deleteAsset"]
 
 
-async def upload_asset(path: Path, filename: str) -> dict:
-    """uploadAsset over the GraphQL multipart request spec, streaming the file from disk."""
+async def upload_asset(source: Path | BinaryIO, filename: str) -> dict:
+    """uploadAsset over the GraphQL multipart request spec, streaming a path or an open file."""
     operations = {
         "query": f"mutation($file: Upload!) {{ uploadAsset(file: $file) {{ {ASSET_FULL} }} }}",
         "variables": {"file": None},
     }
     content_type = mimetypes.guess_type(filename)[0] or "application/octet-stream"
-    try:
-        with open(path, "rb") as fh:
+    with contextlib.ExitStack() as stack:
+        fh = stack.enter_context(open(source, "rb")) if isinstance(source, (str, Path)) else source
+        try:
             response = await _client().post(
                 endpoint(),
                 data={"operations": json.dumps(operations), "map": json.dumps({"0": ["variables.file"]})},
@@ -235,8 +239,8 @@ async def upload_asset(path: Path, filename: str) -> dict:
                 headers=_headers(),
                 timeout=httpx.Timeout(600.0, connect=5.0),
             )
-    except httpx.HTTPError as exc:
-        raise ApiError(f"The upload did not reach the API ({type(exc).__name__}).", "UNREACHABLE") from exc
+        except httpx.HTTPError as exc:
+            raise ApiError(f"The upload did not reach the API ({type(exc).__name__}).", "UNREACHABLE") from exc
     return _unwrap(response)["uploadAsset"]
 
 

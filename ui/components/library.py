@@ -15,7 +15,9 @@ def _poster(asset: AssetRow) -> rx.Component:
             rx.image(src=asset.poster_url, width="100%", height="100%", object_fit="cover",
                      loading="lazy", alt=""),
             rx.center(
-                rx.icon(rx.cond(asset.status == "error", "file-warning", "film"), size=20, color=FAINT),
+                rx.cond(asset.status == "error",
+                        rx.icon("file-warning", size=20, color=FAINT),
+                        rx.icon("film", size=20, color=FAINT)),
                 width="100%", height="100%",
             ),
         ),

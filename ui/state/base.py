@@ -5,6 +5,8 @@ logged in, so the GraphQL token the server holds is never used on a stranger's b
 """
 from __future__ import annotations
 
+import asyncio
+
 import reflex as rx
 
 from ui import api, session
@@ -20,15 +22,24 @@ class AppState(rx.State):
     logging_in: bool = False
     session_cookie: str = rx.Cookie("", name=COOKIE, max_age=session.SESSION_SECONDS, same_site="strict")
 
-    def _boot_events(self):
+    async def _load_all(self):
+        """Library, presets and the first queue page in one event, fetched concurrently; then the poller."""
         from ui.state.editor import EditorState
         from ui.state.library import LibraryState
         from ui.state.queue import QueueState
 
-        return [LibraryState.load, EditorState.load_presets, QueueState.start]
+        library = await self.get_state(LibraryState)
+        editor = await self.get_state(EditorState)
+        queue = await self.get_state(QueueState)
+        _, preset_problem, _ = await asyncio.gather(
+            library._fetch(), editor._fetch_presets(), queue._refresh(with_status=True))
+        events = [QueueState.start]
+        if preset_problem:
+            events.append(rx.toast.error(preset_problem))
+        return events
 
     @rx.event
-    def boot(self):
+    async def boot(self):
         """on_load: decide whether a login is needed, then load the library, presets and queue."""
         self.login_required = api.login_required()
         if not self.login_required:
@@ -37,7 +48,7 @@ class AppState(rx.State):
             user = session.verify(self.session_cookie, api.token())
             self.authenticated, self.username = user is not None, user or ""
         if self.authenticated:
-            return self._boot_events()
+            return await self._load_all()
 
     @rx.event
     async def login(self, form: dict):
@@ -63,7 +74,7 @@ class AppState(rx.State):
         self.login_error = ""
         self.authenticated, self.username = True, result.get("username") or username
         self.session_cookie = session.issue(self.username, api.token())
-        for event in self._boot_events():
+        for event in await self._load_all():
             yield event
 
     @rx.event

@@ -151,17 +151,23 @@ class EditorState(AppState):
     async def load_presets(self):
         if not self.authenticated:
             return
+        problem = await self._fetch_presets()
+        if problem:
+            yield rx.toast.error(problem)
+
+    async def _fetch_presets(self) -> str:
+        """Load the preset list (default: H.264 720p); returns '' or what went wrong."""
         try:
             rows = await api.list_presets()
         except api.ApiError as exc:
-            yield rx.toast.error(f"Presets could not be loaded: {exc.message}")
-            return
+            return f"Presets could not be loaded: {exc.message}"
         self.presets = [preset_row(r) for r in rows]
         if not self.preset_id or all(p.id != self.preset_id for p in self.presets):
             first = next((p for p in self.presets if p.video_codec == "libx264" and "720" in p.name), None) or next(
                 (p for k in KIND_ORDER for p in self.presets if p.kind == k), None)
             self.preset_id = first.id if first else ""
         self._prefill_name()
+        return ""
 
     @rx.event
     async def open_asset(self, asset_id: str):

@@ -1,9 +1,6 @@
 """Library panel state: the asset list (search, status filter), selection, folder scan and uploads."""
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import reflex as rx
@@ -118,17 +115,12 @@ class LibraryState(AppState):
         last_ok = ""
         for upload in files:
             name = Path(upload.filename or "upload.bin").name
-            fd, tmp = tempfile.mkstemp(prefix="mpr-ui-upload-", suffix=Path(name).suffix)
             try:
-                with os.fdopen(fd, "wb") as out:
-                    await upload.seek(0)
-                    shutil.copyfileobj(upload.file, out, 1024 * 1024)
-                asset = await api.upload_asset(Path(tmp), name)
+                await upload.seek(0)
+                asset = await api.upload_asset(upload.file, name)  # streamed from Reflex's spool file
             except api.ApiError as exc:
                 self.upload_error = f"{name}: {exc.message}"
                 continue
-            finally:
-                Path(tmp).unlink(missing_ok=True)
             if (asset.get("status") or "").lower() == "error":
                 self.upload_error = f"{name}: {asset.get('errorMessage') or 'not usable media'}"
             else:

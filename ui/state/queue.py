@@ -95,13 +95,26 @@ class QueueState(AppState):
     async def refresh_now(self):
         if not self.authenticated:
             return
+        await self._refresh()
+
+    async def _refresh(self, with_status: bool = False) -> None:
         after, statuses = self._query_args()
         try:
             result = await self._fetch_page(after, statuses)
+            status = await api.system_status() if with_status else None
         except api.ApiError as exc:
             self.error = exc.message
             return
         self._apply_page(result)
+        if status is not None:
+            self._apply_status(status)
+
+    def _apply_status(self, status: dict) -> None:
+        counts = {c["status"].lower(): c["count"] for c in status["jobCounts"]}
+        self.active_count = counts.get("queued", 0) + counts.get("running", 0)
+        workers = status["workers"]
+        self.status_text = (f"{status['executor']} executor · {workers} worker{'s' if workers != 1 else ''} · "
+                            f"{counts.get('running', 0)} running · {counts.get('queued', 0)} queued")
 
     @rx.event
     def start(self):
@@ -120,6 +133,7 @@ class QueueState(AppState):
             self._polling = True
             token = self.router.session.client_token
         try:
+            await asyncio.sleep(FAST)  # boot has just fetched the first page
             while client_connected(token):
                 async with self:
                     if not self.authenticated:
@@ -150,11 +164,7 @@ class QueueState(AppState):
                         continue  # the person paged or filtered meanwhile: fetch again
                     finished = self._apply_page(result)
                     if status is not None:
-                        counts = {c["status"].lower(): c["count"] for c in status["jobCounts"]}
-                        self.active_count = counts.get("queued", 0) + counts.get("running", 0)
-                        self.status_text = (f"{status['executor']} executor · {status['workers']} "
-                                            f"worker{'s' if status['workers'] != 1 else ''} · "
-                                            f"{counts.get('running', 0)} running · {counts.get('queued', 0)} queued")
+                        self._apply_status(status)
                     active = self.active_count or any(j.can_cancel for j in self.jobs)
                 refresh_library = finished or lib_pending or tick % 5 == 0
                 if refresh_library:

@@ -1,0 +1,180 @@
+"""How fast the timeline UI is for a person, measured in headless Chromium against the served app.
+
+Starts a real server (backend.serve.serve via tests/ui/ui_stack.py: temp SQLite, demo clips),
+adds 500 finished jobs to its catalog, then reports medians of:
+  - cold page load to interactive (fresh browser context, no cache): navigation start → the
+    library and the first queue page are rendered from live state (target ≤ 3 s);
+  - select an asset → first video frame (readyState ≥ 2);
+  - queue with 500 jobs: rows in the DOM, next/previous page latency, the GraphQL page query,
+    and main-thread long tasks while a real job streams progress for 15 s.
+Usage: .venv/bin/python bench/ui.py [--runs N] [--jobs N]   (JSON copy in bench/out/ui.json)
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import concurrent.futures
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests" / "ui"))
+
+import httpx  # noqa: E402
+
+import ui_stack  # noqa: E402
+
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-sync"]
+OUT = ROOT / "bench" / "out"
+LONGTASK_OBSERVER = """
+window.__longtasks = [];
+new PerformanceObserver(list => { for (const e of list.getEntries()) window.__longtasks.push(e.duration); })
+  .observe({type: 'longtask', buffered: true});
+"""
+
+
+async def add_jobs(db_path: Path, count: int) -> int:
+    from backend.catalog import db as catalog_db
+    from backend.catalog.engine import engine_from_url
+    from backend.catalog.tables import MediaAsset, TranscodeJob
+
+    catalog_db.bind_engine(engine_from_url(f"sqlite:///{db_path}"))
+    source = await MediaAsset.select(MediaAsset.id).first()
+    statuses = ("succeeded", "succeeded", "failed", "cancelled")
+    rows = [TranscodeJob(source=source["id"], status=statuses[i % 4], progress=100.0 if i % 4 == 0 else 40.0,
+                         output_filename=f"bench-{i:04d}.mp4", trim_start=1.0, trim_end=4.0,
+                         error="ffmpeg exited with code 1" if i % 4 == 2 else "")
+            for i in range(count)]
+    await TranscodeJob.insert(*rows)
+    return await TranscodeJob.count()
+
+
+def gql(base: str, query: str, variables: dict | None = None) -> dict:
+    response = httpx.post(base + "/graphql", json={"query": query, "variables": variables or {}},
+                          headers={"Authorization": f"Bearer {ui_stack.API_TOKEN}"}, timeout=30)
+    body = response.json()
+    if body.get("errors"):
+        raise RuntimeError(body["errors"])
+    return body["data"]
+
+
+def median(values) -> float:
+    return round(statistics.median(values), 1)
+
+
+def measure(base: str, runs: int, total_jobs: int) -> dict:
+    from playwright.sync_api import sync_playwright
+
+    results: dict = {"jobs_in_catalog": total_jobs}
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        # warm the server once (first request compiles nothing, but opens DB connections)
+        warm = browser.new_context().new_page()
+        warm.goto(base + "/")
+        warm.wait_for_selector("#job-row")
+        warm.context.close()
+
+        loads, dcl, first_frame = [], [], []
+        for _ in range(runs):
+            context = browser.new_context(viewport={"width": 1280, "height": 800})
+            page = context.new_page()
+            page.goto(base + "/", wait_until="commit")
+            page.wait_for_function(
+                "() => document.querySelectorAll('#asset-item').length >= 3 &&"
+                " document.querySelectorAll('#job-row').length === 25", timeout=30_000)
+            loads.append(page.evaluate("performance.now()"))
+            dcl.append(page.evaluate(
+                "performance.getEntriesByType('navigation')[0].domContentLoadedEventEnd"))
+            t0 = page.evaluate("performance.now()")
+            page.locator("#asset-item").first.click()
+            page.wait_for_function(
+                "() => { const v = document.querySelector('#player'); return v && v.readyState >= 2 }")
+            first_frame.append(page.evaluate("performance.now()") - t0)
+            context.close()
+        results["cold_load_to_interactive_ms"] = median(loads)
+        results["cold_load_runs_ms"] = [round(x) for x in loads]
+        results["dom_content_loaded_ms"] = median(dcl)
+        results["select_to_first_frame_ms"] = median(first_frame)
+
+        # queue with many jobs: paging and a live job
+        context = browser.new_context(viewport={"width": 1280, "height": 800})
+        context.add_init_script(LONGTASK_OBSERVER)
+        page = context.new_page()
+        page.goto(base + "/")
+        page.wait_for_selector("#job-row")
+        results["queue_rows_in_dom"] = page.locator("#job-row").count()
+        results["dom_nodes"] = page.evaluate("document.getElementsByTagName('*').length")
+        flips = []
+        for i in range(10):
+            first = page.locator("#job-row").first.get_attribute("data-job-id")
+            button = "#queue-next" if i % 2 == 0 else "#queue-prev"
+            t0 = page.evaluate("performance.now()")
+            page.click(button)
+            page.wait_for_function("id => document.querySelector('#job-row')?.dataset.jobId !== id", arg=first)
+            flips.append(page.evaluate("performance.now()") - t0)
+        results["queue_page_flip_ms"] = median(flips)
+        gql_times = []
+        for _ in range(20):
+            t0 = time.perf_counter()
+            gql(base, "{ jobs(first: 25) { totalCount pageInfo { endCursor hasNextPage } nodes { id status progress "
+                      "speed etaSeconds error outputUrl source { filename } preset { name } outputAsset { id } } } }")
+            gql_times.append((time.perf_counter() - t0) * 1000)
+        results["graphql_queue_page_ms"] = median(gql_times)
+
+        # a real job streams progress into a queue of 500+: count long tasks for 15 s
+        assets = gql(base, '{ assets(first: 10, search: "Test pattern") { nodes { id } } }')["assets"]["nodes"]
+        presets = gql(base, "{ presets { id name } }")["presets"]
+        preset = next(p["id"] for p in presets if p["name"] == "H.264 480p")
+        page.evaluate("window.__longtasks = []")
+        gql(base, "mutation($i: CreateJobInput!) { createJob(input: $i) { id } }",
+            {"i": {"sourceId": assets[0]["id"], "presetId": preset, "outputName": "bench-live"}})
+        progress_seen = set()
+        t_end = time.monotonic() + 15
+        while time.monotonic() < t_end:
+            progress_seen.add(page.locator("#job-progress").first.get_attribute("data-progress"))
+            page.wait_for_timeout(200)
+        longtasks = page.evaluate("window.__longtasks")
+        results["live_progress_values_seen"] = len(progress_seen)
+        results["long_tasks_15s"] = len(longtasks)
+        results["long_tasks_total_ms"] = round(sum(longtasks))
+        results["long_task_max_ms"] = round(max(longtasks, default=0))
+        context.close()
+        browser.close()
+    return results
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--jobs", type=int, default=500)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="mpr-bench-ui-") as tmp:
+        root = Path(tmp)
+        t0 = time.monotonic()
+        proc, port = ui_stack.start_and_wait(root)
+        started = time.monotonic() - t0
+        try:
+            with concurrent.futures.ThreadPoolExecutor(1) as pool:
+                total = pool.submit(asyncio.run, add_jobs(root / "data" / "mpr.sqlite", args.jobs)).result()
+            results = measure(f"http://127.0.0.1:{port}", args.runs, total)
+        finally:
+            ui_stack.stop(proc)
+    results["server_start_s"] = round(started, 1)
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "ui.json").write_text(json.dumps(results, indent=2))
+    width = max(len(k) for k in results)
+    for key, value in results.items():
+        print(f"{key:<{width}}  {value}")
+    ok = results["cold_load_to_interactive_ms"] <= 3000
+    print(f"cold load to interactive: {'OK' if ok else 'OVER'} (target ≤ 3000 ms)")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
