@@ -212,6 +212,15 @@ async def load(port: int, seconds: float, concurrency: int, job_id: int, pid: in
             "rps_per_server_core": round(done / cpu, 1) if cpu else None}
 
 
+def reference_loop() -> float:
+    """CPU seconds of a fixed pure-Python loop: how slow this machine is right now."""
+    start = time.process_time()
+    x = 0
+    for i in range(5_000_000):
+        x += i
+    return time.process_time() - start
+
+
 # ------------------------------------------------------------------ processes
 def serve(port: int) -> None:
     import logging
@@ -304,7 +313,8 @@ def main() -> int:
               f"({thr['requests']} requests in {thr['seconds']} s, {thr['concurrency']} connections, "
               f"{thr['errors']} errors) from a second process; server CPU {thr['server_cpu_ms']} ms/request "
               f"= {thr['rps_per_server_core']} req/s per fully available core", flush=True)
-        print(f"machine load average during the run: {os.getloadavg()} on {os.cpu_count()} cores", flush=True)
+        print(f"machine load average during the run: {os.getloadavg()} on {os.cpu_count()} cores; "
+              f"reference loop: {reference_loop():.3f} s CPU (5M additions; ~0.25 s on an idle core)", flush=True)
         verdict = {"p50_ok": lat["p50_ms"] <= 15, "rps_ok": thr["rps"] >= 800}
         print(json.dumps({"seed": seeded, "latency": lat, "throughput": thr, "targets": verdict,
                           "loadavg": os.getloadavg()}), flush=True)
