@@ -88,6 +88,8 @@ def test_library_lists_the_demo_clips(page, artifacts):
     page.wait_for_function(  # posters load
         "() => [...document.querySelectorAll('#asset-item img')].filter(i => i.complete && i.naturalWidth > 0).length === 3")
     assert "3 assets" in page.inner_text("body")
+    page.click("#scan-folder")  # nothing new in the folder: the toast says so
+    page.get_by_text(re.compile(r"Scan: 0 added, 0 updated, 3 unchanged")).wait_for()
     # search and status filter narrow the list
     page.fill("#asset-search", "mandel")
     page.wait_for_function("() => document.querySelectorAll('#asset-item').length === 1")
@@ -140,6 +142,8 @@ def test_fields_snap_to_frames_and_drag_handles(page):
     wait_value(page, "#in-point", "00:00:02.000")
     set_field(page, "out-point", "00:00:05.02")
     wait_value(page, "#out-point", "00:00:05.033")
+    set_field(page, "out-point", "5.04")  # snaps to the same frame: the field still shows the canonical value
+    wait_value(page, "#out-point", "00:00:05.033")
     assert page.text_content("#selection-duration") == "00:00:03.033"
     # drag the out handle to the middle of the track, then the in handle to the start
     track = page.locator("#tl-track").bounding_box()
@@ -181,6 +185,9 @@ def test_invalid_trim_is_explained_before_submitting(page, artifacts):
     page.click("button[title='Select the whole clip']")
     wait_value(page, "#out-point", "00:00:20.000")
     page.wait_for_selector("#job-form-message", state="detached")
+    # the handles follow the state again after the earlier drags painted them
+    track, out = page.locator("#tl-track").bounding_box(), page.locator("#tl-out").bounding_box()
+    assert abs(out["x"] + out["width"] / 2 - (track["x"] + track["width"])) < 4
     assert page.is_enabled("#submit-job")
 
 
@@ -214,6 +221,7 @@ def test_submit_shows_live_progress_and_the_output_plays(page, artifacts):
         " return v && v.readyState >= 2 && v.currentSrc.includes('/media/out/') }")
     assert page.text_content("#editor-title") == "ui-full-480p.mp4"
     assert abs(page.eval_on_selector("#player", "v => v.duration") - 20) < 0.3
+    page.wait_for_selector(".tl-strip > div", timeout=30_000)  # its filmstrip arrives live
     shot(page, artifacts, "05-output-playing-1280")
 
 

@@ -70,6 +70,18 @@
     if (drag && drag.kind === "in" && inField) inField.value = tc(inS);
     if (drag && drag.kind === "out" && outField) outField.value = tc(outS);
   }
+  /* A drag paints inline styles, which outrank the positions React renders (emotion classes).
+   * Once React has rendered new in/out values (the #timeline data attributes change), drop them. */
+  const PAINTED = ["tl-in", "tl-out", "tl-selection", "tl-shade-in", "tl-shade-out"];
+  function clearPaint() {
+    if (drag) return;
+    PAINTED.forEach((id) => { const el = $(id); if (el) { el.style.left = ""; el.style.width = ""; } });
+  }
+  new MutationObserver((records) => {
+    if (records.some((r) => r.target.id === "timeline")) clearPaint();
+  }).observe(document.documentElement, { subtree: true, attributes: true,
+    attributeFilter: ["data-in", "data-out", "data-duration"] });
+
   function loop() {
     paintHead();
     const v = video();

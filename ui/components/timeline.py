@@ -55,7 +55,7 @@ def _tc_field(id_: str, label: str, value, on_commit) -> rx.Component:
         rx.el.input(
             id=id_,
             default_value=value,
-            key=value,
+            key=value + "-" + EditorState.field_rev.to_string(),
             on_blur=on_commit,
             spell_check=False,
             auto_complete="off",

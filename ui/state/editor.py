@@ -40,6 +40,7 @@ class EditorState(AppState):
     in_text: str = format_tc(0)
     out_text: str = format_tc(0)
     field_error: str = ""
+    field_rev: int = 0  # bumps on every commit so the uncontrolled in/out fields re-mount with it
     presets: list[PresetRow] = []
     preset_id: str = ""
     output_name: str = ""
@@ -227,6 +228,7 @@ class EditorState(AppState):
             self.out_s = round(self.asset.duration, 6)  # the very end is always allowed
         self.in_text, self.out_text = format_tc(self.in_s), format_tc(self.out_s)
         self.field_error = ""
+        self.field_rev += 1
 
     @rx.event
     def commit_in(self, text: str):

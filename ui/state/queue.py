@@ -148,8 +148,9 @@ class QueueState(AppState):
                                 "" if library.area_filter == "all" else library.area_filter)
                     lib_pending = any(a.status == "pending" for a in library.assets)
                     editor = await self.get_state(EditorState)
-                    open_pending = editor.has_asset and (
-                        editor.asset.status == "pending" or not editor.asset.filmstrip_url)
+                    open_pending = editor.has_asset and editor.asset.status != "error" and (
+                        editor.asset.status == "pending"
+                        or (not editor.asset.filmstrip_url and editor.asset.width > 0))
                     open_id = editor.asset.id
                 try:
                     result = await self._fetch_page(after, statuses)
