@@ -165,6 +165,8 @@ def library_panel() -> rx.Component:
         ),
         rx.box(
             rx.foreach(LibraryState.assets, asset_item),
+            rx.cond(LibraryState.more_text != "",
+                    rx.text(LibraryState.more_text, size="1", color=FAINT, padding="8px 10px")),
             rx.cond(
                 (LibraryState.total == 0) & ~LibraryState.loading,
                 rx.vstack(

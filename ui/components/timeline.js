@@ -201,8 +201,9 @@
   function typing(el) {
     if (!el) return false;
     const tag = (el.tagName || "").toLowerCase();
+    const role = el.getAttribute ? el.getAttribute("role") : null;
     return tag === "input" || tag === "textarea" || tag === "select" || el.isContentEditable ||
-      (el.getAttribute && el.getAttribute("role") === "combobox");
+      ["combobox", "radio", "option", "menuitem", "slider", "tab", "checkbox"].includes(role);
   }
   function onKey(e) {
     const t = e.target;

@@ -28,6 +28,11 @@ class LibraryState(AppState):
     upload_phase: str = ""
     upload_error: str = ""
 
+    @rx.var
+    def more_text(self) -> str:
+        hidden = self.total - len(self.assets)
+        return f"{hidden} more not shown: search or filter to narrow the list." if hidden > 0 else ""
+
     async def _fetch(self) -> None:
         try:
             status = "" if self.status_filter == "all" else self.status_filter
