@@ -83,8 +83,10 @@ async def test_updates_from_another_process_arrive_by_polling(api_settings, add_
     (job_id,) = await seed_jobs(1, asset["id"], presets["H.264 480p"], statuses=("queued",))
     server = live_server(create_app(api_settings, run_jobs=False, db_pool=False))
     ws = await open_subscription(server.url, {"id": str(job_id)})
+    every = await open_subscription(server.url, {})
     first = await next_update(ws, 10)
     assert first["status"] == "QUEUED"  # the current state comes first
+    await asyncio.sleep(1.5)  # let the all-jobs poll take its first look
 
     # what `mpr worker` would write, in this test's process: the server learns it only from the database
     await TranscodeJob.update({TranscodeJob.status: "running", TranscodeJob.progress: 37.5}).where(TranscodeJob.id == job_id)
@@ -92,7 +94,13 @@ async def test_updates_from_another_process_arrive_by_polling(api_settings, add_
     assert (update["status"], update["progress"]) == ("RUNNING", 37.5)
     await TranscodeJob.update({TranscodeJob.status: "succeeded", TranscodeJob.progress: 100.0}).where(TranscodeJob.id == job_id)
     assert (await next_update(ws, 10))["status"] == "SUCCEEDED"
+    seen = []
+    while "SUCCEEDED" not in seen:
+        update = await next_update(every, 10)
+        assert update["jobId"] == str(job_id)
+        seen.append(update["status"])
     await ws.close()
+    await every.close()
 
 
 async def test_subscription_refusals(api_settings, db, live_server):
