@@ -8,7 +8,7 @@ from __future__ import annotations
 import reflex as rx
 
 from ui.components.theme import (
-    BORDER, FAINT, MONO, MUTED, PANEL_2, PLAYHEAD, SELECTION, TEXT, field_label, mono, panel,
+    BAD, BORDER, FAINT, MONO, MUTED, PANEL_2, PLAYHEAD, SELECTION, TEXT, field_label, mono, panel,
 )
 from ui.state.editor import EditorState
 
@@ -127,9 +127,14 @@ def _filmstrip() -> rx.Component:
     )
 
 
+def _edge_color():
+    """Amber for a valid selection, red while the job panel explains what is wrong with it."""
+    return rx.cond(EditorState.trim_message != "", BAD, SELECTION)
+
+
 def _handle(id_: str, pct) -> rx.Component:
     return rx.box(
-        rx.box(width="2px", height="100%", background=SELECTION, margin="0 auto"),
+        rx.box(width="2px", height="100%", background=_edge_color(), margin="0 auto"),
         id=id_,
         position="absolute", top="-4px", bottom="-4px", left=pct.to_string() + "%",
         width="14px", margin_left="-7px", cursor="ew-resize", z_index="3",
@@ -165,7 +170,8 @@ def timeline() -> rx.Component:
             rx.box(id="tl-selection", style={
                 "position": "absolute", "top": "0", "bottom": "0", "z_index": "2", "pointer_events": "none",
                 "left": in_pct.to_string() + "%", "width": (out_pct - in_pct).to_string() + "%",
-                "border_top": f"2px solid {SELECTION}", "border_bottom": f"2px solid {SELECTION}",
+                "border_top_width": "2px", "border_bottom_width": "2px", "border_style": "solid none",
+                "border_color": _edge_color(),
             }),
             _handle("tl-in", in_pct),
             _handle("tl-out", out_pct),
