@@ -33,8 +33,8 @@ TOKEN = "bench-token"
 
 LISTING = """query Listing($after: String) { jobs(first: 50, after: $after) {
   pageInfo { hasNextPage endCursor }
-  edges { cursor node { id status progress speed etaSeconds attempt outputFilename createdAt
-    source { id filename duration width height posterUrl } } } } }"""
+  nodes { id status progress speed etaSeconds attempt outputFilename createdAt
+    source { id filename duration posterUrl } } } }"""
 SMALL = 'query Small($id: ID!) { job(id: $id) { id status progress } }'
 
 
@@ -165,7 +165,7 @@ async def latency(port: int, requests: int, warmup: int = 40, pid: int | None = 
             data = json.loads(raw)
             assert "errors" not in data, data["errors"]
             page = data["data"]["jobs"]
-            assert len(page["edges"]) == 50 and page["edges"][0]["node"]["source"]["filename"]
+            assert len(page["nodes"]) == 50 and page["nodes"][0]["source"]["filename"]
             # walk a few pages deep, then start again: first pages and deep cursors both count
             after = page["pageInfo"]["endCursor"] if i % 10 != 9 else None
             if i >= warmup:

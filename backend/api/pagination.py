@@ -8,6 +8,8 @@ from __future__ import annotations
 import base64
 from typing import Awaitable, Callable
 
+from piccolo.querystring import QueryString
+
 from backend.jobs.errors import DomainError
 
 DEFAULT_PAGE = 20
@@ -38,17 +40,20 @@ def page_size(first: int | None) -> int:
 
 
 async def fetch_page(table, kind: str, where: list, first: int | None, after: str | None) -> tuple[list[dict], bool]:
-    """Rows of `table` matching every clause in `where`, newest first, after the cursor; (rows, has_next)."""
+    """Rows of `table` matching every clause in `where`, newest first, after the cursor; (rows, has_next).
+
+    The clauses are Piccolo `Where`/`WhereRaw` objects, composed into one plain SELECT (Piccolo's
+    select() builder costs more CPU than the query on this hot path)."""
     size = page_size(first)
-    clauses = list(where)
+    parts = [clause.querystring for clause in where]
     if after:
-        clauses.append(table.id < decode_cursor(kind, after))
+        parts.append(QueryString('"id" < {}', decode_cursor(kind, after)))
     if size == 0:
         return [], False
-    query = table.select()
-    for clause in clauses:
-        query = query.where(clause)
-    rows = await query.order_by(table.id, ascending=False).limit(size + 1)
+    sql = f'SELECT * FROM "{table._meta.tablename}"'
+    if parts:
+        sql += " WHERE " + " AND ".join("({})" for _ in parts)
+    rows = await table.raw(sql + ' ORDER BY "id" DESC LIMIT {}', *parts, size + 1)
     return rows[:size], len(rows) > size
 
 

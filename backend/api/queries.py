@@ -9,6 +9,7 @@ from piccolo.engine.postgres import PostgresEngine
 from backend.api.context import api
 from backend.api.filters import asset_filters, job_filters
 from backend.api.ids import parse_id
+from backend.api.loaders import rows_by_ids
 from backend.api.pagination import counter, encode_cursor, fetch_page
 from backend.api.types import (
     AssetStatus,
@@ -100,8 +101,8 @@ class Query:
 
     @strawberry.field
     async def asset(self, info: strawberry.Info, id: strawberry.ID) -> MediaAsset | None:
-        row = await api(info).loaders.asset.load(parse_id(id, "asset id"))
-        return MediaAsset.from_row(row) if row else None
+        rows = await rows_by_ids(AssetTable, [parse_id(id, "asset id")])
+        return MediaAsset.from_row(rows[0]) if rows else None
 
     @strawberry.field(description="Jobs, newest first. `search` matches output and source filenames and tags.")
     async def jobs(
@@ -121,8 +122,8 @@ class Query:
 
     @strawberry.field
     async def job(self, info: strawberry.Info, id: strawberry.ID) -> TranscodeJob | None:
-        row = await api(info).loaders.job.load(parse_id(id, "job id"))
-        return TranscodeJob.from_row(row) if row else None
+        rows = await rows_by_ids(JobTable, [parse_id(id, "job id")])
+        return TranscodeJob.from_row(rows[0]) if rows else None
 
     @strawberry.field(description="All presets, builtins first, then by name.")
     async def presets(self, info: strawberry.Info) -> list[TranscodePreset]:
