@@ -137,3 +137,12 @@ async def test_page_size_capped(gql, name):
     assert err["extensions"]["code"] == "INVALID_INPUT"
     err = await gql.error(f'{{ {name}(after: "garbage!") {{ pageInfo {{ hasNextPage }} }} }}')
     assert err["extensions"]["code"] == "INVALID_INPUT"
+
+
+def test_committed_sdl_is_current():
+    """backend/api/schema.graphql is what clients (the Reflex UI) code against; regenerate it with
+    `python -c "from backend.api.schema import schema; print(schema.as_str())" > backend/api/schema.graphql`."""
+    from pathlib import Path
+
+    committed = (Path(__file__).resolve().parents[2] / "backend" / "api" / "schema.graphql").read_text()
+    assert committed.strip() == schema.as_str().strip()
