@@ -236,7 +236,7 @@ def test_cancel_and_retry(page):
     row = first_row(page)
     row.locator(".job-cancel").click()
     page.wait_for_function("() => document.querySelector('#job-row').dataset.status === 'cancelled'")
-    assert row.locator(".job-retry").is_visible()
+    row.locator(".job-retry").wait_for(state="visible")
     row.locator(".job-retry").click()
     page.wait_for_function(
         "() => ['queued', 'running'].includes(document.querySelector('#job-row').dataset.status)")
