@@ -14,10 +14,12 @@ from piccolo.engine.postgres import PostgresEngine
 
 from backend.catalog.tables import TranscodeJob
 from backend.jobs.events import BUS
-from backend.jobs.lifecycle import QUEUED, RUNNING, decode_job, event_from_row, load_job, now, record
+from backend.jobs.lifecycle import QUEUED, RUNNING, event_from_row, load_job, now, record
 
 _CLAIM_SQL = """
-UPDATE transcode_job SET status = 'running', worker_id = {{}}
+UPDATE transcode_job
+SET status = 'running', worker_id = {{}}, started_at = {{}}, heartbeat_at = {{}},
+    finished_at = NULL, progress = 0
 WHERE id = (
     SELECT id FROM transcode_job
     WHERE status = 'queued' AND executor = {{}}
@@ -37,22 +39,14 @@ async def claim_next(executor: str, worker_id: str) -> dict | None:
     """Mark the next queued job of `executor` as running for `worker_id`; return its row, or None."""
     is_pg = isinstance(TranscodeJob._meta.db, PostgresEngine)
     sql = _CLAIM_SQL.format(lock=" FOR UPDATE SKIP LOCKED" if is_pg else "")
-    rows = await TranscodeJob.raw(sql, worker_id, executor)
-    if not rows:
-        return None
-    job_id = rows[0]["id"]
     t = now()
-    updated = await TranscodeJob.update(
-        {
-            TranscodeJob.started_at: t,
-            TranscodeJob.heartbeat_at: t,
-            TranscodeJob.finished_at: None,
-            TranscodeJob.progress: 0.0,
-        }
-    ).where((TranscodeJob.id == job_id) & (TranscodeJob.worker_id == worker_id)).returning(
-        *TranscodeJob.all_columns()
-    )
-    row = decode_job(updated[0]) if updated else await load_job(job_id)
-    await record(job_id, QUEUED, RUNNING, row["attempt"], f"claimed by {worker_id}")
+    # one statement: a claimed job is never seen `running` without the heartbeat that proves it alive
+    async with TranscodeJob._meta.db.transaction():  # the claim and its history row land together
+        rows = await TranscodeJob.raw(sql, worker_id, t, t, executor)
+        if not rows:
+            return None
+        job_id = rows[0]["id"]
+        row = await load_job(job_id)
+        await record(job_id, QUEUED, RUNNING, row["attempt"], f"claimed by {worker_id}")
     BUS.publish(event_from_row(row))
     return row

@@ -130,15 +130,17 @@ async def _transition_once(job_id, to, reason, expect_attempt, expect_from, fiel
         if not is_legal(src, to):
             return False
         values = {**_implied_fields(src, to, attempt), **fields, "status": to}
-        updated = await TranscodeJob.update(
-            {getattr(TranscodeJob, k): v for k, v in values.items()}
-        ).where(
-            (TranscodeJob.id == job_id) & (TranscodeJob.status == src) & (TranscodeJob.attempt == attempt)
-        ).returning(*TranscodeJob.all_columns())
+        async with TranscodeJob._meta.db.transaction():  # the status and its history row land together
+            updated = await TranscodeJob.update(
+                {getattr(TranscodeJob, k): v for k, v in values.items()}
+            ).where(
+                (TranscodeJob.id == job_id) & (TranscodeJob.status == src) & (TranscodeJob.attempt == attempt)
+            ).returning(*TranscodeJob.all_columns())
+            if updated:
+                await record(job_id, src, to, updated[0]["attempt"], reason)
         if not updated:
             continue  # somebody else moved it between our read and write: look again
         new = updated[0]
-        await with_retry(lambda: record(job_id, src, to, new["attempt"], reason), what="job history")
         log.info("job %s: %s → %s (attempt %s): %s", job_id, src, to, new["attempt"], reason,
                  extra={"job_id": job_id})
         BUS.publish(event_from_row(new))

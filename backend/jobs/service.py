@@ -137,9 +137,10 @@ async def create_job(
         max_attempts=settings.max_attempts,
         plan={"trim": "keyframe" if keyframe_copy else "accurate"},
     )
-    await job.save()
+    async with TranscodeJob._meta.db.transaction():  # never claimable before its history starts
+        await job.save()
+        await lifecycle.record(job.id, "", lifecycle.QUEUED, 1, "created")
     row = await lifecycle.load_job(job.id)
-    await lifecycle.record(job.id, "", lifecycle.QUEUED, 1, "created")
     BUS.publish(lifecycle.event_from_row(row))
     return row
 

@@ -401,14 +401,20 @@ def _webp_info_to_media(path: Path, size: int) -> MediaInfo:
     )
 
 
-def keyframe_times(path_or_url, timeout: float = 60) -> list[float]:
-    """Presentation times (s) of the first video stream's keyframes, from packet flags (no decode)."""
+def keyframe_times(path_or_url, timeout: float = 60, *, interval: tuple[float, float] | None = None) -> list[float]:
+    """Presentation times (s) of the first video stream's keyframes, from packet flags (no decode).
+
+    `interval=(start, end)` reads only from the keyframe at or before `start` up to `end`
+    (ffprobe seeks there) instead of every packet of the file.
+    """
     _precheck(path_or_url)
     argv = [
         ffprobe_path(), "-hide_banner", "-v", "error", "-select_streams", "v:0",
         "-show_entries", "packet=pts_time,dts_time,flags", "-of", "csv=p=0",
-        ff_target(path_or_url),
     ]
+    if interval is not None:
+        argv += ["-read_intervals", f"{max(interval[0], 0.0):.6f}%{max(interval[1], interval[0]):.6f}"]
+    argv.append(ff_target(path_or_url))
     try:
         proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
                               stdin=subprocess.DEVNULL, errors="replace")

@@ -255,7 +255,7 @@ async def run_ffmpeg(
     """
     output = Path(output) if output is not None else None
     tail: deque[str] = deque(maxlen=STDERR_LINES)
-    state = {"last_emit": 0.0, "last": None}
+    state = {"last_emit": time.monotonic(), "last": None}  # first event after one interval, not at once
     block: dict[str, str] = {}
 
     proc = await asyncio.create_subprocess_exec(

@@ -44,7 +44,11 @@ async def test_two_executors_run_each_job_once(db, settings, storages, presets, 
             (JobTransition.to_status == "running") & JobTransition.job.is_in(ids)
         )
     )
-    assert all(claims[i] == 1 for i in ids), claims
+    dup = [i for i in ids if claims[i] != 1]
+    assert not dup, [
+        (t["job"], t["from_status"], t["to_status"], t["attempt"], t["reason"])
+        for t in await JobTransition.select().where(JobTransition.job.is_in(dup)).order_by(JobTransition.id)
+    ]
     assert {r["worker_id"] for r in rows} == {"host-a:1:a", "host-b:2:b"}  # both took a share
 
 

@@ -52,7 +52,10 @@ def keyframe_lead(source: str, start: float) -> float:
     if start <= 0:
         return 0.0
     try:
-        before = [t for t in keyframe_times(source) if t <= start + 1e-3]
+        # ffprobe seeks to the keyframe at or before `start`: only a few packets are read
+        before = [t for t in keyframe_times(source, interval=(start, start + 0.1)) if t <= start + 1e-3]
+        if not before:
+            before = [t for t in keyframe_times(source) if t <= start + 1e-3]
     except Exception:  # noqa: BLE001 - unknown keyframes: allow a generous GOP
         return 10.0
     return max(0.0, start - max(before)) if before else start
@@ -201,6 +204,8 @@ class LocalExecutor:
                 if p.out_time > attempt.last_out_time + 1e-6:
                     attempt.last_out_time = p.out_time
                     attempt.last_advance = time.monotonic()
+                if p.percent >= 100.0:
+                    return  # FFmpeg finished: the verified transition writes 100 %, no write needed now
                 try:
                     wanted = await lifecycle.report_progress(
                         job_id, attempt.attempt,
