@@ -83,7 +83,9 @@ async def create_job(
     accurate_trim: bool | None = None,
     output_name: str | None = None,
     priority: int = 0,
+    chunked: bool | None = None,
 ) -> dict:
+    """Validate and queue a job. `chunked`: True/False forces/forbids parallel chunks, None lets MPR decide."""
     source = await MediaAsset.select().where(MediaAsset.id == source_id).first()
     if source is None:
         raise not_found("asset", source_id)
@@ -135,7 +137,8 @@ async def create_job(
         priority=int(priority),
         executor=settings.executor,
         max_attempts=settings.max_attempts,
-        plan={"trim": "keyframe" if keyframe_copy else "accurate"},
+        plan={"trim": "keyframe" if keyframe_copy else "accurate",
+              **({} if chunked is None else {"chunked_requested": bool(chunked)})},
     )
     async with TranscodeJob._meta.db.transaction():  # never claimable before its history starts
         await job.save()

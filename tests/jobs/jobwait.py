@@ -11,7 +11,7 @@ async def wait_status(job_id, statuses=lifecycle.TERMINAL, timeout=90.0):
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while loop.time() < deadline:
-        row = await TranscodeJob.select().where(TranscodeJob.id == job_id).first()
+        row = await lifecycle.load_job(job_id)
         if row["status"] in statuses:
             return row
         await asyncio.sleep(0.1)

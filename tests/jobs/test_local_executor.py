@@ -163,3 +163,15 @@ async def test_stall_detection_requeues_then_fails(db, settings, storages, prese
     assert done["attempt"] == 2 and "stalled" in done["error"]
     hist = [(h["from_status"], h["to_status"]) for h in await lifecycle.history(row["id"])]
     assert ("running", "queued") in hist and hist[-1] == ("running", "failed")
+
+
+async def test_chunked_on_request_matches_single_pass(executor, settings, storages, presets, add_asset):
+    asset = await add_asset("long")  # keyframe every 2 s
+    single, _, single_path = await run_job(settings, storages, asset, presets["H.264 480p"],
+                                          trim_start=1.0, trim_end=29.0, chunked=False)
+    chunked, out, path = await run_job(settings, storages, asset, presets["H.264 480p"],
+                                       trim_start=1.0, trim_end=29.0, chunked=True)
+    assert single["plan"]["mode"] == "single"
+    assert chunked["plan"]["mode"] == "chunked" and chunked["plan"]["chunks"] >= 2, chunked["plan"]
+    assert count_frames(path) == count_frames(single_path) == 700
+    assert out["duration"] == pytest.approx(28.0, abs=0.05)

@@ -25,7 +25,9 @@ from backend.config import Settings
 from backend.jobs import lifecycle
 from backend.jobs.claim import claim_next, new_worker_id
 from backend.jobs.events import BUS
+from backend.jobs.executors.chunked import local_decision, plan_local, run_chunked
 from backend.jobs.recovery import recover_attempt, recover_orphans
+from backend.media.chunking import ChunkingError, ChunkPlan
 from backend.media.command import Trim, build_command, expected_duration
 from backend.media.presets import PresetSpec, is_keyframe_copy
 from backend.media.probe import keyframe_times
@@ -197,6 +199,7 @@ class LocalExecutor:
                 partial = final_local.parent / f".partial-{job_id}-{attempt.attempt}-{final_local.name}"
             else:
                 partial = workdir / Path(row["output_key"]).name
+            plan_record, chunk_plan = await self._choose_mode(row, src, info, spec, trim)
             argv = build_command(src, partial, spec, trim, info)
             duration = expected_duration(trim, info, spec)
 
@@ -218,7 +221,13 @@ class LocalExecutor:
                 if not wanted and attempt.task:
                     attempt.task.cancel()
 
-            tail = await run_ffmpeg(argv, duration=duration, output=partial, on_progress=on_progress)
+            if chunk_plan is not None:
+                result = await run_chunked(chunk_plan, src, partial, on_progress, chunk_plan.max_concurrency,
+                                           workdir=workdir)
+                tail = result.log_tail
+                plan_record.update(result.record(chunk_plan))
+            else:
+                tail = await run_ffmpeg(argv, duration=duration, output=partial, on_progress=on_progress)
             lead = keyframe_lead(str(src), trim.start) if is_keyframe_copy(spec) else 0.0
             out_info = await asyncio.to_thread(verify_output, partial, spec, trim, info, keyframe_lead=lead)
             if final_local is not None:
@@ -232,7 +241,7 @@ class LocalExecutor:
                 note += f" (keyframe copy starts {lead:.3f} s before the in point)"
             moved = await lifecycle.transition(
                 job_id, lifecycle.SUCCEEDED, note, expect_attempt=attempt.attempt,
-                expect_from=(lifecycle.RUNNING,), output_asset=asset_id, log_tail=tail,
+                expect_from=(lifecycle.RUNNING,), output_asset=asset_id, log_tail=tail, plan=plan_record,
             )
             if not moved:  # cancelled while we verified: the output is not wanted
                 await self._discard_output(row["output_key"], asset_id)
@@ -252,6 +261,20 @@ class LocalExecutor:
             shutil.rmtree(workdir, ignore_errors=True)
             self.running.pop(job_id, None)
             self._wake.set()
+
+    async def _choose_mode(self, row: dict, src: Path, info, spec, trim) -> tuple[dict, ChunkPlan | None]:
+        """Single pass, or GOP-aligned chunks encoded in parallel (when asked, or when it pays off here)."""
+        record = dict(row["plan"] or {})
+        decision = local_decision(info, spec, trim, requested=record.get("chunked_requested"))
+        record.update(decision.record())
+        if not decision.chunked:
+            return record, None
+        try:
+            plan = await asyncio.to_thread(plan_local, src, info, spec, trim)
+        except ChunkingError as exc:
+            record.update(mode="single", reason=f"chunking not possible ({exc}); single pass")
+            return record, None
+        return record, plan
 
     async def _source_path(self, source: dict, workdir: Path) -> Path:
         storage = self.storages.get(source["storage_area"])
