@@ -96,10 +96,9 @@ def cmd_up(args) -> int:
         from backend.serve import serve
     except ImportError:
         from backend.api.server import serve_api as serve
-    print(f"MPR is up at http://{settings.host}:{settings.port}/  (GraphQL /graphql, admin /admin)")
+    print(f"MPR is starting at http://{settings.host}:{settings.port}/  (GraphQL /graphql, admin /admin)")
     sys.stdout.flush()
-    serve(settings)
-    return 0
+    return serve(settings) or 0
 
 
 def _check_exposure(settings: Settings) -> None:
@@ -116,8 +115,7 @@ def cmd_api(args) -> int:
     settings = Settings.from_env().with_(host=args.host or Settings.from_env().host, port=args.port or Settings.from_env().port)
     _check_exposure(settings)
     settings = asyncio.run(_credentials(settings))
-    serve_api(settings)
-    return 0
+    return serve_api(settings) or 0
 
 
 def cmd_worker(args) -> int:

@@ -16,11 +16,7 @@ from backend.catalog.engine import engine_from_url
 from backend.catalog.tables import ALL_TABLES
 from backend.config import Settings
 
-PG_ADMIN_URL = os.environ.get("MPR_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
-
-
-def pg_url(dbname: str) -> str:
-    return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + dbname
+from pgtest import PG_ADMIN_URL, pg_url
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ import pytest
 from backend.catalog import db as catalog_db
 from backend.config import REPO_ROOT
 
-from conftest import PG_ADMIN_URL, pg_url
+from pgtest import PG_ADMIN_URL, pg_url
 
 
 def migrate(url: str, data_dir) -> str:
