@@ -6,8 +6,9 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from piccolo.engine.base import Engine
-from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine
+
+from backend.catalog.pg_engine import PostgresEngine
 
 
 def postgres_config(url: str) -> dict:
@@ -38,5 +39,5 @@ def engine_from_url(url: str) -> Engine:
         _use_wal(path)
         return SQLiteEngine(path=str(path))
     if url.startswith(("postgres://", "postgresql://")):
-        return PostgresEngine(config=postgres_config(url))
+        return PostgresEngine(config=postgres_config(url))  # Piccolo's, with transactions that survive lost connections
     raise ValueError(f"MPR_DATABASE_URL must start with sqlite:/// or postgres://, got {url!r}")

@@ -27,6 +27,9 @@ def _transient_types() -> tuple[type[BaseException], ...]:
             asyncpg.exceptions.CannotConnectNowError,
             asyncpg.exceptions.TooManyConnectionsError,
             asyncpg.exceptions.InterfaceError,
+            # a pooled connection whose backend was terminated mid-operation: "cannot switch to
+            # state N; another operation is in progress" (the pool drops it; the retry gets another)
+            asyncpg.exceptions._base.InternalClientError,
         ]
     except ImportError:  # pragma: no cover - asyncpg ships with piccolo[postgres]
         pass
