@@ -1,4 +1,4 @@
-"""`create_app(settings)`: the Litestar app serving /graphql, /admin, the job callback, /media and /healthz.
+"""`create_app(settings)`: the Litestar app serving /graphql, /admin, the job callback, /media, /healthz, /readyz, /metrics.
 
 Lifespan: bind the catalog (and admin auth) tables to an engine built from
 `settings.database_url`, open an asyncpg pool on PostgreSQL (`db_pool`; tests turn it off —
@@ -24,6 +24,8 @@ from backend.api.graphiql import graphiql_asset
 from backend.api.graphql_view import make_controller
 from backend.api.health import healthz
 from backend.api.media import media_file
+from backend.api.metrics import metrics
+from backend.api.ready import readyz
 from backend.api.schema import schema
 from backend.catalog import db as catalog_db
 from backend.catalog.engine import engine_from_url
@@ -70,7 +72,7 @@ def create_app(
         runtime = None
         try:
             if use_pool and isinstance(engine, PostgresEngine):
-                await engine.start_connection_pool(min_size=2, max_size=max(4, settings.workers + 4))
+                await engine.start_connection_pool(min_size=min(2, settings.pool_max_size), max_size=settings.pool_max_size)
             if run_jobs:
                 from backend.jobs.runtime import JobRuntime
 
@@ -87,7 +89,7 @@ def create_app(
             catalog_db.bind_engine(previous)
 
     return Litestar(
-        route_handlers=[controller, job_callback, media_file, healthz, graphiql_asset, admin_mount()],
+        route_handlers=[controller, job_callback, media_file, healthz, readyz, metrics, graphiql_asset, admin_mount()],
         lifespan=[lifespan],
         state=state,
         debug=False,

@@ -14,6 +14,7 @@ from litestar import Request, Response, post
 from litestar.params import FromPath
 
 from backend import signing
+from backend.api.counters import CALLBACK_FAILURES
 from backend.jobs.callbacks import apply_callback
 from backend.jobs.errors import DomainError
 
@@ -23,6 +24,8 @@ MAX_CALLBACK_BODY = 1 << 20
 
 
 def _answer(status: int, changed: bool, message: str) -> Response:
+    if status >= 400:
+        CALLBACK_FAILURES.inc(str(status))  # mpr_callback_failures_total{code} in /metrics
     return Response({"changed": changed, "message": message}, status_code=status)
 
 

@@ -6,12 +6,16 @@ abusive documents, and `DomainErrors` (readable refusals, masked internals).
 
 The depth and alias limits are validation rules. strawberry's QueryDepthLimiter/MaxAliasesLimiter
 build a new rule class per instance, and ValidationCache keys on the rule classes, so a factory
-of those would miss the cache on every request; `Limits` adds rule classes built once instead.
+of those would miss the cache on every request. `Guards` instead adds rule classes built once,
+sets the token limit (what MaxTokensLimiter does) and masks errors, all in one extension: each
+extension costs its hooks on every request.
 """
 from __future__ import annotations
 
+from typing import Iterator
+
 import strawberry
-from strawberry.extensions import AddValidationRules, MaxTokensLimiter, ParserCache, ValidationCache
+from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.extensions.max_aliases import create_validator as alias_rule
 from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
 
@@ -31,11 +35,14 @@ CACHE_SIZE = 512
 LIMIT_RULES = (depth_rule(MAX_DEPTH, None), alias_rule(MAX_ALIASES))
 
 
-class Limits(AddValidationRules):
-    """Depth and alias limits with stable rule classes (see the module docstring)."""
+class Guards(DomainErrors):
+    """Token, depth and alias limits plus error masking, as one extension (see the module docstring)."""
 
-    def __init__(self) -> None:
-        super().__init__(list(LIMIT_RULES))
+    def on_operation(self) -> Iterator[None]:
+        context = self.execution_context
+        context.parse_options["max_tokens"] = MAX_TOKENS
+        context.validation_rules = context.validation_rules + LIMIT_RULES
+        yield from super().on_operation()
 
 
 @strawberry.type
@@ -54,9 +61,7 @@ def build_schema() -> strawberry.Schema:
         mutation=Mutation,
         subscription=Subscription,
         extensions=[
-            lambda: DomainErrors(),
-            Limits,
-            lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+            Guards,
             lambda: ParserCache(maxsize=CACHE_SIZE),
             lambda: ValidationCache(maxsize=CACHE_SIZE),
         ],
