@@ -41,7 +41,7 @@ def ensure_bun() -> Path:
 SETTINGS_VARS = (
     "MPR_DATABASE_URL", "MPR_DATA_DIR", "MPR_MEDIA_ROOT", "MPR_STORAGE", "MPR_EXECUTOR", "MPR_S3_IN_BUCKET",
     "MPR_S3_OUT_BUCKET", "AWS_ENDPOINT_URL", "MPR_STATE_MACHINE_ARN", "MPR_CALLBACK_URL",
-    "MPR_CALLBACK_SECRET", "MPR_API_TOKEN", "MPR_ADMIN_PASSWORD", "MPR_WORKERS", "MPR_STALL_SECONDS",
+    "MPR_CALLBACK_SECRET", "MPR_API_TOKEN", "MPR_ADMIN_PASSWORD", "MPR_WORKERS", "MPR_DB_POOL_SIZE", "MPR_STALL_SECONDS",
     "MPR_MAX_ATTEMPTS", "MPR_MAX_UPLOAD_BYTES", "MPR_HOST", "MPR_PORT", "MPR_FFMPEG", "MPR_FFPROBE",
     "MPR_LOG_LEVEL",
 )
@@ -65,6 +65,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "MPR_API_TOKEN": settings.api_token,
         "MPR_ADMIN_PASSWORD": settings.admin_password,
         "MPR_WORKERS": str(settings.workers),
+        "MPR_DB_POOL_SIZE": str(settings.db_pool_size),
         "MPR_STALL_SECONDS": str(settings.stall_seconds),
         "MPR_MAX_ATTEMPTS": str(settings.max_attempts),
         "MPR_MAX_UPLOAD_BYTES": str(settings.max_upload_bytes),

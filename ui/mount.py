@@ -1,4 +1,4 @@
-"""One port for UI and API: route /graphql, /admin, /api, /media, /healthz to the Litestar app.
+"""One port for UI and API: route /graphql, /admin, /api, /media, /healthz, /readyz, /metrics to the Litestar app.
 
 Reflex's `api_transformer` wraps its backend ASGI app with `transformer`; requests and websockets
 under the API prefixes go to Litestar (a plain path dispatch: a Starlette Mount of Litestar 404s),
@@ -15,7 +15,7 @@ from backend.config import Settings
 
 log = logging.getLogger("mpr.ui")
 
-API_PREFIXES = ("/graphql", "/admin", "/api", "/media", "/healthz")
+API_PREFIXES = ("/graphql", "/admin", "/api", "/media", "/healthz", "/readyz", "/metrics")
 _litestar = None
 _failure: str | None = None
 
