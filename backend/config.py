@@ -48,8 +48,8 @@ class Settings:
     api_token: str | None = None
     admin_password: str | None = None
     workers: int = field(default_factory=default_workers)
-    stall_seconds: int = 120
     db_pool_size: int = 0  # asyncpg pool max size on PostgreSQL; 0 = automatic (workers + 4, at least 4)
+    stall_seconds: int = 120
     max_attempts: int = 3
     max_upload_bytes: int = 4 * 1024**3
     host: str = "127.0.0.1"
@@ -74,13 +74,13 @@ class Settings:
     def is_postgres(self) -> bool:
         return self.database_url.startswith(("postgres://", "postgresql://"))
 
-    def with_(self, **changes) -> "Settings":
     @property
     def pool_max_size(self) -> int:
         if self.db_pool_size < 0:
             raise ValueError(f"MPR_DB_POOL_SIZE must be 0 (automatic) or more, got {self.db_pool_size}")
         return self.db_pool_size or max(4, self.workers + 4)
 
+    def with_(self, **changes) -> "Settings":
         return replace(self, **changes)
 
     @classmethod
@@ -102,9 +102,9 @@ class Settings:
             api_token=_env("MPR_API_TOKEN"),
             admin_password=_env("MPR_ADMIN_PASSWORD"),
             workers=_int("MPR_WORKERS", default_workers()),
+            db_pool_size=_int("MPR_DB_POOL_SIZE", 0),
             stall_seconds=_int("MPR_STALL_SECONDS", 120),
             max_attempts=_int("MPR_MAX_ATTEMPTS", 3),
-            db_pool_size=_int("MPR_DB_POOL_SIZE", 0),
             max_upload_bytes=_int("MPR_MAX_UPLOAD_BYTES", 4 * 1024**3),
             host=_env("MPR_HOST", "127.0.0.1"),
             port=_int("MPR_PORT", 8000),
