@@ -109,13 +109,25 @@ async def transition(
     """
     if to not in LEGAL:
         raise ValueError(f"unknown job status {to!r}")
-    return await with_retry(
-        lambda: _transition_once(job_id, to, reason, expect_attempt, expect_from, fields),
-        what=f"job {job_id} → {to}",
-    )
+    tries = 0
+
+    async def once() -> bool:
+        nonlocal tries
+        tries += 1
+        return await _transition_once(job_id, to, reason, expect_attempt, expect_from, fields, retried=tries > 1)
+
+    return await with_retry(once, what=f"job {job_id} → {to}")
 
 
-async def _transition_once(job_id, to, reason, expect_attempt, expect_from, fields) -> bool:
+async def _committed_earlier(job_id: int, to: str, attempt: int, reason: str) -> bool:
+    """Whether the job's latest history row is this very change (a previous try committed it)."""
+    last = await JobTransition.select(JobTransition.to_status, JobTransition.attempt, JobTransition.reason).where(
+        JobTransition.job == job_id
+    ).order_by(JobTransition.id, ascending=False).first()
+    return last is not None and (last["to_status"], last["attempt"], last["reason"]) == (to, attempt, reason[:2000])
+
+
+async def _transition_once(job_id, to, reason, expect_attempt, expect_from, fields, retried=False) -> bool:
     for _ in range(5):
         row = await TranscodeJob.select(TranscodeJob.status, TranscodeJob.attempt).where(
             TranscodeJob.id == job_id
@@ -123,6 +135,11 @@ async def _transition_once(job_id, to, reason, expect_attempt, expect_from, fiel
         if row is None:
             return False
         src, attempt = row["status"], row["attempt"]
+        if retried and src == to and await _committed_earlier(job_id, to, attempt, reason):
+            # the previous try's COMMIT landed but its answer was lost with the connection: it moved
+            new = await load_job(job_id)
+            BUS.publish(event_from_row(new))
+            return True
         if expect_attempt is not None and attempt != expect_attempt:
             return False
         if expect_from is not None and src not in expect_from:
