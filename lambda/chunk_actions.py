@@ -290,7 +290,9 @@ def chunk_join(event: dict, context: Any, env: Mapping[str, str], base) -> dict:
     work = _workdir(env, f"join-{job.job_id}")
     try:
         need = 2 * sum(int(r.get("size") or 0) for r in results)
-        base.check_tmp_space(work, need, need // 2)
+        base.check_tmp_space(work, need, need // 2, advice=(
+            "the join needs the chunks and the joined output in /tmp at once (10 GiB at most), so an "
+            "output this large cannot be joined in one Lambda run"))
         paths = [work / f"chunk-{r['index']:05d}{plan.join.chunk_ext}" for r in results]
         downloads = [(r["key"], p) for r, p in zip(results, paths)]
         audio = work / f"audio{plan.audio.ext}" if audio_key else None

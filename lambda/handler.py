@@ -1,7 +1,9 @@
 """The FFmpeg Lambda: S3 input → backend.media (same command builder and runner as the local
 executor) → verified output → S3, reporting to MPR through signed HTTP callbacks.
 
-Invoked by the Step Functions state machine (sfn/transcode.asl.json) with the job as its input:
+Invoked by the Step Functions state machine (sfn/transcode.asl.json) with the job as its input
+(the chunked state machine, sfn/transcode-chunked.asl.json, invokes the actions of
+lambda/chunk_actions.py through `process` below instead):
 
     {"job_id": 7, "attempt": 1,
      "input":  {"bucket": "mpr-in",  "key": "clips/a.mp4"},
@@ -316,14 +318,21 @@ def estimate_output_bytes(spec: PresetSpec, in_size: int, duration: float | None
     return in_size
 
 
-def check_tmp_space(tmp: Path, need: int, in_size: int) -> None:
+# where single-pass limits are hit: chunked jobs split the work across many Lambda runs
+CHUNKED_ADVICE = ("run it chunked, split across many Lambda runs (docs/chunking.md): that needs "
+                  "MPR_CHUNKED_STATE_MACHINE_ARN (printed by `mpr aws deploy`) and the job created with "
+                  "chunked encoding requested, or estimated above the 600 s budget")
+
+
+def check_tmp_space(tmp: Path, need: int, in_size: int, advice: str | None = None) -> None:
     """Refuse, with the numbers, when `need` bytes (plus a reserve) will not fit in `tmp`."""
     free = shutil.disk_usage(tmp).free
     if need + TMP_RESERVE_BYTES > free:
         raise TranscodeFailed(
             f"not enough room in the Lambda's {tmp} ({free / MB:.0f} MB free) for the input "
-            f"({in_size / MB:.0f} MB) and its output; files this large need chunked processing, "
-            "which MPR does not do yet"
+            f"({in_size / MB:.0f} MB) and its output; "
+            + (advice or "a source this large needs chunked processing, whose chunks read it in place "
+                         f"instead of downloading it: {CHUNKED_ADVICE}")
         )
 
 
@@ -359,7 +368,7 @@ async def _run_ffmpeg(argv: list[str], duration: float, dst: Path, reporter: Rep
         await asyncio.gather(task, return_exceptions=True)
         raise TranscodeFailed(
             f"FFmpeg did not finish within the time this Lambda run had left ({budget:.0f} s, Lambda's limit "
-            "is 15 minutes); the job is too long for one Lambda run — chunked processing is not supported yet"
+            f"is 15 minutes); the job is too long for one Lambda run and needs chunked processing: {CHUNKED_ADVICE}"
         ) from None
     except asyncio.CancelledError:
         if reporter.not_wanted.is_set():

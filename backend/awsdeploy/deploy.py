@@ -1,10 +1,13 @@
 """`mpr aws deploy`: create or update everything the AWS executor needs, idempotently.
 
-Resources, in order: the input and output buckets (private), the Lambda's role (S3 in/out + logs),
-the FFmpeg Lambda (container image, 900 s, 3008 MB, 10 GiB /tmp, MPR_CALLBACK_SECRET in its env),
-the Step Functions role (invoke that function only) and the state machine built from
-sfn/transcode.asl.json. Each resource is compared with what exists and reported as
-"created", "updated" or "unchanged"; a second run with the same inputs changes nothing.
+Resources, in order: the input and output buckets (private), a lifecycle rule on the output bucket
+expiring chunked jobs' leftovers under `_chunks/` after a day, the Lambda's role (S3 in/out, the
+`_chunks/` work area, logs), the FFmpeg Lambda (container image, 900 s, 3008 MB, 10 GiB /tmp,
+MPR_CALLBACK_SECRET in its env), the Step Functions role (invoke that function only) and the two
+state machines, `{prefix}-transcode` (sfn/transcode.asl.json, one Lambda run per job) and
+`{prefix}-transcode-chunked` (sfn/transcode-chunked.asl.json, chunks under a Map), with the same role.
+Each resource is compared with what exists and reported as "created", "updated" or "unchanged";
+a second run with the same inputs changes nothing.
 Talks to whatever endpoint `settings.aws_endpoint_url` / AWS_ENDPOINT_URL names (moto, LocalStack, AWS).
 """
 from __future__ import annotations
@@ -25,6 +28,10 @@ from backend.awsdeploy import policies
 from backend.config import REPO_ROOT, Settings
 
 ASL_PATH = REPO_ROOT / "sfn" / "transcode.asl.json"
+CHUNKED_ASL_PATH = REPO_ROOT / "sfn" / "transcode-chunked.asl.json"
+CHUNKS_PREFIX = "_chunks/"  # chunked jobs' intermediate objects in the output bucket (lambda/chunk_actions.py)
+CHUNKS_EXPIRE_DAYS = 1
+CHUNKS_RULE_ID = "mpr-expire-chunks"
 FUNCTION_ARN_PLACEHOLDER = "${FunctionArn}"
 
 LAMBDA_TIMEOUT = 900  # Lambda's hard limit, seconds
@@ -57,6 +64,10 @@ class Names:
     def state_machine(self) -> str:
         return f"{self.prefix}-transcode"
 
+    @property
+    def chunked_state_machine(self) -> str:
+        return f"{self.prefix}-transcode-chunked"
+
     access_policy: str = "mpr-access"
 
 
@@ -76,6 +87,21 @@ def render_definition(function_arn: str, path: Path = ASL_PATH) -> str:
     if FUNCTION_ARN_PLACEHOLDER not in text:
         raise DeployError(f"{path} has no {FUNCTION_ARN_PLACEHOLDER} placeholder")
     return json.dumps(json.loads(text.replace(FUNCTION_ARN_PLACEHOLDER, function_arn)), separators=(",", ":"))
+
+
+def chunks_rule() -> dict:
+    return {
+        "ID": CHUNKS_RULE_ID,
+        "Filter": {"Prefix": CHUNKS_PREFIX},
+        "Status": "Enabled",
+        "Expiration": {"Days": CHUNKS_EXPIRE_DAYS},
+        "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": CHUNKS_EXPIRE_DAYS},
+    }
+
+
+def _same_rule(current: dict, wanted: dict) -> bool:
+    """Whether a rule read back from S3 says what `wanted` says (S3 may add empty fields)."""
+    return all(current.get(k) == v for k, v in wanted.items())
 
 
 def _code(exc: ClientError) -> str:
@@ -138,6 +164,25 @@ class _Deployer:
             self.s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration=block)
             outcome = "updated" if outcome == "unchanged" else outcome
         self._report(what, outcome)
+
+    def chunks_lifecycle(self, bucket: str) -> None:
+        """Expire `_chunks/` (left by failed or stopped chunked executions) after a day; other rules
+        of the bucket are kept."""
+        what = f"lifecycle {bucket}/{CHUNKS_PREFIX}"
+        rule = chunks_rule()
+        try:
+            rules = self.s3.get_bucket_lifecycle_configuration(Bucket=bucket).get("Rules", [])
+        except ClientError as exc:
+            if _code(exc) != "NoSuchLifecycleConfiguration":
+                raise
+            rules = []
+        current = next((r for r in rules if r.get("ID") == CHUNKS_RULE_ID), None)
+        if current is not None and _same_rule(current, rule):
+            self._report(what, "unchanged")
+            return
+        others = [r for r in rules if r.get("ID") != CHUNKS_RULE_ID]
+        self.s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": [*others, rule]})
+        self._report(what, "created" if current is None else "updated")
 
     # -- IAM -------------------------------------------------------------------------------------
     def role(self, name: str, service: str, policy: dict) -> str:
@@ -243,8 +288,7 @@ class _Deployer:
         return (cfg.get("Environment") or {}).get("Variables", {}).get("MPR_CALLBACK_SECRET")
 
     # -- Step Functions --------------------------------------------------------------------------
-    def state_machine(self, definition: str, role_arn: str) -> str:
-        name = self.names.state_machine
+    def state_machine(self, name: str, definition: str, role_arn: str) -> str:
         what = f"state machine {name}"
         arn = None
         for page in self.sfn.get_paginator("list_state_machines").paginate():
@@ -298,17 +342,21 @@ def deploy_resources(
     log(f"Deploying MPR to {settings.aws_endpoint_url or 'AWS'} ({d.region}):")
     d.bucket(in_b)
     d.bucket(out_b)
+    d.chunks_lifecycle(out_b)
     lambda_role = d.role(names.lambda_role, "lambda.amazonaws.com", policies.lambda_access(in_b, out_b))
     role_is_new = d.changes.get(f"role {names.lambda_role}") == "created"
     function_arn = d.function(image_uri, lambda_role, secret, role_is_new)
     sfn_role = d.role(names.sfn_role, "states.amazonaws.com", policies.sfn_access(function_arn))
-    sm_arn = d.state_machine(render_definition(function_arn), sfn_role)
+    sm_arn = d.state_machine(names.state_machine, render_definition(function_arn), sfn_role)
+    chunked_arn = d.state_machine(names.chunked_state_machine, render_definition(function_arn, CHUNKED_ASL_PATH),
+                                  sfn_role)
     env = {
         "MPR_EXECUTOR": "aws",
         "MPR_STORAGE": "s3",
         "MPR_S3_IN_BUCKET": in_b,
         "MPR_S3_OUT_BUCKET": out_b,
         "MPR_STATE_MACHINE_ARN": sm_arn,
+        "MPR_CHUNKED_STATE_MACHINE_ARN": chunked_arn,
         "MPR_CALLBACK_SECRET": secret,
         "AWS_DEFAULT_REGION": d.region,
     }
@@ -332,7 +380,7 @@ def main_deploy(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="mpr aws deploy", description=__doc__.split("\n\n")[0])
     parser.add_argument("--image-uri", required=True,
                         help="container image of lambda/Dockerfile, pushed to ECR")
-    parser.add_argument("--prefix", default="mpr", help="name prefix of the roles, function and state machine")
+    parser.add_argument("--prefix", default="mpr", help="name prefix of the roles, function and state machines")
     args = parser.parse_args(argv)
     settings = Settings.from_env()
     try:

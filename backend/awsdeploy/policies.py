@@ -1,7 +1,8 @@
 """IAM documents for the deployment: who may assume the roles, and the least each role may do.
 
-The Lambda reads the input bucket and writes the output bucket (plus its own logs); Step Functions
-may only invoke the FFmpeg function. Plain dicts, compared as dicts to decide "unchanged".
+The Lambda reads the input bucket and writes the output bucket, reads, writes and deletes the
+chunked jobs' work area `_chunks/` there (plus its own logs); Step Functions may only invoke the
+FFmpeg function. Plain dicts, compared as dicts to decide "unchanged".
 """
 from __future__ import annotations
 
@@ -30,6 +31,12 @@ def lambda_access(in_bucket: str, out_bucket: str) -> dict:
                 "Effect": "Allow",
                 "Action": ["s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
                 "Resource": [f"arn:aws:s3:::{out_bucket}/*"],
+            },
+            {
+                "Sid": "ChunkWorkArea",
+                "Effect": "Allow",
+                "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+                "Resource": [f"arn:aws:s3:::{out_bucket}/_chunks/*"],
             },
             {
                 "Sid": "ListBuckets",

@@ -13,14 +13,14 @@ from pathlib import Path
 from typing import Callable
 
 import pytest
+from app_helpers import STALL, serving
 from aws_helpers import SECRET
 
 from backend import signing
 from backend.awsdeploy.deploy import Deployment
-from backend.awsdeploy.local import LocalAws, deploy_local, local_aws
+from backend.awsdeploy.local import LocalAws, deploy_local, free_port, local_aws
 from backend.config import Settings
 from backend.media.clips import generate_clip
-
 
 
 @pytest.fixture(scope="session")
@@ -59,7 +59,9 @@ class MotoStack:
         return base.with_(**{
             "storage": "s3", "executor": "aws", "aws_endpoint_url": self.aws.endpoint, "aws_region": self.aws.region,
             "s3_in_bucket": self.env["MPR_S3_IN_BUCKET"], "s3_out_bucket": self.env["MPR_S3_OUT_BUCKET"],
-            "state_machine_arn": self.env["MPR_STATE_MACHINE_ARN"], "callback_secret": SECRET, **changes,
+            "state_machine_arn": self.env["MPR_STATE_MACHINE_ARN"],
+            "chunked_state_machine_arn": self.env["MPR_CHUNKED_STATE_MACHINE_ARN"], "callback_secret": SECRET,
+            **changes,
         })
 
     def results_for(self, job_id: int, action: str = "transcode") -> list[dict]:
@@ -77,6 +79,16 @@ def moto_stack(tmp_path_factory) -> MotoStack:
         base = Settings.from_env().with_(s3_in_bucket="mpr-test-in", s3_out_bucket="mpr-test-out")
         deployment = deploy_local(aws, base, callback_secret=SECRET, log=lambda line: None)
         yield MotoStack(aws, deployment, hooks, tmp)
+
+
+@pytest.fixture
+async def app(db, settings, moto_stack):
+    """The real app (AWS executor, S3 storage) on a free port, on the `db` database."""
+    port = free_port()
+    s = moto_stack.settings(settings, database_url=db, host="127.0.0.1", port=port,
+                            callback_url=f"http://127.0.0.1:{port}", stall_seconds=STALL)
+    async with serving(s, moto_stack) as running:
+        yield running
 
 
 @pytest.fixture

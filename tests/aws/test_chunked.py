@@ -38,15 +38,17 @@ SPEC = validate_preset(PresetSpec(
 
 @pytest.fixture(scope="module")
 def chunked_machine(moto_stack) -> str:
-    """The chunked definition deployed beside the single-pass one (same function, same role)."""
+    """The chunked definition, deployed by `deploy_resources` beside the single-pass one (same
+    function, same role)."""
     sfn = moto_stack.aws.client("stepfunctions")
+    arn = moto_stack.env["MPR_CHUNKED_STATE_MACHINE_ARN"]
     deployed = sfn.describe_state_machine(stateMachineArn=moto_stack.env["MPR_STATE_MACHINE_ARN"])
     function_arn = json.loads(deployed["definition"])["States"]["Transcode"]["Parameters"]["FunctionName"]
-    yield sfn.create_state_machine(
-        name="mpr-transcode-chunked", definition=render_definition(function_arn, CHUNKED_ASL),
-        roleArn=deployed["roleArn"],
-    )["stateMachineArn"]
-    # moto's state is process-wide: leave none behind for modules that expect a fresh account
+    chunked = sfn.describe_state_machine(stateMachineArn=arn)
+    assert json.loads(chunked["definition"]) == json.loads(render_definition(function_arn, CHUNKED_ASL))
+    assert chunked["roleArn"] == deployed["roleArn"]
+    yield arn
+    # moto's state is process-wide: leave none behind for modules that expect a fresh account (test_deploy)
     urllib.request.urlopen(urllib.request.Request(f"{moto_stack.aws.endpoint}/moto-api/reset", method="POST"))
 
 

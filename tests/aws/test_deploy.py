@@ -7,7 +7,14 @@ import pytest
 from aws_helpers import SECRET
 
 from backend.awsdeploy import main_deploy
-from backend.awsdeploy.deploy import ASL_PATH, DeployError, deploy_resources, render_definition
+from backend.awsdeploy.deploy import (
+    ASL_PATH,
+    CHUNKED_ASL_PATH,
+    DeployError,
+    chunks_rule,
+    deploy_resources,
+    render_definition,
+)
 from backend.awsdeploy.local import local_aws
 from backend.config import Settings
 
@@ -38,7 +45,12 @@ def first(base):
 def test_first_run_creates_everything(aws, first):
     deployment, lines = first
     assert set(deployment.changes.values()) == {"created"}
-    assert len(deployment.changes) == 6 and len(lines) == 7
+    assert set(deployment.changes) == {
+        "bucket dep-in", "bucket dep-out", "lifecycle dep-out/_chunks/", "role mpr-ffmpeg-lambda",
+        "function mpr-ffmpeg", "role mpr-transcode-states", "state machine mpr-transcode",
+        "state machine mpr-transcode-chunked",
+    }
+    assert len(lines) == 9
     env = deployment.settings
     assert env["MPR_EXECUTOR"] == "aws" and env["MPR_STORAGE"] == "s3"
     assert (env["MPR_S3_IN_BUCKET"], env["MPR_S3_OUT_BUCKET"]) == ("dep-in", "dep-out")
@@ -57,6 +69,8 @@ def test_first_run_creates_everything(aws, first):
     policy = iam.get_role_policy(RoleName="mpr-ffmpeg-lambda", PolicyName="mpr-access")["PolicyDocument"]
     resources = {r for st in policy["Statement"] for r in st["Resource"]}
     assert {"arn:aws:s3:::dep-in/*", "arn:aws:s3:::dep-out/*"} <= resources
+    [work] = [st for st in policy["Statement"] if st["Resource"] == ["arn:aws:s3:::dep-out/_chunks/*"]]
+    assert set(work["Action"]) == {"s3:GetObject", "s3:PutObject", "s3:DeleteObject"}
     sfn_policy = iam.get_role_policy(RoleName="mpr-transcode-states", PolicyName="mpr-access")["PolicyDocument"]
     assert sfn_policy["Statement"][0]["Resource"][0] == cfg["FunctionArn"]
 
@@ -64,9 +78,18 @@ def test_first_run_creates_everything(aws, first):
     definition = json.loads(sm["definition"])
     assert definition == json.loads(render_definition(cfg["FunctionArn"]))
     assert definition["States"]["Transcode"]["Parameters"]["FunctionName"] == cfg["FunctionArn"]
+
+    chunked_arn = env["MPR_CHUNKED_STATE_MACHINE_ARN"]
+    assert chunked_arn.endswith(":stateMachine:mpr-transcode-chunked")
+    chunked = aws.client("stepfunctions").describe_state_machine(stateMachineArn=chunked_arn)
+    assert json.loads(chunked["definition"]) == json.loads(render_definition(cfg["FunctionArn"], CHUNKED_ASL_PATH))
+    assert chunked["roleArn"] == sm["roleArn"]
     s3 = aws.client("s3")
     block = s3.get_public_access_block(Bucket="dep-out")["PublicAccessBlockConfiguration"]
     assert all(block.values())
+    [rule] = s3.get_bucket_lifecycle_configuration(Bucket="dep-out")["Rules"]
+    assert rule["Filter"] == {"Prefix": "_chunks/"} and rule["Expiration"] == {"Days": 1}
+    assert rule["Status"] == "Enabled"
 
 
 def test_second_run_changes_nothing(base, first):
@@ -74,7 +97,7 @@ def test_second_run_changes_nothing(base, first):
     again = deploy_resources(base, IMAGE, log=lines.append)
     assert set(again.changes.values()) == {"unchanged"} and not again.changed
     assert again.settings == first[0].settings
-    assert sum("unchanged" in line for line in lines) == 6
+    assert sum("unchanged" in line for line in lines) == 8
 
 
 def test_new_image_updates_only_the_function(aws, base, first):
@@ -95,6 +118,26 @@ def test_drift_is_repaired(aws, base, first):
     assert aws.client("lambda").get_function_configuration(FunctionName="mpr-ffmpeg")["Timeout"] == 900
 
 
+def test_lifecycle_and_chunked_machine_drift_is_repaired(aws, base, first):
+    """A changed _chunks/ rule is put back, the bucket's other rules stay; so is the chunked definition."""
+    s3, sfn = aws.client("s3"), aws.client("stepfunctions")
+    theirs = {"ID": "their-logs", "Filter": {"Prefix": "logs/"}, "Status": "Enabled", "Expiration": {"Days": 30}}
+    s3.put_bucket_lifecycle_configuration(Bucket="dep-out", LifecycleConfiguration={"Rules": [
+        theirs, {**chunks_rule(), "Expiration": {"Days": 90}}]})
+    chunked_arn = first[0].settings["MPR_CHUNKED_STATE_MACHINE_ARN"]
+    sfn.update_state_machine(stateMachineArn=chunked_arn,
+                             definition=json.dumps({"StartAt": "X", "States": {"X": {"Type": "Succeed"}}}))
+    fixed = deploy_resources(base, IMAGE.replace(":1", ":2"), log=lambda line: None)
+    assert {k for k, v in fixed.changes.items() if v != "unchanged"} == {
+        "lifecycle dep-out/_chunks/", "state machine mpr-transcode-chunked"}
+    assert fixed.changes["lifecycle dep-out/_chunks/"] == "updated"
+    rules = {r["ID"]: r for r in s3.get_bucket_lifecycle_configuration(Bucket="dep-out")["Rules"]}
+    assert set(rules) == {"their-logs", "mpr-expire-chunks"}
+    assert rules["mpr-expire-chunks"]["Expiration"] == {"Days": 1}
+    assert json.loads(sfn.describe_state_machine(stateMachineArn=chunked_arn)["definition"])["StartAt"] == "Encode"
+    assert not deploy_resources(base, IMAGE.replace(":1", ":2"), log=lambda line: None).changed
+
+
 def test_secret_is_kept_when_not_given(aws, base, first):
     """Without MPR_CALLBACK_SECRET the deployed function's secret is reused: the run stays idempotent."""
     again = deploy_resources(base.with_(callback_secret=None), IMAGE.replace(":1", ":2"), log=lambda line: None)
@@ -106,6 +149,7 @@ def test_new_deployment_generates_a_secret(aws, base):
                              IMAGE, prefix="p2", log=lambda line: None)
     assert len(fresh.settings["MPR_CALLBACK_SECRET"]) >= 32
     assert fresh.settings["MPR_STATE_MACHINE_ARN"].endswith(":stateMachine:p2-transcode")
+    assert fresh.settings["MPR_CHUNKED_STATE_MACHINE_ARN"].endswith(":stateMachine:p2-transcode-chunked")
 
 
 def test_refusals(base, tmp_path):
@@ -125,5 +169,6 @@ def test_cli_prints_exportable_settings(aws, base, first, monkeypatch, capsys):
     out = capsys.readouterr().out
     assert "function mpr-ffmpeg: unchanged" in out
     assert f"export MPR_STATE_MACHINE_ARN={first[0].settings['MPR_STATE_MACHINE_ARN']}" in out
+    assert f"export MPR_CHUNKED_STATE_MACHINE_ARN={first[0].settings['MPR_CHUNKED_STATE_MACHINE_ARN']}" in out
     assert main_deploy(["--image-uri", ""]) == 1
 

@@ -8,21 +8,17 @@ event loop, so the in-process event bus connects the test's commands with the ex
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import shutil
 import threading
-import time
 
 import pytest
-import uvicorn
+from app_helpers import STALL, add_asset, job, preset_id, serving, wait_for, wait_job
 from aws_helpers import fetch_output, output_exists, states_entered, wait_execution
 
-from backend.api.app import create_app
 from backend.awsdeploy.local import free_port
 from backend.catalog.ingest import ingest_key
-from backend.catalog.outputs import wait_for_thumbnails
 from backend.catalog.presets import seed_builtin_presets
-from backend.catalog.tables import MediaAsset, TranscodePreset, TranscodeJob
+from backend.catalog.tables import MediaAsset
 from backend.jobs import lifecycle, service
 from backend.jobs.claim import claim_next
 from backend.jobs.executors.aws import AwsExecutor, callback_url, execution_name
@@ -30,82 +26,6 @@ from backend.media.probe import probe
 from backend.storage import open_storages
 
 pytestmark = [pytest.mark.slow, pytest.mark.aws]
-STALL = 2  # seconds without callbacks before the reconciler asks Step Functions
-
-
-class App:
-    def __init__(self, settings, storages, litestar_app):
-        self.settings = settings
-        self.storages = storages
-        self.litestar = litestar_app
-
-    @property
-    def executor(self) -> AwsExecutor:
-        return self.litestar.state.runtime.executor
-
-
-
-@contextlib.asynccontextmanager
-async def serving(s, moto_stack):
-    """create_app(s) under uvicorn, as a task of this event loop, with the builtin presets."""
-    storages = open_storages(s)
-    web = create_app(s, run_jobs=True, db_pool=False, storages=storages)
-    server = uvicorn.Server(uvicorn.Config(web, host="127.0.0.1", port=s.port, log_level="warning", lifespan="on"))
-    task = asyncio.create_task(server.serve())
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert not task.done(), task.exception() if task.done() else None
-        assert time.monotonic() < deadline, "app did not start"
-        await asyncio.sleep(0.02)
-    await seed_builtin_presets()
-    moto_stack.aws.invocations.clear()  # job ids start again at 1 in each database
-    try:
-        yield App(s, storages, web)
-    finally:
-        await wait_for_thumbnails()
-        server.should_exit = True
-        await asyncio.wait_for(task, 30)
-
-
-@pytest.fixture
-async def app(db, settings, moto_stack):
-    port = free_port()
-    s = moto_stack.settings(settings, database_url=db, host="127.0.0.1", port=port,
-                            callback_url=f"http://127.0.0.1:{port}", stall_seconds=STALL)
-    async with serving(s, moto_stack) as running:
-        yield running
-
-
-async def add_asset(app: App, clip, key: str) -> dict:
-    await app.storages.input.put_file(clip, key)
-    row = await ingest_key(app.storages, key, "in")
-    assert row.status == "ready", row.error_message
-    return row.to_dict()
-
-
-async def preset_id(name: str = "H.264 480p") -> int:
-    return (await TranscodePreset.select(TranscodePreset.id).where(TranscodePreset.name == name).first())["id"]
-
-
-async def job(job_id: int) -> dict:
-    return await TranscodeJob.select().where(TranscodeJob.id == job_id).first()
-
-
-async def wait_job(job_id: int, statuses=lifecycle.TERMINAL, timeout: float = 60.0, also=lambda row: True) -> dict:
-    deadline = time.monotonic() + timeout
-    while True:
-        row = await job(job_id)
-        if row["status"] in statuses and also(row):
-            return row
-        assert time.monotonic() < deadline, f"job {job_id} still {row['status']}: {row['error']}"
-        await asyncio.sleep(0.1)
-
-
-async def wait_for(predicate, timeout: float = 30.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.1)
 
 
 async def test_job_runs_on_step_functions_and_succeeds(app, moto_stack, aws_clips, tmp_path):
@@ -119,6 +39,9 @@ async def test_job_runs_on_step_functions_and_succeeds(app, moto_stack, aws_clip
     # the name is job-{id}-attempt-{n}; a name left by an earlier database (here: the other
     # parametrization, same moto) gets a suffix instead of failing the job
     assert f":{execution_name(row['id'], 1)}" in row["execution_id"]
+    plan = (await lifecycle.load_job(row["id"]))["plan"]  # how it ran, for the API
+    assert (plan["mode"], plan["state_machine"]) == ("single", "single")
+    assert plan["reason"].startswith("single pass: about") and plan["reason"].endswith("fits the 600 s budget")
 
     desc = await asyncio.to_thread(wait_execution, moto_stack, row["execution_id"])
     assert desc["status"] == "SUCCEEDED"

@@ -63,7 +63,9 @@ def local_mode(tmp_path):
 async def test_printed_settings_run_a_job_end_to_end(local_mode, db, tmp_path, monkeypatch, aws_clips):
     exported, port = local_mode
     assert {"MPR_EXECUTOR", "MPR_STORAGE", "MPR_S3_IN_BUCKET", "MPR_S3_OUT_BUCKET", "MPR_STATE_MACHINE_ARN",
-            "MPR_CALLBACK_SECRET", "MPR_CALLBACK_URL", "AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID"} <= set(exported)
+            "MPR_CHUNKED_STATE_MACHINE_ARN", "MPR_CALLBACK_SECRET", "MPR_CALLBACK_URL", "AWS_ENDPOINT_URL",
+            "AWS_ACCESS_KEY_ID"} <= set(exported)
+    assert exported["MPR_CHUNKED_STATE_MACHINE_ARN"].endswith(":stateMachine:mpr-transcode-chunked")
     assert exported["MPR_CALLBACK_SECRET"] == "local-mode-secret"
     for name, value in exported.items():
         monkeypatch.setenv(name, value)
@@ -95,6 +97,16 @@ async def test_printed_settings_run_a_job_end_to_end(local_mode, db, tmp_path, m
         assert row["status"] == "succeeded", row["error"]
         info = await storages.output.stat(row["output_key"])
         assert row["output_key"].endswith(".m4a") and info.size > 0
+
+        # the chunked state machine is deployed too, and the printed settings name it
+        assert settings.chunked_state_machine_arn == exported["MPR_CHUNKED_STATE_MACHINE_ARN"]
+        video = await TranscodePreset.select(TranscodePreset.id).where(TranscodePreset.name == "H.264 480p").first()
+        job = await service.create_job(settings, storages, source_id=asset.id, preset_id=video["id"], chunked=True)
+        while (row := await lifecycle.load_job(job["id"]))["status"] not in lifecycle.TERMINAL:
+            assert time.monotonic() < deadline + 60, row
+            await asyncio.sleep(0.1)
+        assert row["status"] == "succeeded", row["error"]
+        assert row["plan"]["mode"] == "chunked" and ":execution:mpr-transcode-chunked:" in row["execution_id"]
     finally:
         await wait_for_thumbnails()
         server.should_exit = True

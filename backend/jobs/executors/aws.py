@@ -2,8 +2,10 @@
 
 Loop: claim the next queued `aws` job, work out where its input and output live (S3 storage: the
 asset's own bucket/key and the output bucket; local storage: the source is uploaded to the input
-bucket first and the output is fetched back when the job succeeds), start an execution named
-`job-{id}-attempt-{attempt}` with the job's parameters and store its ARN in `execution_id`.
+bucket first and the output is fetched back when the job succeeds), decide how it runs
+(`aws_plan.choose_mode`: one Lambda run on MPR_STATE_MACHINE_ARN, or chunks encoded in parallel on
+MPR_CHUNKED_STATE_MACHINE_ARN, the chunk plan in the execution input; recorded in the job's `plan`),
+start an execution named `job-{id}-attempt-{attempt}` and store its ARN in `execution_id`.
 From then on the Lambda reports through the signed callback route; this process only:
 
 - stops the execution when the job is cancelled (`cancel()`, or a `cancelled` event on the bus);
@@ -22,12 +24,16 @@ import logging
 import time
 from pathlib import Path
 
+from backend.catalog.ingest import media_info_from_asset
 from backend.catalog.tables import MediaAsset, TranscodeJob
 from backend.config import Settings
 from backend.jobs import lifecycle
 from backend.jobs.claim import claim_next, new_worker_id
 from backend.jobs.events import BUS
+from backend.jobs.executors.aws_plan import Mode, choose_mode
 from backend.jobs.recovery import recover_attempt
+from backend.media.command import Trim
+from backend.media.presets import PresetSpec
 from backend.storage import Storages, safe_key
 
 log = logging.getLogger("mpr.jobs.aws")
@@ -82,6 +88,13 @@ def _utc(value) -> dt.datetime | None:
     if isinstance(value, str):
         value = dt.datetime.fromisoformat(value)
     return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+
+
+def _json(value) -> dict:
+    """A JSON column's value as a dict (raw selects on some engines return the text)."""
+    if isinstance(value, str):
+        value = json.loads(value or "null")
+    return value or {}
 
 
 def _code(exc: Exception) -> str:
@@ -217,8 +230,10 @@ class AwsExecutor:
         self._dispatching.add(job_id)
         try:
             try:
-                event = await self.build_event(row)
-                arn = await asyncio.to_thread(self._start_execution, execution_name(job_id, attempt), event)
+                event, mode = await self.prepare(row)
+                await self._record_plan(job_id, attempt, mode.record)
+                arn = await asyncio.to_thread(self._start_execution, mode.state_machine_arn,
+                                              execution_name(job_id, attempt), event)
             except Exception as exc:  # noqa: BLE001 - never leave a claimed job running with nothing behind it
                 reason = str(exc) if isinstance(exc, DispatchError) else f"{type(exc).__name__}: {exc}"
                 log.warning("job %s: could not start on AWS: %s", job_id, reason, extra={"job_id": job_id})
@@ -232,13 +247,15 @@ class AwsExecutor:
             )
         finally:
             self._dispatching.discard(job_id)
-        log.info("job %s attempt %s: started %s", job_id, attempt, arn, extra={"job_id": job_id})
+        how = f"{mode.record['chunks']} chunks" if mode.chunked else "single pass"
+        log.info("job %s attempt %s: started %s (%s)", job_id, attempt, arn, how, extra={"job_id": job_id})
         now = await TranscodeJob.select(TranscodeJob.status).where(TranscodeJob.id == job_id).first()
         if now is None or now["status"] != lifecycle.RUNNING:  # cancelled while we were starting it
             await self._stop_execution(arn, "cancelled in MPR while starting")
 
-    async def build_event(self, row: dict) -> dict:
-        """The execution input (the Lambda's event) for a job row."""
+    async def prepare(self, row: dict) -> tuple[dict, Mode]:
+        """The execution input (the Lambda's event) for a job row, and how the job runs: single
+        pass, or chunked (the event then carries `plan`, a ChunkPlan, for the chunked state machine)."""
         if not self.settings.state_machine_arn:
             raise DispatchError("MPR_STATE_MACHINE_ARN is not set; run `mpr aws deploy` (or `mpr aws local`) "
                                 "and export the settings it prints")
@@ -249,18 +266,37 @@ class AwsExecutor:
             raise DispatchError("the source asset was deleted")
         in_bucket, in_key = await self._input_location(source)
         out_bucket, out_key = self._output_location(row["output_key"])
-        preset = row["preset_snapshot"]
-        if isinstance(preset, str):  # JSON column not decoded by the engine
-            preset = json.loads(preset)
-        return {
+        preset = _json(row["preset_snapshot"])
+        trim = Trim(start=row["trim_start"] or 0.0, end=row["trim_end"], accurate=row["accurate_trim"])
+        mode = await self._choose_mode(row, source, PresetSpec.from_dict(preset), trim)
+        event = {
             "job_id": row["id"],
             "attempt": row["attempt"],
             "input": {"bucket": in_bucket, "key": in_key},
             "output": {"bucket": out_bucket, "key": out_key},
             "preset": preset,
-            "trim": {"start": row["trim_start"] or 0.0, "end": row["trim_end"], "accurate": row["accurate_trim"]},
+            "trim": {"start": trim.start, "end": trim.end, "accurate": trim.accurate},
             "callback_url": callback_url(self.settings, row["id"]),
         }
+        if mode.plan is not None:
+            event["plan"] = mode.plan.to_dict()
+        return event, mode
+
+    async def _choose_mode(self, row: dict, source: dict, spec: PresetSpec, trim: Trim) -> Mode:
+        try:
+            info = media_info_from_asset(source)
+        except ValueError as exc:
+            raise DispatchError(str(exc)) from exc
+        storage = self.storages.get(source["storage_area"])
+        key = safe_key(source["storage_key"])
+        return await asyncio.to_thread(choose_mode, self.settings, _json(row["plan"]), info, spec, trim,
+                                       lambda: storage.probe_source(key))
+
+    async def _record_plan(self, job_id: int, attempt: int, record: dict) -> None:
+        """How this attempt runs, in the job's `plan` (the API shows it), before its execution starts."""
+        await TranscodeJob.update({TranscodeJob.plan: record}).where(
+            (TranscodeJob.id == job_id) & (TranscodeJob.attempt == attempt)
+        )
 
     async def _input_location(self, source: dict) -> tuple[str, str]:
         storage = self.storages.get(source["storage_area"])
@@ -300,8 +336,7 @@ class AwsExecutor:
             return storage.bucket, key
         return self.settings.s3_out_bucket, key  # fetched into local storage when the job succeeds
 
-    def _start_execution(self, name: str, event: dict) -> str:
-        arn = self.settings.state_machine_arn
+    def _start_execution(self, arn: str, name: str, event: dict) -> str:
         body = json.dumps(event, separators=(",", ":"))
         try:
             return self.sfn.start_execution(stateMachineArn=arn, name=name, input=body)["executionArn"]
@@ -353,8 +388,11 @@ class AwsExecutor:
     async def _reconcile_job(self, row: dict) -> bool:
         job_id, attempt = row["id"], row["attempt"]
         arn = row["execution_id"]
-        if not arn and self.settings.state_machine_arn:
-            arn = execution_arn(self.settings.state_machine_arn, execution_name(job_id, attempt))
+        machine = self.settings.state_machine_arn
+        if _json(row.get("plan")).get("state_machine") == "chunked":
+            machine = self.settings.chunked_state_machine_arn
+        if not arn and machine:
+            arn = execution_arn(machine, execution_name(job_id, attempt))
         try:
             desc = await asyncio.to_thread(self.sfn.describe_execution, executionArn=arn) if arn else None
         except Exception as exc:  # noqa: BLE001

@@ -1,0 +1,107 @@
+"""How the AWS executor runs one job attempt: in one Lambda run (sfn/transcode.asl.json) or cut
+into chunks that many Lambda runs encode in parallel (sfn/transcode-chunked.asl.json, docs/chunking.md).
+
+`choose_mode` decides with `backend.media.chunking.should_chunk` against what one Lambda run may
+spend (BUDGET_SECONDS of its 900 s), or as the job asked (`plan["chunked_requested"]`), plans the
+chunks when chunked, and says what `TranscodeJob.plan` records: mode, reason, chunks, concurrency.
+The chunk plan is built from a fresh probe of the source (the catalog keeps no frame count), on a
+constant-frame-rate grid (`grid_index`: nothing but the header is read, even from S3), or — for
+a variable-frame-rate source — on its scanned frame index (`read_frame_index`). Anything that
+prevents chunking falls back to a single pass, with the reason recorded.
+Blocking (ffprobe): call it in a thread.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+from backend.config import Settings
+from backend.media.chunking import (
+    ChunkingError,
+    ChunkPlan,
+    chunk_seconds_for,
+    grid_index,
+    plan_chunks,
+    read_frame_index,
+    should_chunk,
+)
+from backend.media.command import CommandError, Trim, resolve_trim
+from backend.media.presets import PresetSpec
+from backend.media.probe import MediaInfo, ProbeError, probe
+
+BUDGET_SECONDS = 600.0  # estimated single-pass encode time one Lambda run may take (of its 900 s)
+MAX_WAYS = 50  # chunks worth running at once: beyond ~50 the whole-audio encode and the join dominate
+MAX_CONCURRENCY = 40  # an inline Map runs at most 40 iterations at once on AWS
+MIN_CHUNK_SECONDS = 10.0  # shorter chunks cost more in start-up than they gain
+MAX_CHUNK_SECONDS = 120.0
+# plan keys that describe one attempt's run: dropped before a new attempt decides again
+RUN_KEYS = ("mode", "reason", "estimated_single_seconds", "state_machine", "chunks", "concurrency",
+            "target_seconds", "aligned_to_keyframes", "frames", "audio", "chunk_frames", "wall_seconds",
+            "frames_out")
+
+
+@dataclass(frozen=True)
+class Mode:
+    record: dict  # what TranscodeJob.plan holds for this attempt
+    plan: ChunkPlan | None  # None: single pass
+    state_machine_arn: str | None
+
+    @property
+    def chunked(self) -> bool:
+        return self.plan is not None
+
+
+def chunk_layout(length: float, estimated_seconds: float | None, *, budget: float | None = None,
+                 min_seconds: float | None = None) -> tuple[float, int]:
+    """(target chunk seconds, ways): as many ways as chunks of at least `min_seconds` allow, up to
+    MAX_WAYS; chunks short enough that each encodes in half the budget even when that makes more."""
+    budget = BUDGET_SECONDS if budget is None else budget
+    min_seconds = MIN_CHUNK_SECONDS if min_seconds is None else min_seconds
+    ways = max(2, min(MAX_WAYS, math.ceil(length / min_seconds)))
+    longest = MAX_CHUNK_SECONDS
+    if estimated_seconds:
+        longest = min(longest, length * (budget / 2) / estimated_seconds)
+    target = chunk_seconds_for(length, ways, minimum=min_seconds, maximum=max(min_seconds, longest))
+    return target, ways
+
+
+def _single(record: dict, settings: Settings, reason: str | None = None) -> Mode:
+    record.update(mode="single", state_machine="single")
+    if reason:
+        record["reason"] = reason
+    for key in ("chunks", "concurrency", "target_seconds", "aligned_to_keyframes", "frames", "audio",
+                "chunk_frames"):
+        record.pop(key, None)
+    return Mode(record, None, settings.state_machine_arn)
+
+
+def choose_mode(settings: Settings, previous: dict | None, info: MediaInfo, spec: PresetSpec, trim: Trim,
+                source: Callable[[], str]) -> Mode:
+    """Single pass or chunked for this attempt. `info` is the catalog's view of the source (enough
+    to decide); `source()` gives what FFmpeg can read it from (a path or presigned URL) to plan."""
+    record = {k: v for k, v in (previous or {}).items() if k not in RUN_KEYS}
+    decision = should_chunk(info, spec, budget_seconds=BUDGET_SECONDS, trim=trim,
+                            requested=record.get("chunked_requested"))
+    record.update(decision.record())
+    if not decision.chunked:
+        return _single(record, settings)
+    if not settings.chunked_state_machine_arn:
+        return _single(record, settings, f"{decision.reason}, but MPR_CHUNKED_STATE_MACHINE_ARN is not set "
+                                         "(run `mpr aws deploy`); single pass")
+    try:
+        src = source()
+        fresh = probe(src)
+        try:
+            index = grid_index(fresh)
+        except ChunkingError:  # variable frame rate: read every frame's time (one pass over packets)
+            index = read_frame_index(src)
+        start, end = resolve_trim(trim, fresh)
+        target, ways = chunk_layout(end - start, decision.estimated_seconds)
+        plan = plan_chunks(fresh, spec, trim, index=index, target_seconds=target,
+                           max_concurrency=min(MAX_CONCURRENCY, ways))
+    except (ChunkingError, ProbeError, CommandError) as exc:
+        return _single(record, settings, f"chunking not possible ({exc}); single pass")
+    record.update(plan.summary())
+    record["state_machine"] = "chunked"
+    return Mode(record, plan, settings.chunked_state_machine_arn)

@@ -1,0 +1,104 @@
+"""How the AWS executor decides between one Lambda run and chunks (backend/jobs/executors/aws_plan.py).
+No AWS here: the decision, the chunk layout and the plan, on a small local clip."""
+from __future__ import annotations
+
+import pytest
+
+from backend.config import Settings
+from backend.jobs.executors import aws_plan
+from backend.jobs.executors.aws_plan import choose_mode, chunk_layout
+from backend.media.chunking import ChunkingError, ChunkPlan
+from backend.media.clips import generate_clip
+from backend.media.command import Trim
+from backend.media.presets import BUILTIN_PRESETS
+from backend.media.probe import probe
+
+SPEC = next(p for p in BUILTIN_PRESETS if p.name == "H.264 480p")
+COPY = next(p for p in BUILTIN_PRESETS if p.kind == "copy")
+SINGLE_ARN = "arn:aws:states:us-east-1:123456789012:stateMachine:mpr-transcode"
+CHUNKED_ARN = SINGLE_ARN + "-chunked"
+
+
+@pytest.fixture(scope="module")
+def clip(clips_dir):
+    return generate_clip(clips_dir / "aws-plan-24s.mp4", duration=24, width=160, height=90, fps=25, gop=50)
+
+
+@pytest.fixture
+def settings_both() -> Settings:
+    return Settings(state_machine_arn=SINGLE_ARN, chunked_state_machine_arn=CHUNKED_ARN)
+
+
+def test_layout():
+    # 1 h of 1080p30 at x264 veryfast (~3547 s in one Lambda): 50 ways of 72 s, as docs/chunking.md shows
+    assert chunk_layout(3600, 3547.4) == (72.0, 50)
+    # a slow preset: chunks get shorter than 72 s so that each encodes in half the 600 s budget
+    target, ways = chunk_layout(3600, 30000.0)
+    assert ways == 50 and target == 36.0
+    # a short source asked to run chunked: as many ways as 10 s chunks allow, never fewer than 2
+    assert chunk_layout(25, 1.0) == (10.0, 3)
+    assert chunk_layout(8, 1.0) == (10.0, 2)
+    assert chunk_layout(20, 1.0, min_seconds=5) == (5.0, 4)
+
+
+def test_requested_chunked_job_gets_a_plan(clip, settings_both):
+    info = probe(clip)
+    mode = choose_mode(settings_both, {"trim": "accurate", "chunked_requested": True}, info, SPEC, Trim(),
+                       lambda: str(clip))
+    assert mode.chunked and mode.state_machine_arn == CHUNKED_ARN
+    plan = ChunkPlan.from_dict(mode.plan.to_dict())  # what travels in the execution input
+    assert len(plan.chunks) == 2 and plan.total_frames == 600 and plan.max_concurrency == 3
+    assert not plan.aligned  # a constant-frame-rate grid: nothing read but the header
+    rec = mode.record
+    assert rec["mode"] == "chunked" and rec["state_machine"] == "chunked"
+    assert rec["reason"] == "chunked encoding requested" and rec["chunked_requested"] is True
+    assert (rec["chunks"], rec["concurrency"], rec["frames"]) == (2, 3, 600)
+    assert sum(rec["chunk_frames"]) == 600 and rec["trim"] == "accurate"
+
+
+def test_variable_frame_rate_falls_back_to_the_scanned_index(clip, settings_both, monkeypatch):
+    def refuse(info):
+        raise ChunkingError("the source looks variable-frame-rate")
+
+    monkeypatch.setattr(aws_plan, "grid_index", refuse)
+    mode = choose_mode(settings_both, {"chunked_requested": True}, probe(clip), SPEC, Trim(1.0, 21.0),
+                       lambda: str(clip))
+    assert mode.chunked and mode.plan.aligned and mode.record["aligned_to_keyframes"] is True
+    assert mode.plan.total_frames == 500
+
+
+def test_single_pass_reasons(clip, settings_both, tmp_path):
+    info = probe(clip)
+    stale = {"mode": "chunked", "chunks": 9, "chunk_frames": [1], "concurrency": 9, "trim": "accurate"}
+
+    small = choose_mode(settings_both, stale, info, SPEC, Trim(), lambda: str(clip))
+    assert not small.chunked and small.state_machine_arn == SINGLE_ARN
+    assert small.record["mode"] == "single" and small.record["reason"].startswith("single pass: about")
+    assert small.record["reason"].endswith("fits the 600 s budget")
+    assert "chunks" not in small.record and "chunk_frames" not in small.record  # left by an earlier attempt
+    assert small.record["trim"] == "accurate"
+
+    forbidden = choose_mode(settings_both, {"chunked_requested": False}, info, SPEC, Trim(), lambda: str(clip))
+    assert forbidden.record["reason"] == "single pass requested"
+
+    copy = choose_mode(settings_both, {"chunked_requested": True}, info, COPY, Trim(), lambda: str(clip))
+    assert not copy.chunked and "not chunked" in copy.record["reason"]
+
+    no_machine = choose_mode(Settings(state_machine_arn=SINGLE_ARN), {"chunked_requested": True}, info, SPEC,
+                             Trim(), lambda: str(clip))
+    assert not no_machine.chunked and no_machine.state_machine_arn == SINGLE_ARN
+    assert no_machine.record["reason"] == ("chunked encoding requested, but MPR_CHUNKED_STATE_MACHINE_ARN is "
+                                           "not set (run `mpr aws deploy`); single pass")
+
+    garbage = tmp_path / "garbage.mp4"
+    garbage.write_bytes(b"not a video" * 100)
+    unreadable = choose_mode(settings_both, {"chunked_requested": True}, info, SPEC, Trim(), lambda: str(garbage))
+    assert not unreadable.chunked and unreadable.record["reason"].startswith("chunking not possible (")
+
+
+def test_long_job_is_chunked_without_being_asked(clip, settings_both, monkeypatch):
+    """Above the budget by estimate (here: a budget of a fraction of a second)."""
+    monkeypatch.setattr(aws_plan, "BUDGET_SECONDS", 0.01)
+    mode = choose_mode(settings_both, {}, probe(clip), SPEC, Trim(), lambda: str(clip))
+    assert mode.chunked and mode.record["reason"].startswith("chunked: about")
+    assert mode.record["estimated_single_seconds"] is not None
