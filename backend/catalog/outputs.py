@@ -26,7 +26,17 @@ async def register_output(storages: Storages, key: str, info: MediaInfo, *, thum
         size=obj.size if obj else info.size, mtime=obj.mtime if obj else 0.0, etag=(obj.etag if obj else "")[:128],
     )
     _apply_media(row, info)
-    await row.save()
+    try:
+        await row.save()
+    except Exception:
+        # one asset per stored object (unique location index): a concurrent registration of the same
+        # output got there first (a duplicated AWS success callback): that row is this output's asset
+        existing = await MediaAsset.select(MediaAsset.id).where(
+            (MediaAsset.storage_area == "out") & (MediaAsset.storage_key == key)
+        ).first()
+        if existing is None:
+            raise
+        return existing["id"]
     if thumbnails == "now":
         await _thumbnails(storages, row, info)
     elif thumbnails == "background":
