@@ -9,7 +9,6 @@ import re
 import shlex
 import subprocess
 
-import pytest
 import yaml
 from reflex_base.constants.event import Endpoint
 
