@@ -40,7 +40,7 @@ def ensure_bun() -> Path:
 
 SETTINGS_VARS = (
     "MPR_DATABASE_URL", "MPR_DATA_DIR", "MPR_MEDIA_ROOT", "MPR_STORAGE", "MPR_EXECUTOR", "MPR_S3_IN_BUCKET",
-    "MPR_S3_OUT_BUCKET", "AWS_ENDPOINT_URL", "MPR_STATE_MACHINE_ARN", "MPR_CALLBACK_URL",
+    "MPR_S3_OUT_BUCKET", "AWS_ENDPOINT_URL", "MPR_STATE_MACHINE_ARN", "MPR_CHUNKED_STATE_MACHINE_ARN", "MPR_CALLBACK_URL",
     "MPR_CALLBACK_SECRET", "MPR_API_TOKEN", "MPR_ADMIN_PASSWORD", "MPR_WORKERS", "MPR_DB_POOL_SIZE", "MPR_STALL_SECONDS",
     "MPR_MAX_ATTEMPTS", "MPR_MAX_UPLOAD_BYTES", "MPR_HOST", "MPR_PORT", "MPR_FFMPEG", "MPR_FFPROBE",
     "MPR_LOG_LEVEL",
@@ -60,6 +60,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "AWS_ENDPOINT_URL": settings.aws_endpoint_url,
         "AWS_DEFAULT_REGION": settings.aws_region,
         "MPR_STATE_MACHINE_ARN": settings.state_machine_arn,
+        "MPR_CHUNKED_STATE_MACHINE_ARN": settings.chunked_state_machine_arn,
         "MPR_CALLBACK_URL": settings.callback_url,
         "MPR_CALLBACK_SECRET": settings.callback_secret,
         "MPR_API_TOKEN": settings.api_token,

@@ -31,6 +31,10 @@ class CreateJobInput:
     )
     output_name: str | None = None
     priority: int = 0
+    chunked: bool | None = strawberry.field(
+        default=None,
+        description="Encode in GOP-aligned chunks in parallel: true forces, false forbids, null lets MPR decide.",
+    )
 
 
 @strawberry.input(description="A preset's encoding choices; checked by backend.media.presets.validate_preset.")

@@ -24,6 +24,7 @@ class JobMutations:
             accurate_trim=input.accurate_trim,
             output_name=input.output_name,
             priority=input.priority,
+            chunked=input.chunked,
         )
         return TranscodeJob.from_row(row)
 

@@ -20,6 +20,10 @@ async def test_create_cancel_retry(gql, add_asset, presets):
     assert (job["trimStart"], job["trimEnd"], job["accurateTrim"]) == (0.5, 1.5, True)
     assert job["outputFilename"] == "my cut.mp4" and job["preset"]["name"] == "H.264 480p"
     assert job["source"]["id"] == str(asset["id"]) and job["history"] == [{"toStatus": "queued", "reason": "created"}]
+    forced = (await gql('mutation($input: CreateJobInput!) { createJob(input: $input) { plan } }', {"input": {
+        "sourceId": str(asset["id"]), "presetId": str(presets["H.264 480p"]), "chunked": True,
+    }}))["createJob"]
+    assert forced["plan"]["chunked_requested"] is True
 
     cancelled = (await gql(CANCEL, {"id": job["id"]}))["cancelJob"]
     assert cancelled["status"] == "CANCELLED"
