@@ -38,7 +38,7 @@ _CAUSES = ("No such file", "does not contain", "Unknown encoder", "Unknown decod
            "Permission denied", "Cannot parse", "matches no streams", "not divisible", "Server returned",
            "moov atom not found", "No space left", "Unrecognized option", "Option not found", "not supported",
            "Unsupported", "unsupported", "Invalid argument", "Undefined constant", "partial file",
-           "Could not open", "Could not find", "Too many", "Invalid", "invalid")
+           "Could not open", "Could not find", "Too many", "Invalid", "invalid", "doesn't support")
 _ERRORS = ("Error", "error", "failed", "Failed", "Cannot", "cannot", "Could not", "Unable", "unable", "empty")
 _GENERIC = ("Conversion failed", "Error opening output files", "Error opening input files",
             "Error opening output file ", "Error opening input file ", "Error parsing options",
