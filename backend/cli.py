@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import os
 import sys
 from pathlib import Path
 
@@ -82,7 +83,7 @@ def _prepare(settings: Settings) -> Settings:
         folder.mkdir(parents=True, exist_ok=True)
     asyncio.run(_migrate(settings))
     settings = asyncio.run(_credentials(settings))
-    if settings.storage == "local":
+    if settings.storage == "local" and os.environ.get("MPR_DEMO", "1") != "0":
         _demo(settings)
         asyncio.run(_scan(settings))
     return settings

@@ -61,6 +61,9 @@ def token_matches(expected: str, header_value: str | None) -> bool:
     return hmac.compare_digest(given.encode(), expected.encode())
 
 
+MIN_ADMIN_PASSWORD = 8
+
+
 async def ensure_admin_user(settings: Settings) -> str | None:
     """Create user "admin" (admin + superuser) if missing; return its generated password, else None.
 
@@ -76,6 +79,8 @@ async def ensure_admin_user(settings: Settings) -> str | None:
     password = settings.admin_password
     if not password:
         password = generated = secrets.token_urlsafe(12)
+    elif len(password) < MIN_ADMIN_PASSWORD:
+        raise SystemExit(f"MPR_ADMIN_PASSWORD must be at least {MIN_ADMIN_PASSWORD} characters long")
     await BaseUser.create_user(
         username=ADMIN_USERNAME, password=password, admin=True, superuser=True, active=True
     )
