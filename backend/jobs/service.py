@@ -4,6 +4,8 @@ Refusals are `DomainError`s whose message says what to change.
 """
 from __future__ import annotations
 
+import math
+
 from backend.catalog.ingest import media_info_from_asset
 from backend.catalog.presets import preset_spec_from_row
 from backend.catalog.tables import MediaAsset, TranscodeJob, TranscodePreset
@@ -19,6 +21,8 @@ END_TOLERANCE = 0.05  # seconds past the probed end still accepted (then clamped
 
 
 def timecode(seconds: float) -> str:
+    if not math.isfinite(seconds) or seconds >= 1e7:  # absurd input: say it as it came
+        return f"{seconds:.4g} s"
     ms = int(round(max(seconds, 0.0) * 1000))
     h, rem = divmod(ms, 3_600_000)
     m, rem = divmod(rem, 60_000)
@@ -32,7 +36,7 @@ def validate_trim(start: float | None, end: float | None, duration: float, fps: 
     tolerance = max(END_TOLERANCE, frame)
     start = 0.0 if start is None else float(start)
     end = duration if end is None else float(end)
-    if start != start or end != end:  # NaN
+    if not (math.isfinite(start) and math.isfinite(end)):  # NaN, ±inf
         raise DomainError("INVALID_TRIM", "in and out points must be numbers of seconds")
     if start < 0:
         raise DomainError("INVALID_TRIM", f"in point {start:.3f} s is before the start; use 0 or later")
