@@ -8,6 +8,7 @@ The `response` dependency runs without a thread hop (faster than strawberry's de
 """
 from __future__ import annotations
 
+import json
 from typing import Any, ClassVar
 
 import msgspec
@@ -77,6 +78,12 @@ def make_controller(schema, *, token: str, context_getter, path: str = "/graphql
 
         def encode_json(self, data: object) -> str:
             return _encoder.encode(data).decode()  # msgspec: several times faster than json.dumps
+
+        def decode_json(self, data: str | bytes) -> object:
+            try:
+                return json.loads(data)
+            except RecursionError:  # nested deeper than the stack: a bad body (400), not a server error
+                raise json.JSONDecodeError("JSON nested too deeply", "", 0) from None
 
         async def render_graphql_ide(self, request: Request) -> Response:
             return Response(page_html(), media_type="text/html")
