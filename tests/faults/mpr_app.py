@@ -206,7 +206,7 @@ class MprApp:
     async def job(self, job_id: str) -> dict:
         q = """query($id: ID!) { job(id: $id) { id status progress attempt error logTail
                history { fromStatus toStatus attempt reason at }
-               outputAsset { id width height duration videoCodec audioCodec storageKey } } }"""
+               outputAsset { id width height duration videoCodec audioCodec pixFmt rotation storageKey } } }"""
         return (await self.gql(q, {"id": job_id}))["job"]
 
     async def wait_job(self, job_id: str, statuses=("SUCCEEDED", "FAILED", "CANCELLED"), timeout: float = 120.0) -> dict:
