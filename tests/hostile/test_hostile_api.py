@@ -12,7 +12,6 @@ import pytest
 
 from mpr_app import TOKEN
 
-pytestmark = pytest.mark.slow
 
 CREATE = "mutation($input: CreateJobInput!) { createJob(input: $input) { id } }"
 

@@ -12,7 +12,6 @@ import pytest
 from backend.media.binaries import ffmpeg_path
 from backend.media.probe import probe
 
-pytestmark = pytest.mark.slow
 
 BAD = {
     "empty": "empty file (0 bytes)",

@@ -14,7 +14,6 @@ from backend.media.probe import probe
 
 from conftest import MAX_UPLOAD
 
-pytestmark = pytest.mark.slow
 
 AWKWARD = ["with  two spaces.mp4", "ünïcødé 日本語 🎬.mp4", "-i.mp4", "--help.mp4", "colon:in:name.mp4",
            "file:clip.mp4", "50% done #1 & more?.mp4", "quote's \"and\" `tick`.mp4"]

@@ -1,0 +1,256 @@
+"""`make bench`: every benchmark under bench/, one after the other in this run, then ONE table.
+
+Each sub-bench runs as its own subprocess with a timeout; its output is kept in
+bench/out/logs/<name>.log and parsed here. A bench that is missing, fails, times out or
+prints nothing parseable becomes a row saying so — never a crash of the whole run.
+
+Default sizes keep the run under ~15 minutes on 2 busy cores: the overhead and HandBrake
+comparisons use a 20 s 1080p30 source (--full: the 60 s one the targets are stated for),
+GraphQL runs at 100,000 jobs, the load test 50 clients for 30 s.
+
+    .venv/bin/python bench/run_all.py [--full] [--only NAME ...] [--list]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+HERE = Path(__file__).resolve().parent
+LOGS = HERE / "out" / "logs"
+PYTHON = sys.executable
+
+
+@dataclass
+class Row:
+    measure: str
+    mpr: str
+    reference: str = ""
+    ratio: str = ""
+    note: str = ""
+
+
+@dataclass
+class Bench:
+    name: str
+    script: str
+    args: list[str]
+    timeout: int
+    parse: Callable[[str], list[Row]]
+    artifact: str | None = None  # a file the bench writes (parsed instead of stdout)
+    rows: list[Row] = field(default_factory=list)
+    status: str = "not run"
+    seconds: float = 0.0
+
+
+def last_json(text: str) -> dict:
+    for line in reversed(text.strip().splitlines()):
+        line = line.strip()
+        if line.startswith("{"):
+            return json.loads(line)
+    raise ValueError("no JSON result line")
+
+
+def fmt(value: float, unit: str = "", digits: int = 2) -> str:
+    return f"{value:,.{digits}f}{unit}"
+
+
+# ------------------------------------------------------------------ parsers (stdout → rows)
+def parse_overhead(text: str) -> list[Row]:
+    rows = []
+    source = re.search(r"job overhead \((\d+) s 1080p30 source, (\d+) runs", text)
+    what = f"{source.group(1)} s 1080p30, median of {source.group(2)}" if source else ""
+    for m in re.finditer(r"^(?P<name>\S.*?)\s+(?P<bare>[\d.]+)s\s+(?P<mpr>[\d.]+)s\s+(?P<ratio>[\d.]+)\s+"
+                         r"(?P<ovh>-?\d+)ms\s*$", text, re.M):
+        name, bare, mpr = m["name"].strip(), float(m["bare"]), float(m["mpr"])
+        target = "target ≤ 1.03" if name.startswith("H.264") else "target ≤ 150 ms overhead"
+        rows.append(Row(f"job through MPR vs bare ffmpeg: {name}", fmt(mpr, " s"), fmt(bare, " s"),
+                        f"{mpr / bare:.3f}", f"+{m['ovh']} ms; {what}; {target}"))
+    if not rows:
+        raise ValueError("no result lines")
+    return rows
+
+
+def parse_handbrake(text: str) -> list[Row]:
+    r = last_json(text)
+    if "skipped" in r:
+        return [Row("MPR 'H.264 720p' vs HandBrake 'Very Fast 720p30'", "—", "—", "—", f"SKIPPED: {r['skipped']}")]
+    mpr, hb, src = r["mpr"], r["hb"], f"{r['seconds']} s 1080p30 source"
+    return [
+        Row("H.264 720p vs HandBrake Very Fast 720p30: wall time", fmt(mpr["wall_s"], " s"), fmt(hb["wall_s"], " s"),
+            f"{r['ratios']['wall_s']:.3f}", src),
+        Row("  output size", fmt(mpr["size_bytes"] / 2**20, " MiB"), fmt(hb["size_bytes"] / 2**20, " MiB"),
+            f"{r['ratios']['size_bytes']:.3f}", f"{mpr['kbit_s']} vs {hb['kbit_s']} kbit/s"),
+        Row("  SSIM vs source (scaled to 720p)", fmt(mpr["ssim"], "", 4), fmt(hb["ssim"], "", 4),
+            f"{r['ratios']['ssim']:.3f}", "FFmpeg ssim filter, All"),
+        Row("  SSIM per MiB", fmt(mpr["ssim_per_mib"], "", 4), fmt(hb["ssim_per_mib"], "", 4),
+            f"{r['ratios']['ssim_per_mib']:.3f}", "higher = more quality per byte"),
+    ]
+
+
+def parse_scan(text: str) -> list[Row]:
+    rows = []
+    for m in re.finditer(r"^(sqlite|postgres)\s+(\d+) files in\s+([\d.]+) s =\s+([\d.]+) files/s.*?rescan "
+                         r"\(nothing changed\) (\d+) ms", text, re.M):
+        rows.append(Row(f"scan throughput ({m[1]})", f"{m[4]} files/s", "", "",
+                        f"{m[2]} new clips in {m[3]} s (probe + poster + filmstrip each); rescan {m[5]} ms"))
+    cpu = re.search(r"CPU .*? (\d+) ms/file -> at most (\d+) files/s", text)
+    if rows and cpu:
+        rows[0].note += f"; {cpu[1]} CPU-ms/file"
+    if not rows:
+        raise ValueError("no result lines")
+    return rows
+
+
+def parse_graphql(text: str) -> list[Row]:
+    r = last_json(text)
+    lat, small, tiny = r["latency"], r["throughput"]["small"], r["throughput"]["tiny"]
+    jobs = r["seed"]["jobs"]
+    return [
+        Row(f"GraphQL jobs(first: 50) at {jobs:,} jobs: p50", fmt(lat["p50_ms"], " ms", 1), "15 ms target",
+            f"{lat['p50_ms'] / 15:.2f}", f"p90 {lat['p90_ms']} ms, p99 {lat['p99_ms']} ms, one client"),
+        Row("GraphQL job(id) throughput", f"{small['rps']:,.0f} req/s", "800 req/s target", f"{small['rps'] / 800:.2f}",
+            f"{small['concurrency']} connections, {small['errors']} errors; server {small['server_cpu_ms']} CPU-ms/req"),
+        Row("GraphQL systemStatus (no DB) throughput", f"{tiny['rps']:,.0f} req/s", "800 req/s target",
+            f"{tiny['rps'] / 800:.2f}", f"{tiny['errors']} errors"),
+    ]
+
+
+def parse_load(text: str) -> list[Row]:
+    r = last_json(text)
+    return [Row(f"load: {r['clients']} GraphQL clients x {r['seconds']:g} s", f"{r['rps']:,.0f} req/s",
+                f"{r['errors']} errors", "",
+                f"p50 {r['p50_ms']:.0f} ms, p99 {r['p99_ms']:.0f} ms, max {r['max_ms']:.0f} ms; "
+                f"server {'up' if r['server_alive'] else 'DOWN'}")]
+
+
+def parse_ui(text: str) -> list[Row]:
+    r = json.loads(text)
+    return [
+        Row("UI cold load to interactive", fmt(r["cold_load_to_interactive_ms"], " ms", 0), "3000 ms target",
+            f"{r['cold_load_to_interactive_ms'] / 3000:.2f}", f"{r['jobs_in_catalog']} jobs in the queue"),
+        Row("UI select asset → first video frame", fmt(r["select_to_first_frame_ms"], " ms", 0), "", "",
+            f"queue page flip {r['queue_page_flip_ms']} ms; long tasks in 15 s of live progress: {r['long_tasks_15s']}"),
+    ]
+
+
+def parse_chunked(text: str) -> list[Row]:
+    ratio = re.search(r"chunked / single wall time: ([\d.]+)", text)
+    single = re.search(r"^\s+single pass\s+([\d.]+)\s+([\d.]+)", text, re.M)
+    chunked = re.search(r"^\s+chunked\s+([\d.]+)\s+([\d.]+)", text, re.M)
+    model = re.search(r"^\s+50\s+.*?([\d.]+)\s+([\d.]+)\s+<- target >= 30x: (met|NOT met)", text, re.M)
+    if not (ratio and single and chunked):
+        raise ValueError("no result lines")
+    rows = [Row("chunked vs single-pass encode (local, 1080p)", fmt(float(chunked[1]), " s", 1),
+                fmt(float(single[1]), " s", 1), ratio[1], "same machine, same clip")]
+    if model:
+        rows.append(Row("  model: 1 h 1080p on Lambda 3008 MB, 50-way", f"{model[1]}x realtime", "30x target",
+                        f"{float(model[1]) / 30:.2f}", f"target {model[3]}"))
+    return rows
+
+
+def benches(full: bool) -> list[Bench]:
+    seconds = "60" if full else "20"
+    return [
+        Bench("job_overhead", "job_overhead.py", ["--seconds", seconds, "--runs", "2"], 900, parse_overhead),
+        Bench("handbrake", "handbrake.py", ["--seconds", seconds, "--runs", "1"], 900, parse_handbrake),
+        Bench("scan", "scan.py", ["--files", "50"], 600, parse_scan),
+        Bench("graphql", "graphql.py", ["--jobs", "100000"], 600, parse_graphql),
+        Bench("load", "load.py", ["--clients", "50", "--seconds", "30"], 300, parse_load),
+        Bench("ui", "ui.py", ["--runs", "3" if full else "2"], 600, parse_ui, artifact="out/ui.json"),
+        Bench("chunked", "chunked.py", ["--seconds", "12"], 600, parse_chunked),
+    ]
+
+
+# ------------------------------------------------------------------ running
+def run(bench: Bench) -> None:
+    script = HERE / bench.script
+    if not script.exists():
+        bench.status = "MISSING"
+        bench.rows = [Row(bench.name, "—", note=f"MISSING: bench/{bench.script} is not in this checkout")]
+        return
+    LOGS.mkdir(parents=True, exist_ok=True)
+    log = LOGS / f"{bench.name}.log"
+    artifact = HERE / bench.artifact if bench.artifact else None
+    before = artifact.stat().st_mtime if artifact and artifact.exists() else None
+    t0 = time.monotonic()
+    try:
+        done = subprocess.run([PYTHON, str(script), *bench.args], cwd=HERE.parent, capture_output=True, text=True,
+                              timeout=bench.timeout, start_new_session=True)
+        out, rc = done.stdout + done.stderr, done.returncode
+    except subprocess.TimeoutExpired as exc:
+        out = (exc.stdout or b"").decode(errors="replace") if isinstance(exc.stdout, bytes) else (exc.stdout or "")
+        bench.seconds = time.monotonic() - t0
+        log.write_text(out)
+        bench.status = f"TIMEOUT after {bench.timeout} s"
+        bench.rows = [Row(bench.name, "—", note=f"TIMEOUT after {bench.timeout} s (log: {log.relative_to(HERE.parent)})")]
+        return
+    bench.seconds = time.monotonic() - t0
+    log.write_text(out)
+    try:
+        if artifact is not None:
+            if not artifact.exists() or artifact.stat().st_mtime == before:
+                raise ValueError(f"{bench.artifact} was not written")
+            bench.rows = bench.parse(artifact.read_text())
+        else:
+            bench.rows = bench.parse(done.stdout)
+        bench.status = "ok" if rc == 0 else f"ok (exit {rc}: a target missed)"
+    except Exception as exc:  # noqa: BLE001 - any parse failure is reported, not raised
+        tail = out.strip().splitlines()[-1][:120] if out.strip() else "no output"
+        bench.status = f"FAILED (exit {rc})"
+        bench.rows = [Row(bench.name, "—", note=f"FAILED (exit {rc}, {type(exc).__name__}: {exc}): {tail}")]
+
+
+def table(all_benches: list[Bench]) -> str:
+    rows = [r for b in all_benches for r in b.rows]
+    head = Row("measurement", "MPR", "reference", "MPR/ref", "notes")
+    widths = [max(len(getattr(r, f)) for r in [head, *rows]) for f in ("measure", "mpr", "reference", "ratio")]
+    lines = []
+    for i, r in enumerate([head, *rows]):
+        cells = [r.measure.ljust(widths[0]), r.mpr.rjust(widths[1]), r.reference.rjust(widths[2]),
+                 r.ratio.rjust(widths[3]), r.note]
+        lines.append(" | ".join(cells).rstrip())
+        if i == 0:
+            lines.append("-+-".join("-" * w for w in widths) + "-+-" + "-" * 20)
+    return "\n".join(lines)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--full", action="store_true", help="60 s source for the overhead/HandBrake comparisons")
+    ap.add_argument("--only", nargs="*", help="run only these benches")
+    ap.add_argument("--list", action="store_true")
+    args = ap.parse_args()
+    chosen = benches(args.full)
+    if args.list:
+        for b in chosen:
+            print(f"{b.name:14} bench/{b.script} {' '.join(b.args)} (timeout {b.timeout} s)")
+        return 0
+    if args.only:
+        chosen = [b for b in chosen if b.name in args.only]
+    cores, load = os.cpu_count(), os.getloadavg()
+    print(f"make bench: {len(chosen)} benches, one at a time, on {cores} cores (load average {load[0]:.1f})", flush=True)
+    t0 = time.monotonic()
+    for i, bench in enumerate(chosen, 1):
+        print(f"[{i}/{len(chosen)}] {bench.name}: bench/{bench.script} {' '.join(bench.args)} …", flush=True)
+        run(bench)
+        print(f"        {bench.status} in {bench.seconds:.0f} s", flush=True)
+    total = time.monotonic() - t0
+    print(f"\nMPR benchmarks — measured side by side in this run ({total / 60:.1f} min, {cores} cores, "
+          f"load average at the end {os.getloadavg()[0]:.1f}; logs in bench/out/logs/)\n")
+    print(table(chosen))
+    results = {b.name: {"status": b.status, "seconds": round(b.seconds, 1), "rows": [r.__dict__ for r in b.rows]}
+               for b in chosen}
+    (HERE / "out" / "bench-results.json").write_text(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
