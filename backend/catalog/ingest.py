@@ -112,7 +112,8 @@ def media_info_from_asset(row: MediaAsset | dict) -> MediaInfo:
     )
 
 
-def _apply_media(row: MediaAsset, info: MediaInfo) -> None:
+def apply_media(row: MediaAsset, info: MediaInfo) -> None:
+    """Copy probed metadata onto an asset row and mark it ready (also used for job outputs)."""
     v, a = info.video, info.audio
     row.duration = info.duration
     row.container = info.format_name[:128]
@@ -150,7 +151,7 @@ async def _drop_thumbs(storages: Storages, row: MediaAsset) -> None:
     row.filmstrip_frames = 0
 
 
-async def _make_thumbs(storages: Storages, source: str, row: MediaAsset, info: MediaInfo) -> str:
+async def make_thumbs(storages: Storages, source: str, row: MediaAsset, info: MediaInfo) -> str:
     """Poster (+ filmstrip for moving pictures) into the thumbs area; returns a note on failure."""
     if info.video is None:
         await _drop_thumbs(storages, row)
@@ -224,8 +225,8 @@ async def ingest_key(storages: Storages, key: str, area: str = "in", *, info: Ob
             log.exception("ingest of %s:%s failed", area, key)
             _apply_error(row, f"{RETRY_MARK}{exc}")
         else:
-            _apply_media(row, media)
-            row.error_message = await _make_thumbs(storages, source, row, media)
+            apply_media(row, media)
+            row.error_message = await make_thumbs(storages, source, row, media)
         await row.save()
         return row
 

@@ -9,7 +9,7 @@ import asyncio
 import logging
 import posixpath
 
-from backend.catalog.ingest import _apply_media, _make_thumbs
+from backend.catalog.ingest import apply_media, make_thumbs
 from backend.catalog.tables import MediaAsset
 from backend.media.probe import MediaInfo
 from backend.storage import Storages
@@ -25,7 +25,7 @@ async def register_output(storages: Storages, key: str, info: MediaInfo, *, thum
         filename=posixpath.basename(key)[:512], storage_area="out", storage_key=key,
         size=obj.size if obj else info.size, mtime=obj.mtime if obj else 0.0, etag=(obj.etag if obj else "")[:128],
     )
-    _apply_media(row, info)
+    apply_media(row, info)
     try:
         await row.save()
     except Exception:
@@ -48,7 +48,7 @@ async def register_output(storages: Storages, key: str, info: MediaInfo, *, thum
 
 async def _thumbnails(storages: Storages, row: MediaAsset, info: MediaInfo) -> None:
     try:
-        note = await _make_thumbs(storages, storages.output.probe_source(row.storage_key), row, info)
+        note = await make_thumbs(storages, storages.output.probe_source(row.storage_key), row, info)
         await MediaAsset.update(
             {
                 MediaAsset.poster_key: row.poster_key,
