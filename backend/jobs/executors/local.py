@@ -20,6 +20,7 @@ from pathlib import Path
 
 from backend.catalog.ingest import media_info_from_asset
 from backend.catalog.outputs import register_output
+from backend.catalog.retry import with_retry
 from backend.catalog.tables import MediaAsset
 from backend.config import Settings
 from backend.jobs import lifecycle
@@ -184,7 +185,8 @@ class LocalExecutor:
         workdir = Path(tempfile.mkdtemp(prefix=f"mpr-job-{job_id}-"))
         partial: Path | None = None
         try:
-            source = await MediaAsset.select().where(MediaAsset.id == row["source"]).first()
+            source = await with_retry(lambda: MediaAsset.select().where(MediaAsset.id == row["source"]).first(),
+                                      what=f"job {job_id} source")
             if source is None:
                 raise VerificationError("the source asset was deleted")
             spec = PresetSpec.from_dict(row["preset_snapshot"])
@@ -235,7 +237,10 @@ class LocalExecutor:
             else:
                 await self.storages.output.put_file(partial, row["output_key"])
             partial = None
-            asset_id = await register_output(self.storages, row["output_key"], out_info)
+            # retried like the status changes: a lost connection here must not fail a finished encode
+            # (a retry after an insert that did land gets that row back from register_output)
+            asset_id = await with_retry(lambda: register_output(self.storages, row["output_key"], out_info),
+                                        what=f"job {job_id} output asset")
             note = f"output verified: {out_info.duration:.3f} s"
             if lead > 0.001:
                 note += f" (keyframe copy starts {lead:.3f} s before the in point)"
