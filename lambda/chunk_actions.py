@@ -1,4 +1,4 @@
-"""The chunked-encoding actions of the FFmpeg Lambda (sfn/transcode-chunked.asl.json, README, "Chunked encoding").
+"""The chunked-encoding actions of the FFmpeg Lambda (sfn/transcode-chunked.asl.json, README, section Chunked encoding).
 
 lambda/handler.py dispatches `event["action"]` in CHUNK_ACTIONS here and passes itself as `base`
 (its callbacks, S3 client, time budget), so both paths share one callback and S3 code:
