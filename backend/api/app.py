@@ -14,7 +14,6 @@ from typing import AsyncIterator
 
 from litestar import Litestar
 from litestar.datastructures import State
-from piccolo.engine.postgres import PostgresEngine
 
 from backend.api.admin import admin_mount
 from backend.api.auth import ensure_api_token
@@ -23,6 +22,7 @@ from backend.api.context import CONTEXT_KEY, ApiContext
 from backend.api.graphiql import graphiql_asset
 from backend.api.graphql_view import make_controller
 from backend.api.health import healthz
+from backend.api import media_links
 from backend.api.media import media_file
 from backend.api.metrics import metrics
 from backend.api.ready import readyz
@@ -53,10 +53,10 @@ def create_app(
     token, _ = ensure_api_token(settings)
     use_pool = settings.is_postgres if db_pool is None else db_pool and settings.is_postgres
     state = State({"settings": settings, "storages": storages or open_storages(settings),
-                   "runtime": None, "engine": None})
+                   "runtime": None, "engine": None, "api_token": token, "media_key": media_links.media_key(token)})
 
     async def context_getter() -> dict:
-        return {CONTEXT_KEY: ApiContext(state.settings, state.storages, state.runtime)}
+        return {CONTEXT_KEY: ApiContext(state.settings, state.storages, state.runtime, media_key=state.media_key)}
 
     controller = make_controller(
         schema, token=token, context_getter=context_getter, allowed_origins=_origins(settings),
@@ -70,22 +70,22 @@ def create_app(
         catalog_db.bind_engine(engine)
         state.engine = engine
         runtime = None
+        pool = catalog_db.connection_pool(engine, settings.pool_max_size) if use_pool else contextlib.nullcontext()
         try:
-            if use_pool and isinstance(engine, PostgresEngine):
-                await engine.start_connection_pool(min_size=min(2, settings.pool_max_size), max_size=settings.pool_max_size)
-            if run_jobs:
-                from backend.jobs.runtime import JobRuntime
+            async with pool:
+                try:
+                    if run_jobs:
+                        from backend.jobs.runtime import JobRuntime
 
-                runtime = JobRuntime(settings, state.storages)
-                await runtime.start()
-                state.runtime = runtime
-            yield
+                        runtime = JobRuntime(settings, state.storages)
+                        await runtime.start()
+                        state.runtime = runtime
+                    yield
+                finally:
+                    if runtime is not None:
+                        state.runtime = None
+                        await runtime.stop()
         finally:
-            if runtime is not None:
-                state.runtime = None
-                await runtime.stop()
-            if use_pool and isinstance(engine, PostgresEngine):
-                await engine.close_connection_pool()
             catalog_db.bind_engine(previous)
 
     return Litestar(

@@ -6,9 +6,11 @@ or `socket`); MPR's part sits under the key "mpr". Use `api(info)` in resolvers.
 from __future__ import annotations
 
 import functools
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from backend.api import media_links
 from backend.api.loaders import Loaders
 from backend.config import Settings
 from backend.storage import LocalStorage, Storage, Storages
@@ -22,17 +24,22 @@ class ApiContext:
     storages: Storages
     runtime: Any = None  # backend.jobs.runtime.JobRuntime when this process runs jobs
     loaders: Loaders = field(default_factory=Loaders)
+    media_key: bytes | None = None  # signs local /media links (backend.api.media_links)
 
 
 @functools.lru_cache(maxsize=8192)
-def _local_url(storage: Storage, key: str) -> str:
-    return storage.playback_url(key)
+def _local_url(storage: Storage, key: str, media_key: bytes | None, exp: int) -> str:
+    path = storage.playback_url(key)
+    return media_links.sign(media_key, path, exp) if media_key else path
 
 
-def playback_url(storage: Storage, key: str) -> str:
-    """storage.playback_url(key); local URLs never change, so they are remembered (S3 URLs expire)."""
+def playback_url(ctx: ApiContext, area: str, key: str) -> str:
+    """A URL the browser can fetch for `key` in storage `area` ("in", "out", "thumbs"): local files
+    get a signed /media link that stays the same for hours (so it is remembered), S3 files a
+    presigned URL."""
+    storage = ctx.storages.get(area)
     if isinstance(storage, LocalStorage):
-        return _local_url(storage, key)
+        return _local_url(storage, key, ctx.media_key, media_links.expiry(time.time()))
     return storage.playback_url(key)
 
 

@@ -4,6 +4,8 @@ Single ranges (`bytes=a-b`, `bytes=a-`, `bytes=-n`) answer 206 with Content-Rang
 unsatisfiable range answers 416 with `Content-Range: bytes */size`; several ranges, or an
 If-Range that no longer matches, get the whole file (200). Keys go through the storage's
 `local_path`, which refuses anything outside its root. S3 media is played from presigned URLs.
+A request needs the signature GraphQL put in the URL (backend.api.media_links) or the API token
+as a bearer header; otherwise 403.
 """
 from __future__ import annotations
 
@@ -12,10 +14,12 @@ import email.utils
 from pathlib import Path
 
 from litestar import Request, Response, route
-from litestar.exceptions import NotFoundException
+from litestar.exceptions import PermissionDeniedException, NotFoundException
 from litestar.params import FromPath
 from litestar.response import Stream
 
+from backend.api import media_links
+from backend.api.auth import token_matches
 from backend.storage import StorageError, content_type_for
 
 CHUNK = 256 * 1024
@@ -65,12 +69,20 @@ async def media_file(request: Request, area: FromPath[str], key: FromPath[str]) 
     if area not in AREAS:
         raise NotFoundException()
     storage = request.app.state.storages.get(area)
+    key = key.lstrip("/")
     try:
-        path = storage.local_path(key.lstrip("/"))
+        path = storage.local_path(key)
+        canonical = storage.playback_url(key)
     except StorageError:
         raise NotFoundException() from None
     if path is None:
         raise NotFoundException()
+    state = request.app.state
+    if not (media_links.verify(state.media_key, canonical, request.query_params.get("exp"),
+                               request.query_params.get("sig"))
+            or token_matches(state.api_token, request.headers.get("authorization"))):
+        raise PermissionDeniedException("media links are signed: take this file's URL from the GraphQL API "
+                                     "(mediaUrl, posterUrl, outputUrl) or send the API token")
     try:
         st = await asyncio.to_thread(path.stat)
     except OSError:

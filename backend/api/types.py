@@ -125,15 +125,15 @@ class MediaAsset:
 
     @strawberry.field(description="URL that plays the file (byte ranges on local storage, presigned on S3).")
     def media_url(self, info: strawberry.Info) -> str | None:
-        return playback_url(api(info).storages.get(self.storage_area), self.storage_key)
+        return playback_url(api(info), self.storage_area, self.storage_key)
 
     @strawberry.field(description="URL of the poster frame (JPEG), if one was made.")
     def poster_url(self, info: strawberry.Info) -> str | None:
-        return playback_url(api(info).storages.thumbs, self._poster_key) if self._poster_key else None
+        return playback_url(api(info), "thumbs", self._poster_key) if self._poster_key else None
 
     @strawberry.field(description="URL of the filmstrip sprite: `filmstripFrames` tiles side by side.")
     def filmstrip_url(self, info: strawberry.Info) -> str | None:
-        return playback_url(api(info).storages.thumbs, self._filmstrip_key) if self._filmstrip_key else None
+        return playback_url(api(info), "thumbs", self._filmstrip_key) if self._filmstrip_key else None
 
 
 @strawberry.type(description="A named set of encoding choices; builtin presets are read-only.")
@@ -299,7 +299,7 @@ class TranscodeJob:
     def output_url(self, info: strawberry.Info) -> str | None:
         if self.status is not JobStatus.SUCCEEDED or not self.output_key:
             return None
-        return playback_url(api(info).storages.output, self.output_key)
+        return playback_url(api(info), "out", self.output_key)
 
 
 @strawberry.type(description="A job's status or progress changed (pushed by the jobUpdates subscription).")

@@ -1,10 +1,12 @@
-"""Byte-range media serving, /healthz and the /admin mount."""
+"""Byte-range media serving behind signed links, /healthz and the /admin mount."""
 from __future__ import annotations
 
 import os
+import time
 
 import pytest
 
+from backend.api import media_links
 from backend.api.auth import ensure_admin_user
 from backend.api.media import parse_range
 
@@ -19,8 +21,12 @@ def media_file(api_settings):
     return path
 
 
-async def test_ranges(client, media_file):
-    url = "/media/in/dir/clip%20one.mp4"
+def signed(settings, path: str, exp: int | None = None) -> str:
+    return media_links.sign(media_links.media_key(settings.api_token), path, exp or media_links.expiry())
+
+
+async def test_ranges(client, media_file, api_settings):
+    url = signed(api_settings, "/media/in/dir/clip%20one.mp4")
     full = await client.get(url)
     assert full.status_code == 200 and full.content == DATA
     assert full.headers["accept-ranges"] == "bytes" and full.headers["content-type"] == "video/mp4"
@@ -54,6 +60,36 @@ async def test_ranges(client, media_file):
     assert head.headers["content-range"] == f"bytes 0-99/{len(DATA)}"
 
 
+async def test_media_needs_a_signed_link_or_the_token(client, media_file, api_settings):
+    path = "/media/in/dir/clip%20one.mp4"
+    good = signed(api_settings, path)
+    assert (await client.get(good)).content == DATA
+    assert (await client.get("/media/in/dir/clip one.mp4?" + good.split("?")[1])).status_code == 200  # same file, other spelling
+    other = api_settings.in_root / "other.mp4"
+    other.write_bytes(b"other")
+    exp = media_links.expiry()
+    sig = good.split("sig=")[1]
+    refused = {
+        "no signature": path,
+        "another file's signature": f"/media/in/other.mp4?exp={exp}&sig={sig}",
+        "a longer expiry": f"{path}?exp={exp + 3600}&sig={sig}",
+        "expired": signed(api_settings, path, exp=int(time.time()) - 1),
+        "a garbled signature": f"{path}?exp={exp}&sig={'0' * 32}",
+        "another token's key": media_links.sign(media_links.media_key("not-the-token"), path, exp),
+        "a wrong token": path,
+    }
+    for why, url in refused.items():
+        headers = {"Authorization": "Bearer wrong"} if why == "a wrong token" else {}
+        resp = await client.get(url, headers=headers)
+        assert resp.status_code == 403 and DATA not in resp.content, why
+        assert "signed" in resp.json()["detail"], why
+    bearer = await client.get(path, headers={"Authorization": f"Bearer {api_settings.api_token}"})
+    assert bearer.status_code == 200 and bearer.content == DATA
+    # a link stays the same for hours, and valid for at least one window after it is handed out
+    assert media_links.expiry(1_000_000) == media_links.expiry(1_000_001)
+    assert media_links.expiry(1_000_000) - 1_000_000 >= media_links.WINDOW
+
+
 async def test_media_confined(client, media_file, api_settings, tmp_path):
     secret = tmp_path / "secret.txt"
     secret.write_text("top secret")
@@ -61,7 +97,7 @@ async def test_media_confined(client, media_file, api_settings, tmp_path):
     for url in ("/media/in/../../secret.txt", "/media/in/%2e%2e/%2e%2e/secret.txt", "/media/in/link.mp4",
                 "/media/etc/passwd", "/media/in/dir", "/media/in/missing.mp4", "/media/in/dir/..%2F..%2Fsecret.txt",
                 f"/media/in/{secret}"):
-        resp = await client.get(url)
+        resp = await client.get(url, headers={"Authorization": f"Bearer {api_settings.api_token}"})
         assert resp.status_code == 404, url
         assert b"top secret" not in resp.content
 

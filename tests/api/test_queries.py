@@ -104,6 +104,10 @@ async def test_assets_query(gql, add_asset, api_settings):
     node = (await gql(ASSETS_PAGE, {"status": ["READY"], "first": 100}))["assets"]["nodes"][0]
     assert node["mediaUrl"].startswith("/media/in/") and node["posterUrl"].startswith("/media/thumbs/")
     assert node["filmstripUrl"] and node["filmstripFrames"] > 0 and node["duration"] > 1.5
+    for field in ("mediaUrl", "posterUrl", "filmstripUrl"):  # signed links: a browser needs no token
+        resp = await gql.client.get(node[field])
+        assert resp.status_code == 200 and resp.content, field
+        assert (await gql.client.get(node[field].split("?")[0])).status_code == 403, field
     errors = (await gql(ASSETS_PAGE, {"status": ["ERROR"]}))["assets"]["nodes"]
     assert [n["filename"] for n in errors] == ["junk.mp4"]
     tagged = (await gql(ASSETS_PAGE, {"search": "interview"}))["assets"]["nodes"]
