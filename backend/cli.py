@@ -128,18 +128,21 @@ def cmd_worker(args) -> int:
     _configure_logging(settings)
 
     async def main() -> None:
+        from backend.catalog.db import connection_pool, current_engine
+
         _bind(settings)
-        runtime = JobRuntime(settings)
-        await runtime.start()
-        print(f"worker {getattr(runtime.executor, 'worker_id', '')} running ({settings.executor}, {settings.workers} workers)")
-        sys.stdout.flush()
-        try:
-            if args.once:
-                await runtime.executor.drain(timeout=args.timeout)
-            else:
-                await asyncio.Event().wait()
-        finally:
-            await runtime.stop()
+        async with connection_pool(current_engine(), settings.pool_max_size):  # PostgreSQL only
+            runtime = JobRuntime(settings)
+            await runtime.start()
+            print(f"worker {getattr(runtime.executor, 'worker_id', '')} running ({settings.executor}, {settings.workers} workers)")
+            sys.stdout.flush()
+            try:
+                if args.once:
+                    await runtime.executor.drain(timeout=args.timeout)
+                else:
+                    await asyncio.Event().wait()
+            finally:
+                await runtime.stop()
 
     try:
         asyncio.run(main())

@@ -5,6 +5,9 @@ database (a fresh PostgreSQL test database, a temporary SQLite file) call `bind_
 """
 from __future__ import annotations
 
+import contextlib
+from typing import AsyncIterator
+
 from piccolo.apps.user.tables import BaseUser
 from piccolo.engine.base import Engine
 from piccolo.table import create_db_tables
@@ -23,6 +26,22 @@ def bind_engine(engine: Engine) -> None:
 
 def current_engine() -> Engine:
     return ALL_TABLES[0]._meta.db
+
+
+@contextlib.asynccontextmanager
+async def connection_pool(engine: Engine, max_size: int) -> AsyncIterator[None]:
+    """Run the block with an asyncpg pool on `engine` when it is PostgreSQL (nothing on SQLite),
+    so every query borrows a connection instead of opening one."""
+    from piccolo.engine.postgres import PostgresEngine
+
+    if not isinstance(engine, PostgresEngine):
+        yield
+        return
+    await engine.start_connection_pool(min_size=min(2, max_size), max_size=max_size)
+    try:
+        yield
+    finally:
+        await engine.close_connection_pool()
 
 
 async def create_tables(engine: Engine | None = None) -> None:

@@ -82,3 +82,18 @@ async def test_app_opens_a_pool_of_the_configured_size(settings, db):
         app_small = create_app(settings.with_(database_url=db, db_pool_size=1), run_jobs=False, db_pool=True)
     async with app_small.lifespan():
         assert app_small.state.engine.pool.get_max_size() == 1 and app_small.state.engine.pool.get_min_size() == 1
+
+
+async def test_connection_pool_for_workers(settings, db):
+    """`mpr worker` wraps its runtime in catalog.db.connection_pool: a pool on PostgreSQL, nothing on SQLite."""
+    from backend.catalog.db import connection_pool, current_engine
+    from backend.catalog.tables import TranscodePreset
+
+    engine = current_engine()
+    async with connection_pool(engine, 3):
+        if db.startswith("postgres"):
+            assert engine.pool is not None and engine.pool.get_max_size() == 3
+        else:
+            assert getattr(engine, "pool", None) is None
+        assert await TranscodePreset.count() >= 0
+    assert getattr(engine, "pool", None) is None
