@@ -49,13 +49,13 @@ def player() -> rx.Component:
     )
 
 
-def _tc_field(id_: str, label: str, value, on_commit) -> rx.Component:
+def _tc_field(id_: str, label: str, value, rev, on_commit) -> rx.Component:
     return rx.vstack(
         field_label(label),
         rx.el.input(
             id=id_,
             default_value=value,
-            key=value + "-" + EditorState.field_rev.to_string(),
+            key=value + "-" + rev.to_string(),
             on_blur=on_commit,
             spell_check=False,
             auto_complete="off",
@@ -86,8 +86,8 @@ def transport() -> rx.Component:
         ),
         rx.spacer(),
         rx.hstack(
-            _tc_field("in-point", "In  (I)", EditorState.in_text, EditorState.commit_in),
-            _tc_field("out-point", "Out  (O)", EditorState.out_text, EditorState.commit_out),
+            _tc_field("in-point", "In  (I)", EditorState.in_text, EditorState.in_rev, EditorState.commit_in),
+            _tc_field("out-point", "Out  (O)", EditorState.out_text, EditorState.out_rev, EditorState.commit_out),
             rx.vstack(
                 field_label("Selection"),
                 mono(EditorState.selection_text, size="2", color=SELECTION, id="selection-duration",

@@ -40,7 +40,11 @@ class EditorState(AppState):
     in_text: str = format_tc(0)
     out_text: str = format_tc(0)
     field_error: str = ""
-    field_rev: int = 0  # bumps on every commit so the uncontrolled in/out fields re-mount with it
+    # bump when a field is committed, so that uncontrolled field re-mounts with the state's text even
+    # when it did not change ("4" typed over 00:00:04.000); the OTHER field keeps its element, so
+    # what someone is typing there is not wiped by this commit's round trip
+    in_rev: int = 0
+    out_rev: int = 0
     presets: list[PresetRow] = []
     preset_id: str = ""
     output_name: str = ""
@@ -220,7 +224,7 @@ class EditorState(AppState):
         self.output_name = f"{_stem(self.asset.name)}-{_slug(preset.name)}" if preset.id else _stem(self.asset.name)
 
     # ---------------------------------------------------------------- in / out
-    def _set_points(self, in_s: float, out_s: float) -> None:
+    def _set_points(self, in_s: float, out_s: float, edge: str = "both") -> None:
         fps = self.asset.fps
         self.in_s = snap(max(in_s, 0.0), fps)
         self.out_s = snap(max(out_s, 0.0), fps)
@@ -228,7 +232,10 @@ class EditorState(AppState):
             self.out_s = round(self.asset.duration, 6)  # the very end is always allowed
         self.in_text, self.out_text = format_tc(self.in_s), format_tc(self.out_s)
         self.field_error = ""
-        self.field_rev += 1
+        if edge in ("in", "both"):
+            self.in_rev += 1
+        if edge in ("out", "both"):
+            self.out_rev += 1
 
     @rx.event
     def commit_in(self, text: str):
@@ -237,7 +244,7 @@ class EditorState(AppState):
         except ValueError as exc:
             self.field_error = f"In point: {exc}"
             return
-        self._set_points(value, self.out_s)
+        self._set_points(value, self.out_s, "in")
 
     @rx.event
     def commit_out(self, text: str):
@@ -246,7 +253,7 @@ class EditorState(AppState):
         except ValueError as exc:
             self.field_error = f"Out point: {exc}"
             return
-        self._set_points(self.in_s, value)
+        self._set_points(self.in_s, value, "out")
 
     @rx.event
     def js_commit(self, payload: str):
@@ -259,7 +266,7 @@ class EditorState(AppState):
         except (ValueError, TypeError, KeyError, AttributeError):
             return
         if edge in ("in", "out", "both") and self.has_asset:
-            self._set_points(in_s, out_s)
+            self._set_points(in_s, out_s, edge)
 
     @rx.event
     def reset_points(self):
