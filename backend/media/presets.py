@@ -279,8 +279,12 @@ def summarize(spec: PresetSpec) -> str:
     """One line a person can read, e.g. "H.264 CRF 23 (veryfast), max 1280x720 · AAC 128 kbit/s · .mp4"."""
     parts: list[str] = []
     box = ""
-    if spec.max_width or spec.max_height:
-        box = f"max {spec.max_width or '∞'}x{spec.max_height or '∞'}"
+    if spec.max_width and spec.max_height:
+        box = f"max {spec.max_width}x{spec.max_height}"
+    elif spec.max_height:
+        box = f"max {spec.max_height} px high"
+    elif spec.max_width:
+        box = f"max {spec.max_width} px wide"
     if spec.kind == "copy":
         parts.append("stream copy (no re-encode; cuts snap to the keyframe before the in point)")
     elif spec.kind == "image":

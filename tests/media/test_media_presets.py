@@ -138,5 +138,8 @@ def test_helpers():
     assert output_extension(AAC) == ".m4a"
     assert "stream copy" in summarize(COPY)
     assert summarize(X264).startswith("H.264 CRF 23")
+    assert "max 480 px high" in summarize(replace(X264, max_width=None, max_height=480))
+    assert "max 640 px wide" in summarize(replace(X264, max_width=640, max_height=None))
+    assert "∞" not in summarize(replace(X264, max_width=None, max_height=480))
     with pytest.raises(KeyError):
         builtin_preset("nope")
