@@ -20,7 +20,7 @@ test: install chromium postgres
 test-fast: install postgres  ## skips the slow browser/AWS/fault tests
 	$(BIN)/pytest -m "not slow" $(PYTEST_ARGS)
 
-bench: install postgres
+bench: install chromium postgres
 	$(BIN)/python bench/run_all.py
 
 install: $(STAMP) $(BUN)

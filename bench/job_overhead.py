@@ -61,6 +61,7 @@ async def through_mpr(settings, storages, asset_id, preset_id, trim) -> float:
         elapsed = time.perf_counter() - t0
     job = await lifecycle.load_job(row["id"])
     assert job["status"] == "succeeded", job["error"]
+    await wait_for_thumbnails()  # outside the timing: the output's thumbnails must not race the unlink or the next run
     (settings.out_root / job["output_key"]).unlink()
     return elapsed
 
