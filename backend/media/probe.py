@@ -401,6 +401,46 @@ def _webp_info_to_media(path: Path, size: int) -> MediaInfo:
     )
 
 
+async def keyframes_before(path_or_url, times: list[float], timeout: float = 30) -> list[float | None]:
+    """For each of `times` (seconds from the start of the file), the time of the video keyframe at
+    or before it, or None where there is none. One ffprobe run that seeks to each time and reads
+    one packet (`-read_intervals t%+#1,...`): no decoding, a few milliseconds however long the file.
+    """
+    _precheck(path_or_url)
+    # ffprobe's intervals are absolute timestamps: anchor on the first keyframe (the stream start)
+    points = [0.0, *sorted(times)]
+    argv = [
+        ffprobe_path(), "-hide_banner", "-v", "error", "-select_streams", "v:0",
+        "-show_entries", "packet=pts_time,dts_time,flags", "-of", "csv=p=0",
+        "-read_intervals", ",".join(f"{p:.6f}%+#1" for p in points), ff_target(path_or_url),
+    ]
+    try:
+        rc, out, err = await _run_async(argv, timeout)
+    except asyncio.TimeoutError:
+        raise ProbeError(f"ffprobe timed out after {timeout:g} s") from None
+    if rc != 0:
+        raise ProbeError(_stderr_reason(err))
+    keys = sorted(_keyframe_lines(out))
+    if not keys:
+        return [None] * len(times)
+    origin = keys[0]
+    keys = [k - origin for k in keys]
+    return [max((k for k in keys if k <= t + 1e-3), default=None) for t in times]
+
+
+def _keyframe_lines(out: str) -> set[float]:
+    """Times of the keyframe packets in ffprobe's `packet=pts_time,dts_time,flags` CSV."""
+    times = set()
+    for line in out.splitlines():
+        parts = line.strip().split(",")
+        if len(parts) < 3 or "K" not in parts[2]:
+            continue
+        t = _num(parts[0]) if parts[0] not in ("", "N/A") else _num(parts[1])
+        if t is not None:
+            times.add(round(t, 6))
+    return times
+
+
 def keyframe_times(path_or_url, timeout: float = 60, *, interval: tuple[float, float] | None = None) -> list[float]:
     """Presentation times (s) of the first video stream's keyframes, from packet flags (no decode).
 
@@ -422,12 +462,4 @@ def keyframe_times(path_or_url, timeout: float = 60, *, interval: tuple[float, f
         raise ProbeError(f"ffprobe timed out after {timeout:g} s") from None
     if proc.returncode != 0:
         raise ProbeError(_stderr_reason(proc.stderr))
-    times = []
-    for line in proc.stdout.splitlines():
-        parts = line.strip().split(",")
-        if len(parts) < 3 or "K" not in parts[2]:
-            continue
-        t = _num(parts[0]) if parts[0] not in ("", "N/A") else _num(parts[1])
-        if t is not None:
-            times.append(round(t, 6))
-    return sorted(set(times))
+    return sorted(_keyframe_lines(proc.stdout))

@@ -1,12 +1,16 @@
-"""The one-pass poster + filmstrip that ingest uses (backend.media.thumbnails.make_thumbnails) draws the
-same pictures as make_poster + make_filmstrip, and leaves big sources to those seeking functions."""
+"""Ingest's poster + filmstrip (backend.media.thumbnails.make_thumbnails): one decoding pass draws the
+same pictures as make_poster + make_filmstrip; longer sources with short GOPs are seeked, each tile
+showing the keyframe just before its instant; long GOPs get the one pass instead of slow seeks."""
 from __future__ import annotations
 
 import subprocess
 
 from backend.media import thumbnails
+import pytest
+
 from backend.media.binaries import ffmpeg_path
-from backend.media.probe import probe
+from backend.media.clips import generate_clip
+from backend.media.probe import keyframes_before, probe
 
 
 def pixels_md5(jpg) -> str:
@@ -19,7 +23,7 @@ async def test_one_pass_matches_separate_runs(catalog_clips, tmp_path):
     for name in ("av", "av2", "video_only"):
         src = catalog_clips[name]
         info = probe(src)
-        assert thumbnails.one_pass_worthwhile(info)
+        assert (await thumbnails.plan_thumbnails(src, info, 12)).one_pass
         strip = await thumbnails.make_thumbnails(src, tmp_path / "p1.jpg", tmp_path / "f1.jpg", info)
         await thumbnails.make_poster(src, tmp_path / "p2.jpg", info)
         strip2 = await thumbnails.make_filmstrip(src, tmp_path / "f2.jpg", info)
@@ -28,22 +32,39 @@ async def test_one_pass_matches_separate_runs(catalog_clips, tmp_path):
         assert pixels_md5(tmp_path / "f1.jpg") == pixels_md5(tmp_path / "f2.jpg"), name
 
 
-async def test_big_sources_use_the_seeking_functions(catalog_clips, tmp_path, monkeypatch):
-    calls = []
-    real_poster, real_strip = thumbnails.make_poster, thumbnails.make_filmstrip
+@pytest.fixture(scope="module")
+def gop_clips(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("gops")
+    return {gop: generate_clip(folder / f"gop{gop}.mp4", duration=12, width=640, height=360, fps=30, gop=gop)
+            for gop in (15, 900)}
 
-    async def poster(*a, **kw):
-        calls.append("poster")
-        return await real_poster(*a, **kw)
 
-    async def strip(*a, **kw):
-        calls.append("filmstrip")
-        return await real_strip(*a, **kw)
+async def test_keyframes_before(gop_clips):
+    assert await keyframes_before(gop_clips[15], [0.2, 0.5, 3.74, 11.9]) == [0.0, 0.5, 3.5, 11.5]
+    assert await keyframes_before(gop_clips[900], [0.2, 6.0, 11.9]) == [0.0, 0.0, 0.0]
 
-    monkeypatch.setattr(thumbnails, "ONE_PASS_MAX_PIXELS", 1000)
-    monkeypatch.setattr(thumbnails, "make_poster", poster)
-    monkeypatch.setattr(thumbnails, "make_filmstrip", strip)
-    info = probe(catalog_clips["av"])
-    result = await thumbnails.make_thumbnails(catalog_clips["av"], tmp_path / "p.jpg", tmp_path / "f.jpg", info, frames=5)
-    assert calls == ["poster", "filmstrip"]
-    assert result.frames == 5 and (tmp_path / "p.jpg").stat().st_size > 0
+
+async def test_short_gops_are_seeked_to_nearby_keyframes(gop_clips, tmp_path, monkeypatch):
+    monkeypatch.setattr(thumbnails, "OPEN_PIXELS", 1_000_000)  # as if the clip were much longer
+    src = gop_clips[15]
+    info = probe(src)
+    plan = await thumbnails.plan_thumbnails(src, info, 12)
+    span = info.duration / 12
+    assert not plan.one_pass and len(plan.tile_keyframes) == 12
+    for i, key in enumerate(plan.tile_keyframes):
+        instant = (i + 0.5) * span
+        assert key is not None and 0 <= instant - key <= span / 2 and round(key * 2) == key * 2, (i, key)
+    assert len(set(plan.tile_keyframes)) == 12  # every tile its own picture, in order
+    assert list(plan.tile_keyframes) == sorted(plan.tile_keyframes)
+    strip = await thumbnails.make_thumbnails(src, tmp_path / "p.jpg", tmp_path / "f.jpg", info)
+    assert strip.frames == 12 and probe(tmp_path / "f.jpg").video.width == 12 * strip.tile_width
+    assert probe(tmp_path / "p.jpg").video.width == thumbnails.POSTER_WIDTH
+
+
+async def test_a_long_gop_is_decoded_once_not_seeked_twelve_times(gop_clips, monkeypatch, tmp_path):
+    monkeypatch.setattr(thumbnails, "OPEN_PIXELS", 1_000_000)
+    src = gop_clips[900]
+    info = probe(src)
+    assert (await thumbnails.plan_thumbnails(src, info, 12)).one_pass
+    strip = await thumbnails.make_thumbnails(src, tmp_path / "p.jpg", tmp_path / "f.jpg", info)
+    assert strip.frames == 12 and (tmp_path / "p.jpg").stat().st_size > 0
