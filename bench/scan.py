@@ -6,6 +6,10 @@ when one answers on MPR_BENCH_POSTGRES_URL / 127.0.0.1:5432). Prints files/s and
 plus, with --breakdown, where one file's time goes (probe, poster, filmstrip, catalog writes).
 
     .venv/bin/python bench/scan.py [--files 50] [--concurrency 4] [--no-postgres] [--breakdown]
+                                   [--size 320x240] [--seconds 2]
+
+The default clips are small (320x240, 2-3 s); `--size 1280x720 --seconds 10` measures sources
+where the poster and filmstrip come from seeking instead of one decoding pass.
 """
 from __future__ import annotations
 
@@ -34,8 +38,10 @@ OUT = Path(__file__).resolve().parent / "out"
 PG_ADMIN_URL = os.environ.get("MPR_BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 
 
-def make_clips(n: int) -> list[Path]:
-    folder = OUT / "clips"
+def make_clips(n: int, size: str = "320x240", seconds: float = 2.0) -> list[Path]:
+    width, height = (int(v) for v in size.lower().split("x"))
+    default = (width, height, seconds) == (320, 240, 2.0)
+    folder = OUT / ("clips" if default else f"clips-{width}x{height}-{seconds:g}s")
     folder.mkdir(parents=True, exist_ok=True)
     clips = []
     t0 = time.perf_counter()
@@ -43,7 +49,7 @@ def make_clips(n: int) -> list[Path]:
     for i in range(n):
         path = folder / f"clip {i:03d}.mp4"
         if not path.exists():
-            generate_clip(path.with_suffix(".tmp.mp4"), duration=2.0 + (i % 2), width=320, height=240,
+            generate_clip(path.with_suffix(".tmp.mp4"), duration=seconds + (i % 2), width=width, height=height,
                           pattern=PATTERNS[i % 2], frequency=220 + 20 * i)
             path.with_suffix(".tmp.mp4").rename(path)
             made += 1
@@ -142,9 +148,12 @@ async def main() -> None:
     ap.add_argument("--concurrency", type=int, default=4)
     ap.add_argument("--no-postgres", action="store_true")
     ap.add_argument("--breakdown", action="store_true")
+    ap.add_argument("--size", default="320x240", help="clip size WxH")
+    ap.add_argument("--seconds", type=float, default=2.0, help="clip length (every other clip is 1 s longer)")
     args = ap.parse_args()
 
-    clips = make_clips(args.files)
+    clips = make_clips(args.files, args.size, args.seconds)
+    print(f"clips: {args.size}, {args.seconds:g}-{args.seconds + 1:g} s, H.264 + AAC in MP4")
     print(f"cpus: {os.cpu_count()}, load average: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     if args.breakdown:
         await breakdown(clips)
