@@ -21,7 +21,7 @@ import contextlib
 import datetime as dt
 import json
 import logging
-import time
+import secrets
 from pathlib import Path
 
 from backend.catalog.ingest import media_info_from_asset
@@ -343,8 +343,9 @@ class AwsExecutor:
         except Exception as exc:  # noqa: BLE001
             if _code(exc) != "ExecutionAlreadyExists":
                 raise
-        # a leftover of an earlier database with the same job ids: keep it, start a fresh one
-        fresh = f"{name}-{int(time.time())}"
+        # a leftover of an earlier database with the same job ids: keep it, start a fresh one (a
+        # random suffix: several such restarts can fall in the same second)
+        fresh = f"{name}-{secrets.token_hex(6)}"
         return self.sfn.start_execution(stateMachineArn=arn, name=fresh, input=body)["executionArn"]
 
     # -- stopping --------------------------------------------------------------------------------
