@@ -80,14 +80,15 @@ def _safe_time(info: MediaInfo, t: float) -> float:
 
 
 async def make_poster(src, dst_jpg, info: MediaInfo, at: float | None = None, *,
-                      width: int = POSTER_WIDTH) -> Path:
-    """Write a JPEG of the frame at `at` seconds (default 10 % of the duration) to `dst_jpg`."""
+                      width: int = POSTER_WIDTH, keyframe: float | None = None) -> Path:
+    """Write a JPEG of the frame at `at` seconds (default 10 % of the duration) to `dst_jpg`;
+    with `keyframe`, of that keyframe instead (decoded alone)."""
     dst = Path(dst_jpg)
     dst.parent.mkdir(parents=True, exist_ok=True)
     w, h = _tile_size(info, width)
     t = _safe_time(info, info.duration * 0.1 if at is None else at)
     with _decodable(src, info) as src:
-        return await _poster(src, dst, w, h, t)
+        return await _poster(src, dst, w, h, t, keyframe)
 
 
 def _seek_opts(t: float, keyframe: float | None = None) -> dict:
@@ -110,9 +111,10 @@ async def _poster(src, dst: Path, w: int, h: int, t: float, keyframe: float | No
     raise ThumbnailError(f"no frame could be decoded near {t:.2f} s")
 
 
-async def make_filmstrip(src, dst_jpg, info: MediaInfo, frames: int = 12, tile_width: int = 160
-                         ) -> FilmstripInfo:
-    """One horizontal JPEG sprite of `frames` evenly spaced tiles, each `tile_width` px wide."""
+async def make_filmstrip(src, dst_jpg, info: MediaInfo, frames: int = 12, tile_width: int = 160, *,
+                         keyframes: list[float | None] | None = None) -> FilmstripInfo:
+    """One horizontal JPEG sprite of `frames` evenly spaced tiles, each `tile_width` px wide;
+    `keyframes[i]`, where not None, is the keyframe tile i shows instead of its exact instant."""
     if not 1 <= frames <= MAX_TILES:
         raise ValueError(f"frames must be between 1 and {MAX_TILES}, got {frames}")
     dst = Path(dst_jpg)
@@ -121,7 +123,7 @@ async def make_filmstrip(src, dst_jpg, info: MediaInfo, frames: int = 12, tile_w
     if info.is_image or info.duration <= 0:
         frames = 1
     with _decodable(src, info) as decodable:
-        await _filmstrip(ff_target(decodable), dst, info, frames, w, h)
+        await _filmstrip(ff_target(decodable), dst, info, frames, w, h, keyframes)
     return FilmstripInfo(frames=frames, tile_width=w, tile_height=h)
 
 
@@ -130,22 +132,18 @@ def _tile_times(info: MediaInfo, frames: int) -> list[float]:
 
 
 async def _filmstrip(source: str, dst: Path, info: MediaInfo, frames: int, w: int, h: int,
-                     keyframes: list[float | None] | None = None) -> None:
-    """`keyframes[i]`, when not None, is the keyframe tile i shows instead of its exact instant."""
-    times = _tile_times(info, frames)
-    if keyframes is not None:
-        times = [("k", k) if k is not None else ("t", t) for t, k in zip(times, keyframes)]
-    else:
-        times = [("t", t) for t in times]
-    # one input per distinct picture (short clips and long GOPs repeat them: split those tiles)
+                     keyframes: list[float | None] | None) -> None:
+    keyframes = keyframes or [None] * frames
+    # (instant, keyframe or None) per tile; one input per distinct picture (short clips repeat
+    # instants: split those tiles)
+    wanted = [(t, None) if k is None else (k, k) for t, k in zip(_tile_times(info, frames), keyframes)]
     pictures = {}
-    for kind, t in dict.fromkeys(times):
-        opts = _seek_opts(t, t if kind == "k" else None)
-        v = ffmpeg.input(source, **opts)["v:0"]
+    for t, key in dict.fromkeys(wanted):
+        v = ffmpeg.input(source, **_seek_opts(t, key))["v:0"]
         v = v.filter("trim", end_frame=1).filter("scale", w, h).filter("setsar", 1)
-        uses = times.count((kind, t))
-        pictures[(kind, t)] = list(v.split()[i] for i in range(uses)) if uses > 1 else [v]
-    tiles = [pictures[t].pop() for t in times]
+        uses = wanted.count((t, key))
+        pictures[(t, key)] = list(v.split()[i] for i in range(uses)) if uses > 1 else [v]
+    tiles = [pictures[p].pop() for p in wanted]
     joined = tiles[0] if frames == 1 else ffmpeg.filter(tiles, "hstack", inputs=frames)
     argv = (ffmpeg.output(joined, ff_target(dst), format="image2", update=1, **{"frames:v": 1, "q:v": 5})
             .global_args(*GLOBAL_ARGS).overwrite_output().compile(cmd=ffmpeg_path()))
@@ -176,19 +174,18 @@ async def plan_thumbnails(src, info: MediaInfo, frames: int) -> ThumbnailPlan:
     v = info.video
     fps = v.fps or 30.0
     pixels = v.width * v.height
-    times = _tile_times(info, frames)
-    at = _safe_time(info, info.duration * 0.1)
+    instants = [_safe_time(info, info.duration * 0.1), *_tile_times(info, frames)]  # poster, tiles
     span = info.duration / frames
     one_pass_cost = OPEN_PIXELS + pixels * fps * info.duration
-    if one_pass_cost <= (1 + frames) * (OPEN_PIXELS + pixels):
+    if one_pass_cost <= len(instants) * (OPEN_PIXELS + pixels):
         return ThumbnailPlan(one_pass=True)  # cheaper than any seeks: no need to read keyframes
     try:
-        keys = await keyframes_before(src, [at, *times])
+        keys = await keyframes_before(src, instants)
     except ProbeError:
-        keys = [None] * (1 + len(times))
-    chosen = [k if k is not None and t - k <= span / 2 else None for t, k in zip([at, *times], keys)]
+        keys = [None] * len(instants)
+    chosen = [k if k is not None and t - k <= span / 2 else None for t, k in zip(instants, keys)]
     seek_cost = 0.0
-    for t, k, use in zip([at, *times], keys, chosen):
+    for t, k, use in zip(instants, keys, chosen):
         if use is not None:
             seek_cost += OPEN_PIXELS + pixels
         else:
@@ -211,8 +208,9 @@ async def make_thumbnails(src, poster_jpg, filmstrip_jpg, info: MediaInfo, *, fr
         return await make_filmstrip(src, filmstrip_jpg, info, frames=frames, tile_width=tile_width)
     plan = await plan_thumbnails(src, info, frames)
     if not plan.one_pass:
-        return await _seeking_thumbnails(src, Path(poster_jpg), Path(filmstrip_jpg), info, frames,
-                                         tile_width, poster_width, plan)
+        await make_poster(src, poster_jpg, info, width=poster_width, keyframe=plan.poster_keyframe)
+        return await make_filmstrip(src, filmstrip_jpg, info, frames=frames, tile_width=tile_width,
+                                    keyframes=list(plan.tile_keyframes))
     poster, strip = Path(poster_jpg), Path(filmstrip_jpg)
     for dst in (poster, strip):
         dst.parent.mkdir(parents=True, exist_ok=True)
@@ -245,13 +243,3 @@ async def make_thumbnails(src, poster_jpg, filmstrip_jpg, info: MediaInfo, *, fr
         return await make_filmstrip(src, strip, info, frames=frames, tile_width=tile_width)
     return FilmstripInfo(frames=frames, tile_width=tw, tile_height=th)
 
-
-async def _seeking_thumbnails(src, poster: Path, strip: Path, info: MediaInfo, frames: int,
-                              tile_width: int, poster_width: int, plan: ThumbnailPlan) -> FilmstripInfo:
-    for dst in (poster, strip):
-        dst.parent.mkdir(parents=True, exist_ok=True)
-    pw, ph = _tile_size(info, poster_width)
-    tw, th = _tile_size(info, tile_width)
-    await _poster(src, poster, pw, ph, _safe_time(info, info.duration * 0.1), plan.poster_keyframe)
-    await _filmstrip(ff_target(src), strip, info, frames, tw, th, list(plan.tile_keyframes))
-    return FilmstripInfo(frames=frames, tile_width=tw, tile_height=th)
