@@ -30,6 +30,7 @@ from backend.config import Settings
 from backend.jobs import lifecycle
 from backend.jobs.claim import claim_next, new_worker_id
 from backend.jobs.events import BUS
+from backend.jobs.executors.base import BackgroundLoops
 from backend.jobs.executors.aws_plan import Mode, choose_mode
 from backend.jobs.recovery import recover_attempt
 from backend.media.command import Trim
@@ -107,7 +108,7 @@ def aws_client(settings: Settings, service: str):
     return boto3.client(service, endpoint_url=settings.aws_endpoint_url, region_name=settings.aws_region)
 
 
-class AwsExecutor:
+class AwsExecutor(BackgroundLoops):
     name = "aws"
 
     def __init__(
@@ -149,26 +150,13 @@ class AwsExecutor:
         return self._s3
 
     # -- Executor protocol -----------------------------------------------------------------------
-    @property
-    def alive(self) -> bool:
-        return bool(self._tasks) and all(not t.done() for t in self._tasks)
-
     async def start(self) -> None:
-        self._stopping = False
-        self._tasks = [
-            asyncio.create_task(self._claim_loop(), name="mpr-aws-claim"),
-            asyncio.create_task(self._watch_events(), name="mpr-aws-events"),
-            asyncio.create_task(self._reconcile_loop(), name="mpr-aws-reconcile"),
-        ]
+        self._start_loops(claim=self._claim_loop(), events=self._watch_events(), reconcile=self._reconcile_loop())
         log.info("aws executor %s started (state machine %s)", self.worker_id, self.settings.state_machine_arn)
 
     async def stop(self) -> None:
         """Stop claiming. Executions keep running on AWS and report through the callback route."""
-        self._stopping = True
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        self._tasks = []
+        await self._stop_loops()
 
     def notify(self) -> None:
         self._wake.set()

@@ -26,6 +26,7 @@ from backend.config import Settings
 from backend.jobs import lifecycle
 from backend.jobs.claim import claim_next, new_worker_id
 from backend.jobs.events import BUS
+from backend.jobs.executors.base import BackgroundLoops
 from backend.jobs.executors.chunked import local_decision, plan_local, run_chunked
 from backend.jobs.recovery import recover_attempt, recover_orphans
 from backend.media.chunking import ChunkingError, ChunkPlan
@@ -64,7 +65,7 @@ def keyframe_lead(source: str, start: float) -> float:
     return max(0.0, start - max(before)) if before else start
 
 
-class LocalExecutor:
+class LocalExecutor(BackgroundLoops):
     name = "local"
 
     def __init__(self, settings: Settings, storages: Storages, *, worker_id: str | None = None, poll_seconds: float = 1.0):
@@ -78,32 +79,18 @@ class LocalExecutor:
         self._stopping = False
 
     # -- lifecycle -------------------------------------------------------------------------
-    @property
-    def alive(self) -> bool:
-        return bool(self._tasks) and all(not t.done() for t in self._tasks)
-
     async def start(self) -> None:
         await recover_orphans(self.name, self.settings.stall_seconds)
-        self._stopping = False
-        self._tasks = [
-            asyncio.create_task(self._claim_loop(), name="mpr-local-claim"),
-            asyncio.create_task(self._watch_events(), name="mpr-local-events"),
-            asyncio.create_task(self._watchdog(), name="mpr-local-watchdog"),
-        ]
+        self._start_loops(claim=self._claim_loop(), events=self._watch_events(), watchdog=self._watchdog())
         log.info("local executor %s started with %d workers", self.worker_id, self.settings.workers)
 
     async def stop(self) -> None:
-        self._stopping = True
-        for task in self._tasks:
-            task.cancel()
+        self._stopping = True  # before the attempts are cancelled: no new claim in between
         for attempt in list(self.running.values()):
             attempt.stop_reason = "interrupted: MPR stopped while the job ran"
             if attempt.task:
                 attempt.task.cancel()
-        pending = [a.task for a in self.running.values() if a.task] + self._tasks
-        if pending:
-            await asyncio.gather(*pending, return_exceptions=True)
-        self._tasks = []
+        await self._stop_loops(*(a.task for a in self.running.values() if a.task))
         await self._release_leftovers()
 
     async def _release_leftovers(self) -> None:
