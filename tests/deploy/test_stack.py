@@ -12,9 +12,6 @@ import asyncio
 import json
 import os
 import shutil
-import signal
-import subprocess
-import sys
 import time
 import uuid
 
@@ -25,9 +22,9 @@ from websockets.exceptions import InvalidStatus
 
 from backend.catalog import db as catalog_db
 from backend.catalog.engine import postgres_config
-from backend.config import REPO_ROOT
 from backend.media.clips import generate_clip
 
+from app_process import AppProcess
 from nginx_proc import Nginx, ensure_nginx, render_config
 from pgtest import PG_ADMIN_URL
 from tcp_forwarder import Forwarder, free_port
@@ -42,70 +39,12 @@ SUBSCRIBE = "subscription { jobUpdates { jobId status progress attempt error } }
 FIGURES: dict[str, object] = {}  # printed at teardown (run with -s to see them)
 
 
-class App:
+class App(AppProcess):
     """`python -m backend.cli api` on a free port, its database reached through `forwarder`."""
 
     def __init__(self, root, database_url: str):
-        self.root = root
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        media = root / "media"
-        for sub in ("in", "out", "thumbs"):
-            (media / sub).mkdir(parents=True, exist_ok=True)
-        self.in_root = media / "in"
-        self.env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith("MPR_")},
-            "MPR_DATABASE_URL": database_url,
-            "MPR_MEDIA_ROOT": str(media),
-            "MPR_DATA_DIR": str(root / "data"),
-            "MPR_API_TOKEN": TOKEN,
-            "MPR_ADMIN_PASSWORD": ADMIN_PASSWORD,
-            "MPR_CALLBACK_SECRET": "deploy-callback-secret",
-            "MPR_WORKERS": "1",
-            "MPR_DB_POOL_SIZE": "3",
-            "MPR_LOG_LEVEL": "WARNING",
-        }
-        self.log_path = root / "app.log"
-        self.proc: subprocess.Popen | None = None
-
-    def migrate(self) -> None:
-        done = subprocess.run([sys.executable, "-m", "backend.cli", "migrate"], cwd=REPO_ROOT, env=self.env,
-                              capture_output=True, text=True, timeout=180)
-        assert done.returncode == 0, done.stdout + done.stderr
-
-    def start(self, timeout: float = 90.0) -> None:
-        with open(self.log_path, "wb") as log:
-            self.proc = subprocess.Popen([sys.executable, "-m", "backend.cli", "api", "--port", str(self.port)],
-                                         cwd=REPO_ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-                                         stdin=subprocess.DEVNULL, start_new_session=True)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            assert self.proc.poll() is None, f"mpr api exited:\n{self.log()}"
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.25)
-        raise AssertionError(f"mpr api did not answer within {timeout} s:\n{self.log()}")
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")[-6000:] if self.log_path.exists() else ""
-
-    def stop(self) -> None:
-        if self.proc is None:
-            return
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
-        try:
-            os.killpg(self.proc.pid, signal.SIGKILL)  # FFmpeg children, if any were left
-        except (ProcessLookupError, PermissionError):
-            pass
+        super().__init__(root, database_url, token=TOKEN, callback_secret="deploy-callback-secret",
+                         admin_password=ADMIN_PASSWORD, workers=1, MPR_DB_POOL_SIZE="3")
 
 
 class Stack:

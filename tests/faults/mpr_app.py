@@ -11,9 +11,6 @@ import asyncio
 import os
 import shutil
 import signal
-import socket
-import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -24,17 +21,12 @@ import psutil
 
 from backend.catalog import db as catalog_db
 from backend.catalog.engine import engine_from_url, postgres_config
-from backend.config import REPO_ROOT
+
+from app_process import AppProcess
 
 TOKEN = "fault-token"
 SECRET = "fault-callback-secret"
 PG_ADMIN_URL = os.environ.get("MPR_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 async def new_database(kind: str, folder: Path) -> str:
@@ -70,79 +62,13 @@ def bind(url: str) -> None:
     catalog_db.bind_engine(engine_from_url(url))
 
 
-class MprApp:
+class MprApp(AppProcess):
     """One MPR installation (database + media root); `start()` may be called again after a kill."""
 
     def __init__(self, root: Path, database_url: str, *, workers: int = 2, stall_seconds: int = 20, **env: str):
-        self.root = root
-        self.database_url = database_url
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.media_root = root / "media"
-        for sub in ("in", "out", "thumbs"):
-            (self.media_root / sub).mkdir(parents=True, exist_ok=True)
-        self.env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith("MPR_")},
-            "MPR_DATABASE_URL": database_url,
-            "MPR_MEDIA_ROOT": str(self.media_root),
-            "MPR_DATA_DIR": str(root / "data"),
-            "MPR_API_TOKEN": TOKEN,
-            "MPR_CALLBACK_SECRET": SECRET,
-            "MPR_ADMIN_PASSWORD": "fault-admin-password",
-            "MPR_WORKERS": str(workers),
-            "MPR_STALL_SECONDS": str(stall_seconds),
-            "MPR_LOG_LEVEL": "WARNING",
-            **env,
-        }
-        self.proc: subprocess.Popen | None = None
-        self.starts = 0
-
-    @property
-    def in_root(self) -> Path:
-        return self.media_root / "in"
-
-    @property
-    def out_root(self) -> Path:
-        return self.media_root / "out"
-
-    @property
-    def log_path(self) -> Path:
-        return self.root / f"app-{self.starts}.log"
-
-    def migrate(self) -> None:
-        subprocess.run([sys.executable, "-m", "backend.cli", "migrate"], cwd=REPO_ROOT, env=self.env,
-                       check=True, capture_output=True, timeout=120)
-
-    def start(self, timeout: float = 60.0) -> None:
-        self.starts += 1
-        log = open(self.log_path, "wb")  # noqa: SIM115 - kept by the child
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "backend.cli", "api", "--port", str(self.port)],
-            cwd=REPO_ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        log.close()
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"mpr api exited with {self.proc.returncode}:\n{self.log()}")
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError(f"mpr api did not answer within {timeout} s:\n{self.log()}")
-
-    def log(self) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")[-6000:]
-        except OSError:
-            return ""
-
-    @property
-    def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
+        super().__init__(root, database_url, token=TOKEN, callback_secret=SECRET,
+                         admin_password="fault-admin-password", workers=workers,
+                         MPR_STALL_SECONDS=str(stall_seconds), **env)
 
     def ffmpeg_children(self) -> list[psutil.Process]:
         if not self.alive:
@@ -154,22 +80,6 @@ class MprApp:
         """SIGKILL the app process only (its FFmpeg children are not signalled)."""
         os.kill(self.proc.pid, signal.SIGKILL)
         self.proc.wait(10)
-
-    def stop(self) -> None:
-        """Graceful stop (SIGTERM), then anything left in its process group is killed."""
-        if self.proc is None:
-            return
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
-        try:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
 
     # ------------------------------------------------------------------ GraphQL
     async def gql_raw(self, query: str, variables: dict | None = None, *, timeout: float = 30.0) -> httpx.Response:
