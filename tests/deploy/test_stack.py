@@ -154,6 +154,13 @@ async def test_subscription_follows_a_job_through_the_proxy(stack, clips_dir):
     assert seen and seen[-1] == "SUCCEEDED", (seen, stack.app.log())
     FIGURES["job_via_ws_s"] = round(time.monotonic() - started, 2)
 
+    # the output plays through the proxy from its signed link (byte ranges pass); unsigned is refused
+    out_url = (await stack.gql('query($id: ID!) { job(id: $id) { outputUrl } }', {"id": job["id"]}))["job"]["outputUrl"]
+    async with stack.client() as client:
+        part = await client.get(out_url, headers={"Range": "bytes=0-99"})
+        assert part.status_code == 206 and len(part.content) == 100, part.status_code
+        assert (await client.get(out_url.split("?")[0])).status_code == 403
+
 
 async def test_admin_login_through_the_proxy(stack):
     async with stack.client() as http:
