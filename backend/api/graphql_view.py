@@ -5,6 +5,8 @@ page (GET with Accept: text/html) is open. WebSocket (graphql-transport-ws only)
 in the connection_init payload ({"Authorization": "Bearer …"} or {"token": "…"}) or in the
 handshake's Authorization header; without it the socket closes with 4403.
 The `response` dependency runs without a thread hop (faster than strawberry's default).
+Only multipart uploads may send large bodies: any other request declaring more than
+MAX_OPERATION_BYTES is refused with 413 before its body is read.
 """
 from __future__ import annotations
 
@@ -31,7 +33,24 @@ UNAUTHENTICATED = {
 }
 
 
+MAX_OPERATION_BYTES = 1 << 20  # a query with its variables; files come as multipart uploads
+TOO_LARGE = {
+    "data": None,
+    "errors": [{
+        "message": f"request body over {MAX_OPERATION_BYTES // 1024} KiB: only file uploads "
+                   "(multipart/form-data) may be larger",
+        "extensions": {"code": "TOO_LARGE"},
+    }],
+}
+
 _encoder = msgspec.json.Encoder()
+
+
+def _oversized_operation(request: Request) -> bool:
+    if request.method != "POST" or request.headers.get("content-type", "").lower().startswith("multipart/"):
+        return False
+    length = request.headers.get("content-length", "")
+    return length.isdigit() and int(length) > MAX_OPERATION_BYTES
 
 
 def _response_getter() -> Response:
@@ -74,6 +93,8 @@ def make_controller(schema, *, token: str, context_getter, path: str = "/graphql
                 if request.method == "GET" and self.should_render_graphql_ide(self.request_adapter_class(request)):
                     return await self.render_graphql_ide(request)
                 return Response(UNAUTHENTICATED, status_code=401, headers={"WWW-Authenticate": "Bearer"})
+            if _oversized_operation(request):
+                return Response(TOO_LARGE, status_code=413)
             return await super().execute_request(request, context, root_value)
 
         def encode_json(self, data: object) -> str:

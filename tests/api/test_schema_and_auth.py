@@ -81,6 +81,20 @@ async def test_depth_alias_and_token_limits(gql):
     assert "token" in resp.text.lower()
 
 
+async def test_only_uploads_may_send_large_bodies(gql):
+    """A JSON operation over 1 MiB is refused before its body is read; the upload limit is for files."""
+    from backend.api.graphql_view import MAX_OPERATION_BYTES
+
+    big = {"query": "query($x: String) { presets { id } }", "variables": {"x": "a" * MAX_OPERATION_BYTES}}
+    resp = await gql.client.post("/graphql", json=big, headers=AUTH)
+    assert resp.status_code == 413
+    assert resp.json()["errors"][0]["extensions"]["code"] == "TOO_LARGE"
+    small = {"query": "query($x: String) { presets { id } }", "variables": {"x": "a" * 1000}}
+    assert (await gql.client.post("/graphql", json=small, headers=AUTH)).status_code == 200
+    # without the token the answer is still 401, whatever the size
+    assert (await gql.client.post("/graphql", json=big)).status_code == 401
+
+
 async def test_unexpected_errors_are_masked(gql, monkeypatch, presets):
     async def boom(*args, **kwargs):
         raise RuntimeError("secret connection string postgres://user:pw@host")
