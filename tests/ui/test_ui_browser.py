@@ -222,6 +222,9 @@ def test_submit_shows_live_progress_and_the_output_plays(page, artifacts):
             break
         page.wait_for_timeout(250)
     assert row.get_attribute("data-status") == "succeeded", row.inner_text()
+    # the header's counts follow within a poll tick or two, not several seconds later
+    page.wait_for_function("() => document.querySelector('#system-status')?.textContent.includes('0 running')",
+                           timeout=4_000)
     assert any(0 < p < 100 for p in seen), f"no intermediate progress seen: {seen}"
     assert seen == sorted(seen), f"progress went backwards: {seen}"
     assert row.locator("#job-status").inner_text() == "succeeded"

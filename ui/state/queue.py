@@ -153,8 +153,8 @@ class QueueState(AppState):
                         or (not editor.asset.filmstrip_url and editor.asset.width > 0))
                     open_id = editor.asset.id
                 try:
-                    result = await self._fetch_page(after, statuses)
-                    status = await api.system_status() if tick % 3 == 1 else None
+                    # the header's counts every tick, fetched with the rows, so the two agree
+                    result, status = await asyncio.gather(self._fetch_page(after, statuses), api.system_status())
                 except api.ApiError as exc:
                     async with self:
                         self.error = exc.message
@@ -164,8 +164,7 @@ class QueueState(AppState):
                     if self.page != page or self._query_args()[1] != statuses:
                         continue  # the person paged or filtered meanwhile: fetch again
                     finished = self._apply_page(result)
-                    if status is not None:
-                        self._apply_status(status)
+                    self._apply_status(status)
                     active = self.active_count or any(j.can_cancel for j in self.jobs)
                 refresh_library = finished or lib_pending or tick % 5 == 0
                 if refresh_library:
