@@ -247,3 +247,17 @@ async def test_upload_follows_the_multipart_request_spec(fake_api, tmp_path):
     content = request.content.decode(errors="replace")
     assert '"variables": {"file": null}' in content and '{"0": ["variables.file"]}' in content
     assert 'filename="my clip.mp4"' in content and "0123456789" in content
+
+
+def test_link_expiry_is_read_from_the_link():
+    from ui.links import expires_at, expires_within
+
+    assert expires_at("/media/in/a.mp4?exp=1795953600&sig=ab") == 1795953600
+    assert expires_at("/media/in/a.mp4") is None and expires_at("") is None
+    s3 = ("https://b.s3.amazonaws.com/k.mp4?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Date=20261128T120000Z"
+          "&X-Amz-Expires=21600&X-Amz-Signature=x")
+    assert expires_at(s3) == 1795867200 + 21600
+    assert expires_at("https://b.s3.amazonaws.com/k.mp4?Expires=1795870000&Signature=x") == 1795870000
+    assert expires_at("/media/in/a.mp4?exp=soon") is None
+    assert expires_within("/media/in/a.mp4?exp=1000", 1800, now=0) and not expires_within("/media/in/a.mp4?exp=5000", 1800, now=0)
+    assert not expires_within("/media/in/a.mp4", 1800, now=0)

@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 import reflex as rx
 
 from ui import api
+from ui.links import expires_within
 from ui.models import JobRow, asset_row, job_row
 from ui.state.base import AppState
 
 log = logging.getLogger("mpr.ui")
 PAGE_SIZE = 25
 FAST, SLOW = 1.0, 3.0
+RENEW_LINKS_S = 1800.0  # fetch the open asset's URLs again when they have less than this left
 FILTERS = {"all": None, "active": ["queued", "running"], "done": ["succeeded"],
            "failed": ["failed", "cancelled"]}
 
@@ -152,6 +155,8 @@ class QueueState(AppState):
                         editor.asset.status == "pending"
                         or (not editor.asset.filmstrip_url and editor.asset.width > 0))
                     open_id = editor.asset.id
+                    # the player's link runs out after hours (signed /media or presigned S3): renew it first
+                    open_expiring = editor.has_asset and expires_within(editor.asset.media_url, RENEW_LINKS_S, time.time())
                 try:
                     # the header's counts every tick, fetched with the rows, so the two agree
                     result, status = await asyncio.gather(self._fetch_page(after, statuses), api.system_status())
@@ -177,6 +182,8 @@ class QueueState(AppState):
                             library = await self.get_state(LibraryState)
                             library.assets = [asset_row(r) for r in rows]
                             library.total = total
+                if open_expiring:
+                    yield EditorState.refresh_asset
                 if open_pending and open_id and tick % 2 == 0:
                     try:
                         row = await api.get_asset(open_id)
