@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from backend import signing
+from backend.sfn_errors import error_message, lambda_error
 from backend.media.command import CommandError, Trim, build_command, expected_duration
 from backend.media.presets import PresetError, PresetSpec, is_keyframe_copy, validate_preset
 from backend.media.probe import ProbeError, keyframe_times, probe
@@ -475,18 +476,9 @@ def run_job(event: dict, context: Any, env: Mapping[str, str]) -> dict:
 
 def failure_reason(error: str | None, cause: str | None) -> str:
     """A readable reason from a Catch's Error and Cause (a Lambda error's Cause is its JSON payload)."""
-    error, cause = (error or "").strip(), (cause or "").strip()
-    try:
-        payload = json.loads(cause) if cause.startswith("{") else None
-    except json.JSONDecodeError:
-        payload = None
-    if isinstance(payload, dict) and payload.get("errorMessage"):
-        message = str(payload["errorMessage"])
-        kind = payload.get("errorType") or error
-        return message if kind == "TranscodeFailed" else f"{kind}: {message}"
-    if error == "States.Timeout":
+    if (error or "").strip() == "States.Timeout" and lambda_error(cause) is None:
         return "the transcode step timed out on Step Functions (the Lambda ran out of time)"
-    return f"{error or 'error'}: {cause}" if cause else (error or "the transcode step failed without a reason")
+    return error_message(error, cause) or "the transcode step failed without a reason"
 
 
 def report_failure(event: dict, env: Mapping[str, str]) -> dict:

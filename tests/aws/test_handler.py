@@ -180,3 +180,17 @@ def test_content_types():
     assert handler.content_type("x.m4a") == "audio/mp4"
     assert handler.content_type("x.gif") == "image/gif"
     assert handler.content_type("x.unknownext") == "application/octet-stream"
+
+
+def test_the_executor_and_the_lambda_read_step_functions_errors_alike():
+    from backend.jobs.executors.aws import execution_reason
+
+    raised = json.dumps({"errorType": "InvalidEvent", "errorMessage": "bad preset"})
+    assert execution_reason("FAILED", "InvalidEvent", raised) == "the AWS execution failed: InvalidEvent: bad preset"
+    assert handler.failure_reason("InvalidEvent", raised) == "InvalidEvent: bad preset"
+    own = json.dumps({"errorType": "TranscodeFailed", "errorMessage": "FFmpeg says no"})
+    assert execution_reason("FAILED", "TranscodeFailed", own) == "the AWS execution failed: FFmpeg says no"
+    assert execution_reason("ABORTED", "", "") == "the AWS execution was stopped outside MPR"
+    # a payload without a type takes the Error's name; a timeout with a Lambda payload shows the payload
+    assert handler.failure_reason("Lambda.Unknown", json.dumps({"errorMessage": "boom"})) == "Lambda.Unknown: boom"
+    assert handler.failure_reason("States.Timeout", own) == "FFmpeg says no"

@@ -33,6 +33,7 @@ from backend.jobs.events import BUS
 from backend.jobs.executors.base import BackgroundLoops
 from backend.jobs.executors.aws_plan import Mode, choose_mode
 from backend.jobs.recovery import recover_attempt
+from backend.sfn_errors import error_message
 from backend.media.command import Trim
 from backend.media.presets import PresetSpec
 from backend.storage import Storages, safe_key
@@ -66,19 +67,7 @@ def execution_arn(state_machine_arn: str, name: str) -> str:
 
 def execution_reason(status: str, error: str | None, cause: str | None) -> str:
     """A person's sentence for a finished execution (a Lambda error's cause is its JSON payload)."""
-    error, cause = (error or "").strip(), (cause or "").strip()
-    message = cause
-    try:
-        payload = json.loads(cause) if cause.startswith("{") else None
-    except json.JSONDecodeError:
-        payload = None
-    if isinstance(payload, dict) and payload.get("errorMessage"):
-        message = str(payload["errorMessage"])
-        kind = payload.get("errorType") or error
-        if kind and kind != "TranscodeFailed":
-            message = f"{kind}: {message}"
-    elif error:
-        message = f"{error}: {cause}" if cause else error
+    message = error_message(error, cause)
     what = {"FAILED": "failed", "TIMED_OUT": "timed out", "ABORTED": "was stopped outside MPR"}.get(status, status)
     return f"the AWS execution {what}" + (f": {message}" if message else "")
 
