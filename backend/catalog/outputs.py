@@ -16,10 +16,16 @@ from backend.storage import Storages
 
 log = logging.getLogger("mpr.catalog.outputs")
 _background: set[asyncio.Task] = set()
+_making: set[int] = set()  # output assets whose thumbnails this process is making
 
 
 async def register_output(storages: Storages, key: str, info: MediaInfo, *, thumbnails: str = "background") -> int:
-    """Create the asset row for output `key`; thumbnails: 'background' | 'now' | 'none'. Returns the asset id."""
+    """Create the asset row for output `key`; thumbnails: 'background' | 'now' | 'none'. Returns the asset id.
+
+    Registering an output that already has its row (a duplicated AWS success callback, or a retry
+    after an insert whose answer was lost) returns that row, and makes its thumbnails if it has
+    none and nobody here is making them: a lost answer must not leave the output without pictures.
+    """
     obj = await storages.output.stat(key)
     row = MediaAsset(
         filename=posixpath.basename(key)[:512], storage_area="out", storage_key=key,
@@ -29,21 +35,29 @@ async def register_output(storages: Storages, key: str, info: MediaInfo, *, thum
     try:
         await row.save()
     except Exception:
-        # one asset per stored object (unique location index): a concurrent registration of the same
-        # output got there first (a duplicated AWS success callback): that row is this output's asset
-        existing = await MediaAsset.select(MediaAsset.id).where(
+        # one asset per stored object (unique location index): that row is this output's asset
+        existing = await MediaAsset.objects().where(
             (MediaAsset.storage_area == "out") & (MediaAsset.storage_key == key)
         ).first()
         if existing is None:
             raise
-        return existing["id"]
+        if existing.poster_key or existing.id in _making:
+            return existing.id
+        row = existing
+    await _schedule(storages, row, info, thumbnails)
+    return row.id
+
+
+async def _schedule(storages: Storages, row: MediaAsset, info: MediaInfo, thumbnails: str) -> None:
+    if thumbnails == "none" or info.video is None:
+        return
+    _making.add(row.id)
     if thumbnails == "now":
         await _thumbnails(storages, row, info)
-    elif thumbnails == "background":
+    else:
         task = asyncio.create_task(_thumbnails(storages, row, info))
         _background.add(task)
         task.add_done_callback(_background.discard)
-    return row.id
 
 
 async def _thumbnails(storages: Storages, row: MediaAsset, info: MediaInfo) -> None:
@@ -60,6 +74,8 @@ async def _thumbnails(storages: Storages, row: MediaAsset, info: MediaInfo) -> N
             log.warning("output asset %s: %s", row.id, note)
     except Exception:  # noqa: BLE001 - a missing thumbnail never fails a job
         log.exception("thumbnails for output asset %s failed", row.id)
+    finally:
+        _making.discard(row.id)
 
 
 async def wait_for_thumbnails(timeout: float = 30.0) -> None:
