@@ -159,6 +159,7 @@ async def _filmstrip(source: str, dst: Path, info: MediaInfo, frames: int, w: in
 # ~280 ms for 13 exact seeks; a 10 s 720p clip with one keyframe: one pass 0.2 s against 0.7 s of
 # exact seeks; 60 s of 1080p with 2 s GOPs: 13 keyframe-only tiles, a few dozen ms.
 OPEN_PIXELS = 20_000_000
+REMOTE_ONE_PASS_MAX_PIXELS = 100_000_000  # ~2 s of 1080p, ~50 s of 240p
 
 
 @dataclass(frozen=True)
@@ -179,6 +180,11 @@ async def plan_thumbnails(src, info: MediaInfo, frames: int) -> ThumbnailPlan:
     one_pass_cost = OPEN_PIXELS + pixels * fps * info.duration
     if one_pass_cost <= len(instants) * (OPEN_PIXELS + pixels):
         return ThumbnailPlan(one_pass=True)  # cheaper than any seeks: no need to read keyframes
+    if is_url(src):
+        # a remote source (S3): requests and bytes cost more than decoding; one pass downloads the
+        # whole file, and the keyframe lookup adds a request per instant. Exact seeks, as before,
+        # unless the file is small.
+        return ThumbnailPlan(one_pass=one_pass_cost <= REMOTE_ONE_PASS_MAX_PIXELS)
     try:
         keys = await keyframes_before(src, instants)
     except ProbeError:

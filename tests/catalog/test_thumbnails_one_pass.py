@@ -68,3 +68,14 @@ async def test_a_long_gop_is_decoded_once_not_seeked_twelve_times(gop_clips, mon
     assert (await thumbnails.plan_thumbnails(src, info, 12)).one_pass
     strip = await thumbnails.make_thumbnails(src, tmp_path / "p.jpg", tmp_path / "f.jpg", info)
     assert strip.frames == 12 and (tmp_path / "p.jpg").stat().st_size > 0
+
+
+async def test_remote_sources_keep_exact_seeks_without_a_keyframe_lookup(gop_clips, monkeypatch):
+    """Over HTTP (S3) requests cost more than decoding: no lookup, no whole-file pass for big files."""
+    monkeypatch.setattr(thumbnails, "OPEN_PIXELS", 1_000_000)
+    info = probe(gop_clips[15])  # 640x360, 12 s: 83 MP in one pass
+    unreachable = "http://127.0.0.1:9/clip.mp4"  # the plan must not touch it
+    assert (await thumbnails.plan_thumbnails(unreachable, info, 12)).one_pass  # small: one pass
+    monkeypatch.setattr(thumbnails, "REMOTE_ONE_PASS_MAX_PIXELS", 10_000_000)
+    plan = await thumbnails.plan_thumbnails(unreachable, info, 12)
+    assert not plan.one_pass and plan.tile_keyframes == () and plan.poster_keyframe is None
