@@ -45,7 +45,7 @@ from backend import signing
 from backend.sfn_errors import error_message, lambda_error
 from backend.media.command import CommandError, Trim, build_command, expected_duration
 from backend.media.presets import PresetError, PresetSpec, is_keyframe_copy, validate_preset
-from backend.media.probe import ProbeError, keyframe_times, probe
+from backend.media.probe import ProbeError, keyframe_lead, probe
 from backend.media.runner import FFmpegError, Progress, run_ffmpeg
 from backend.media.verify import VerificationError, verify_output
 
@@ -342,14 +342,8 @@ def _seconds_left(context: Any) -> float:
     return getter() / 1000.0 if getter else 900.0
 
 
-def _keyframe_lead(src: Path, trim: Trim, spec: PresetSpec) -> float:
-    if not is_keyframe_copy(spec) or trim.start <= 0:
-        return 0.0
-    try:
-        before = [t for t in keyframe_times(str(src)) if t <= trim.start + 1e-3]
-    except Exception:  # noqa: BLE001 - unknown keyframes: allow a generous GOP
-        return 10.0
-    return max(0.0, trim.start - max(before)) if before else trim.start
+def _keyframe_lead(src: Path, trim: Trim, spec: PresetSpec) -> float | None:
+    return keyframe_lead(str(src), trim.start) if is_keyframe_copy(spec) else None
 
 
 async def _run_ffmpeg(argv: list[str], duration: float, dst: Path, reporter: Reporter, budget: float) -> str:
@@ -404,8 +398,9 @@ def encode(job: Job, src: Path, in_size: int, workdir: Path, context: Any, repor
         raise TranscodeFailed(f"the input cannot be read as media: {exc}") from exc
     check_tmp_space(workdir, estimate_output_bytes(job.spec, in_size, info.duration), in_size)
     dst = workdir / ("output" + Path(job.out_key).suffix.lower()[:12])
+    lead = _keyframe_lead(src, job.trim, job.spec)
     try:
-        argv = build_command(src, dst, job.spec, job.trim, info)
+        argv = build_command(src, dst, job.spec, job.trim, info, keyframe_lead=lead)
         duration = expected_duration(job.trim, info, job.spec)
     except CommandError as exc:
         raise TranscodeFailed(str(exc)) from exc
@@ -419,7 +414,7 @@ def encode(job: Job, src: Path, in_size: int, workdir: Path, context: Any, repor
         tail.append(exc.stderr_tail or "")
         raise TranscodeFailed(exc.message) from exc
     try:
-        out = verify_output(dst, job.spec, job.trim, info, keyframe_lead=_keyframe_lead(src, job.trim, job.spec))
+        out = verify_output(dst, job.spec, job.trim, info, keyframe_lead=lead or 0.0)
     except VerificationError as exc:
         raise TranscodeFailed(f"output check failed: {exc}") from exc
     return dst, out

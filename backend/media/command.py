@@ -196,10 +196,15 @@ def build_command(
     info: MediaInfo,
     *,
     overwrite: bool = True,
+    keyframe_lead: float | None = None,
 ) -> list[str]:
     """Full ffmpeg argv (binary first) turning `src` into `dst` with `spec` over the `trim` range.
 
-    `src` may be a local path or an http(s) URL (passed untouched); `dst` a local path.
+    `src` may be a local path or an http(s) URL (passed untouched); `dst` a local path. For a
+    stream copy, `keyframe_lead` (probe.keyframe_lead) moves the input seek onto the keyframe before
+    the in point: containers without a seek index (MPEG-TS) would otherwise start the copy at the
+    keyframe AFTER it, losing the picture between the in point and that keyframe. None (unknown)
+    leaves the seek at the in point, which indexed containers resolve to that keyframe themselves.
     Raises CommandError/TrimError when the combination is impossible.
     """
     trim = trim or Trim()
@@ -213,7 +218,10 @@ def build_command(
     whole = start <= 0 and end >= info.duration
 
     if spec.kind == "copy":
-        node = _copy(source, target, spec, start, end, whole)
+        if keyframe_lead is None:
+            node = _copy(source, target, spec, start, end, whole, at_keyframe=False)
+        else:
+            node = _copy(source, target, spec, max(0.0, start - max(keyframe_lead, 0.0)), end, whole, at_keyframe=True)
     elif spec.kind == "image":
         node = _image(source, target, spec, info, start, end)
     else:
@@ -240,10 +248,22 @@ def _container_args(container: str) -> dict[str, object]:
     return args
 
 
-def _copy(source, target, spec, start, end, whole):
-    inp = _input(source, start)
+COPY_PRESEEK_S = 1.0
+
+
+def _copy(source, target, spec, start, end, whole, *, at_keyframe: bool):
+    # at_keyframe: `start` is the keyframe the copy begins at (build_command moved it there). Seek
+    # the input a second before it, then drop what comes before it on the output side: an input
+    # seek alone is exact only with a seek index (MP4, MKV); MPEG-TS lands near the target and
+    # would keep audio from before the keyframe. The output-side cut sits 1 ms early so rounding
+    # never drops the keyframe itself (the copy would then start at the next one).
+    # Otherwise (keyframes unknown): the input seek alone, to the in point.
+    pre = min(start, COPY_PRESEEK_S) if at_keyframe else 0.0
+    inp = _input(source, start - pre)
     opts = {"c": "copy", "avoid_negative_ts": "make_zero", "map_chapters": -1,
             **_container_args(spec.container)}
+    if pre > 0.001:
+        opts["ss"] = f"{pre - 0.001:.6f}"
     if not whole:
         opts["t"] = f"{end - start:.6f}"
     return ffmpeg.output(inp["v:0?"], inp["a:0?"], target, **opts)

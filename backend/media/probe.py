@@ -442,18 +442,20 @@ def _keyframe_lines(out: str) -> set[float]:
 
 
 def keyframe_times(path_or_url, timeout: float = 60, *, interval: tuple[float, float] | None = None) -> list[float]:
-    """Presentation times (s) of the first video stream's keyframes, from packet flags (no decode).
+    """Times (s) of the first video stream's keyframes, from packet flags (no decode), counted from
+    the container's start as `-ss` counts them (an MPEG-TS clock may start at 1.4 s, say).
 
-    `interval=(start, end)` reads only from the keyframe at or before `start` up to `end`
-    (ffprobe seeks there) instead of every packet of the file.
+    `interval=(start, end)` reads from about `start` up to `end` (ffprobe seeks there; most
+    containers land on the keyframe at or before `start`) instead of every packet of the file.
     """
     _precheck(path_or_url)
     argv = [
         ffprobe_path(), "-hide_banner", "-v", "error", "-select_streams", "v:0",
-        "-show_entries", "packet=pts_time,dts_time,flags", "-of", "csv=p=0",
+        "-show_entries", "format=start_time:packet=pts_time,dts_time,flags", "-of", "csv=p=1",
     ]
     if interval is not None:
-        argv += ["-read_intervals", f"{max(interval[0], 0.0):.6f}%{max(interval[1], interval[0]):.6f}"]
+        a = max(interval[0], 0.0)  # "+": from the container's start time, like -ss
+        argv += ["-read_intervals", f"+{a:.6f}%+{max(interval[1] - a, 0.0):.6f}"]
     argv.append(ff_target(path_or_url))
     try:
         proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
@@ -462,4 +464,27 @@ def keyframe_times(path_or_url, timeout: float = 60, *, interval: tuple[float, f
         raise ProbeError(f"ffprobe timed out after {timeout:g} s") from None
     if proc.returncode != 0:
         raise ProbeError(_stderr_reason(proc.stderr))
-    return sorted(_keyframe_lines(proc.stdout))
+    start = 0.0
+    packets = []
+    for line in proc.stdout.splitlines():
+        section, _, rest = line.strip().partition(",")
+        if section == "format":
+            start = _num(rest.split(",")[0]) or 0.0
+        elif section == "packet":
+            packets.append(rest)
+    return sorted({round(t - start, 6) for t in _keyframe_lines("\n".join(packets))})
+
+
+def keyframe_lead(path_or_url, start: float) -> float | None:
+    """Seconds between the keyframe at or before `start` and `start`: where a stream copy from
+    `start` must begin. None when the keyframes cannot be read."""
+    if start <= 0:
+        return 0.0
+    try:
+        # a seek near `start` reads a few packets; containers that land elsewhere: the whole index
+        before = [t for t in keyframe_times(path_or_url, interval=(start, start + 0.1)) if t <= start + 1e-3]
+        if not before:
+            before = [t for t in keyframe_times(path_or_url) if t <= start + 1e-3]
+    except ProbeError:
+        return None
+    return max(0.0, start - max(before)) if before else start

@@ -20,6 +20,8 @@ def clip_library(clips_dir) -> dict[str, Path]:
         "small": generate_clip(clips_dir / "small.mp4", duration=4.0, width=320, height=240, fps=25, gop=25),
         "hd": generate_clip(clips_dir / "hd.mp4", duration=2.0, width=1920, height=1080, fps=25, gop=25),
         "long": generate_clip(clips_dir / "long.mp4", duration=30.0, width=640, height=360, fps=25, gop=50),
+        # MPEG-TS starts its clock at 1.4 s: keyframe times must be read relative to that start
+        "ts": generate_clip(clips_dir / "gop2.ts", duration=8.0, width=320, height=240, fps=25, gop=50),
     }
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import subprocess
 
 import pytest
@@ -64,6 +65,19 @@ async def test_keyframe_copy_trim(executor, settings, storages, presets, add_ass
             break
         await asyncio.sleep(0.05)
     assert "verified" in reasons[-1]
+
+
+async def test_keyframe_copy_trim_of_a_transport_stream(executor, settings, storages, presets, add_asset):
+    """Keyframes every 2 s, the container clock starting at 1.4 s: a copy from 3.5 s starts at the
+    keyframe at 2.0 s (1.5 s early), and verification must know that lead."""
+    asset = await add_asset("ts", "capture.ts")
+    done, out, path = await run_job(settings, storages, asset, presets["Trim only (stream copy)"],
+                                    trim_start=3.5, trim_end=6.0)
+    assert 3.9 <= out["duration"] <= 4.1, out["duration"]  # 2.0 s .. 6.0 s, audio cut with the video
+    assert count_frames(path) == 100
+    reasons = [h["reason"] for h in await lifecycle.history(done["id"])]
+    # the keyframe sits at 2.021 s of the container's clock (video starts 21 ms after the audio)
+    assert re.search(r"keyframe copy starts 1\.(4[5-9]|50)\d s before the in point", reasons[-1]), reasons
 
 
 async def test_720p_from_1080p_keeps_aspect(executor, settings, storages, presets, add_asset):
@@ -147,7 +161,7 @@ async def test_stall_detection_requeues_then_fails(db, settings, storages, prese
 
     asset = await add_asset("small")
 
-    def frozen_command(src, dst, spec, trim, info):
+    def frozen_command(src, dst, spec, trim, info, **_):
         # reads a pipe that never delivers: FFmpeg starts, prints nothing, never advances
         return ["sleep", "30"]
 

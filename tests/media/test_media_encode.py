@@ -21,7 +21,7 @@ SLOW = {"H.265 1080p", "AV1 720p"}
 
 async def encode(src, dst, spec, trim, info=None, **verify_kw):
     info = info or probe(src)
-    argv = build_command(src, dst, spec, trim, info)
+    argv = build_command(src, dst, spec, trim, info, keyframe_lead=verify_kw.get("keyframe_lead"))
     await run_ffmpeg(argv, duration=expected_duration(trim, info, spec), output=dst)
     return verify_output(dst, spec, trim, info, **verify_kw)
 

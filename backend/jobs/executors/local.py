@@ -32,7 +32,7 @@ from backend.jobs.recovery import recover_attempt, recover_orphans
 from backend.media.chunking import ChunkingError, ChunkPlan
 from backend.media.command import Trim, build_command, expected_duration
 from backend.media.presets import PresetSpec, is_keyframe_copy
-from backend.media.probe import keyframe_times
+from backend.media.probe import keyframe_lead
 from backend.media.runner import FFmpegError, Progress, run_ffmpeg
 from backend.media.verify import VerificationError, verify_output
 from backend.storage import Storages
@@ -49,20 +49,6 @@ class Attempt:
     last_out_time: float = -1.0
     last_advance: float = field(default_factory=time.monotonic)
     stop_reason: str = ""  # why we cancelled it ourselves ("" = cancelled by someone else)
-
-
-def keyframe_lead(source: str, start: float) -> float:
-    """Seconds between the keyframe a stream copy starts at and the requested in point."""
-    if start <= 0:
-        return 0.0
-    try:
-        # ffprobe seeks to the keyframe at or before `start`: only a few packets are read
-        before = [t for t in keyframe_times(source, interval=(start, start + 0.1)) if t <= start + 1e-3]
-        if not before:
-            before = [t for t in keyframe_times(source) if t <= start + 1e-3]
-    except Exception:  # noqa: BLE001 - unknown keyframes: allow a generous GOP
-        return 10.0
-    return max(0.0, start - max(before)) if before else start
 
 
 class LocalExecutor(BackgroundLoops):
@@ -189,7 +175,8 @@ class LocalExecutor(BackgroundLoops):
             else:
                 partial = workdir / Path(row["output_key"]).name
             plan_record, chunk_plan = await self._choose_mode(row, src, info, spec, trim)
-            argv = build_command(src, partial, spec, trim, info)
+            lead = await asyncio.to_thread(keyframe_lead, str(src), trim.start) if is_keyframe_copy(spec) else None
+            argv = build_command(src, partial, spec, trim, info, keyframe_lead=lead)
             duration = expected_duration(trim, info, spec)
 
             async def on_progress(p: Progress) -> None:
@@ -217,8 +204,7 @@ class LocalExecutor(BackgroundLoops):
                 plan_record.update(result.record(chunk_plan))
             else:
                 tail = await run_ffmpeg(argv, duration=duration, output=partial, on_progress=on_progress)
-            lead = keyframe_lead(str(src), trim.start) if is_keyframe_copy(spec) else 0.0
-            out_info = await asyncio.to_thread(verify_output, partial, spec, trim, info, keyframe_lead=lead)
+            out_info = await asyncio.to_thread(verify_output, partial, spec, trim, info, keyframe_lead=lead or 0.0)
             if final_local is not None:
                 os.replace(partial, final_local)
             else:
@@ -229,7 +215,7 @@ class LocalExecutor(BackgroundLoops):
             asset_id = await with_retry(lambda: register_output(self.storages, row["output_key"], out_info),
                                         what=f"job {job_id} output asset")
             note = f"output verified: {out_info.duration:.3f} s"
-            if lead > 0.001:
+            if lead and lead > 0.001:
                 note += f" (keyframe copy starts {lead:.3f} s before the in point)"
             moved = await lifecycle.transition(
                 job_id, lifecycle.SUCCEEDED, note, expect_attempt=attempt.attempt,
