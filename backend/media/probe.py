@@ -402,30 +402,46 @@ def _webp_info_to_media(path: Path, size: int) -> MediaInfo:
 
 
 async def keyframes_before(path_or_url, times: list[float], timeout: float = 30) -> list[float | None]:
-    """For each of `times` (seconds from the start of the file), the time of the video keyframe at
-    or before it, or None where there is none. One ffprobe run that seeks to each time and reads
-    one packet (`-read_intervals t%+#1,...`): no decoding, a few milliseconds however long the file.
+    """For each of `times` (seconds from the container's start, as `-ss` counts them), the time of
+    the video keyframe at or before it, or None where there is none. One ffprobe run that seeks to
+    each time and reads one packet (`-read_intervals t%+#1,...`): no decoding, a few milliseconds
+    however long the file. ffprobe seeks to absolute timestamps, so a container whose clock does
+    not start at 0 (MPEG-TS: 1.4 s) takes a second run at the shifted positions.
     """
     _precheck(path_or_url)
-    # ffprobe's intervals are absolute timestamps: anchor on the first keyframe (the stream start)
-    points = [0.0, *sorted(times)]
-    argv = [
-        ffprobe_path(), "-hide_banner", "-v", "error", "-select_streams", "v:0",
-        "-show_entries", "packet=pts_time,dts_time,flags", "-of", "csv=p=0",
-        "-read_intervals", ",".join(f"{p:.6f}%+#1" for p in points), ff_target(path_or_url),
-    ]
-    try:
-        rc, out, err = await _run_async(argv, timeout)
-    except asyncio.TimeoutError:
-        raise ProbeError(f"ffprobe timed out after {timeout:g} s") from None
-    if rc != 0:
-        raise ProbeError(_stderr_reason(err))
-    keys = sorted(_keyframe_lines(out))
-    if not keys:
-        return [None] * len(times)
-    origin = keys[0]
-    keys = [k - origin for k in keys]
+    start, keys = 0.0, set()
+    for _ in range(2):
+        argv = [
+            ffprobe_path(), "-hide_banner", "-v", "error", "-select_streams", "v:0",
+            "-show_entries", "format=start_time:packet=pts_time,dts_time,flags", "-of", "csv=p=1",
+            "-read_intervals", ",".join(f"{start + t:.6f}%+#1" for t in [0.0, *sorted(times)]),
+            ff_target(path_or_url),
+        ]
+        try:
+            rc, out, err = await _run_async(argv, timeout)
+        except asyncio.TimeoutError:
+            raise ProbeError(f"ffprobe timed out after {timeout:g} s") from None
+        if rc != 0:
+            raise ProbeError(_stderr_reason(err))
+        container_start, keys = _keyframe_csv(out)
+        if abs(container_start - start) < 1e-3:
+            break
+        start = container_start
+    keys = sorted(round(k - start, 6) for k in keys)
     return [max((k for k in keys if k <= t + 1e-3), default=None) for t in times]
+
+
+def _keyframe_csv(out: str) -> tuple[float, set[float]]:
+    """(container start time, keyframe times) from ffprobe's `format=start_time:packet=pts_time,
+    dts_time,flags` output in `csv=p=1` form; times as the packets state them (absolute)."""
+    start, packets = 0.0, []
+    for line in out.splitlines():
+        section, _, rest = line.strip().partition(",")
+        if section == "format":
+            start = _num(rest.split(",")[0]) or 0.0
+        elif section == "packet":
+            packets.append(rest)
+    return start, _keyframe_lines("\n".join(packets))
 
 
 def _keyframe_lines(out: str) -> set[float]:
@@ -464,15 +480,8 @@ def keyframe_times(path_or_url, timeout: float = 60, *, interval: tuple[float, f
         raise ProbeError(f"ffprobe timed out after {timeout:g} s") from None
     if proc.returncode != 0:
         raise ProbeError(_stderr_reason(proc.stderr))
-    start = 0.0
-    packets = []
-    for line in proc.stdout.splitlines():
-        section, _, rest = line.strip().partition(",")
-        if section == "format":
-            start = _num(rest.split(",")[0]) or 0.0
-        elif section == "packet":
-            packets.append(rest)
-    return sorted({round(t - start, 6) for t in _keyframe_lines("\n".join(packets))})
+    start, keys = _keyframe_csv(proc.stdout)
+    return sorted({round(t - start, 6) for t in keys})
 
 
 def keyframe_lead(path_or_url, start: float) -> float | None:

@@ -10,7 +10,9 @@ import pytest
 
 from backend.media.paths import ff_target, is_url
 from backend.media.clips import generate_clip
-from backend.media.probe import MediaInfo, ProbeError, keyframe_lead, keyframe_times, probe, probe_async
+from backend.media.probe import (
+    MediaInfo, ProbeError, keyframe_lead, keyframe_times, keyframes_before, probe, probe_async,
+)
 
 
 def test_probe_h264_aac(clip_av):
@@ -109,13 +111,18 @@ def test_keyframe_times_from_packet_flags(clip_av):
     assert keyframe_lead(clip_av, 1.5) == pytest.approx(0.5) and keyframe_lead(clip_av, 0.0) == 0.0
 
 
-def test_keyframe_times_count_from_the_container_start(tmp_path):
+async def test_keyframe_times_count_from_the_container_start(tmp_path):
     """MPEG-TS clocks start at 1.4 s: keyframe times and leads are counted as -ss counts, from there."""
     ts = generate_clip(tmp_path / "gop2.ts", duration=6.0, fps=25, gop=50)
     assert [round(t, 1) for t in keyframe_times(ts)] == [0.0, 2.0, 4.0]
     assert keyframe_lead(ts, 3.5) == pytest.approx(1.5, abs=0.03)  # the keyframe at 2.0, not at 3.4 (1.4 + 2.0)
     assert keyframe_lead(ts, 5.0) == pytest.approx(1.0, abs=0.03)
     assert keyframe_lead(tmp_path / "missing.ts", 3.0) is None  # unknown, not a guess
+    # the thumbnail planner's lookup: on the same clock, always a real keyframe at or before the time
+    # (a TS seek lands near its target, not on a keyframe, so it may be an earlier one)
+    keys = set(keyframe_times(ts))
+    for t, key in zip((0.5, 3.5, 5.5), await keyframes_before(ts, [0.5, 3.5, 5.5])):
+        assert key in keys and key <= t, (t, key)
 
 
 def test_probe_is_fast(clip_av, clip_webm, clip_audio_only):
