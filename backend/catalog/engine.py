@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
-from urllib.parse import unquote, urlparse
+from urllib.parse import parse_qs, unquote, urlparse
 
 from piccolo.engine.base import Engine
 from piccolo.engine.sqlite import SQLiteEngine
@@ -11,15 +11,30 @@ from piccolo.engine.sqlite import SQLiteEngine
 from backend.catalog.pg_engine import PostgresEngine
 
 
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+CONNECT_TIMEOUT_S = 10.0  # a connection attempt that hangs fails (and is retried) instead of stalling a job
+
+
 def postgres_config(url: str) -> dict:
+    """asyncpg connection arguments from a postgres:// URL. `?sslmode=` is honoured; without it a
+    loopback server is reached without the TLS negotiation (asyncpg's default 'prefer' asks for
+    TLS on every new connection first), any other host with asyncpg's default."""
     parsed = urlparse(url)
-    return {
-        "host": parsed.hostname or "127.0.0.1",
+    host = parsed.hostname or "127.0.0.1"
+    cfg: dict = {
+        "host": host,
         "port": parsed.port or 5432,
         "user": unquote(parsed.username) if parsed.username else "postgres",
         "password": unquote(parsed.password) if parsed.password else None,
         "database": (parsed.path or "/postgres").lstrip("/") or "postgres",
+        "timeout": CONNECT_TIMEOUT_S,
     }
+    sslmode = (parse_qs(parsed.query).get("sslmode") or [""])[-1]
+    if sslmode:
+        cfg["ssl"] = sslmode
+    elif host in LOOPBACK_HOSTS:
+        cfg["ssl"] = False
+    return cfg
 
 
 def _use_wal(path: Path) -> None:
