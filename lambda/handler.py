@@ -342,10 +342,6 @@ def _seconds_left(context: Any) -> float:
     return getter() / 1000.0 if getter else 900.0
 
 
-def _keyframe_lead(src: Path, trim: Trim, spec: PresetSpec) -> float | None:
-    return keyframe_lead(str(src), trim.start) if is_keyframe_copy(spec) else None
-
-
 async def _run_ffmpeg(argv: list[str], duration: float, dst: Path, reporter: Reporter, budget: float) -> str:
     async def watch_stop(task: asyncio.Task) -> None:
         while not task.done():
@@ -398,7 +394,7 @@ def encode(job: Job, src: Path, in_size: int, workdir: Path, context: Any, repor
         raise TranscodeFailed(f"the input cannot be read as media: {exc}") from exc
     check_tmp_space(workdir, estimate_output_bytes(job.spec, in_size, info.duration), in_size)
     dst = workdir / ("output" + Path(job.out_key).suffix.lower()[:12])
-    lead = _keyframe_lead(src, job.trim, job.spec)
+    lead = keyframe_lead(str(src), job.trim.start) if is_keyframe_copy(job.spec) else None
     try:
         argv = build_command(src, dst, job.spec, job.trim, info, keyframe_lead=lead)
         duration = expected_duration(job.trim, info, job.spec)

@@ -434,27 +434,16 @@ async def keyframes_before(path_or_url, times: list[float], timeout: float = 30)
 def _keyframe_csv(out: str) -> tuple[float, set[float]]:
     """(container start time, keyframe times) from ffprobe's `format=start_time:packet=pts_time,
     dts_time,flags` output in `csv=p=1` form; times as the packets state them (absolute)."""
-    start, packets = 0.0, []
+    start, keys = 0.0, set()
     for line in out.splitlines():
-        section, _, rest = line.strip().partition(",")
-        if section == "format":
-            start = _num(rest.split(",")[0]) or 0.0
-        elif section == "packet":
-            packets.append(rest)
-    return start, _keyframe_lines("\n".join(packets))
-
-
-def _keyframe_lines(out: str) -> set[float]:
-    """Times of the keyframe packets in ffprobe's `packet=pts_time,dts_time,flags` CSV."""
-    times = set()
-    for line in out.splitlines():
-        parts = line.strip().split(",")
-        if len(parts) < 3 or "K" not in parts[2]:
-            continue
-        t = _num(parts[0]) if parts[0] not in ("", "N/A") else _num(parts[1])
-        if t is not None:
-            times.add(round(t, 6))
-    return times
+        section, *fields = line.strip().split(",")
+        if section == "format" and fields:
+            start = _num(fields[0]) or 0.0
+        elif section == "packet" and len(fields) >= 3 and "K" in fields[2]:
+            t = _num(fields[0]) if fields[0] not in ("", "N/A") else _num(fields[1])
+            if t is not None:
+                keys.add(round(t, 6))
+    return start, keys
 
 
 def keyframe_times(path_or_url, timeout: float = 60, *, interval: tuple[float, float] | None = None) -> list[float]:
