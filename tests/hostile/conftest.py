@@ -33,6 +33,30 @@ def encoder_supports(encoder: str, pix_fmt: str) -> bool:
     return pix_fmt in out.stdout
 
 
+def _hevc_10bit(src: Path, d: Path) -> Path:
+    """Main 10 HEVC (yuv420p10le, tagged hvc1 like phone footage) with `src`'s audio: PyAV's x265
+    encodes the pictures, the bundled FFmpeg adds the sound."""
+    import subprocess
+
+    import av
+
+    pictures = d / "hevc-10bit-video.mp4"
+    with av.open(str(src)) as inp, av.open(str(pictures), "w") as out:
+        vin = inp.streams.video[0]
+        vout = out.add_stream("libx265", rate=vin.average_rate)
+        vout.width, vout.height, vout.pix_fmt = vin.width, vin.height, "yuv420p10le"
+        vout.options = {"preset": "ultrafast", "x265-params": "log-level=error"}
+        for frame in inp.decode(vin):
+            for packet in vout.encode(frame.reformat(format="yuv420p10le")):
+                out.mux(packet)
+        for packet in vout.encode():
+            out.mux(packet)
+    dst = d / "hevc-10bit.mp4"
+    subprocess.run([ffmpeg_path(), "-v", "error", "-y", "-i", str(pictures), "-i", str(src), "-map", "0:v",
+                    "-map", "1:a", "-c", "copy", "-tag:v", "hvc1", str(dst)], check=True)
+    return dst
+
+
 def _cut(src: Path, dst: Path) -> Path:
     data = src.read_bytes()
     dst.write_bytes(data[: len(data) // 2])
@@ -64,9 +88,11 @@ def hostile_clips(clips_dir) -> dict[str, Path]:
         "moov_end": generate_clip(d / "moov-end.mp4", duration=2.0),
         "moov_front": generate_clip(d / "moov-front.mp4", duration=2.0, extra_args=("-movflags", "+faststart")),
     }
-    if encoder_supports("libx265", "yuv420p10le"):  # the bundled static x265 is 8-bit only
+    if encoder_supports("libx265", "yuv420p10le"):
         clips["hevc_10bit"] = generate_clip(d / "hevc-10bit.mp4", duration=1.5, vcodec="libx265",
                                             extra_args=("-pix_fmt", "yuv420p10le"))
+    else:  # the bundled static x265 is 8-bit only; PyAV's libx265 has the 10-bit build
+        clips["hevc_10bit"] = _hevc_10bit(generate_clip(d / "hevc-8bit-src.mp4", duration=1.5), d)
     (d / "empty.mp4").write_bytes(b"")
     (d / "notes.mp4").write_text("These are not moving pictures.\n" * 50)
     clips["empty"] = d / "empty.mp4"
