@@ -6,7 +6,8 @@ in the connection_init payload ({"Authorization": "Bearer â€¦"} or {"token": "â€
 handshake's Authorization header; without it the socket closes with 4403.
 The `response` dependency runs without a thread hop (faster than strawberry's default).
 Only multipart uploads may send large bodies: any other request declaring more than
-MAX_OPERATION_BYTES is refused with 413 before its body is read.
+MAX_OPERATION_BYTES is refused with 413 before its body is read; one sent without a length
+(chunked) is refused as soon as it has sent that much.
 """
 from __future__ import annotations
 
@@ -46,11 +47,27 @@ TOO_LARGE = {
 _encoder = msgspec.json.Encoder()
 
 
-def _oversized_operation(request: Request) -> bool:
+async def _oversized_operation(request: Request) -> bool:
+    """True when a POST that is not a multipart upload carries more than MAX_OPERATION_BYTES.
+
+    A declared length is judged without reading anything. A body sent without one (chunked
+    transfer) is read here up to one byte past the limit; when it fits, it is kept as the
+    request's body so strawberry parses it as usual."""
     if request.method != "POST" or request.headers.get("content-type", "").lower().startswith("multipart/"):
         return False
-    length = request.headers.get("content-length", "")
-    return length.isdigit() and int(length) > MAX_OPERATION_BYTES
+    length = request.headers.get("content-length")
+    if length is not None:
+        return not length.isdigit() or int(length) > MAX_OPERATION_BYTES
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_OPERATION_BYTES:
+            return True
+        chunks.append(chunk)
+    # Request.body() reads the connection state before the stream: the body is read only once
+    request._connection_state.body = b"".join(chunks)
+    return False
 
 
 def _response_getter() -> Response:
@@ -93,7 +110,7 @@ def make_controller(schema, *, token: str, context_getter, path: str = "/graphql
                 if request.method == "GET" and self.should_render_graphql_ide(self.request_adapter_class(request)):
                     return await self.render_graphql_ide(request)
                 return Response(UNAUTHENTICATED, status_code=401, headers={"WWW-Authenticate": "Bearer"})
-            if _oversized_operation(request):
+            if await _oversized_operation(request):
                 return Response(TOO_LARGE, status_code=413)
             return await super().execute_request(request, context, root_value)
 
