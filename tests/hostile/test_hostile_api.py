@@ -108,6 +108,7 @@ async def test_chunked_bodies_are_bounded_too(app, clip_asset):
         assert resp.request.headers.get("transfer-encoding") == "chunked"
         assert "content-length" not in resp.request.headers
 
+
 async def test_deep_huge_and_batched_queries(app, clip_asset):
     # deep: introspection nested 40 levels (the classic amplification)
     deep = "{ __schema { types { " + "fields { type { " * 20 + "name" + " } }" * 20 + " } } }"
