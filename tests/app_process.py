@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 
 from backend.awsdeploy.local import free_port
-from backend.config import REPO_ROOT
+from backend.config import REPO_ROOT, Settings
 
 
 class AppProcess:
@@ -27,8 +27,10 @@ class AppProcess:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.media_root = root / "media"
-        for sub in ("in", "out", "thumbs"):
-            (self.media_root / sub).mkdir(parents=True, exist_ok=True)
+        # where the app keeps its files (.in_root, .out_root, .thumbs_root), as Settings lays them out
+        self.layout = Settings(media_root=self.media_root)
+        for folder in (self.layout.in_root, self.layout.out_root, self.layout.thumbs_root):
+            folder.mkdir(parents=True, exist_ok=True)
         self.env = {
             **{k: v for k, v in os.environ.items() if not k.startswith("MPR_")},
             "MPR_DATABASE_URL": database_url,
@@ -43,14 +45,6 @@ class AppProcess:
         }
         self.proc: subprocess.Popen | None = None
         self.starts = 0
-
-    @property
-    def in_root(self) -> Path:
-        return self.media_root / "in"
-
-    @property
-    def out_root(self) -> Path:
-        return self.media_root / "out"
 
     @property
     def log_path(self) -> Path:

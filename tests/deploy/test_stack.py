@@ -117,7 +117,7 @@ async def test_subscription_follows_a_job_through_the_proxy(stack, clips_dir):
     clip = clips_dir / "deploy-tiny.mp4"
     if not clip.exists():
         generate_clip(clip, duration=1.0, width=64, height=64, fps=25, gop=25)
-    shutil.copyfile(clip, stack.app.in_root / "tiny.mp4")
+    shutil.copyfile(clip, stack.app.layout.in_root / "tiny.mp4")
     scanned = await stack.gql("mutation { scanMediaFolder { assets { id storageKey status } } }")
     asset = next(a for a in scanned["scanMediaFolder"]["assets"] if a["storageKey"] == "tiny.mp4")
     assert asset["status"] == "READY", asset

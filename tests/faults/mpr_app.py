@@ -135,7 +135,7 @@ async def start_app(tmp: Path, kind: str, clips: dict[str, Path] | None = None, 
     app = MprApp(tmp, url, **kwargs)
     app.migrate()
     for name, path in (clips or {}).items():
-        shutil.copyfile(path, app.in_root / name)
+        shutil.copyfile(path, app.layout.in_root / name)
     app.start()
     return app
 

@@ -76,7 +76,7 @@ async def test_kill_9_app_with_two_running_jobs(kind, tmp_path, fault_clips):
             assert (_utc(recovered["at"]) - restarted).total_seconds() < STALL, (recovered, restarted)
 
         assert await TranscodeJob.count().where(TranscodeJob.status == "running") == 0
-        assert not list(app.out_root.glob(".partial-*"))
+        assert not list(app.layout.out_root.glob(".partial-*"))
     finally:
         for proc in orphans:
             proc.kill()

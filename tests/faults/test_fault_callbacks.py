@@ -80,9 +80,9 @@ async def test_callbacks_duplicated_reordered_replayed(cb_app, fault_clips):
         return row
 
     def succeeded(attempt, key):
-        shutil.copyfile(fault_clips["small"], app.out_root / key)  # what the Lambda uploaded
+        shutil.copyfile(fault_clips["small"], app.layout.out_root / key)  # what the Lambda uploaded
         return {"attempt": attempt, "status": "succeeded", "progress": 100,
-                "output": {"key": key, "size": (app.out_root / key).stat().st_size, "duration": 2.0},
+                "output": {"key": key, "size": (app.layout.out_root / key).stat().st_size, "duration": 2.0},
                 "log_tail": "done"}
 
     a, b, c = await aws_job("cb-a"), await aws_job("cb-b"), await aws_job("cb-c")
@@ -115,7 +115,7 @@ async def test_callbacks_duplicated_reordered_replayed(cb_app, fault_clips):
         assert retried["retryJob"] == {"status": "QUEUED", "attempt": 2}
         assert await lifecycle.transition(b["id"], lifecycle.RUNNING, "dispatched to Step Functions (test)")
         stale = [running(1, 70), failed(1, "Lambda ran out of time"), succeeded(1, b["output_key"])]
-        (app.out_root / b["output_key"]).unlink()  # attempt 1 never really wrote it
+        (app.layout.out_root / b["output_key"]).unlink()  # attempt 1 never really wrote it
         for p in stale:
             reply = await s.send(b["id"], p)
             assert reply["changed"] is False and "stale" in reply["message"], reply

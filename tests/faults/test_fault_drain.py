@@ -68,7 +68,7 @@ async def test_two_workers_drain_the_queue_each_job_once(tmp_path, fault_clips):
     workers: list[subprocess.Popen] = []
     try:
         app.migrate()
-        (app.in_root / "tiny.mp4").write_bytes(fault_clips["tiny"].read_bytes())
+        (app.layout.in_root / "tiny.mp4").write_bytes(fault_clips["tiny"].read_bytes())
         app.start()
         bind(url)
         ids = await queue_jobs(app, JOBS)
@@ -94,7 +94,7 @@ async def test_two_workers_drain_the_queue_each_job_once(tmp_path, fault_clips):
         shares = Counter(r["worker_id"] for r in rows)
         assert len(shares) == 2 and min(shares.values()) >= len(ids) // 10, shares
         assert await MediaAsset.count().where(MediaAsset.storage_area == "out") == len(ids)
-        assert all((app.out_root / r["output_key"]).stat().st_size > 0 for r in rows)
+        assert all((app.layout.out_root / r["output_key"]).stat().st_size > 0 for r in rows)
     finally:
         for proc in workers:
             if proc.poll() is None:

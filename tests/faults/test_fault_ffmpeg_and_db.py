@@ -49,7 +49,7 @@ async def test_ffmpeg_killed_from_outside_fails_readably_then_retry_succeeds(pg_
     assert "killed" in error and "SIGKILL" in error, error
     assert "Traceback" not in error and "\n" not in error and len(error) < 300, error
     assert failed["history"][-1]["reason"] == error
-    assert not list(app.out_root.glob(".partial-*")) and not list(app.out_root.glob("killed-ffmpeg*"))
+    assert not list(app.layout.out_root.glob(".partial-*")) and not list(app.layout.out_root.glob("killed-ffmpeg*"))
 
     retried = await app.gql('mutation($id: ID!) { retryJob(id: $id) { status attempt } }', {"id": job["id"]})
     assert retried["retryJob"] == {"status": "QUEUED", "attempt": 2}

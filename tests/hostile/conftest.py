@@ -132,12 +132,12 @@ async def app(tmp_path_factory, hostile_clips):
     url = await new_database("sqlite", root)
     srv = HostileApp(root, url, workers=2, MPR_MAX_UPLOAD_BYTES=str(MAX_UPLOAD))
     srv.migrate()
-    shutil.copyfile(hostile_clips["good"], srv.in_root / "canary.mp4")
+    shutil.copyfile(hostile_clips["good"], srv.layout.in_root / "canary.mp4")
     srv.start()
     canary = (await srv.scan())["canary.mp4"]
     assert canary["status"] == "READY"
     srv.canary_id = canary["id"]
-    srv.canary_sha = hashlib.sha256((srv.in_root / "canary.mp4").read_bytes()).hexdigest()
+    srv.canary_sha = hashlib.sha256((srv.layout.in_root / "canary.mp4").read_bytes()).hexdigest()
     try:
         yield srv
     finally:
@@ -153,5 +153,5 @@ async def server_survives(app):
     assert httpx.get(f"{app.url}/healthz", timeout=10).status_code == 200
     data = await app.gql('query($id: ID!) { asset(id: $id) { status storageKey } }', {"id": app.canary_id})
     assert data["asset"] == {"status": "READY", "storageKey": "canary.mp4"}
-    assert hashlib.sha256((app.in_root / "canary.mp4").read_bytes()).hexdigest() == app.canary_sha
+    assert hashlib.sha256((app.layout.in_root / "canary.mp4").read_bytes()).hexdigest() == app.canary_sha
     assert "Traceback" not in app.log(), app.log()

@@ -47,7 +47,7 @@ async def run(app, clip, preset: str, **job) -> tuple[dict, dict]:
     done = await app.wait_job(created["id"], timeout=180)
     assert done["status"] == "SUCCEEDED", (done["error"], done["logTail"][-800:])
     out = done["outputAsset"]
-    return done, probe(app.out_root / out["storageKey"])
+    return done, probe(app.layout.out_root / out["storageKey"])
 
 
 # (clip, preset, (width, height) expected in the output or None for "fits 1280x720, even")
@@ -131,7 +131,7 @@ async def test_av1_source_decodes_or_says_why(app, hostile_clips):
     done = await app.wait_job(job["id"], timeout=120)
     if can_decode(clip):
         assert done["status"] == "SUCCEEDED", done["error"]
-        assert probe(app.out_root / done["outputAsset"]["storageKey"]).video.pix_fmt == "yuv420p"
+        assert probe(app.layout.out_root / done["outputAsset"]["storageKey"]).video.pix_fmt == "yuv420p"
     else:
         assert done["status"] == "FAILED" and "AV1" in done["error"], done["error"]
-        assert not list(app.out_root.glob(".partial-*"))
+        assert not list(app.layout.out_root.glob(".partial-*"))

@@ -19,7 +19,7 @@ AWKWARD = ["with  two spaces.mp4", "ünïcødé 日本語 🎬.mp4", "-i.mp4", "
 
 async def test_awkward_source_and_output_names_run_through_ffmpeg(app, hostile_clips):
     for name in AWKWARD:
-        shutil.copyfile(hostile_clips["good"], app.in_root / name)
+        shutil.copyfile(hostile_clips["good"], app.layout.in_root / name)
     assets = await app.scan()
     copy = (await app.presets_by_name())["Trim only (stream copy)"]
     out_names = ["-y", "../../escape", "a:b", "-f null", "😀 out"]
@@ -33,8 +33,8 @@ async def test_awkward_source_and_output_names_run_through_ffmpeg(app, hostile_c
         assert done["status"] == "SUCCEEDED", done["error"]
         key = done["outputAsset"]["storageKey"]
         assert "/" not in key and not key.startswith("."), key  # a leading "-" is a legal name: argv uses absolute paths
-        out = app.out_root / key
-        assert out.resolve().parent == app.out_root.resolve()
+        out = app.layout.out_root / key
+        assert out.resolve().parent == app.layout.out_root.resolve()
         assert abs(probe(out).duration - 1.0) < 0.1
     assert not list(app.root.glob("escape*")) and not list(app.media_root.glob("escape*"))
 
@@ -57,14 +57,14 @@ async def test_upload_names_become_one_plain_file(app, hostile_clips, name):
     key = asset["storageKey"]
     assert key and "/" not in key and "\\" not in key and not key.startswith("."), key
     assert "\x00" not in key and "\n" not in key and "<" not in key and len(key) <= 200, key
-    stored = app.in_root / key
-    assert stored.resolve().parent == app.in_root.resolve() and stored.stat().st_size == hostile_clips["good"].stat().st_size
+    stored = app.layout.in_root / key
+    assert stored.resolve().parent == app.layout.in_root.resolve() and stored.stat().st_size == hostile_clips["good"].stat().st_size
     assert asset["status"] == "READY", asset
     assert listing(app.root) == before_root and listing(app.media_root) == before_media
 
 
 async def test_uploads_over_the_limit_leave_nothing(app):
-    before = sorted(os.listdir(app.in_root))
+    before = sorted(os.listdir(app.layout.in_root))
     count = (await app.gql("{ assets(first: 1) { totalCount } }"))["assets"]["totalCount"]
     limit = int(app.env["MPR_MAX_UPLOAD_BYTES"])
     for size in (limit + 1, 3 * limit):
@@ -76,5 +76,5 @@ async def test_uploads_over_the_limit_leave_nothing(app):
         if resp.status_code == 200:
             body = resp.json()
             assert body["errors"][0]["extensions"]["code"] == "TOO_LARGE", body
-    assert sorted(os.listdir(app.in_root)) == before
+    assert sorted(os.listdir(app.layout.in_root)) == before
     assert (await app.gql("{ assets(first: 1) { totalCount } }"))["assets"]["totalCount"] == count
