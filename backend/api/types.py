@@ -1,4 +1,4 @@
-"""GraphQL object types (names as in ARCHITECTURE.md), built from catalog rows (`.select()` dicts).
+"""GraphQL object types (names as in docs/architecture.md), built from catalog rows (`.select()` dicts).
 
 Plain columns are plain attributes (graphql-core's default resolver, fast); related rows
 (source/output assets, presets, history) come through the request's DataLoaders; playback URLs

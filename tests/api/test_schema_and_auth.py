@@ -1,4 +1,4 @@
-"""The schema exposes the names ARCHITECTURE.md promises; every operation needs the token; limits and masking hold."""
+"""The schema exposes the names docs/architecture.md promises; every operation needs the token; limits and masking hold."""
 from __future__ import annotations
 
 import os
