@@ -29,7 +29,8 @@ ROOT_MODULES = ("piccolo_conf.py", "rxconfig.py")  # configuration modules the t
 _BELOW_API = ("shared", "media", "pipeline", "storage", "catalog", "jobs")
 LAYERS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     # stdlib-only helpers every layer (and the Lambda) may use
-    "shared": (("backend", "backend.config", "backend.signing", "backend.sfn_errors", "backend.logs"), ()),
+    "shared": (("backend", "backend.config", "backend.signing", "backend.sfn_errors", "backend.logs",
+                "backend.lifeline"), ()),
     "media": (("backend.media.*",), ("shared",)),
     "pipeline": (("backend.pipeline.*",), ("shared", "media")),
     "storage": (("backend.storage.*",), ("shared", "media", "pipeline")),
