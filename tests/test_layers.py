@@ -37,8 +37,9 @@ LAYERS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "catalog": (("backend.catalog.*", "piccolo_conf"), ("shared", "media", "pipeline", "storage")),
     "jobs": (("backend.jobs.*",), ("shared", "media", "pipeline", "storage", "catalog")),
     "api": (("backend.api.*",), _BELOW_API),
-    # the one ui/ module that reaches the backend: it mounts the Litestar app inside Reflex's server
-    "app wiring": (("ui.mount",), _BELOW_API + ("api",)),
+    # the server's wiring: ui/mount.py mounts the Litestar app inside Reflex's server (the one ui/
+    # module that reaches the backend); rxconfig.py configures that server (e.g. allowed origins)
+    "app wiring": (("ui.mount", "rxconfig"), _BELOW_API + ("api",)),
     # processes and tools: `mpr` (cli), the server supervisor (serve), `mpr aws deploy|local`
     "entry points": (("backend.cli", "backend.serve", "backend.awsdeploy.*"), _BELOW_API + ("api",)),
     # the FFmpeg Lambda: only what its image ships (media, pipeline, stdlib-only helpers)
@@ -46,7 +47,7 @@ LAYERS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     # the Reflex app module: registers ui.mount's transformer and lifespan, builds the page
     "ui app": (("ui.ui",), ("ui", "app wiring")),
     # states, components, the GraphQL client: the backend only through GraphQL over HTTP
-    "ui": (("ui.*", "rxconfig"), ()),
+    "ui": (("ui.*",), ()),
 }
 
 _DB = frozenset({"piccolo", "piccolo_api", "piccolo_admin", "asyncpg"})
