@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import ast
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -67,14 +66,6 @@ MUST_NOT_KNOW: dict[str, frozenset[str]] = {
 STDLIB_ONLY = ("shared",)  # these may import the standard library and each other, nothing else
 
 
-@dataclass(frozen=True)
-class Import:
-    module: str  # the importing module
-    target: str  # the imported module (a submodule when `from pkg import submodule`)
-    path: Path
-    line: int
-
-
 def module_name(root: Path, path: Path) -> str:
     rel = path.relative_to(root).with_suffix("")
     parts = rel.parts[1:] if rel.parts[0] == "lambda" else rel.parts  # the image puts lambda/* at the top
@@ -107,18 +98,20 @@ def layer_of(module: str) -> str | None:
     return best
 
 
-def imports_of(module: str, path: Path, known: set[str]) -> tuple[list[Import], list[tuple[str, int]]]:
-    """(project imports, [(third-party top-level package, line)]) of one file."""
+def imports_of(module: str, path: Path, known: set[str]) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
+    """([(project module, line)], [(third-party top-level package, line)]) of one file; a
+    `from pkg import name` counts as importing `pkg.name` when that is a module."""
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
     roots = {name.split(".")[0] for name in known}
     project, external = [], []
 
     def add(target: str, line: int) -> None:
-        if target.split(".")[0] in roots:
-            project.append(Import(module, target, path, line))
-        elif target.split(".")[0] not in sys.stdlib_module_names and target != "__future__":
-            external.append((target.split(".")[0], line))
+        top = target.split(".")[0]
+        if top in roots:
+            project.append((target, line))
+        elif top not in sys.stdlib_module_names:
+            external.append((top, line))
 
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
@@ -150,10 +143,10 @@ def check_tree(root: Path) -> list[str]:
             continue
         allowed = {layer, *LAYERS[layer][1]}
         project, external = imports_of(module, path, known)
-        for imp in project:
-            target_layer = layer_of(imp.target)
+        for target, line in project:
+            target_layer = layer_of(target)
             if target_layer not in allowed:
-                problems.append(f"{where}:{imp.line}: {module} ({layer}) imports {imp.target} "
+                problems.append(f"{where}:{line}: {module} ({layer}) imports {target} "
                                 f"({target_layer or 'no layer'}); {layer} may import only "
                                 f"{', '.join(sorted(allowed))}")
         for package, line in external:
@@ -174,11 +167,11 @@ def lambda_closure(root: Path) -> set[str]:
     seen: set[str] = set()
     while todo:
         module = todo.pop()
-        for imp in imports_of(module, files[module], known)[0]:
-            parts = imp.target.split(".")
+        for target, _ in imports_of(module, files[module], known)[0]:
+            parts = target.split(".")
             for i in range(1, len(parts) + 1):  # importing a.b.c runs a/__init__ and a/b/__init__ too
                 name = ".".join(parts[:i])
-                if name in files and name not in seen and name.startswith("backend"):
+                if name in files and name not in seen and layer_of(name) not in ("lambda", None):
                     seen.add(name)
                     todo.append(name)
     return seen
