@@ -126,6 +126,13 @@ def test_api_paths():
         assert not mount.is_api_path(path), path
 
 
+def test_callback_short_path_goes_to_the_api():
+    for path in ("/jobs/3/callback", "/jobs/1234/callback"):
+        assert mount.is_api_path(path), path
+    for path in ("/jobs", "/jobs/3", "/jobs/x/callback", "/jobs/3/callback/x", "/jobsfoo/3/callback"):
+        assert not mount.is_api_path(path), path
+
+
 async def test_transformer_dispatches_by_prefix(monkeypatch):
     seen = []
 

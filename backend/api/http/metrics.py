@@ -23,8 +23,8 @@ import logging
 
 from litestar import Request, Response, get
 
-from backend.api.counters import CALLBACK_FAILURES
-from backend.api.queries import database_kind
+from backend.api.http.counters import CALLBACK_FAILURES
+from backend.api.system import database_kind
 from backend.catalog.tables import JOB_STATUSES, TranscodeJob
 
 log = logging.getLogger("mpr.api.metrics")

@@ -14,7 +14,10 @@ from typing import Generic, TypeVar
 import strawberry
 from strawberry.scalars import JSON
 
-from backend.api.context import api, playback_url
+from backend.api import system
+from backend.api.graphql.context import api, playback_url
+from backend.catalog.tables import MediaAsset as AssetTable
+from backend.catalog.tables import TranscodeJob as JobTable
 from backend.media.presets import PresetSpec, summarize
 
 
@@ -315,8 +318,6 @@ class JobUpdate:
 
     @strawberry.field(description="The whole job as it is now (one extra query).")
     async def job(self, info: strawberry.Info) -> TranscodeJob | None:
-        from backend.catalog.tables import TranscodeJob as JobTable
-
         row = await JobTable.select().where(JobTable.id == int(self.job_id)).first()
         return TranscodeJob.from_row(row) if row else None
 
@@ -337,23 +338,17 @@ class SystemStatus:
 
     @strawberry.field(description="Jobs per status, every status listed.")
     async def job_counts(self) -> list[StatusCount]:
-        from backend.catalog.tables import TranscodeJob as JobTable
-
         rows = await JobTable.raw("SELECT status, COUNT(*) AS n FROM transcode_job GROUP BY status")
         counts = {r["status"]: int(r["n"]) for r in rows}
         return [StatusCount(status=s, count=counts.get(s.value, 0)) for s in JobStatus]
 
     @strawberry.field
     async def asset_count(self) -> int:
-        from backend.catalog.tables import MediaAsset as AssetTable
-
         return int(await AssetTable.count())
 
     @strawberry.field
     async def ffmpeg_version(self) -> str:
-        from backend.api import queries
-
-        return await queries.ffmpeg_version_async()
+        return await system.ffmpeg_version_async()
 
 
 @strawberry.type(description="What deleteAsset / deletePreset removed.")

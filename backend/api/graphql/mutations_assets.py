@@ -4,11 +4,11 @@ from __future__ import annotations
 import strawberry
 from strawberry.file_uploads import Upload
 
-from backend.api.context import api
-from backend.api.ids import parse_id
-from backend.api.inputs import UpdateAssetRequest, clean_comments, clean_display_name, clean_tags, given
-from backend.api.types import DeleteResult, MediaAsset, ScanResult
-from backend.api.uploads import safe_upload_name, upload_chunks
+from backend.api.graphql.context import api
+from backend.api.graphql.ids import parse_id
+from backend.api.graphql.inputs import UpdateAssetRequest, clean_comments, clean_display_name, clean_tags, given
+from backend.api.graphql.types import DeleteResult, MediaAsset, ScanResult
+from backend.api.graphql.uploads import safe_upload_name, upload_chunks
 from backend.catalog.ingest import ingest_key, scan
 from backend.catalog.tables import JobTransition
 from backend.catalog.tables import MediaAsset as AssetTable

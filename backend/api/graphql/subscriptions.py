@@ -15,8 +15,8 @@ from typing import AsyncGenerator
 
 import strawberry
 
-from backend.api.ids import parse_id
-from backend.api.types import JobStatus, JobUpdate
+from backend.api.graphql.ids import parse_id
+from backend.api.graphql.types import JobStatus, JobUpdate
 from backend.catalog.tables import TranscodeJob as JobTable
 from backend.jobs.errors import not_found
 from backend.jobs.events import BUS, JobEvent
