@@ -74,7 +74,7 @@ class Names:
 @dataclass
 class Deployment:
     settings: dict[str, str]
-    changes: dict[str, str] = field(default_factory=dict)  # "bucket mpr-in" -> created|updated|unchanged
+    changes: dict[str, str] = field(default_factory=dict)  # "bucket mpr-media-in" -> created|updated|unchanged
 
     @property
     def changed(self) -> bool:
