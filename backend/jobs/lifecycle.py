@@ -22,8 +22,7 @@ from backend.jobs.events import BUS, JobEvent
 
 log = logging.getLogger("mpr.jobs")
 
-QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED = "queued", "running", "succeeded", "failed", "cancelled"
-TERMINAL = frozenset({SUCCEEDED, FAILED, CANCELLED})
+from backend.catalog.statuses import CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, TERMINAL  # noqa: F401 (re-exported)
 LEGAL: dict[str, frozenset[str]] = {
     "": frozenset({QUEUED}),
     QUEUED: frozenset({RUNNING, CANCELLED, FAILED}),

@@ -14,6 +14,7 @@ import reflex as rx
 from ui import api
 from ui.models import AssetDetail, PresetRow, asset_detail, preset_row
 from ui.state.base import AppState
+from ui.statuses import READY
 from ui.timecode import format_tc, parse_tc, snap
 from ui.trim import trim_problem
 
@@ -74,7 +75,7 @@ class EditorState(AppState):
     def trim_message(self) -> str:
         if not self.has_asset:
             return ""
-        if self.asset.status != "ready":
+        if self.asset.status != READY:
             return "This asset is not ready: " + (self.asset.error or "it is still being probed.")
         return trim_problem(self.in_s, self.out_s, self.asset.duration, self.asset.fps)
 

@@ -8,6 +8,7 @@ import reflex as rx
 from ui import api
 from ui.models import AssetRow, asset_row
 from ui.state.base import AppState
+from ui.statuses import ERROR
 
 UPLOAD_ID = "asset-upload"
 LIST_LIMIT = 200
@@ -126,7 +127,7 @@ class LibraryState(AppState):
             except api.ApiError as exc:
                 self.upload_error = f"{name}: {exc.message}"
                 continue
-            if (asset.get("status") or "").lower() == "error":
+            if (asset.get("status") or "").lower() == ERROR:
                 self.upload_error = f"{name}: {asset.get('errorMessage') or 'not usable media'}"
             else:
                 last_ok = str(asset["id"])

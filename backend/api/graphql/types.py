@@ -16,6 +16,7 @@ from strawberry.scalars import JSON
 
 from backend.api import system
 from backend.api.graphql.context import api, playback_url
+from backend.catalog.statuses import ASSET_STATUSES, JOB_STATUSES
 from backend.catalog.tables import MediaAsset as AssetTable
 from backend.catalog.tables import TranscodeJob as JobTable
 from backend.media.presets import PresetSpec, summarize
@@ -49,20 +50,11 @@ def related(loader, key, cls):
     return load()
 
 
-@strawberry.enum(description="Where a job is in its lifecycle.")
-class JobStatus(enum.Enum):
-    QUEUED = "queued"
-    RUNNING = "running"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-
-
-@strawberry.enum(description="Whether an asset was probed successfully.")
-class AssetStatus(enum.Enum):
-    PENDING = "pending"
-    READY = "ready"
-    ERROR = "error"
+# The GraphQL enums take their values from backend.catalog.statuses (QUEUED = "queued", …).
+JobStatus = strawberry.enum(enum.Enum("JobStatus", [(s.upper(), s) for s in JOB_STATUSES]),
+                            description="Where a job is in its lifecycle.")
+AssetStatus = strawberry.enum(enum.Enum("AssetStatus", [(s.upper(), s) for s in ASSET_STATUSES]),
+                              description="Whether an asset was probed successfully.")
 
 
 @strawberry.type(description="A media file MPR knows about: an input, or an output a job made.")
