@@ -18,14 +18,14 @@ from backend.jobs.lifecycle import QUEUED, RUNNING, event_from_row, load_job, no
 
 _CLAIM_SQL = """
 UPDATE transcode_job
-SET status = '{running}', worker_id = {{}}, started_at = {{}}, heartbeat_at = {{}},
+SET status = 'running', worker_id = {{}}, started_at = {{}}, heartbeat_at = {{}},
     finished_at = NULL, progress = 0
 WHERE id = (
     SELECT id FROM transcode_job
-    WHERE status = '{queued}' AND executor = {{}}
+    WHERE status = 'queued' AND executor = {{}}
     ORDER BY priority DESC, created_at ASC, id ASC
     LIMIT 1{lock}
-) AND status = '{queued}'
+) AND status = 'queued'
 RETURNING id
 """
 
@@ -38,7 +38,7 @@ def new_worker_id() -> str:
 async def claim_next(executor: str, worker_id: str) -> dict | None:
     """Mark the next queued job of `executor` as running for `worker_id`; return its row, or None."""
     is_pg = isinstance(TranscodeJob._meta.db, PostgresEngine)
-    sql = _CLAIM_SQL.format(lock=" FOR UPDATE SKIP LOCKED" if is_pg else "", running=RUNNING, queued=QUEUED)
+    sql = _CLAIM_SQL.format(lock=" FOR UPDATE SKIP LOCKED" if is_pg else "")
     t = now()
     # one statement: a claimed job is never seen `running` without the heartbeat that proves it alive
     async with TranscodeJob._meta.db.transaction():  # the claim and its history row land together
