@@ -153,6 +153,12 @@ class EditorState(AppState):
         return "." + self.selected_preset.container if self.selected_preset.container else ""
 
     # ---------------------------------------------------------------- loading
+    async def _hear(self, news: str) -> list:
+        if news == "signed-in":
+            problem = await self._fetch_presets()
+            return [rx.toast.error(problem)] if problem else []
+        return []
+
     @rx.event
     async def load_presets(self):
         if not self.authenticated:
@@ -192,9 +198,8 @@ class EditorState(AppState):
         self._set_points(0.0, self.asset.duration)
         self.output_name_edited = False
         self._prefill_name()
-        from ui.state.details import DetailsState
-
-        yield DetailsState.reset_drafts
+        for event in await self._announce("asset-opened"):  # the details panel resets its drafts
+            yield event
 
     @rx.event
     async def refresh_asset(self):
@@ -288,8 +293,6 @@ class EditorState(AppState):
 
     @rx.event
     async def submit(self):
-        from ui.state.queue import QueueState
-
         if not self.authenticated or self.submitting or self.form_message:
             return
         self.submitting, self.submit_error = True, ""
@@ -308,4 +311,5 @@ class EditorState(AppState):
         self.submitting = False
         self.output_name_edited = False
         yield rx.toast.success(f"Job {job['id']} queued: {job.get('outputFilename') or self.output_name}")
-        yield QueueState.refresh_now
+        for event in await self._announce("job-created"):  # the queue shows it now, not at its next poll
+            yield event

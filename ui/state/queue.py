@@ -17,6 +17,8 @@ from ui import api
 from ui.links import expires_within
 from ui.models import JobRow, asset_row, job_row
 from ui.state.base import AppState
+from ui.state.editor import EditorState
+from ui.state.library import LIST_LIMIT, LibraryState
 from ui.statuses import ACTIVE, CANCELLED, ERROR, FAILED, PENDING, QUEUED, RUNNING, SUCCEEDED
 
 log = logging.getLogger("mpr.ui")
@@ -94,6 +96,14 @@ class QueueState(AppState):
         self._statuses = {j.id: j.status for j in self.jobs}
         return finished
 
+    async def _hear(self, news: str) -> list:
+        if news == "signed-in":
+            await self._refresh(with_status=True)
+            return [QueueState.start]
+        if news == "job-created":
+            await self._refresh()
+        return []
+
     @rx.event
     async def refresh_now(self):
         if not self.authenticated:
@@ -127,9 +137,6 @@ class QueueState(AppState):
 
     @rx.event(background=True)
     async def poll(self):
-        from ui.state.editor import EditorState
-        from ui.state.library import LIST_LIMIT, LibraryState
-
         async with self:
             if self._polling or not self.authenticated:
                 return
@@ -240,7 +247,5 @@ class QueueState(AppState):
 
     @rx.event
     def play_output(self, asset_id: str):
-        from ui.state.library import LibraryState
-
         if asset_id:
             return LibraryState.select(asset_id)
