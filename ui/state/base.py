@@ -4,8 +4,8 @@ how the panels hear about each other's changes.
 Every substate inherits `authenticated`; their handlers do nothing for a visitor who has not
 logged in, so the GraphQL token the server holds is never used on a stranger's behalf.
 
-The panels (library, editor, details, queue) import only downwards (base ← editor ← library,
-details; queue above them), so the root never imports a panel: it `_announce`s news
+The panels import only downwards (editor imports base; library and details import editor; queue
+imports library and editor), and the root imports no panel: it `_announce`s news
 ("signed-in", "asset-opened", "job-created", "assets-changed") to every panel state of the tab,
 and each panel reacts in its own `_hear`.
 """
