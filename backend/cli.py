@@ -197,8 +197,8 @@ def cmd_aws(args) -> int:
     from backend.awsdeploy import deploy, local
 
     if args.aws_command == "deploy":
-        return deploy.main_deploy(args.rest) or 0
-    return local.main_local(args.rest) or 0
+        return deploy.main_deploy(args.rest, Settings.from_env()) or 0
+    return local.main_local(args.rest, Settings.from_env()) or 0
 
 
 def build_parser() -> argparse.ArgumentParser:

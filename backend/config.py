@@ -38,8 +38,8 @@ class Settings:
     media_root: Path = REPO_ROOT / "media"
     storage: str = "local"  # local | s3
     executor: str = "local"  # local | aws
-    s3_in_bucket: str = "mpr-in"
-    s3_out_bucket: str = "mpr-out"
+    s3_in_bucket: str = "mpr-media-in"
+    s3_out_bucket: str = "mpr-media-out"
     aws_endpoint_url: str | None = None
     aws_region: str = "us-east-1"
     state_machine_arn: str | None = None
@@ -93,8 +93,8 @@ class Settings:
             media_root=Path(_env("MPR_MEDIA_ROOT", str(REPO_ROOT / "media"))),
             storage=_env("MPR_STORAGE", "local"),
             executor=_env("MPR_EXECUTOR", "local"),
-            s3_in_bucket=_env("MPR_S3_IN_BUCKET", "mpr-in"),
-            s3_out_bucket=_env("MPR_S3_OUT_BUCKET", "mpr-out"),
+            s3_in_bucket=_env("MPR_S3_IN_BUCKET", "mpr-media-in"),
+            s3_out_bucket=_env("MPR_S3_OUT_BUCKET", "mpr-media-out"),
             aws_endpoint_url=_env("AWS_ENDPOINT_URL"),
             aws_region=_env("AWS_DEFAULT_REGION", _env("AWS_REGION", "us-east-1")),
             state_machine_arn=_env("MPR_STATE_MACHINE_ARN"),

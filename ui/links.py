@@ -1,6 +1,6 @@
 """When a playback link handed out by the API stops working, read from the link itself.
 
-Local files come as `/media/…?exp=<unix>&sig=…` (backend.api.media_links), S3 files as presigned
+Local files come as `/media/…?exp=<unix>&sig=…` (backend.api.http.media_links), S3 files as presigned
 URLs (SigV4: X-Amz-Date + X-Amz-Expires; SigV2: Expires). The queue poller uses this to fetch a
 fresh link for the open asset before the player's one runs out.
 """

@@ -8,10 +8,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
+from ui.statuses import ACTIVE, PENDING, QUEUED, RETRYABLE, RUNNING, SUCCEEDED
 from ui.timecode import format_duration, format_tc
-
-ACTIVE = ("queued", "running")
-RETRYABLE = ("failed", "cancelled")
 
 
 @dataclasses.dataclass
@@ -19,7 +17,7 @@ class AssetRow:
     id: str = ""
     name: str = ""
     area: str = "in"
-    status: str = "pending"
+    status: str = PENDING
     error: str = ""
     duration_text: str = ""
     resolution: str = ""
@@ -64,7 +62,7 @@ class PresetRow:
 @dataclasses.dataclass
 class JobRow:
     id: str = ""
-    status: str = "queued"
+    status: str = QUEUED
     progress: float = 0.0
     progress_text: str = ""
     detail: str = ""  # speed · ETA while running, times when done
@@ -109,7 +107,7 @@ def asset_row(d: dict) -> AssetRow:
         id=str(d["id"]),
         name=d.get("filename") or "",
         area=d.get("storageArea") or "in",
-        status=(d.get("status") or "pending").lower(),
+        status=(d.get("status") or PENDING).lower(),
         error=d.get("errorMessage") or "",
         duration_text=format_duration(d.get("duration")) if d.get("duration") else "",
         resolution=_resolution(d.get("width"), d.get("height")),
@@ -199,12 +197,12 @@ def _parse_time(value) -> dt.datetime | None:
 
 
 def job_row(d: dict) -> JobRow:
-    status = (d.get("status") or "queued").lower()
+    status = (d.get("status") or QUEUED).lower()
     progress = float(d.get("progress") or 0.0)
-    if status == "succeeded":
+    if status == SUCCEEDED:
         progress = 100.0
     detail = ""
-    if status == "running":
+    if status == RUNNING:
         bits = []
         if d.get("speed"):
             bits.append(f"{d['speed']:.2f}×" if d["speed"] < 1 else f"{d['speed']:.1f}×")
@@ -213,7 +211,7 @@ def job_row(d: dict) -> JobRow:
         if d.get("etaSeconds") is not None:
             bits.append(_eta(d["etaSeconds"]))
         detail = " · ".join(bits) or "starting…"
-    elif status == "queued":
+    elif status == QUEUED:
         detail = "waiting for a worker"
     else:
         started, finished = _parse_time(d.get("startedAt")), _parse_time(d.get("finishedAt"))

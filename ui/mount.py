@@ -1,4 +1,5 @@
-"""One port for UI and API: route /graphql, /admin, /api, /media, /healthz, /readyz, /metrics to the Litestar app.
+"""One port for UI and API: route /graphql, /admin, /api, /media, /healthz, /readyz, /metrics and the
+job callback's short path /jobs/{id}/callback to the Litestar app.
 
 Reflex's `api_transformer` wraps its backend ASGI app with `transformer`; requests and websockets
 under the API prefixes go to Litestar (a plain path dispatch: a Starlette Mount of Litestar 404s),
@@ -10,18 +11,20 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 
 from backend.config import Settings
 
 log = logging.getLogger("mpr.ui")
 
 API_PREFIXES = ("/graphql", "/admin", "/api", "/media", "/healthz", "/readyz", "/metrics")
+API_PATHS = re.compile(r"/jobs/[0-9]+/callback")  # the callback also answers here (as in the diagram)
 _litestar = None
 _failure: str | None = None
 
 
 def is_api_path(path: str) -> bool:
-    return any(path == p or path.startswith(p + "/") for p in API_PREFIXES)
+    return any(path == p or path.startswith(p + "/") for p in API_PREFIXES) or API_PATHS.fullmatch(path) is not None
 
 
 def litestar_app():

@@ -1,5 +1,8 @@
 """`create_app(settings)`: the Litestar app serving /graphql, /admin, the job callback, /media, /healthz, /readyz, /metrics.
 
+It composes the two halves of this package: `backend.api.graphql` (the strawberry schema and its
+Litestar controller) and `backend.api.http` (plain HTTP routes).
+
 Lifespan: bind the catalog (and admin auth) tables to an engine built from
 `settings.database_url`, open an asyncpg pool on PostgreSQL (`db_pool`; tests turn it off —
 Litestar's test client runs the app on another event loop), open the storages, and when
@@ -15,18 +18,18 @@ from typing import AsyncIterator
 from litestar import Litestar
 from litestar.datastructures import State
 
-from backend.api.admin import admin_mount
 from backend.api.auth import ensure_api_token
-from backend.api.callback import job_callback
-from backend.api.context import CONTEXT_KEY, ApiContext
-from backend.api.graphiql import graphiql_asset
-from backend.api.graphql_view import make_controller
-from backend.api.health import healthz
-from backend.api import media_links
-from backend.api.media import media_file
-from backend.api.metrics import metrics
-from backend.api.ready import readyz
-from backend.api.schema import schema
+from backend.api.graphql.context import CONTEXT_KEY, ApiContext
+from backend.api.graphql.graphiql import graphiql_asset
+from backend.api.graphql.schema import schema
+from backend.api.graphql.view import make_controller
+from backend.api.http import media_links
+from backend.api.http.admin import admin_mount
+from backend.api.http.callback import job_callback
+from backend.api.http.health import healthz
+from backend.api.http.media import media_file
+from backend.api.http.metrics import metrics
+from backend.api.http.ready import readyz
 from backend.catalog import db as catalog_db
 from backend.catalog.engine import engine_from_url
 from backend.config import Settings

@@ -74,7 +74,7 @@ class Names:
 @dataclass
 class Deployment:
     settings: dict[str, str]
-    changes: dict[str, str] = field(default_factory=dict)  # "bucket mpr-in" -> created|updated|unchanged
+    changes: dict[str, str] = field(default_factory=dict)  # "bucket mpr-media-in" -> created|updated|unchanged
 
     @property
     def changed(self) -> bool:
@@ -376,13 +376,12 @@ def format_env(env: dict[str, str]) -> str:
     return "\n".join(f"export {k}={shlex.quote(v)}" for k, v in env.items())
 
 
-def main_deploy(argv: list[str] | None = None) -> int:
+def main_deploy(argv: list[str] | None, settings: Settings) -> int:
     parser = argparse.ArgumentParser(prog="mpr aws deploy", description=__doc__.split("\n\n")[0])
     parser.add_argument("--image-uri", required=True,
                         help="container image of lambda/Dockerfile, pushed to ECR")
     parser.add_argument("--prefix", default="mpr", help="name prefix of the roles, function and state machines")
     args = parser.parse_args(argv)
-    settings = Settings.from_env()
     try:
         deployment = deploy_resources(settings, args.image_uri, prefix=args.prefix)
     except (DeployError, ClientError) as exc:

@@ -87,14 +87,13 @@ def deploy_local(
     return deploy_resources(settings, LOCAL_IMAGE_URI, callback_secret=callback_secret, log=log)
 
 
-def main_local(argv: list[str] | None = None) -> int:
+def main_local(argv: list[str] | None, settings: Settings) -> int:
     parser = argparse.ArgumentParser(prog="mpr aws local", description=__doc__.split("\n\n")[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT)
     parser.add_argument("--callback-url", default=None,
                         help="where the handler reaches the MPR server (default MPR_CALLBACK_URL or http://MPR_HOST:MPR_PORT)")
     args = parser.parse_args(argv)
-    settings = Settings.from_env()
     secret = settings.callback_secret or secrets.token_urlsafe(32)
     callback_url = args.callback_url or settings.callback_url or f"http://{settings.host}:{settings.port}"
     with local_aws(host=args.host, port=args.port, region=settings.aws_region) as aws:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from backend.catalog.presets import preset_spec_from_row, seed_builtin_presets
+from backend.catalog.statuses import ERROR, PENDING, READY
 from backend.catalog.tables import MediaAsset
 from backend.media.probe import AudioInfo, MediaInfo, ProbeError, VideoInfo, probe_async
 from backend.media.thumbnails import make_poster, make_thumbnails
@@ -127,14 +128,14 @@ def apply_media(row: MediaAsset, info: MediaInfo) -> None:
     row.audio_codec = a.codec if a else ""
     row.audio_channels = a.channels if a else None
     row.audio_sample_rate = a.sample_rate if a else None
-    row.status = "ready"
+    row.status = READY
     row.error_message = ""
 
 
 def _apply_error(row: MediaAsset, reason: str) -> None:
     for name, value in _METADATA_DEFAULTS.items():
         setattr(row, name, value)
-    row.status = "error"
+    row.status = ERROR
     row.error_message = reason
 
 
@@ -210,11 +211,11 @@ async def ingest_key(storages: Storages, key: str, area: str = "in", *, info: Ob
         if row is None:
             row = MediaAsset(
                 filename=posixpath.basename(key)[:512], storage_area=area, storage_key=key,
-                size=obj.size, mtime=obj.mtime, etag=obj.etag[:128], status="pending",
+                size=obj.size, mtime=obj.mtime, etag=obj.etag[:128], status=PENDING,
             )
             await row.save()
         row.size, row.mtime, row.etag = obj.size, obj.mtime, obj.etag[:128]
-        row.status = "pending"
+        row.status = PENDING
         try:
             source = storage.probe_source(key)
             media = await probe_async(source)
@@ -257,8 +258,8 @@ def _changed(row: dict, obj: ObjectInfo) -> bool:
         row["size"] != obj.size
         or abs((row["mtime"] or 0.0) - obj.mtime) > 1e-6
         or (row["etag"] or "") != obj.etag[:128]
-        or row["status"] == "pending"  # a previous ingest was interrupted
-        or (row["status"] == "error" and (row["error_message"] or "").startswith(RETRY_MARK))
+        or row["status"] == PENDING  # a previous ingest was interrupted
+        or (row["status"] == ERROR and (row["error_message"] or "").startswith(RETRY_MARK))
     )
 
 
@@ -302,7 +303,7 @@ async def scan(storages: Storages, prefix: str = "", concurrency: int = 4) -> Sc
             result.added += 1
         else:
             result.updated += 1
-        if asset.status == "error":
+        if asset.status == ERROR:
             result.errors += 1
 
     await asyncio.gather(*(one(obj, new) for obj, new in todo))

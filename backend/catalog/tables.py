@@ -20,8 +20,7 @@ from piccolo.columns import (
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
-ASSET_STATUSES = ("pending", "ready", "error")
-JOB_STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
+from backend.catalog.statuses import ASSET_STATUSES, JOB_STATUSES, PENDING, QUEUED  # noqa: F401 (re-exported)
 
 
 class MediaAsset(Table, tablename="media_asset"):
@@ -31,7 +30,7 @@ class MediaAsset(Table, tablename="media_asset"):
     size = BigInt(default=0)
     mtime = DoublePrecision(default=0.0)  # source file mtime / S3 etag hash, for change detection
     etag = Varchar(length=128, default="")
-    status = Varchar(length=16, default="pending", index=True)
+    status = Varchar(length=16, default=PENDING, index=True)
     error_message = Text(default="")
     duration = DoublePrecision(null=True, default=None)
     container = Varchar(length=128, default="")
@@ -86,7 +85,7 @@ class TranscodeJob(Table, tablename="transcode_job"):
     output_filename = Varchar(length=512, default="")
     output_key = Varchar(length=1024, default="")
     output_asset = ForeignKey(references=MediaAsset, on_delete=OnDelete.set_null, null=True)
-    status = Varchar(length=16, default="queued", index=True)
+    status = Varchar(length=16, default=QUEUED, index=True)
     progress = DoublePrecision(default=0.0)  # percent 0..100
     fps = DoublePrecision(null=True, default=None)
     speed = DoublePrecision(null=True, default=None)

@@ -16,14 +16,13 @@ import json
 import logging
 
 from backend.catalog.retry import with_retry
+from backend.catalog.statuses import CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, TERMINAL  # noqa: F401 (re-exported)
 from backend.catalog.tables import JobTransition, TranscodeJob
 from backend.jobs.errors import DomainError
 from backend.jobs.events import BUS, JobEvent
 
 log = logging.getLogger("mpr.jobs")
 
-QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED = "queued", "running", "succeeded", "failed", "cancelled"
-TERMINAL = frozenset({SUCCEEDED, FAILED, CANCELLED})
 LEGAL: dict[str, frozenset[str]] = {
     "": frozenset({QUEUED}),
     QUEUED: frozenset({RUNNING, CANCELLED, FAILED}),

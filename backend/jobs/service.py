@@ -8,6 +8,7 @@ import math
 
 from backend.catalog.ingest import media_info_from_asset
 from backend.catalog.presets import preset_spec_from_row
+from backend.catalog.statuses import ACTIVE, READY, SUCCEEDED
 from backend.catalog.tables import MediaAsset, TranscodeJob, TranscodePreset
 from backend.config import Settings
 from backend.jobs import lifecycle
@@ -65,7 +66,7 @@ def validate_trim(start: float | None, end: float | None, duration: float, fps: 
 
 async def _free_output_key(storages: Storages, stem: str, extension: str) -> str:
     taken_rows = await TranscodeJob.select(TranscodeJob.output_key).where(
-        TranscodeJob.status.is_in(["queued", "running", "succeeded"])
+        TranscodeJob.status.is_in([*ACTIVE, SUCCEEDED])
     )
     taken = {r["output_key"] for r in taken_rows}
     for key in candidates(stem, extension):
@@ -93,7 +94,7 @@ async def create_job(
     source = await MediaAsset.select().where(MediaAsset.id == source_id).first()
     if source is None:
         raise not_found("asset", source_id)
-    if source["status"] != "ready":
+    if source["status"] != READY:
         why = f": {source['error_message']}" if source["error_message"] else ""
         raise DomainError(
             "ASSET_NOT_READY", f"asset {source['filename']!r} is {source['status']}{why}; choose a ready asset"

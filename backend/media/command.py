@@ -332,14 +332,10 @@ def _image(source, target, spec, info, start, end):
         out = ffmpeg.filter([split[1], palette], "paletteuse", dither="bayer", bayer_scale=4,
                             diff_mode="rectangle")
         return ffmpeg.output(out, target, format="gif", loop=0)
-    # WebP: this ffmpeg has no libwebp, so frames are encoded as intra-only VP8 into IVF here
-    # and wrapped into an animated WebP by `webp.finish_webp` (called by the runner/verify).
-    video = video.filter("format", "yuv420p")
-    return ffmpeg.output(
-        video, target, format="ivf", **{"c:v": "libvpx", "g": 1, "keyint_min": 1,
-                                         "auto-alt-ref": 0, "lag-in-frames": 0, "crf": 8,
-                                         "b:v": "2M", "deadline": "good", "cpu-used": 4},
-    )
+    # WebP: this ffmpeg has no WebP encoder, so it writes the frames losslessly as a PPM stream
+    # and Pillow encodes them as an animated WebP (`webp.finish_webp`, called by the runner/verify).
+    video = video.filter("format", "rgb24")
+    return ffmpeg.output(video, target, format="image2pipe", **{"c:v": "ppm"})
 
 
 def describe_trim(spec: PresetSpec, trim: Trim | None) -> str:

@@ -25,7 +25,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .webp import finish_webp, is_ivf
+from .webp import finish_webp, is_frame_stream
 
 log = logging.getLogger(__name__)
 
@@ -250,8 +250,8 @@ async def run_ffmpeg(
 
     `duration` is the expected output length in seconds (percent is measured against it).
     `on_progress` (sync or async) is called at most every `progress_interval` s while running,
-    and once with percent 100 after a successful exit. A WebP animation written as IVF by
-    `command.build_command` is turned into the final .webp here before returning.
+    and once with percent 100 after a successful exit. A WebP animation written as PPM frames
+    by `command.build_command` is turned into the final .webp here before returning.
     """
     output = Path(output) if output is not None else None
     tail: deque[str] = deque(maxlen=STDERR_LINES)
@@ -317,8 +317,8 @@ async def run_ffmpeg(
     if rc != 0:
         _remove(output)
         raise FFmpegError(pick_message(list(tail), rc), text, rc)
-    if output is not None and output.suffix.lower() == ".webp" and is_ivf(output):
-        finish_webp(output)
+    if output is not None and output.suffix.lower() == ".webp" and is_frame_stream(output):
+        finish_webp(output, duration)
     last: Progress | None = state["last"]
     final = Progress(
         out_time=last.out_time if last else round(max(duration, 0.0), 3),

@@ -23,7 +23,7 @@ from .command import GLOBAL_ARGS
 from .paths import ff_target, is_url
 from .probe import MediaInfo, ProbeError, keyframes_before
 from .runner import FFmpegError, run_ffmpeg
-from .webp import WebPError, webp_to_ivf
+from .webp import WebPError, webp_to_frames
 
 POSTER_WIDTH = 320
 MAX_TILES = 60
@@ -56,19 +56,20 @@ def _tile_size(info: MediaInfo, width: int) -> tuple[int, int]:
 
 @contextlib.contextmanager
 def _decodable(src, info: MediaInfo):
-    """`src`, or for an animated WebP (no decoder in ffmpeg) its VP8 frames as a temporary IVF."""
+    """(input, ffmpeg input options): `src` as it is, or for an animated WebP (no decoder in
+    ffmpeg) its frames as a temporary PPM stream read at the animation's frame rate."""
     if info.video is None or info.video.codec != "webp":
-        yield src
+        yield ff_target(src), {}
         return
     if is_url(src):
         raise ThumbnailError("pictures of a remote WebP are not supported")
     with tempfile.TemporaryDirectory(prefix="mpr-webp-") as tmp:
-        ivf = Path(tmp) / "frames.ivf"
+        frames = Path(tmp) / "frames.ppm"
         try:
-            ivf.write_bytes(webp_to_ivf(Path(src).read_bytes()))
+            rate = webp_to_frames(src, frames)
         except WebPError as exc:
             raise ThumbnailError(f"cannot read WebP frames: {exc}") from None
-        yield ivf
+        yield ff_target(frames), {"f": "image2pipe", "c:v": "ppm", "framerate": f"{rate:.6f}"}
 
 
 def _safe_time(info: MediaInfo, t: float) -> float:
@@ -87,8 +88,8 @@ async def make_poster(src, dst_jpg, info: MediaInfo, at: float | None = None, *,
     dst.parent.mkdir(parents=True, exist_ok=True)
     w, h = _tile_size(info, width)
     t = _safe_time(info, info.duration * 0.1 if at is None else at)
-    with _decodable(src, info) as src:
-        return await _poster(src, dst, w, h, t, keyframe)
+    with _decodable(src, info) as (source, opts):
+        return await _poster(source, dst, w, h, t, keyframe, opts)
 
 
 def _seek_opts(t: float, keyframe: float | None = None) -> dict:
@@ -99,9 +100,10 @@ def _seek_opts(t: float, keyframe: float | None = None) -> dict:
     return {"ss": f"{t:.3f}"} if t > 0 else {}
 
 
-async def _poster(src, dst: Path, w: int, h: int, t: float, keyframe: float | None = None) -> Path:
+async def _poster(source: str, dst: Path, w: int, h: int, t: float, keyframe: float | None = None,
+                  opts: dict | None = None) -> Path:
     for seek, key in ((t, keyframe), (0.0, None)):  # a seek past the last decodable frame writes nothing: fall back to 0
-        node = ffmpeg.input(ff_target(src), **_seek_opts(seek, key))["v:0"].filter("scale", w, h)
+        node = ffmpeg.input(source, **(opts or {}), **_seek_opts(seek, key))["v:0"].filter("scale", w, h)
         argv = (ffmpeg.output(node, ff_target(dst), format="image2", update=1,
                               **{"frames:v": 1, "q:v": 4})
                 .global_args(*GLOBAL_ARGS).overwrite_output().compile(cmd=ffmpeg_path()))
@@ -122,8 +124,8 @@ async def make_filmstrip(src, dst_jpg, info: MediaInfo, frames: int = 12, tile_w
     w, h = _tile_size(info, tile_width)
     if info.is_image or info.duration <= 0:
         frames = 1
-    with _decodable(src, info) as decodable:
-        await _filmstrip(ff_target(decodable), dst, info, frames, w, h, keyframes)
+    with _decodable(src, info) as (source, opts):
+        await _filmstrip(source, dst, info, frames, w, h, keyframes, opts)
     return FilmstripInfo(frames=frames, tile_width=w, tile_height=h)
 
 
@@ -132,14 +134,14 @@ def _tile_times(info: MediaInfo, frames: int) -> list[float]:
 
 
 async def _filmstrip(source: str, dst: Path, info: MediaInfo, frames: int, w: int, h: int,
-                     keyframes: list[float | None] | None) -> None:
+                     keyframes: list[float | None] | None, opts: dict | None = None) -> None:
     keyframes = keyframes or [None] * frames
     # (instant, keyframe or None) per tile; one input per distinct picture (short clips repeat
     # instants: split those tiles)
     wanted = [(t, None) if k is None else (k, k) for t, k in zip(_tile_times(info, frames), keyframes)]
     pictures = {}
     for t, key in dict.fromkeys(wanted):
-        v = ffmpeg.input(source, **_seek_opts(t, key))["v:0"]
+        v = ffmpeg.input(source, **(opts or {}), **_seek_opts(t, key))["v:0"]
         v = v.filter("trim", end_frame=1).filter("scale", w, h).filter("setsar", 1)
         uses = wanted.count((t, key))
         pictures[(t, key)] = list(v.split()[i] for i in range(uses)) if uses > 1 else [v]

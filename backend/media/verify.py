@@ -13,7 +13,7 @@ from pathlib import Path
 from .command import Trim, expected_duration, expected_streams, output_fps, output_size
 from .presets import PresetSpec
 from .probe import MediaInfo, ProbeError, probe, webp_media_info
-from .webp import finish_webp, is_ivf
+from .webp import WebPError, finish_webp, is_frame_stream
 
 SLACK_SECONDS = 0.1
 AUDIO_FRAME_SECONDS = 0.05  # an AAC/MP3/Opus frame is 20-26 ms; be generous
@@ -23,9 +23,12 @@ class VerificationError(Exception):
     """The output is not what the job asked for; str(e) says how."""
 
 
-def _webp(path: Path) -> MediaInfo:
-    if is_ivf(path):
-        finish_webp(path)
+def _webp(path: Path, duration: float) -> MediaInfo:
+    try:
+        if is_frame_stream(path):
+            finish_webp(path, duration)
+    except WebPError as exc:
+        raise VerificationError(f"output is not a valid WebP image: {exc}") from None
     try:
         return webp_media_info(path)
     except ProbeError as exc:
@@ -51,7 +54,7 @@ def verify_output(
         raise VerificationError(f"output is empty (0 bytes) but {expected_duration(trim, source, spec):.2f} s was requested")
 
     if spec.kind == "image" and spec.container == "webp":
-        info = _webp(path)
+        info = _webp(path, expected_duration(trim, source, spec))
     else:
         try:
             info = probe(path, strict=False)

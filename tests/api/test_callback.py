@@ -98,3 +98,16 @@ async def test_failure_and_malformed(client, add_asset, presets):
     assert resp.status_code == 200 and resp.json()["changed"] is True
     state = await job_state(job_id)
     assert state["status"] == "failed" and state["error"] == "Lambda ran out of time"
+
+
+async def test_callback_answers_at_the_diagram_path_too(client, add_asset, presets):
+    """POST /jobs/{id}/callback is the same handler: signed is applied, unsigned refused and changes nothing."""
+    job_id = await running_job(add_asset, presets)
+    body = json.dumps({"attempt": 1, "status": "running", "progress": 25.0}).encode()
+    unsigned = await client.post(f"/jobs/{job_id}/callback", content=body, headers={"Content-Type": "application/json"})
+    assert unsigned.status_code == 401 and unsigned.json()["changed"] is False
+    assert (await job_state(job_id))["progress"] == 0.0
+    signed = await client.post(f"/jobs/{job_id}/callback", content=body,
+                               headers={signing.HEADER: signing.sign_body(SECRET, job_id, body)})
+    assert signed.status_code == 200 and signed.json()["changed"] is True
+    assert (await job_state(job_id))["progress"] == 25.0

@@ -7,7 +7,7 @@ import random
 import pytest
 
 from api_helpers import AUTH
-from backend.api.schema import schema as api_schema
+from backend.api.graphql.schema import schema as api_schema
 from fuzz_ops import OpGenerator
 
 OPERATIONS = 250

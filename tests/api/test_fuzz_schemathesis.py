@@ -12,7 +12,7 @@ from schemathesis.graphql import nodes  # noqa: E402
 
 from api_helpers import AUTH  # noqa: E402
 from backend.api.app import create_app  # noqa: E402
-from backend.api.schema import schema as api_schema  # noqa: E402
+from backend.api.graphql.schema import schema as api_schema  # noqa: E402
 
 schemathesis.graphql.scalar("Upload", st.just(nodes.String("not-a-file")))
 schemathesis.graphql.scalar("JSON", st.just(nodes.String("{}")))

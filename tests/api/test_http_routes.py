@@ -6,9 +6,9 @@ import time
 
 import pytest
 
-from backend.api import media_links
+from backend.api.http import media_links
 from backend.api.auth import ensure_admin_user
-from backend.api.media import parse_range
+from backend.api.http.media import parse_range
 
 DATA = bytes(range(256)) * 40  # 10,240 bytes
 

@@ -7,9 +7,9 @@ import stat
 import pytest
 
 from api_helpers import AUTH
-from backend.api import queries as queries_module
+from backend.api import system as system_module
 from backend.api.auth import ensure_admin_user, ensure_api_token, token_matches
-from backend.api.schema import schema
+from backend.api.graphql.schema import schema
 
 QUERIES = {"assets", "asset", "jobs", "job", "presets", "systemStatus"}
 MUTATIONS = {"scanMediaFolder", "uploadAsset", "createJob", "cancelJob", "retryJob", "updateAsset", "deleteAsset",
@@ -83,7 +83,7 @@ async def test_depth_alias_and_token_limits(gql):
 
 async def test_only_uploads_may_send_large_bodies(gql):
     """A JSON operation over 1 MiB is refused before its body is read; the upload limit is for files."""
-    from backend.api.graphql_view import MAX_OPERATION_BYTES
+    from backend.api.graphql.view import MAX_OPERATION_BYTES
 
     big = {"query": "query($x: String) { presets { id } }", "variables": {"x": "a" * MAX_OPERATION_BYTES}}
     resp = await gql.client.post("/graphql", json=big, headers=AUTH)
@@ -99,7 +99,7 @@ async def test_unexpected_errors_are_masked(gql, monkeypatch, presets):
     async def boom(*args, **kwargs):
         raise RuntimeError("secret connection string postgres://user:pw@host")
 
-    monkeypatch.setattr(queries_module, "ffmpeg_version_async", boom)
+    monkeypatch.setattr(system_module, "ffmpeg_version_async", boom)
     resp = await gql.raw("{ systemStatus { ffmpegVersion } }")
     assert resp.status_code == 200
     body = resp.json()
@@ -154,9 +154,9 @@ async def test_page_size_capped(gql, name):
 
 
 def test_committed_sdl_is_current():
-    """backend/api/schema.graphql is what clients (the Reflex UI) code against; regenerate it with
-    `python -c "from backend.api.schema import schema; print(schema.as_str())" > backend/api/schema.graphql`."""
+    """backend/api/graphql/schema.graphql is what clients (the Reflex UI) code against; regenerate it with
+    `python -c "from backend.api.graphql.schema import schema; print(schema.as_str())" > backend/api/graphql/schema.graphql`."""
     from pathlib import Path
 
-    committed = (Path(__file__).resolve().parents[2] / "backend" / "api" / "schema.graphql").read_text()
+    committed = (Path(__file__).resolve().parents[2] / "backend" / "api" / "graphql" / "schema.graphql").read_text()
     assert committed.strip() == schema.as_str().strip()

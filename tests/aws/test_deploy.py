@@ -165,10 +165,10 @@ def test_cli_prints_exportable_settings(aws, base, first, monkeypatch, capsys):
     for name, value in {"AWS_ENDPOINT_URL": aws.endpoint, "MPR_S3_IN_BUCKET": "dep-in",
                         "MPR_S3_OUT_BUCKET": "dep-out", "MPR_CALLBACK_SECRET": SECRET}.items():
         monkeypatch.setenv(name, value)
-    assert main_deploy(["--image-uri", IMAGE.replace(":1", ":2")]) == 0
+    assert main_deploy(["--image-uri", IMAGE.replace(":1", ":2")], Settings.from_env()) == 0
     out = capsys.readouterr().out
     assert "function mpr-ffmpeg: unchanged" in out
     assert f"export MPR_STATE_MACHINE_ARN={first[0].settings['MPR_STATE_MACHINE_ARN']}" in out
     assert f"export MPR_CHUNKED_STATE_MACHINE_ARN={first[0].settings['MPR_CHUNKED_STATE_MACHINE_ARN']}" in out
-    assert main_deploy(["--image-uri", ""]) == 1
+    assert main_deploy(["--image-uri", ""], Settings.from_env()) == 1
 

@@ -124,6 +124,16 @@ def test_nginx_routes_every_path_the_app_serves():
         assert "deny all;" in locations[private]
 
 
+def test_nginx_routes_the_callback_at_the_diagram_path():
+    """POST /jobs/{id}/callback reaches the app like /api/jobs/{id}/callback, with the same body limit."""
+    text = NGINX_CONF.read_text()
+    match = re.search(r"location\s+~\s+(\S+)\s*\{(.*?)\n\s*\}", text, re.S)
+    assert match, "nginx.conf has no regex location for /jobs/{id}/callback"
+    pattern, block = re.compile(match.group(1)), match.group(2)
+    assert pattern.search("/jobs/7/callback") and not pattern.search("/jobs/7") and not pattern.search("/jobs/x/callback")
+    assert "proxy_pass http://mpr_app;" in block and "client_max_body_size 2m;" in block
+
+
 def test_nginx_config_passes_nginx_t(tmp_path):
     binary = ensure_nginx()
     conf = render_config("127.0.0.1:8000", 18080, tmp_path)

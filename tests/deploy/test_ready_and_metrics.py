@@ -10,7 +10,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from backend import signing
-from backend.api import ready
+from backend.api.http import ready
 from backend.api.app import create_app
 from backend.catalog.tables import MediaAsset, TranscodeJob
 from backend.config import Settings

@@ -91,7 +91,7 @@ async def post(app, payload: bytes | str, content_type: str = "application/json"
 async def test_chunked_bodies_are_bounded_too(app, clip_asset):
     """A body sent without Content-Length (chunked transfer) is cut off at the same 1 MiB limit as
     a declared one; a small chunked operation is read once and answered as usual."""
-    from backend.api.graphql_view import MAX_OPERATION_BYTES
+    from backend.api.graphql.view import MAX_OPERATION_BYTES
 
     async def chunks(body: bytes, size: int = 64 << 10):
         for i in range(0, len(body), size):

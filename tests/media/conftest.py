@@ -38,6 +38,12 @@ def clip_1080(media_dir) -> Path:
 
 
 @pytest.fixture(scope="session")
+def clip_1080_moving(media_dir) -> Path:
+    """1920x1080, 2 s, testsrc2 (every frame differs: animated WebP keeps one frame per frame)."""
+    return generate_clip(media_dir / "hd-moving.mp4", duration=2, width=1920, height=1080)
+
+
+@pytest.fixture(scope="session")
 def clip_odd(media_dir) -> Path:
     """1918x1078: not a standard size, not a multiple of 16."""
     return generate_clip(media_dir / "odd.mp4", duration=1, width=1918, height=1078, audio=False)

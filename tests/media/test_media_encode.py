@@ -14,7 +14,8 @@ from backend.media.probe import keyframe_times, probe
 from backend.media.runner import run_ffmpeg
 from backend.media.verify import VerificationError, verify_output
 from backend.media.thumbnails import make_poster
-from backend.media.webp import webp_info, webp_to_ivf
+from backend.media.webp import webp_info
+from webp_frames import webp_to_ivf
 
 SLOW = {"H.265 1080p", "AV1 720p"}
 
@@ -143,9 +144,9 @@ async def test_gif_preview_is_an_animation(clip_1080, out_dir):
     assert out.duration == pytest.approx(1.5, abs=0.15)
 
 
-async def test_webp_preview_is_a_decodable_animation(clip_1080, out_dir):
+async def test_webp_preview_is_a_decodable_animation(clip_1080_moving, out_dir):
     dst = out_dir / "p.webp"
-    out = await encode(clip_1080, dst, builtin_preset("WebP preview"), Trim(0, 1.0))
+    out = await encode(clip_1080_moving, dst, builtin_preset("WebP preview"), Trim(0, 1.0))
     assert dst.read_bytes()[:4] == b"RIFF" and dst.read_bytes()[8:16] == b"WEBPVP8X"
     meta = webp_info(dst)
     assert (meta["width"], meta["height"], meta["frames"]) == (480, 270, 12)
@@ -164,6 +165,16 @@ async def test_webp_preview_is_a_decodable_animation(clip_1080, out_dir):
     assert (info.format_name, info.video.codec, info.video.width, info.video.nb_frames) == ("webp", "webp", 480, 12)
     poster = await make_poster(dst, out_dir / "webp-poster.jpg", info)
     assert probe(poster).video.width == 320
+
+
+async def test_webp_preview_of_a_still_source_keeps_its_length(clip_1080, out_dir):
+    """libwebp stores identical consecutive frames once, with their durations added: colour bars
+    become fewer, longer frames, still 1 s long and still an animation file."""
+    dst = out_dir / "still.webp"
+    out = await encode(clip_1080, dst, builtin_preset("WebP preview"), Trim(0, 1.0))
+    meta = webp_info(dst)
+    assert (meta["width"], meta["height"]) == (480, 270) and 1 <= meta["frames"] <= 12
+    assert meta["duration"] == pytest.approx(1.0, abs=0.05) and out.duration == pytest.approx(1.0, abs=0.05)
 
 
 async def test_awkward_names_end_to_end(weird_clips, out_dir, monkeypatch):

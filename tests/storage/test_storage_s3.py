@@ -22,7 +22,7 @@ def s3(monkeypatch):
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     with mock_aws():
         client = boto3.client("s3", region_name="us-east-1")
-        for bucket in ("mpr-in", "mpr-out"):
+        for bucket in ("mpr-media-in", "mpr-media-out"):
             client.create_bucket(Bucket=bucket)
         yield client
 
@@ -33,13 +33,13 @@ async def chunks(*parts):
 
 
 async def test_put_stat_get_delete(s3, tmp_path):
-    store = S3Storage(s3, "mpr-in", "in")
+    store = S3Storage(s3, "mpr-media-in", "in")
     src = tmp_path / "clip.mp4"
     src.write_bytes(b"not really a video")
     info = await store.put_file(src, "dir/my clip.mp4")
     assert (info.key, info.size) == ("dir/my clip.mp4", 18)
     assert info.etag and '"' not in info.etag and info.mtime > 0
-    assert s3.head_object(Bucket="mpr-in", Key="dir/my clip.mp4")["ContentType"] == "video/mp4"
+    assert s3.head_object(Bucket="mpr-media-in", Key="dir/my clip.mp4")["ContentType"] == "video/mp4"
     assert await store.stat("dir/my clip.mp4") == info
     assert await store.stat("nope.mp4") is None
     got = await store.get_file("dir/my clip.mp4", tmp_path / "out" / "copy.mp4")
@@ -53,19 +53,19 @@ async def test_put_stat_get_delete(s3, tmp_path):
 
 
 async def test_content_types(s3, tmp_path):
-    store = S3Storage(s3, "mpr-out", "out")
+    store = S3Storage(s3, "mpr-media-out", "out")
     src = tmp_path / "f"
     src.write_bytes(b"x")
     for key, ctype in [("a.webm", "video/webm"), ("a.mkv", "video/x-matroska"), ("a.jpg", "image/jpeg"),
                        ("a.m4a", "audio/mp4"), ("a.unknownext", "application/octet-stream")]:
         await store.put_file(src, key)
-        assert s3.head_object(Bucket="mpr-out", Key=key)["ContentType"] == ctype
+        assert s3.head_object(Bucket="mpr-media-out", Key=key)["ContentType"] == ctype
     await store.put_file(src, "b.mp4", content_type="video/quicktime")
-    assert s3.head_object(Bucket="mpr-out", Key="b.mp4")["ContentType"] == "video/quicktime"
+    assert s3.head_object(Bucket="mpr-media-out", Key="b.mp4")["ContentType"] == "video/quicktime"
 
 
 async def test_keys_are_checked(s3, tmp_path):
-    store = S3Storage(s3, "mpr-in", "in")
+    store = S3Storage(s3, "mpr-media-in", "in")
     for key in ("../x", "/abs", "a\x00b", "a\\..\\b"):
         with pytest.raises(StorageError):
             await store.stat(key)
@@ -75,7 +75,7 @@ async def test_keys_are_checked(s3, tmp_path):
 
 async def test_multipart_upload(s3, tmp_path):
     small_parts = TransferConfig(multipart_threshold=5 * MB, multipart_chunksize=5 * MB)
-    store = S3Storage(s3, "mpr-in", "in", transfer=small_parts)
+    store = S3Storage(s3, "mpr-media-in", "in", transfer=small_parts)
     src = tmp_path / "big.mp4"
     src.write_bytes(b"\x01" * (11 * MB))
     info = await store.put_file(src, "big.mp4")
@@ -85,25 +85,25 @@ async def test_multipart_upload(s3, tmp_path):
 
 
 async def test_list_paginates_and_hides(s3, tmp_path):
-    out = S3Storage(s3, "mpr-out", "out", hidden_prefixes=(THUMBS_PREFIX,), page_size=2)
-    thumbs = S3Storage(s3, "mpr-out", "thumbs", prefix=THUMBS_PREFIX, page_size=2)
+    out = S3Storage(s3, "mpr-media-out", "out", hidden_prefixes=(THUMBS_PREFIX,), page_size=2)
+    thumbs = S3Storage(s3, "mpr-media-out", "thumbs", prefix=THUMBS_PREFIX, page_size=2)
     src = tmp_path / "f"
     src.write_bytes(b"x")
     for i in range(5):
         await out.put_file(src, f"clip{i}.mp4")
     await out.put_file(src, "sub/deeper.mp4")
     await thumbs.put_file(src, "7/poster.jpg")
-    s3.put_object(Bucket="mpr-out", Key="folder/", Body=b"")
+    s3.put_object(Bucket="mpr-media-out", Key="folder/", Body=b"")
     keys = [o.key for o in await out.list()]
     assert keys == [f"clip{i}.mp4" for i in range(5)] + ["sub/deeper.mp4"]
     assert [o.key for o in await out.list("sub/")] == ["sub/deeper.mp4"]
     assert [o.key for o in await thumbs.list()] == ["7/poster.jpg"]
-    assert s3.head_object(Bucket="mpr-out", Key="_thumbs/7/poster.jpg")["ContentType"] == "image/jpeg"
+    assert s3.head_object(Bucket="mpr-media-out", Key="_thumbs/7/poster.jpg")["ContentType"] == "image/jpeg"
     assert await thumbs.stat("7/poster.jpg") is not None
 
 
 async def test_write_stream(s3):
-    store = S3Storage(s3, "mpr-in", "in")
+    store = S3Storage(s3, "mpr-media-in", "in")
     info = await store.write_stream("up.mp4", chunks(b"ab", b"cd"), max_bytes=4)
     assert info.size == 4
     with pytest.raises(StorageTooLarge):
@@ -112,7 +112,7 @@ async def test_write_stream(s3):
 
 
 async def test_unique_key(s3, tmp_path):
-    store = S3Storage(s3, "mpr-in", "in")
+    store = S3Storage(s3, "mpr-media-in", "in")
     src = tmp_path / "f"
     src.write_bytes(b"x")
     await store.put_file(src, "clip.mp4")
@@ -122,7 +122,7 @@ async def test_unique_key(s3, tmp_path):
 
 def test_open_storages_s3(s3, settings):
     storages = open_storages(settings.with_(storage="s3"), client=s3)
-    assert (storages.input.bucket, storages.output.bucket, storages.thumbs.bucket) == ("mpr-in", "mpr-out", "mpr-out")
+    assert (storages.input.bucket, storages.output.bucket, storages.thumbs.bucket) == ("mpr-media-in", "mpr-media-out", "mpr-media-out")
     assert storages.thumbs.prefix == THUMBS_PREFIX
     built = open_storages(settings.with_(storage="s3", aws_region="eu-west-1", aws_endpoint_url="http://127.0.0.1:9"))
     assert built.input.client.meta.region_name == "eu-west-1"

@@ -126,6 +126,13 @@ def test_api_paths():
         assert not mount.is_api_path(path), path
 
 
+def test_callback_short_path_goes_to_the_api():
+    for path in ("/jobs/3/callback", "/jobs/1234/callback"):
+        assert mount.is_api_path(path), path
+    for path in ("/jobs", "/jobs/3", "/jobs/x/callback", "/jobs/3/callback/x", "/jobsfoo/3/callback"):
+        assert not mount.is_api_path(path), path
+
+
 async def test_transformer_dispatches_by_prefix(monkeypatch):
     seen = []
 
@@ -261,3 +268,23 @@ def test_link_expiry_is_read_from_the_link():
     assert expires_at("/media/in/a.mp4?exp=soon") is None
     assert expires_within("/media/in/a.mp4?exp=1000", 1800, now=0) and not expires_within("/media/in/a.mp4?exp=5000", 1800, now=0)
     assert not expires_within("/media/in/a.mp4", 1800, now=0)
+
+
+def test_ui_status_names_are_the_graphql_enum_values():
+    """The UI keeps its own status names (it reaches the backend through GraphQL only); they must be
+    the committed schema's enum values, which the backend builds from backend.catalog.statuses."""
+    import re
+    from pathlib import Path
+
+    from backend.catalog import statuses as backend_statuses
+    from ui import statuses
+
+    schema = (Path(__file__).resolve().parents[2] / "backend" / "api" / "graphql" / "schema.graphql").read_text()
+
+    def enum_values(name: str) -> tuple[str, ...]:
+        body = re.search(r"enum %s \{(.*?)\}" % name, schema, re.S).group(1)
+        return tuple(v.lower() for v in re.findall(r"^\s*([A-Z_]+)\s*$", body, re.M))
+
+    assert statuses.JOB_STATUSES == enum_values("JobStatus") == backend_statuses.JOB_STATUSES
+    assert statuses.ASSET_STATUSES == enum_values("AssetStatus") == backend_statuses.ASSET_STATUSES
+    assert set(statuses.ACTIVE) == set(backend_statuses.ACTIVE)

@@ -6,6 +6,7 @@ import reflex as rx
 from ui.components.theme import BAD, BORDER, FAINT, MUTED, PANEL_2, RAISED, TEXT, panel, panel_title, status_badge
 from ui.models import AssetRow
 from ui.state.library import UPLOAD_ID, LibraryState
+from ui.statuses import ERROR, PENDING, READY
 
 
 def _poster(asset: AssetRow) -> rx.Component:
@@ -15,7 +16,7 @@ def _poster(asset: AssetRow) -> rx.Component:
             rx.image(src=asset.poster_url, width="100%", height="100%", object_fit="cover",
                      loading="lazy", alt=""),
             rx.center(
-                rx.cond(asset.status == "error",
+                rx.cond(asset.status == ERROR,
                         rx.icon("file-warning", size=20, color=FAINT),
                         rx.icon("film", size=20, color=FAINT)),
                 width="100%", height="100%",
@@ -97,9 +98,9 @@ def _toolbar() -> rx.Component:
                 rx.select.trigger(id="asset-status-filter", width="92px"),
                 rx.select.content(
                     rx.select.item("All", value="all"),
-                    rx.select.item("Ready", value="ready"),
-                    rx.select.item("Pending", value="pending"),
-                    rx.select.item("Error", value="error"),
+                    rx.select.item("Ready", value=READY),
+                    rx.select.item("Pending", value=PENDING),
+                    rx.select.item("Error", value=ERROR),
                 ),
                 value=LibraryState.status_filter,
                 on_change=LibraryState.set_status_filter,

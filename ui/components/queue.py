@@ -6,10 +6,11 @@ import reflex as rx
 from ui.components.theme import ACCENT, BAD, BORDER, FAINT, MUTED, OK, PANEL_2, TEXT, panel, panel_title, status_badge
 from ui.models import JobRow
 from ui.state.queue import QueueState
+from ui.statuses import CANCELLED, FAILED, SUCCEEDED
 
 
 def _bar(job: JobRow) -> rx.Component:
-    color = rx.match(job.status, ("succeeded", OK), ("failed", BAD), ("cancelled", "#d9822b"), ACCENT)
+    color = rx.match(job.status, (SUCCEEDED, OK), (FAILED, BAD), (CANCELLED, "#d9822b"), ACCENT)
     return rx.box(
         rx.box(
             height="100%", width=job.progress.to_string() + "%", background=color,

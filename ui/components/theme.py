@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import reflex as rx
 
+from ui.statuses import CANCELLED, ERROR, FAILED, PENDING, QUEUED, READY, RUNNING, SUCCEEDED
+
 BG = "#0d0f13"
 PANEL = "#14171d"
 PANEL_2 = "#1a1e25"
@@ -20,8 +22,8 @@ BAD = "#ff6b6b"
 MONO = "'JetBrains Mono', 'DejaVu Sans Mono', ui-monospace, monospace"
 
 STATUS_COLORS = {  # radix color scale per status
-    "ready": "grass", "pending": "amber", "error": "red",
-    "queued": "gray", "running": "blue", "succeeded": "grass", "failed": "red", "cancelled": "orange",
+    READY: "grass", PENDING: "amber", ERROR: "red",
+    QUEUED: "gray", RUNNING: "blue", SUCCEEDED: "grass", FAILED: "red", CANCELLED: "orange",
 }
 
 GLOBAL_STYLE = {

@@ -1,7 +1,13 @@
-"""Root state: who is looking (login when bound beyond loopback) and the page's boot sequence.
+"""Root state: who is looking (login when bound beyond loopback), the page's boot sequence, and
+how the panels hear about each other's changes.
 
 Every substate inherits `authenticated`; their handlers do nothing for a visitor who has not
 logged in, so the GraphQL token the server holds is never used on a stranger's behalf.
+
+The panels import only downwards (editor imports base; library and details import editor; queue
+imports library and editor), and the root imports no panel: it `_announce`s news
+("signed-in", "asset-opened", "job-created", "assets-changed") to every panel state of the tab,
+and each panel reacts in its own `_hear`.
 """
 from __future__ import annotations
 
@@ -22,21 +28,26 @@ class AppState(rx.State):
     logging_in: bool = False
     session_cookie: str = rx.Cookie("", name=COOKIE, max_age=session.SESSION_SECONDS, same_site="strict")
 
+    async def _hear(self, news: str) -> list:
+        """A panel's reaction to `news` (see `_announce`); returns the events it wants sent.
+        Each panel overrides this; the root hears nothing."""
+        return []
+
+    async def _announce(self, news: str) -> list:
+        """Tell every panel state of this tab (each substate of AppState, at any depth) that `news`
+        happened; they react concurrently. Returns the events they asked for, in panel order."""
+        panels, todo = [], [AppState]
+        while todo:
+            children = sorted(todo.pop(0).get_substates(), key=lambda cls: cls.get_full_name())
+            panels += children
+            todo += children
+        states = [await self.get_state(cls) for cls in panels]
+        replies = await asyncio.gather(*(state._hear(news) for state in states))
+        return [event for reply in replies for event in reply]
+
     async def _load_all(self):
         """Library, presets and the first queue page in one event, fetched concurrently; then the poller."""
-        from ui.state.editor import EditorState
-        from ui.state.library import LibraryState
-        from ui.state.queue import QueueState
-
-        library = await self.get_state(LibraryState)
-        editor = await self.get_state(EditorState)
-        queue = await self.get_state(QueueState)
-        _, preset_problem, _ = await asyncio.gather(
-            library._fetch(), editor._fetch_presets(), queue._refresh(with_status=True))
-        events = [QueueState.start]
-        if preset_problem:
-            events.append(rx.toast.error(preset_problem))
-        return events
+        return await self._announce("signed-in")
 
     @rx.event
     async def boot(self):

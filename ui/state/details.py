@@ -21,6 +21,12 @@ class DetailsState(EditorState):
     def dirty(self) -> bool:
         return self.tags_draft != self.asset.tags or self.comments_draft != self.asset.comments
 
+    async def _hear(self, news: str) -> list:
+        # its own reaction only: what EditorState hears (presets at sign-in) is not the details' business
+        if news == "asset-opened":
+            self.reset_drafts()
+        return []
+
     @rx.event
     def reset_drafts(self):
         self.tags_draft = list(self.asset.tags)
@@ -54,8 +60,6 @@ class DetailsState(EditorState):
 
     @rx.event
     async def save(self):
-        from ui.state.library import LibraryState
-
         if not self.authenticated or not self.has_asset:
             return
         if self.tag_input.strip():
@@ -71,7 +75,8 @@ class DetailsState(EditorState):
         self.asset = asset_detail(row)
         self.tags_draft, self.comments_draft = list(self.asset.tags), self.asset.comments
         yield rx.toast.success("Details saved.")
-        yield LibraryState.load
+        for event in await self._announce("assets-changed"):
+            yield event
 
     @rx.event
     def set_confirm_open(self, value: bool):
@@ -83,8 +88,6 @@ class DetailsState(EditorState):
 
     @rx.event
     async def delete(self):
-        from ui.state.library import LibraryState
-
         if not self.authenticated or not self.has_asset:
             return
         try:
@@ -96,4 +99,5 @@ class DetailsState(EditorState):
         self.confirm_open, self.delete_file = False, False
         self._clear_asset()
         yield rx.toast.success(result.get("message") or "Asset deleted.")
-        yield LibraryState.load
+        for event in await self._announce("assets-changed"):
+            yield event

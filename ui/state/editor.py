@@ -14,6 +14,7 @@ import reflex as rx
 from ui import api
 from ui.models import AssetDetail, PresetRow, asset_detail, preset_row
 from ui.state.base import AppState
+from ui.statuses import READY
 from ui.timecode import format_tc, parse_tc, snap
 from ui.trim import trim_problem
 
@@ -74,7 +75,7 @@ class EditorState(AppState):
     def trim_message(self) -> str:
         if not self.has_asset:
             return ""
-        if self.asset.status != "ready":
+        if self.asset.status != READY:
             return "This asset is not ready: " + (self.asset.error or "it is still being probed.")
         return trim_problem(self.in_s, self.out_s, self.asset.duration, self.asset.fps)
 
@@ -152,6 +153,12 @@ class EditorState(AppState):
         return "." + self.selected_preset.container if self.selected_preset.container else ""
 
     # ---------------------------------------------------------------- loading
+    async def _hear(self, news: str) -> list:
+        if news == "signed-in":
+            problem = await self._fetch_presets()
+            return [rx.toast.error(problem)] if problem else []
+        return []
+
     @rx.event
     async def load_presets(self):
         if not self.authenticated:
@@ -191,9 +198,8 @@ class EditorState(AppState):
         self._set_points(0.0, self.asset.duration)
         self.output_name_edited = False
         self._prefill_name()
-        from ui.state.details import DetailsState
-
-        yield DetailsState.reset_drafts
+        for event in await self._announce("asset-opened"):  # the details panel resets its drafts
+            yield event
 
     @rx.event
     async def refresh_asset(self):
@@ -287,8 +293,6 @@ class EditorState(AppState):
 
     @rx.event
     async def submit(self):
-        from ui.state.queue import QueueState
-
         if not self.authenticated or self.submitting or self.form_message:
             return
         self.submitting, self.submit_error = True, ""
@@ -307,4 +311,5 @@ class EditorState(AppState):
         self.submitting = False
         self.output_name_edited = False
         yield rx.toast.success(f"Job {job['id']} queued: {job.get('outputFilename') or self.output_name}")
-        yield QueueState.refresh_now
+        for event in await self._announce("job-created"):  # the queue shows it now, not at its next poll
+            yield event

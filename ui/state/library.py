@@ -8,6 +8,8 @@ import reflex as rx
 from ui import api
 from ui.models import AssetRow, asset_row
 from ui.state.base import AppState
+from ui.state.editor import EditorState
+from ui.statuses import ERROR
 
 UPLOAD_ID = "asset-upload"
 LIST_LIMIT = 200
@@ -32,6 +34,11 @@ class LibraryState(AppState):
     def more_text(self) -> str:
         hidden = self.total - len(self.assets)
         return f"{hidden} more not shown: search or filter to narrow the list." if hidden > 0 else ""
+
+    async def _hear(self, news: str) -> list:
+        if news in ("signed-in", "assets-changed"):
+            await self._fetch()
+        return []
 
     async def _fetch(self) -> None:
         try:
@@ -74,8 +81,6 @@ class LibraryState(AppState):
 
     @rx.event
     def select(self, asset_id: str):
-        from ui.state.editor import EditorState
-
         if not self.authenticated:
             return
         self.selected_id = asset_id
@@ -110,8 +115,6 @@ class LibraryState(AppState):
     @rx.event
     async def handle_upload(self, files: list[rx.UploadFile]):
         """Files arrive here through Reflex's upload route, then go to GraphQL uploadAsset."""
-        from ui.state.editor import EditorState
-
         if not self.authenticated or not files:
             return
         self.uploading, self.upload_error = True, ""
@@ -126,7 +129,7 @@ class LibraryState(AppState):
             except api.ApiError as exc:
                 self.upload_error = f"{name}: {exc.message}"
                 continue
-            if (asset.get("status") or "").lower() == "error":
+            if (asset.get("status") or "").lower() == ERROR:
                 self.upload_error = f"{name}: {asset.get('errorMessage') or 'not usable media'}"
             else:
                 last_ok = str(asset["id"])

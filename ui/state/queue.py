@@ -17,13 +17,15 @@ from ui import api
 from ui.links import expires_within
 from ui.models import JobRow, asset_row, job_row
 from ui.state.base import AppState
+from ui.state.editor import EditorState
+from ui.state.library import LIST_LIMIT, LibraryState
+from ui.statuses import ACTIVE, CANCELLED, ERROR, FAILED, PENDING, QUEUED, RUNNING, SUCCEEDED
 
 log = logging.getLogger("mpr.ui")
 PAGE_SIZE = 25
 FAST, SLOW = 1.0, 3.0
 RENEW_LINKS_S = 1800.0  # fetch the open asset's URLs again when they have less than this left
-FILTERS = {"all": None, "active": ["queued", "running"], "done": ["succeeded"],
-           "failed": ["failed", "cancelled"]}
+FILTERS = {"all": None, "active": list(ACTIVE), "done": [SUCCEEDED], "failed": [FAILED, CANCELLED]}
 
 
 def client_connected(token: str) -> bool:
@@ -88,11 +90,19 @@ class QueueState(AppState):
         statuses = dict(self._statuses)
         for job in self.jobs:
             before = statuses.get(job.id)
-            if before and before != job.status and job.status in ("succeeded", "failed"):
+            if before and before != job.status and job.status in (SUCCEEDED, FAILED):
                 finished = True
             statuses[job.id] = job.status
         self._statuses = {j.id: j.status for j in self.jobs}
         return finished
+
+    async def _hear(self, news: str) -> list:
+        if news == "signed-in":
+            await self._refresh(with_status=True)
+            return [QueueState.start]
+        if news == "job-created":
+            await self._refresh()
+        return []
 
     @rx.event
     async def refresh_now(self):
@@ -114,10 +124,10 @@ class QueueState(AppState):
 
     def _apply_status(self, status: dict) -> None:
         counts = {c["status"].lower(): c["count"] for c in status["jobCounts"]}
-        self.active_count = counts.get("queued", 0) + counts.get("running", 0)
+        self.active_count = counts.get(QUEUED, 0) + counts.get(RUNNING, 0)
         workers = status["workers"]
         self.status_text = (f"{status['executor']} executor · {workers} worker{'s' if workers != 1 else ''} · "
-                            f"{counts.get('running', 0)} running · {counts.get('queued', 0)} queued")
+                            f"{counts.get(RUNNING, 0)} running · {counts.get(QUEUED, 0)} queued")
 
     @rx.event
     def start(self):
@@ -127,9 +137,6 @@ class QueueState(AppState):
 
     @rx.event(background=True)
     async def poll(self):
-        from ui.state.editor import EditorState
-        from ui.state.library import LIST_LIMIT, LibraryState
-
         async with self:
             if self._polling or not self.authenticated:
                 return
@@ -149,10 +156,10 @@ class QueueState(AppState):
                     lib_args = (library.search,
                                 "" if library.status_filter == "all" else library.status_filter,
                                 "" if library.area_filter == "all" else library.area_filter)
-                    lib_pending = any(a.status == "pending" for a in library.assets)
+                    lib_pending = any(a.status == PENDING for a in library.assets)
                     editor = await self.get_state(EditorState)
-                    open_pending = editor.has_asset and editor.asset.status != "error" and (
-                        editor.asset.status == "pending"
+                    open_pending = editor.has_asset and editor.asset.status != ERROR and (
+                        editor.asset.status == PENDING
                         or (not editor.asset.filmstrip_url and editor.asset.width > 0))
                     open_id = editor.asset.id
                     # the player's link runs out after hours (signed /media or presigned S3): renew it first
@@ -240,7 +247,5 @@ class QueueState(AppState):
 
     @rx.event
     def play_output(self, asset_id: str):
-        from ui.state.library import LibraryState
-
         if asset_id:
             return LibraryState.select(asset_id)

@@ -1,4 +1,5 @@
-"""POST /api/jobs/{id}/callback: the AWS Lambda reports progress and results of one job attempt.
+"""POST /api/jobs/{id}/callback (also POST /jobs/{id}/callback, the same handler): the AWS Lambda
+reports progress and results of one job attempt.
 
 The raw body must carry `X-MPR-Signature` = hex HMAC-SHA256 under the job's key
 (`backend.signing`); anything else is 401 and changes nothing. A signed report goes to
@@ -14,7 +15,7 @@ from litestar import Request, Response, post
 from litestar.params import FromPath
 
 from backend import signing
-from backend.api.counters import CALLBACK_FAILURES
+from backend.api.http.counters import CALLBACK_FAILURES
 from backend.jobs.callbacks import apply_callback
 from backend.jobs.errors import DomainError
 
@@ -29,7 +30,10 @@ def _answer(status: int, changed: bool, message: str) -> Response:
     return Response({"changed": changed, "message": message}, status_code=status)
 
 
-@post("/api/jobs/{job_id:int}/callback", request_max_body_size=MAX_CALLBACK_BODY, status_code=200,
+CALLBACK_PATHS = ["/api/jobs/{job_id:int}/callback", "/jobs/{job_id:int}/callback"]
+
+
+@post(CALLBACK_PATHS, request_max_body_size=MAX_CALLBACK_BODY, status_code=200,
       include_in_schema=False)
 async def job_callback(request: Request, job_id: FromPath[int]) -> Response:
     body = await request.body()

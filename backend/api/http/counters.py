@@ -1,4 +1,4 @@
-"""Process-local event counters that /metrics exposes (`backend.api.metrics`).
+"""Process-local event counters that /metrics exposes (`backend.api.http.metrics`).
 
 Code that sees an event increments a counter here with one call; nothing else. The counts live in
 this process (one per web worker) and start at zero when it starts, as Prometheus counters do.

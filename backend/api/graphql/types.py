@@ -14,7 +14,11 @@ from typing import Generic, TypeVar
 import strawberry
 from strawberry.scalars import JSON
 
-from backend.api.context import api, playback_url
+from backend.api import system
+from backend.api.graphql.context import api, playback_url
+from backend.catalog.statuses import ASSET_STATUSES, JOB_STATUSES
+from backend.catalog.tables import MediaAsset as AssetTable
+from backend.catalog.tables import TranscodeJob as JobTable
 from backend.media.presets import PresetSpec, summarize
 
 
@@ -46,20 +50,11 @@ def related(loader, key, cls):
     return load()
 
 
-@strawberry.enum(description="Where a job is in its lifecycle.")
-class JobStatus(enum.Enum):
-    QUEUED = "queued"
-    RUNNING = "running"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-
-
-@strawberry.enum(description="Whether an asset was probed successfully.")
-class AssetStatus(enum.Enum):
-    PENDING = "pending"
-    READY = "ready"
-    ERROR = "error"
+# The GraphQL enums take their values from backend.catalog.statuses (QUEUED = "queued", …).
+JobStatus = strawberry.enum(enum.Enum("JobStatus", [(s.upper(), s) for s in JOB_STATUSES]),
+                            description="Where a job is in its lifecycle.")
+AssetStatus = strawberry.enum(enum.Enum("AssetStatus", [(s.upper(), s) for s in ASSET_STATUSES]),
+                              description="Whether an asset was probed successfully.")
 
 
 @strawberry.type(description="A media file MPR knows about: an input, or an output a job made.")
@@ -315,8 +310,6 @@ class JobUpdate:
 
     @strawberry.field(description="The whole job as it is now (one extra query).")
     async def job(self, info: strawberry.Info) -> TranscodeJob | None:
-        from backend.catalog.tables import TranscodeJob as JobTable
-
         row = await JobTable.select().where(JobTable.id == int(self.job_id)).first()
         return TranscodeJob.from_row(row) if row else None
 
@@ -337,23 +330,17 @@ class SystemStatus:
 
     @strawberry.field(description="Jobs per status, every status listed.")
     async def job_counts(self) -> list[StatusCount]:
-        from backend.catalog.tables import TranscodeJob as JobTable
-
         rows = await JobTable.raw("SELECT status, COUNT(*) AS n FROM transcode_job GROUP BY status")
         counts = {r["status"]: int(r["n"]) for r in rows}
         return [StatusCount(status=s, count=counts.get(s.value, 0)) for s in JobStatus]
 
     @strawberry.field
     async def asset_count(self) -> int:
-        from backend.catalog.tables import MediaAsset as AssetTable
-
         return int(await AssetTable.count())
 
     @strawberry.field
     async def ffmpeg_version(self) -> str:
-        from backend.api import queries
-
-        return await queries.ffmpeg_version_async()
+        return await system.ffmpeg_version_async()
 
 
 @strawberry.type(description="What deleteAsset / deletePreset removed.")

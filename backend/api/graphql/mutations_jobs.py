@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import strawberry
 
-from backend.api.context import api
-from backend.api.ids import parse_id
-from backend.api.inputs import CreateJobInput
-from backend.api.types import TranscodeJob
+from backend.api.graphql.context import api
+from backend.api.graphql.ids import parse_id
+from backend.api.graphql.inputs import CreateJobInput
+from backend.api.graphql.types import TranscodeJob
 from backend.jobs import service
 
 

@@ -10,8 +10,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from backend.api import media_links
-from backend.api.loaders import Loaders
+from backend.api.http import media_links
+from backend.api.graphql.loaders import Loaders
 from backend.config import Settings
 from backend.storage import LocalStorage, Storage, Storages
 
@@ -24,7 +24,7 @@ class ApiContext:
     storages: Storages
     runtime: Any = None  # backend.jobs.runtime.JobRuntime when this process runs jobs
     loaders: Loaders = field(default_factory=Loaders)
-    media_key: bytes | None = None  # signs local /media links (backend.api.media_links)
+    media_key: bytes | None = None  # signs local /media links (backend.api.http.media_links)
 
 
 @functools.lru_cache(maxsize=8192)

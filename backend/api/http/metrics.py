@@ -23,9 +23,10 @@ import logging
 
 from litestar import Request, Response, get
 
-from backend.api.counters import CALLBACK_FAILURES
-from backend.api.queries import database_kind
-from backend.catalog.tables import JOB_STATUSES, TranscodeJob
+from backend.api.http.counters import CALLBACK_FAILURES
+from backend.api.system import database_kind
+from backend.catalog.statuses import JOB_STATUSES, QUEUED, SUCCEEDED
+from backend.catalog.tables import TranscodeJob
 
 log = logging.getLogger("mpr.api.metrics")
 
@@ -35,7 +36,7 @@ DB_TIMEOUT = 5.0
 _JOBS_SQL = "SELECT status, COUNT(*) AS n FROM transcode_job GROUP BY status"
 _ASSETS_SQL = ("SELECT storage_area AS area, COUNT(*) AS n, COALESCE(SUM(size), 0) AS bytes "
                "FROM media_asset GROUP BY storage_area")
-_ENCODE_WHERE = "WHERE status = 'succeeded' AND started_at IS NOT NULL AND finished_at > started_at"
+_ENCODE_WHERE = f"WHERE status = '{SUCCEEDED}' AND started_at IS NOT NULL AND finished_at > started_at"
 _ENCODE_SQL = {
     "postgresql": f"SELECT COALESCE(SUM(EXTRACT(EPOCH FROM (finished_at - started_at))), 0) AS s "
                   f"FROM transcode_job {_ENCODE_WHERE}",
@@ -93,7 +94,7 @@ async def render(state) -> str:
         out.metric("mpr_jobs", "gauge", "Jobs in the catalog by status.",
                    [({"status": s}, n) for s, n in figures["jobs"].items()])
         out.metric("mpr_queue_depth", "gauge", "Jobs waiting to run (status queued).",
-                   [({}, figures["jobs"].get("queued", 0))])
+                   [({}, figures["jobs"].get(QUEUED, 0))])
         out.metric("mpr_encode_seconds_total", "gauge",
                    "Seconds from start to finish summed over succeeded jobs.", [({}, figures["encode_seconds"])])
         out.metric("mpr_bytes_in_total", "gauge", "Bytes of registered input assets.",

@@ -19,12 +19,12 @@ from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.extensions.max_aliases import create_validator as alias_rule
 from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
 
-from backend.api.errors import DomainErrors, log_errors
-from backend.api.mutations_assets import AssetMutations
-from backend.api.mutations_jobs import JobMutations
-from backend.api.mutations_presets import PresetMutations
-from backend.api.queries import Query
-from backend.api.subscriptions import Subscription
+from backend.api.graphql.errors import DomainErrors, log_errors
+from backend.api.graphql.mutations_assets import AssetMutations
+from backend.api.graphql.mutations_jobs import JobMutations
+from backend.api.graphql.mutations_presets import PresetMutations
+from backend.api.graphql.queries import Query
+from backend.api.graphql.subscriptions import Subscription
 
 MAX_DEPTH = 8
 MAX_TOKENS = 3000

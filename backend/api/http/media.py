@@ -4,7 +4,7 @@ Single ranges (`bytes=a-b`, `bytes=a-`, `bytes=-n`) answer 206 with Content-Rang
 unsatisfiable range answers 416 with `Content-Range: bytes */size`; several ranges, or an
 If-Range that no longer matches, get the whole file (200). Keys go through the storage's
 `local_path`, which refuses anything outside its root. S3 media is played from presigned URLs.
-A request needs the signature GraphQL put in the URL (backend.api.media_links) or the API token
+A request needs the signature GraphQL put in the URL (backend.api.http.media_links) or the API token
 as a bearer header; otherwise 403.
 """
 from __future__ import annotations
@@ -18,7 +18,7 @@ from litestar.exceptions import PermissionDeniedException, NotFoundException
 from litestar.params import FromPath
 from litestar.response import Stream
 
-from backend.api import media_links
+from backend.api.http import media_links
 from backend.api.auth import token_matches
 from backend.storage import StorageError, content_type_for
 

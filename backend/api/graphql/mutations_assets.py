@@ -4,19 +4,16 @@ from __future__ import annotations
 import strawberry
 from strawberry.file_uploads import Upload
 
-from backend.api.context import api
-from backend.api.ids import parse_id
-from backend.api.inputs import UpdateAssetRequest, clean_comments, clean_display_name, clean_tags, given
-from backend.api.types import DeleteResult, MediaAsset, ScanResult
-from backend.api.uploads import safe_upload_name, upload_chunks
+from backend.api.graphql.context import api
+from backend.api.graphql.ids import parse_id
+from backend.api.graphql.inputs import UpdateAssetRequest, clean_comments, clean_display_name, clean_tags, given
+from backend.api.graphql.types import DeleteResult, MediaAsset, ScanResult
+from backend.api.graphql.uploads import safe_upload_name, upload_chunks
 from backend.catalog.ingest import ingest_key, scan
-from backend.catalog.tables import JobTransition
 from backend.catalog.tables import MediaAsset as AssetTable
-from backend.catalog.tables import TranscodeJob as JobTable
+from backend.jobs.deletion import delete_asset
 from backend.jobs.errors import DomainError, not_found
-from backend.storage import StorageError, safe_key
-
-ACTIVE = ("queued", "running")
+from backend.storage import safe_key
 
 
 async def _asset_row(asset_id: int) -> dict:
@@ -24,51 +21,6 @@ async def _asset_row(asset_id: int) -> dict:
     if row is None:
         raise not_found("asset", asset_id)
     return row
-
-
-async def _delete_asset(ctx, asset_id: int, delete_file: bool) -> DeleteResult:
-    row = await _asset_row(asset_id)
-    busy = await JobTable.select(JobTable.id, JobTable.status).where(
-        ((JobTable.source == asset_id) | (JobTable.output_asset == asset_id)) & JobTable.status.is_in(list(ACTIVE))
-    )
-    if busy:
-        ids = ", ".join(str(r["id"]) for r in busy[:10])
-        raise DomainError(
-            "ASSET_IN_USE",
-            f"asset {row['filename']!r} is used by {len(busy)} queued or running job(s) ({ids}); "
-            "cancel them or wait until they finish",
-        )
-    job_ids = [r["id"] for r in await JobTable.select(JobTable.id).where(JobTable.source == asset_id)]
-    async with AssetTable._meta.db.transaction():
-        if job_ids:
-            await JobTransition.delete().where(JobTransition.job.is_in(job_ids))
-            await JobTable.delete().where(JobTable.id.is_in(job_ids))
-        await JobTable.update({JobTable.output_asset: None}).where(JobTable.output_asset == asset_id)
-        await AssetTable.delete().where(AssetTable.id == asset_id)
-
-    removed: list[str] = []
-    problems: list[str] = []
-    targets = [("thumbs", row[k]) for k in ("poster_key", "filmstrip_key") if row[k]]
-    if delete_file:
-        targets.append((row["storage_area"], row["storage_key"]))
-    for area, key in targets:
-        try:
-            if await ctx.storages.get(area).delete(key):
-                removed.append(f"{area}/{key}")
-        except StorageError as exc:
-            problems.append(f"{area}/{key}: {exc}")
-    parts = [f"deleted asset {row['filename']!r}"]
-    if job_ids:
-        parts.append(f"{len(job_ids)} job(s) that used it as source")
-    message = " and ".join(parts)
-    if delete_file:
-        message += "; file removed" if f"{row['storage_area']}/{row['storage_key']}" in removed else "; file was already gone"
-    else:
-        message += f"; file kept at {row['storage_area']}/{row['storage_key']}"
-    if problems:
-        message += "; could not remove: " + "; ".join(problems)
-    return DeleteResult(id=strawberry.ID(str(asset_id)), deleted=True, removed_files=removed,
-                        removed_jobs=len(job_ids), message=message)
 
 
 @strawberry.type
@@ -117,4 +69,6 @@ class AssetMutations:
 
     @strawberry.mutation(description="Forget an asset (and jobs that used it as source); deleteFile also removes the file.")
     async def delete_asset(self, info: strawberry.Info, id: strawberry.ID, delete_file: bool = False) -> DeleteResult:
-        return await _delete_asset(api(info), parse_id(id, "asset id"), delete_file)
+        done = await delete_asset(api(info).storages, parse_id(id, "asset id"), delete_file)
+        return DeleteResult(id=strawberry.ID(str(done.asset_id)), deleted=True, removed_files=done.removed_files,
+                            removed_jobs=done.removed_jobs, message=done.message)

@@ -15,8 +15,9 @@ from typing import AsyncGenerator
 
 import strawberry
 
-from backend.api.ids import parse_id
-from backend.api.types import JobStatus, JobUpdate
+from backend.api.graphql.ids import parse_id
+from backend.api.graphql.types import JobStatus, JobUpdate
+from backend.catalog.statuses import CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED
 from backend.catalog.tables import TranscodeJob as JobTable
 from backend.jobs.errors import not_found
 from backend.jobs.events import BUS, JobEvent
@@ -25,7 +26,7 @@ from backend.jobs.lifecycle import event_from_row
 log = logging.getLogger("mpr.api.subscriptions")
 
 POLL_SECONDS = 1.0
-_PHASE = {"queued": 0, "running": 1, "succeeded": 2, "failed": 2, "cancelled": 2}
+_PHASE = {QUEUED: 0, RUNNING: 1, SUCCEEDED: 2, FAILED: 2, CANCELLED: 2}
 _POLL_COLUMNS = (JobTable.id, JobTable.status, JobTable.progress, JobTable.fps, JobTable.speed,
                  JobTable.eta_seconds, JobTable.attempt, JobTable.error, JobTable.executor, JobTable.updated_at)
 

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import strawberry
 
-from backend.api.ids import parse_id
-from backend.api.inputs import PresetInput, PresetUpdateInput, given
-from backend.api.types import DeleteResult, TranscodePreset
+from backend.api.graphql.ids import parse_id
+from backend.api.graphql.inputs import PresetInput, PresetUpdateInput, given
+from backend.api.graphql.types import DeleteResult, TranscodePreset
 from backend.catalog.presets import preset_spec_from_row
 from backend.catalog.tables import TranscodePreset as PresetTable
 from backend.jobs.errors import DomainError, not_found

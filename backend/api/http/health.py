@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from litestar import Request, Response, get
 
-from backend.api.queries import database_kind, ffmpeg_version_async
+from backend.api.system import database_kind, ffmpeg_version_async
 from backend.catalog.tables import TranscodeJob
 
 

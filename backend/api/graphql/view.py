@@ -23,7 +23,7 @@ from strawberry.litestar import make_graphql_controller
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from backend.api.auth import token_matches
-from backend.api.graphiql import page_html
+from backend.api.graphql.graphiql import page_html
 
 UNAUTHENTICATED = {
     "data": None,

@@ -4,14 +4,13 @@ from __future__ import annotations
 import asyncio
 
 import strawberry
-from piccolo.engine.postgres import PostgresEngine
 
-from backend.api.context import api
-from backend.api.filters import asset_filters, job_filters
-from backend.api.ids import parse_id
-from backend.api.loaders import rows_by_ids
-from backend.api.pagination import counter, encode_cursor, fetch_page
-from backend.api.types import (
+from backend.api.graphql.context import api
+from backend.api.graphql.filters import asset_filters, job_filters
+from backend.api.graphql.ids import parse_id
+from backend.api.graphql.loaders import rows_by_ids
+from backend.api.graphql.pagination import counter, encode_cursor, fetch_page
+from backend.api.graphql.types import (
     AssetStatus,
     Connection,
     Edge,
@@ -22,21 +21,10 @@ from backend.api.types import (
     TranscodeJob,
     TranscodePreset,
 )
+from backend.api.system import database_kind
 from backend.catalog.tables import MediaAsset as AssetTable
 from backend.catalog.tables import TranscodeJob as JobTable
 from backend.catalog.tables import TranscodePreset as PresetTable
-from backend.media.binaries import ffmpeg_version
-
-
-async def ffmpeg_version_async() -> str:
-    try:
-        return await asyncio.to_thread(ffmpeg_version)
-    except Exception as exc:  # a missing binary is a status to show, not a crash
-        return f"unavailable ({exc})"
-
-
-def database_kind() -> str:
-    return "postgresql" if isinstance(JobTable._meta.db, PostgresEngine) else "sqlite"
 
 
 def selected_names(info) -> set[str]:
