@@ -275,8 +275,8 @@ def _release_jobs(settings: Settings, pids: set[int]) -> None:
 def serve(settings: Settings, *, web_dir: Path | None = None, states_dir: Path | None = None) -> int:
     """Serve UI + API on settings.host:settings.port until stopped; returns the exit code for `mpr up`.
 
-    0 after a requested stop that ended cleanly; non-zero when the server exited by itself, could
-    not start, or had to be killed. `web_dir`/`states_dir` put Reflex's build and session folders
+    0 after a requested stop (a second signal's immediate stop included); non-zero when the server
+    exited by itself, could not start, or did not stop within the grace and had to be killed. `web_dir`/`states_dir` put Reflex's build and session folders
     elsewhere (tests use temporary ones so they never rebuild the .web a running instance serves from).
     Call it from the main thread: the server is bound to the life of the thread that starts it.
     """
@@ -302,7 +302,7 @@ def serve(settings: Settings, *, web_dir: Path | None = None, states_dir: Path |
         for sig in (signal.SIGINT, signal.SIGTERM):
             previous[sig] = signal.signal(sig, on_signal)
     deadline = None
-    forced = False
+    late = False  # killed because the stop took longer than the grace + margin
     try:
         while proc.poll() is None:
             wake.wait(0.2)
@@ -313,8 +313,8 @@ def serve(settings: Settings, *, web_dir: Path | None = None, states_dir: Path |
                          settings.shutdown_grace)
                 _signal(proc, signal.SIGTERM)
             elif len(requests) > 1 or (deadline is not None and time.monotonic() > deadline):
-                forced = True
-                log.warning("stopping now" if len(requests) > 1 else "the server did not stop in time: killing it")
+                late = len(requests) == 1
+                log.warning("the server did not stop in time: killing it" if late else "stopping now")
                 pids = _tree_pids(proc)
                 _signal_group(proc, signal.SIGKILL)
                 proc.wait()
@@ -330,7 +330,9 @@ def serve(settings: Settings, *, web_dir: Path | None = None, states_dir: Path |
         relay.join(2)
     code = proc.returncode
     if requests:
-        return 1 if forced else (0 if code == 0 else _exit_code(code))
+        if late:
+            return 1
+        return 0 if code == 0 or len(requests) > 1 else _exit_code(code)
     log.error("the Reflex server exited by itself (%s): MPR is not serving any more", _how(code))
     return _exit_code(code) or 1
 

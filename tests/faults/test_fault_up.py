@@ -10,9 +10,11 @@ One installation per database, started three times:
    and the next start finishes that job as attempt 2.
 3. SIGTERM while a job encodes: exit code 0 and nothing left; the job (longer than the 1 s grace)
    is back in the queue as the same attempt, with the reason "server stopped".
+A second installation: a double Ctrl-C stops at once and still re-queues the job unspent.
 """
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -106,5 +108,33 @@ async def test_mpr_up_leaves_nothing_behind(kind, victim, tmp_path, fault_clips)
                 "running", "queued", "server stopped"), history
         assert not list(app.layout.out_root.glob(".partial-*"))
         assert await TranscodeJob.count().where(TranscodeJob.status == "running") == 0
+    finally:
+        await finish_app(app)
+
+
+async def test_mpr_up_second_ctrl_c_stops_at_once(tmp_path, fault_clips):
+    """MPR_SHUTDOWN_GRACE=600 and a 20 s encode: the second SIGINT ends it now; `mpr up` kills its
+    server and itself puts the job back in the queue as the same attempt, then exits 0."""
+    app = await start_up(tmp_path, "sqlite", {"medium.mp4": fault_clips["medium"]}, workers=1,
+                         stall_seconds=STALL, MPR_SHUTDOWN_GRACE="600")
+    try:
+        source = (await app.scan())["medium.mp4"]["id"]
+        preset = (await app.preset_ids())["H.264 720p"]
+        job = await _job(app, source, preset, "up-ctrl-c")
+        await wait_encoding(app, job)
+        tree = app.tree()
+        app.proc.send_signal(signal.SIGINT)
+        await asyncio.sleep(1)
+        assert app.proc.poll() is None  # the first Ctrl-C waits for the job
+        app.proc.send_signal(signal.SIGINT)
+        assert app.proc.wait(60) == 0, app.log()
+        wait_all_gone(tree, app.port, within=5)
+        bind(app.database_url)
+        row = await TranscodeJob.select(TranscodeJob.status, TranscodeJob.attempt).where(
+            TranscodeJob.id == int(job)).first()
+        last = await JobTransition.select().where(JobTransition.job == int(job)).order_by(
+            JobTransition.id, ascending=False).first()
+        assert (row["status"], row["attempt"]) == ("queued", 1), (row, app.log())
+        assert (last["from_status"], last["to_status"], last["reason"]) == ("running", "queued", "server stopped")
     finally:
         await finish_app(app)
