@@ -7,13 +7,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import getpass
+import io
+import logging
 import os
 import signal
 import sys
 from pathlib import Path
 
 from backend.config import Settings
+
+log = logging.getLogger("mpr.cli")
 
 
 def _configure_logging(settings: Settings) -> None:
@@ -34,7 +39,18 @@ async def _migrate(settings: Settings) -> None:
     from backend.catalog.presets import seed_builtin_presets
 
     _bind(settings)
-    await run_migrations()
+    # piccolo prints its progress; it becomes log records, in the one log format (a failure shows it all)
+    printed = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(printed):
+            await run_migrations()
+    except BaseException:
+        sys.stderr.write(printed.getvalue())
+        raise
+    for line in printed.getvalue().splitlines():
+        line = line.strip(" -")
+        if line and not set(line) <= {"-"}:
+            log.log(logging.INFO if "[forwards]" in line else logging.DEBUG, "migrations: %s", line)
     changed = await seed_builtin_presets()
     print(f"database ready ({'PostgreSQL' if settings.is_postgres else 'SQLite'}); builtin presets changed: {changed}")
 

@@ -118,11 +118,11 @@ def parse_line(line: str) -> dict | None:
     return entry
 
 
-def relay_line(line: str, fmt: str = "json", logger: str = "mpr.server") -> str | None:
+def relay_line(line: str, fmt: str = "json", logger: str = "mpr.server", level: str = "info") -> str | None:
     """A line the Reflex server printed, rewritten in MPR's format (None: nothing to write).
 
-    Plain lines become entries of `logger` at level info; in text mode they pass unchanged (they
-    are MPR's own text lines or a tool's output)."""
+    Plain lines become entries of `logger` at `level` (warning for what came on stderr); in text
+    mode they pass unchanged (they are MPR's own text lines or a tool's output)."""
     line = line.rstrip("\r\n")
     if not line.strip():
         return None
@@ -130,5 +130,5 @@ def relay_line(line: str, fmt: str = "json", logger: str = "mpr.server") -> str 
     if entry is None:
         if fmt == "text":
             return line
-        entry = {"ts": _ts(time.time()), "level": "info", "logger": logger, "msg": line}
+        entry = {"ts": _ts(time.time()), "level": level, "logger": logger, "msg": line}
     return render(entry, fmt)

@@ -236,17 +236,21 @@ def port_in_use_message(host: str, port: int) -> str | None:
     return f"{where} by pid {proc.pid} ({cmd}), {what}; {stop} or choose another port (MPR_PORT or --port)"
 
 
-def _relay(stream, fmt: str) -> None:
+_RELAY_LOCK = threading.Lock()  # two relays (stdout, stderr), one output: whole lines only
+
+
+def _relay(stream, fmt: str, level: str) -> None:
     """Copy the server's output to stderr in MPR's log format until the pipe closes."""
     out = sys.stderr
     for raw in iter(stream.readline, b""):
-        line = relay_line(raw.decode("utf-8", "replace"), fmt)
+        line = relay_line(raw.decode("utf-8", "replace"), fmt, level=level)
         if line is not None:
-            try:
-                out.write(line + "\n")
-                out.flush()
-            except (OSError, ValueError):
-                pass
+            with _RELAY_LOCK:
+                try:
+                    out.write(line + "\n")
+                    out.flush()
+                except (OSError, ValueError):
+                    pass
     stream.close()
 
 
@@ -285,11 +289,13 @@ def serve(settings: Settings, *, web_dir: Path | None = None, states_dir: Path |
         log.error(busy)
         return 2
     proc = subprocess.Popen(command(settings), cwd=REPO_ROOT, env=server_env(settings, web_dir, states_dir),
-                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             start_new_session=True, preexec_fn=die_with(os.getpid()))
-    relay = threading.Thread(target=_relay, args=(proc.stdout, settings.log_format), name="mpr-serve-relay",
-                             daemon=True)
-    relay.start()
+    relays = [threading.Thread(target=_relay, args=(stream, settings.log_format, level), daemon=True,
+                               name=f"mpr-serve-relay-{level}")
+              for stream, level in ((proc.stdout, "info"), (proc.stderr, "warning"))]
+    for relay in relays:
+        relay.start()
     requests: list[int] = []
     wake = threading.Event()
 
@@ -327,7 +333,8 @@ def serve(settings: Settings, *, web_dir: Path | None = None, states_dir: Path |
             proc.wait()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-        relay.join(2)
+        for relay in relays:
+            relay.join(2)
     code = proc.returncode
     if requests:
         if late:

@@ -41,6 +41,7 @@ def test_mpr_lines_pass_and_plain_lines_become_records():
     plain = json.loads(relay_line("vite v6.0 building for production...\r\n"))
     assert (plain["level"], plain["logger"], plain["msg"]) == ("info", "mpr.server", "vite v6.0 building for production...")
     assert plain["ts"].endswith("Z")
+    assert json.loads(relay_line("thread 'tokio-rt-worker' panicked", level="warning"))["level"] == "warning"  # stderr
     assert relay_line("   \n") is None
     assert relay_line("{not json\n") is not None and json.loads(relay_line("{not json\n"))["msg"] == "{not json"
 

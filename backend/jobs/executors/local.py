@@ -27,9 +27,9 @@ from backend.jobs import lifecycle
 from backend.jobs.claim import claim_next, new_worker_id
 from backend.jobs.events import BUS
 from backend.jobs.executors.base import BackgroundLoops
-from backend.jobs.shutdown import stop_requested
 from backend.jobs.executors.chunked import local_decision, plan_local, run_chunked
 from backend.jobs.recovery import recover_attempt, recover_orphans
+from backend.jobs.shutdown import stop_requested
 from backend.media.chunking import ChunkingError, ChunkPlan
 from backend.media.command import Trim, build_command, expected_duration
 from backend.media.presets import PresetSpec, is_keyframe_copy
