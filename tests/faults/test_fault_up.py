@@ -61,14 +61,14 @@ async def test_mpr_up_leaves_nothing_behind(kind, victim, tmp_path, fault_clips)
                          stall_seconds=STALL, MPR_SHUTDOWN_GRACE=str(GRACE))
     try:
         source = (await app.scan())["medium.mp4"]["id"]
-        preset = (await app.preset_ids())["H.264 480p"]
+        preset = (await app.preset_ids())["H.264 720p"]
+        _second_up_refused(app)
 
         # 1. kill -9 of `mpr up` itself
         first = await _job(app, source, preset, "up-kill")
         await wait_encoding(app, first)
         tree = app.tree()
         assert any("ffmpeg" in p.name() for p in tree), [p.name() for p in tree]
-        _second_up_refused(app)
         os.kill(app.proc.pid, signal.SIGKILL)
         app.proc.wait(10)
         wait_all_gone(tree, app.port, within=5)
