@@ -3,6 +3,9 @@
 A `running` job whose worker process is gone (same host, pid not alive) or whose heartbeat is
 older than the stall window goes back to `queued` as a new attempt, or to `failed` with the
 reason once its attempts are used up. No job stays `running` with nothing running it.
+
+`release_stopped` is the other case: `mpr up` killed its own server on purpose (a second Ctrl-C,
+a stop past its deadline), so the jobs those processes held go back as the same attempt.
 """
 from __future__ import annotations
 
