@@ -7,18 +7,24 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import getpass
+import io
+import logging
 import os
+import signal
 import sys
 from pathlib import Path
 
 from backend.config import Settings
 
+log = logging.getLogger("mpr.cli")
+
 
 def _configure_logging(settings: Settings) -> None:
     from backend.logs import configure_logging
 
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
 
 
 def _bind(settings: Settings) -> None:
@@ -33,7 +39,18 @@ async def _migrate(settings: Settings) -> None:
     from backend.catalog.presets import seed_builtin_presets
 
     _bind(settings)
-    await run_migrations()
+    # piccolo prints its progress; it becomes log records, in the one log format (a failure shows it all)
+    printed = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(printed):
+            await run_migrations()
+    except BaseException:
+        sys.stderr.write(printed.getvalue())
+        raise
+    for line in printed.getvalue().splitlines():
+        line = line.strip(" -")
+        if line and not set(line) <= {"-"}:
+            log.log(logging.INFO if "[forwards]" in line else logging.DEBUG, "migrations: %s", line)
     changed = await seed_builtin_presets()
     print(f"database ready ({'PostgreSQL' if settings.is_postgres else 'SQLite'}); builtin presets changed: {changed}")
 
@@ -92,6 +109,7 @@ def _prepare(settings: Settings) -> Settings:
 def cmd_up(args) -> int:
     settings = Settings.from_env().with_(host=args.host or Settings.from_env().host, port=args.port or Settings.from_env().port)
     _check_exposure(settings)
+    _check_port(settings)
     settings = _prepare(settings)
     try:
         from backend.serve import serve
@@ -100,6 +118,16 @@ def cmd_up(args) -> int:
     print(f"MPR is starting at http://{settings.host}:{settings.port}/  (GraphQL /graphql, admin /admin)")
     sys.stdout.flush()
     return serve(settings) or 0
+
+
+def _check_port(settings: Settings) -> None:
+    """Before migrating and building: one line saying who holds the port, instead of a failed build."""
+    from backend.serve import port_in_use_message
+
+    busy = port_in_use_message(settings.host, settings.port)
+    if busy:
+        print(f"mpr up: {busy}", file=sys.stderr, flush=True)
+        raise SystemExit(2)
 
 
 def _check_exposure(settings: Settings) -> None:
@@ -120,6 +148,10 @@ def cmd_api(args) -> int:
 
 
 def cmd_worker(args) -> int:
+    """Run the executor until SIGTERM/Ctrl-C (graceful: MPR_SHUTDOWN_GRACE for running jobs; a
+    second signal stops them now, re-queued without spending an attempt) or, with --once, until
+    nothing is left to do."""
+    from backend.jobs import shutdown
     from backend.jobs.runtime import JobRuntime
 
     settings = Settings.from_env()
@@ -130,24 +162,37 @@ def cmd_worker(args) -> int:
     async def main() -> None:
         from backend.catalog.db import connection_pool, current_engine
 
+        stop = asyncio.Event()
+
+        def on_signal() -> None:
+            if stop.is_set():
+                shutdown.hurry()
+                return
+            shutdown.request_stop()
+            stop.set()
+
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, on_signal)
         _bind(settings)
         async with connection_pool(current_engine(), settings.pool_max_size):  # PostgreSQL only
             runtime = JobRuntime(settings)
             await runtime.start()
             print(f"worker {getattr(runtime.executor, 'worker_id', '')} running ({settings.executor}, {settings.workers} workers)")
             sys.stdout.flush()
+            waiter = asyncio.create_task(stop.wait())
+            work = asyncio.create_task(runtime.executor.drain(timeout=args.timeout)) if args.once else None
             try:
-                if args.once:
-                    await runtime.executor.drain(timeout=args.timeout)
-                else:
-                    await asyncio.Event().wait()
+                await asyncio.wait([t for t in (waiter, work) if t], return_when=asyncio.FIRST_COMPLETED)
+                if work is not None and work.done():
+                    work.result()  # a drain that timed out fails the command
             finally:
+                for task in (waiter, work):
+                    if task is not None:
+                        task.cancel()
                 await runtime.stop()
 
-    try:
-        asyncio.run(main())
-    except KeyboardInterrupt:
-        pass
+    asyncio.run(main())
     return 0
 
 

@@ -26,6 +26,13 @@ def _int(name: str, default: int) -> int:
         raise ValueError(f"{name} must be an integer, got {raw!r}") from exc
 
 
+def _log_format(raw: str) -> str:
+    value = raw.strip().lower()
+    if value not in ("json", "text"):
+        raise ValueError(f"MPR_LOG_FORMAT must be json or text, got {raw!r}")
+    return value
+
+
 def default_workers() -> int:
     """One FFmpeg process per two cores (x264 threads itself), at least one."""
     return max(1, (os.cpu_count() or 2) // 2)
@@ -58,6 +65,8 @@ class Settings:
     ffmpeg: str | None = None
     ffprobe: str | None = None
     log_level: str = "INFO"
+    log_format: str = "json"  # json | text: one choice for every process of a server (MPR_LOG_FORMAT)
+    shutdown_grace: int = 30  # seconds running jobs get to finish on SIGTERM/Ctrl-C (MPR_SHUTDOWN_GRACE)
 
     @property
     def in_root(self) -> Path:
@@ -113,4 +122,6 @@ class Settings:
             ffmpeg=_env("MPR_FFMPEG"),
             ffprobe=_env("MPR_FFPROBE"),
             log_level=_env("MPR_LOG_LEVEL", "INFO"),
+            log_format=_log_format(_env("MPR_LOG_FORMAT", "json")),
+            shutdown_grace=_int("MPR_SHUTDOWN_GRACE", 30),
         )

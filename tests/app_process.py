@@ -20,6 +20,8 @@ from backend.config import REPO_ROOT, Settings
 class AppProcess:
     """One MPR installation (database + media root); `start()` may be called again after a stop or a kill."""
 
+    command = "api"  # the `mpr` subcommand that serves it (tests/faults/mpr_up.py runs `up`)
+
     def __init__(self, root: Path, database_url: str, *, token: str, callback_secret: str,
                  admin_password: str, workers: int, **env: str):
         self.root = root
@@ -41,6 +43,7 @@ class AppProcess:
             "MPR_ADMIN_PASSWORD": admin_password,
             "MPR_WORKERS": str(workers),
             "MPR_LOG_LEVEL": "WARNING",
+            "MPR_SHUTDOWN_GRACE": "2",  # a stop with jobs running re-queues them after 2 s, not 30
             **env,
         }
         self.proc: subprocess.Popen | None = None
@@ -64,21 +67,21 @@ class AppProcess:
         self.starts += 1
         with open(self.log_path, "wb") as log:  # the child keeps its own handle
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "backend.cli", "api", "--port", str(self.port)],
+                [sys.executable, "-m", "backend.cli", self.command, "--port", str(self.port)],
                 cwd=REPO_ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 start_new_session=True,
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"mpr api exited with {self.proc.returncode}:\n{self.log()}")
+                raise RuntimeError(f"mpr {self.command} exited with {self.proc.returncode}:\n{self.log()}")
             try:
                 if httpx.get(f"{self.url}/healthz", timeout=2).status_code == 200:
                     return
             except httpx.HTTPError:
                 pass
             time.sleep(0.2)
-        raise RuntimeError(f"mpr api did not answer within {timeout} s:\n{self.log()}")
+        raise RuntimeError(f"mpr {self.command} did not answer within {timeout} s:\n{self.log()}")
 
     def log(self) -> str:
         try:

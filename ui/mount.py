@@ -6,11 +6,16 @@ under the API prefixes go to Litestar (a plain path dispatch: a Starlette Mount 
 everything else to Reflex. `lifespan` is registered with `app.register_lifespan_task` so
 Litestar's startup (database, job runtime) runs inside Reflex's lifespan. This is app wiring:
 the states and components never import the backend.
+
+The lifespan runs in the granian worker process that `mpr up` → Reflex started: it puts MPR's log
+format on the worker's loggers, and binds the worker's life to its supervisor's
+(`PR_SET_PDEATHSIG`, see backend/serve.py), so a killed supervisor never leaves a worker serving.
 """
 from __future__ import annotations
 
 import contextlib
 import logging
+import multiprocessing
 import re
 
 from backend.config import Settings
@@ -33,8 +38,11 @@ def litestar_app():
     if _litestar is None and _failure is None:
         try:
             from backend.api.app import create_app
+            from backend.logs import configure_logging
 
-            _litestar = create_app(Settings.from_env(), run_jobs=True)
+            settings = Settings.from_env()
+            configure_logging(settings.log_level, settings.log_format)
+            _litestar = create_app(settings, run_jobs=True)
         except Exception as exc:  # the UI still serves; API paths answer 503 with the reason
             _failure = f"{type(exc).__name__}: {exc}"
             log.exception("the API app could not be built")
@@ -64,9 +72,19 @@ def transformer(reflex_asgi):
     return dispatch
 
 
+def _die_with_supervisor() -> None:
+    """In a granian worker (a multiprocessing child of the supervisor): die when the supervisor dies."""
+    parent = multiprocessing.parent_process()
+    if parent is not None and parent.pid:
+        from backend.lifeline import bind_to_parent
+
+        bind_to_parent(parent.pid)
+
+
 @contextlib.asynccontextmanager
 async def lifespan():
     """Run Litestar's startup/shutdown (DB binding, job executor) for the life of the server."""
+    _die_with_supervisor()
     app = litestar_app()
     if app is None:
         yield

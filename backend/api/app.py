@@ -96,4 +96,5 @@ def create_app(
         lifespan=[lifespan],
         state=state,
         debug=False,
+        logging_config=None,  # keep the process's MPR log format (backend.logs); Litestar's would replace it
     )

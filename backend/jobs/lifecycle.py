@@ -4,6 +4,7 @@
     queued → cancelled | failed          (cancelled before it ran; could not be dispatched)
     failed | cancelled → queued          (retry: a new attempt)
     running → queued | failed            (recovery of a stalled or orphaned attempt)
+    running → queued, same attempt       (the server stopped it: `requeue_unspent`)
 
 Every change is a conditional UPDATE on the status (and attempt) that was read, so two
 processes racing on one job cannot both win; the winner records a `JobTransition` row and
@@ -23,6 +24,7 @@ from backend.jobs.events import BUS, JobEvent
 
 log = logging.getLogger("mpr.jobs")
 
+SERVER_STOPPED = "server stopped"
 LEGAL: dict[str, frozenset[str]] = {
     "": frozenset({QUEUED}),
     QUEUED: frozenset({RUNNING, CANCELLED, FAILED}),
@@ -162,6 +164,16 @@ async def _transition_once(job_id, to, reason, expect_attempt, expect_from, fiel
         BUS.publish(event_from_row(new))
         return True
     return False
+
+
+async def requeue_unspent(job_id: int, attempt: int, reason: str = SERVER_STOPPED) -> bool:
+    """running → queued keeping the attempt number: the server was stopped (SIGTERM, Ctrl-C) while
+    this attempt ran, which says nothing about the job, so it does not count against max_attempts.
+
+    Only for attempts whose FFmpeg is already stopped: the next claim runs the same attempt number.
+    """
+    return await transition(job_id, QUEUED, reason, expect_attempt=attempt, expect_from=(RUNNING,),
+                            attempt=attempt)
 
 
 async def require_transition(job_id: int, to: str, reason: str, **kwargs) -> None:

@@ -3,40 +3,38 @@
 A `running` job whose worker process is gone (same host, pid not alive) or whose heartbeat is
 older than the stall window goes back to `queued` as a new attempt, or to `failed` with the
 reason once its attempts are used up. No job stays `running` with nothing running it.
+
+`release_stopped` is the other case: `mpr up` killed its own server on purpose (a second Ctrl-C,
+a stop past its deadline), so the jobs those processes held go back as the same attempt.
 """
 from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 import socket
 
 from backend.catalog.tables import TranscodeJob
 from backend.jobs import lifecycle
+from backend.lifeline import pid_alive
 
 log = logging.getLogger("mpr.jobs.recovery")
 
 
-def _pid_alive(pid: int) -> bool:
+def _worker_pid(worker_id: str) -> int | None:
+    parts = worker_id.split(":")
+    if len(parts) < 3 or parts[0] != socket.gethostname():
+        return None
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+        return int(parts[1])
+    except ValueError:
+        return None
 
 
 def worker_is_dead(worker_id: str) -> bool:
-    """True when `worker_id` names a process on this host that no longer exists."""
-    parts = worker_id.split(":")
-    if len(parts) < 3 or parts[0] != socket.gethostname():
-        return False
-    try:
-        pid = int(parts[1])
-    except ValueError:
-        return False
-    return not _pid_alive(pid)
+    """True when `worker_id` names a process on this host that no longer exists (a zombie left by a
+    killed server counts as gone)."""
+    pid = _worker_pid(worker_id)
+    return pid is not None and not pid_alive(pid)
 
 
 def _as_utc(value) -> dt.datetime | None:
@@ -83,5 +81,19 @@ async def recover_orphans(executor: str, stall_seconds: float, own_job_ids: set[
             continue
         if await recover_attempt(row, reason):
             log.warning("job %s: %s", row["id"], reason, extra={"job_id": row["id"]})
+            moved.append(row["id"])
+    return moved
+
+
+async def release_stopped(pids: set[int], reason: str = lifecycle.SERVER_STOPPED) -> list[int]:
+    """After `mpr up` stopped its server by force: the `running` jobs whose worker was one of
+    `pids` (processes on this host, now dead) go back to the queue without spending an attempt."""
+    rows = await TranscodeJob.select(TranscodeJob.id, TranscodeJob.attempt, TranscodeJob.worker_id).where(
+        TranscodeJob.status == lifecycle.RUNNING
+    )
+    moved = []
+    for row in rows:
+        pid = _worker_pid(row["worker_id"] or "")
+        if pid in pids and not pid_alive(pid) and await lifecycle.requeue_unspent(row["id"], row["attempt"], reason):
             moved.append(row["id"])
     return moved

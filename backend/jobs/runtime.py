@@ -1,9 +1,14 @@
-"""`JobRuntime`: opens the storages and runs the configured executor inside a process (`mpr up`, `mpr worker`)."""
+"""`JobRuntime`: opens the storages and runs the configured executor inside a process (`mpr up`, `mpr worker`).
+
+Stopping it is the graceful stop of `backend.jobs.shutdown`: no new claims, running jobs get
+MPR_SHUTDOWN_GRACE seconds, the rest go back to the queue without spending an attempt.
+"""
 from __future__ import annotations
 
 import logging
 
 from backend.config import Settings
+from backend.jobs import shutdown
 from backend.storage import Storages, open_storages
 
 log = logging.getLogger("mpr.jobs.runtime")
@@ -32,7 +37,10 @@ class JobRuntime:
         return self.executor.alive
 
     async def start(self) -> None:
+        shutdown.reset()
         await self.executor.start()
 
-    async def stop(self) -> None:
-        await self.executor.stop()
+    async def stop(self, grace: float | None = None) -> None:
+        """Stop the executor; running jobs get `grace` s (default MPR_SHUTDOWN_GRACE) to finish."""
+        shutdown.request_stop()
+        await self.executor.stop(self.settings.shutdown_grace if grace is None else grace)

@@ -6,24 +6,25 @@ fill up and block ffmpeg. Cancelling the awaiting task sends SIGTERM (ffmpeg flu
 exits), waits up to 5 s, then SIGKILLs, deletes the partial output and re-raises
 CancelledError. `q` on stdin is never used: it exits 0, indistinguishable from success.
 On Linux ffmpeg is also killed when the process that started it dies (kill -9 of MPR): an
-orphan would otherwise keep encoding next to the attempt the restarted MPR runs.
+orphan would otherwise keep encoding next to the attempt the restarted MPR runs
+(`backend.lifeline`). It runs in its own process group, so a terminal's Ctrl-C reaches only MPR.
 """
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import inspect
 import logging
 import os
 import re
 import signal
-import sys
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from backend.lifeline import die_with
 
 from .webp import finish_webp, is_frame_stream
 
@@ -189,32 +190,6 @@ async def _read_lines(stream: asyncio.StreamReader, sink: Callable[[str], Awaita
             await r
 
 
-def _load_prctl():
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        return ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):
-        return None
-
-
-_PRCTL = _load_prctl()
-_PR_SET_PDEATHSIG = 1
-
-
-def _die_with(parent_pid: int) -> Callable[[], None] | None:
-    """A preexec_fn: the child gets SIGKILL when `parent_pid` (this process) dies. Linux only."""
-    if _PRCTL is None:
-        return None
-
-    def hook() -> None:
-        _PRCTL(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
-        if os.getppid() != parent_pid:  # the parent died before the prctl took effect
-            os._exit(1)
-
-    return hook
-
-
 def _remove(output: Path | None) -> None:
     if output is None:
         return
@@ -261,7 +236,9 @@ async def run_ffmpeg(
     proc = await asyncio.create_subprocess_exec(
         *argv, stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        preexec_fn=_die_with(os.getpid()),
+        # its own process group: a Ctrl-C typed at `mpr api`/`mpr worker` reaches MPR, which stops
+        # FFmpeg itself after the shutdown grace, instead of reaching FFmpeg directly mid-encode
+        preexec_fn=die_with(os.getpid(), own_group=True),
     )
 
     async def on_stdout(line: str) -> None:

@@ -143,8 +143,9 @@ class AwsExecutor(BackgroundLoops):
         self._start_loops(claim=self._claim_loop(), events=self._watch_events(), reconcile=self._reconcile_loop())
         log.info("aws executor %s started (state machine %s)", self.worker_id, self.settings.state_machine_arn)
 
-    async def stop(self) -> None:
-        """Stop claiming. Executions keep running on AWS and report through the callback route."""
+    async def stop(self, grace: float = 0.0) -> None:
+        """Stop claiming. Executions keep running on AWS and report through the callback route, so
+        there is nothing to wait for (`grace` is unused)."""
         await self._stop_loops()
 
     def notify(self) -> None:

@@ -29,6 +29,7 @@ from backend.jobs.events import BUS
 from backend.jobs.executors.base import BackgroundLoops
 from backend.jobs.executors.chunked import local_decision, plan_local, run_chunked
 from backend.jobs.recovery import recover_attempt, recover_orphans
+from backend.jobs.shutdown import stop_requested
 from backend.media.chunking import ChunkingError, ChunkPlan
 from backend.media.command import Trim, build_command, expected_duration
 from backend.media.presets import PresetSpec, is_keyframe_copy
@@ -70,24 +71,32 @@ class LocalExecutor(BackgroundLoops):
         self._start_loops(claim=self._claim_loop(), events=self._watch_events(), watchdog=self._watchdog())
         log.info("local executor %s started with %d workers", self.worker_id, self.settings.workers)
 
-    async def stop(self) -> None:
+    async def stop(self, grace: float = 0.0) -> None:
+        """Claim nothing more; give running attempts up to `grace` s to finish, then stop their
+        FFmpeg and put them back in the queue as "server stopped" without spending an attempt."""
         self._stopping = True  # before the attempts are cancelled: no new claim in between
-        for attempt in list(self.running.values()):
-            attempt.stop_reason = "interrupted: MPR stopped while the job ran"
-            if attempt.task:
-                attempt.task.cancel()
+        self._wake.set()
+        await self._let_finish([a.task for a in self.running.values() if a.task], grace)
+        left = [a for a in self.running.values() if a.task and not a.task.done()]
+        if left:
+            log.warning("stopping %d running job(s) after the %.0f s shutdown grace: %s", len(left), grace,
+                        ", ".join(str(a.job_id) for a in left))
+        for attempt in left:
+            attempt.stop_reason = ""  # not a failure of the job: _release_leftovers re-queues it below
+            attempt.task.cancel()
         await self._stop_loops(*(a.task for a in self.running.values() if a.task))
         await self._release_leftovers()
 
     async def _release_leftovers(self) -> None:
-        """Jobs still marked running for this worker (e.g. claimed as we stopped) go back to the queue."""
+        """Jobs still marked running for this worker (stopped above, or claimed as we stopped) go back
+        to the queue with the same attempt number: the server stopped, the job did not fail."""
         from backend.catalog.tables import TranscodeJob
 
-        rows = await TranscodeJob.select(TranscodeJob.id, TranscodeJob.attempt, TranscodeJob.max_attempts).where(
+        rows = await TranscodeJob.select(TranscodeJob.id, TranscodeJob.attempt).where(
             (TranscodeJob.status == lifecycle.RUNNING) & (TranscodeJob.worker_id == self.worker_id)
         )
         for row in rows:
-            await recover_attempt(row, "interrupted: MPR stopped while the job ran")
+            await lifecycle.requeue_unspent(row["id"], row["attempt"], lifecycle.SERVER_STOPPED)
 
     def notify(self) -> None:
         self._wake.set()
@@ -112,7 +121,7 @@ class LocalExecutor(BackgroundLoops):
         while not self._stopping:
             self._wake.clear()
             claimed = False
-            if len(self.running) < self.settings.workers:
+            if len(self.running) < self.settings.workers and not stop_requested():
                 try:
                     row = await claim_next(self.name, self.worker_id)
                 except Exception:  # noqa: BLE001 - database down: try again shortly
