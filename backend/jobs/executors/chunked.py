@@ -143,9 +143,28 @@ class _Aggregate:
 
 
 async def _cancel_all(tasks: list[asyncio.Task]) -> None:
+    """Cancel `tasks` and return only once every one has finished, i.e. its FFmpeg has exited.
+
+    A cancel of the caller while this waits does not cut the wait short: returning early would
+    leave chunk FFmpegs running after the job is over, writing into a work folder being removed
+    (the local executor cancels a job's task more than once: the cancel event, the progress
+    write that finds the job cancelled, the watchdog, `stop`). It is re-raised once all are done.
+    """
     for task in tasks:
         task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
+    interrupted = False
+    pending = [task for task in tasks if not task.done()]
+    while pending:
+        try:
+            await asyncio.wait(pending)
+        except asyncio.CancelledError:
+            interrupted = True
+        pending = [task for task in pending if not task.done()]
+    for task in tasks:
+        if not task.cancelled():
+            task.exception()  # retrieved: no "exception was never retrieved" noise
+    if interrupted:
+        raise asyncio.CancelledError
 
 
 async def run_chunked(
@@ -204,7 +223,7 @@ async def run_chunked(
                 await _cancel_all(list(pending))
                 raise failed.exception()
         except asyncio.CancelledError:
-            await asyncio.shield(_cancel_all(tasks))
+            await _cancel_all(tasks)  # not shielded: a shield returns at the next cancel, FFmpeg still running
             raise
         await agg.emit(CHUNKS_SHARE)
         listing = work / "chunks.ffconcat"
