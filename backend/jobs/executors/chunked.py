@@ -38,7 +38,7 @@ from backend.media.chunking import (
 from backend.media.command import Trim
 from backend.media.presets import PresetSpec
 from backend.media.probe import MediaInfo
-from backend.media.runner import Progress, run_ffmpeg
+from backend.media.runner import FFmpegError, Progress, run_ffmpeg
 from backend.media.verify import VerificationError
 
 PROGRESS_INTERVAL = 0.5
@@ -197,10 +197,14 @@ async def run_chunked(
         chunk = plan.chunks[index]
         async with gate:
             argv = plan.chunk_command(index, src, chunk_paths[index])
-            tails.append(await run_ffmpeg(
-                argv, duration=chunk.frames / plan.join.fps, output=chunk_paths[index],
-                on_progress=lambda p: agg.chunk(index, p),
-            ))
+            try:
+                tails.append(await run_ffmpeg(
+                    argv, duration=chunk.frames / plan.join.fps, output=chunk_paths[index],
+                    on_progress=lambda p: agg.chunk(index, p),
+                ))
+            except FFmpegError as exc:  # the job's error says which chunk (as the Lambda's does)
+                raise FFmpegError(f"chunk {index} ({chunk.first:.3f} s, {chunk.frames} frames): {exc.message}",
+                                  exc.stderr_tail, exc.returncode) from exc
         got = (await asyncio.to_thread(stream_stats, chunk_paths[index])).video_frames
         if got != chunk.frames:
             raise VerificationError(f"chunk {index} has {got} frames, the plan says {chunk.frames}")
@@ -210,7 +214,10 @@ async def run_chunked(
 
     async def encode_audio() -> None:
         argv = plan.audio_command(src, audio_path)
-        await run_ffmpeg(argv, duration=plan.join.duration, output=audio_path)
+        try:
+            await run_ffmpeg(argv, duration=plan.join.duration, output=audio_path)
+        except FFmpegError as exc:
+            raise FFmpegError(f"audio: {exc.message}", exc.stderr_tail, exc.returncode) from exc
 
     tasks = [asyncio.create_task(encode(i), name=f"mpr-chunk-{i}") for i in range(len(plan.chunks))]
     if audio_path is not None:
