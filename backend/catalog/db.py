@@ -45,7 +45,7 @@ async def connection_pool(engine: Engine, max_size: int) -> AsyncIterator[None]:
 
 
 async def create_tables(engine: Engine | None = None) -> None:
-    """Create all tables if missing (tests); the app itself uses migrations (`mpr migrate`)."""
+    """Create all tables if missing (benches); the app and the test suite use the migrations (`mpr migrate`)."""
     if engine is not None:
         bind_engine(engine)
     await create_db_tables(*AUTH_TABLES, *ALL_TABLES, if_not_exists=True)

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-schemathesis = pytest.importorskip("schemathesis")
+from skips import MISSING_TOOL
+
+schemathesis = pytest.importorskip("schemathesis", reason=MISSING_TOOL + "schemathesis (make install)")
 pytestmark = pytest.mark.slow
 
 from hypothesis import HealthCheck, settings  # noqa: E402

@@ -10,6 +10,7 @@ import pytest
 from api_helpers import TOKEN
 from backend.api.app import create_app
 from backend.config import REPO_ROOT
+from skips import missing_tool
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -20,7 +21,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 async def test_graphiql_works_offline(api_settings, db, presets, live_server):
     if not Path(CHROMIUM).exists():
-        pytest.skip("Debian chromium is not installed")
+        missing_tool("chromium", "apt-get install -y chromium; make test installs it")
     from playwright.async_api import async_playwright
 
     server = live_server(create_app(api_settings, run_jobs=False, db_pool=False))

@@ -6,10 +6,12 @@ app's signed callback route. Runs on SQLite and PostgreSQL (the `db` fixture).
 from __future__ import annotations
 
 import asyncio
+import re
 
 import pytest
-from app_helpers import STALL, add_asset, preset_id, serving, wait_job
-from aws_helpers import fetch_output, states_entered, wait_execution
+from app_helpers import STALL, add_asset, job, preset_id, serving, wait_for, wait_job
+from aws_helpers import fetch_output, output_exists, states_entered, wait_execution
+from procs import describe, ffmpeg_children
 
 from backend.awsdeploy.local import free_port
 from backend.catalog.tables import MediaAsset
@@ -87,3 +89,78 @@ async def test_without_the_chunked_machine_the_job_runs_single_pass(db, settings
         [run] = moto_stack.results_for(row["id"])
         assert "plan" not in run["event"]
         assert ":execution:mpr-transcode:" in row["execution_id"]
+
+
+# -- cancel and failure mid-chunk, checked by process and in the database ---------------------
+@pytest.fixture(scope="module")
+def clip_30s(clips_dir):
+    """30 s of 640x360 that H.265 encodes slowly enough here to act while the chunks run."""
+    return generate_clip(clips_dir / "aws-30s-360p.mp4", duration=30, width=640, height=360, fps=25, gop=50)
+
+
+async def start_slow_chunked_job(app, moto_stack, clip, name: str, monkeypatch) -> tuple[dict, str]:
+    """A chunked H.265 job of 4 chunks; once its chunk Lambdas run FFmpeg: (row, process marker)."""
+    monkeypatch.setattr(aws_plan, "MIN_CHUNK_SECONDS", 7.5)
+    asset = await add_asset(app, clip, f"e2e/{name}.mp4")
+    created = await service.create_job(app.settings, app.storages, source_id=asset["id"],
+                                       preset_id=await preset_id("H.265 1080p"), output_name=name, chunked=True)
+    marker = str(moto_stack.tmp)  # every chunk/audio Lambda works in a folder under the handler's /tmp
+    row = await wait_job(created["id"], {"running"}, timeout=120,
+                         also=lambda r: r["progress"] > 0 and len(chunk_ffmpegs(marker, r["id"])) >= 1)
+    return row, marker
+
+
+def chunk_ffmpegs(marker: str, job_id: int) -> list:
+    return [p for p in ffmpeg_children(marker) if f"mpr-chunk-{job_id}-" in " ".join(p.cmdline())]
+
+
+async def invocations_returned(moto_stack, job_id: int, timeout: float = 120.0) -> None:
+    """Wait until the execution is over and every handler invocation of the job has returned."""
+    def over() -> bool:
+        runs = [r for r in moto_stack.aws.invocations if r["event"].get("job_id") == job_id]
+        return bool(runs) and all("result" in r or "error" in r for r in runs)
+
+    await wait_for(over, timeout, what="the job's Lambda invocations to return")
+
+
+async def test_cancel_mid_chunk_stops_the_execution_and_every_ffmpeg(app, moto_stack, clip_30s, monkeypatch):
+    row, marker = await start_slow_chunked_job(app, moto_stack, clip_30s, "cancel-mid-chunk", monkeypatch)
+    running = chunk_ffmpegs(marker, row["id"])
+    await service.cancel_job(row["id"])
+    await wait_for(lambda: app.executor.has_stopped(row["execution_id"]), what="StopExecution")
+    desc = await asyncio.to_thread(wait_execution, moto_stack, row["execution_id"], 120)
+    # AWS shows ABORTED at once; moto only once the invocations in flight return, and those may
+    # already have failed the Map with ChunkStopped (then FAILED, its failure report ignored)
+    assert desc["status"] in ("ABORTED", "FAILED"), desc
+    await invocations_returned(moto_stack, row["id"])
+    # every chunk Lambda heard "not wanted" at its next progress report and stopped its FFmpeg
+    assert describe(ffmpeg_children(marker)) == []
+    assert not any(p.is_running() for p in running)
+    assert not list(moto_stack.tmp.glob(f"mpr-chunk-{row['id']}-*"))  # the Lambdas' work folders
+    stopped = [r for r in moto_stack.results_for(row["id"], "chunk_encode") if "error" in r]
+    assert stopped and all("ChunkStopped" in str(r["error"]) for r in stopped), stopped
+    assert not output_exists(moto_stack, row["output_key"])
+    assert moto_stack.results_for(row["id"], "chunk_join") == []
+    done = await job(row["id"])
+    assert done["status"] == "cancelled" and done["output_asset"] is None
+    assert [h["to_status"] for h in await lifecycle.history(row["id"])] == ["queued", "running", "cancelled"]
+
+
+async def test_a_chunk_killed_mid_encode_fails_the_job_with_its_reason(app, moto_stack, clip_30s, monkeypatch):
+    row, marker = await start_slow_chunked_job(app, moto_stack, clip_30s, "chunk-killed", monkeypatch)
+    victim = chunk_ffmpegs(marker, row["id"])[0]
+    index = int(re.search(rf"mpr-chunk-{row['id']}-(\d+)-", " ".join(victim.cmdline())).group(1))
+    victim.kill()  # the chunk's FFmpeg dies mid-encode
+    done = await wait_job(row["id"], timeout=120)
+    assert done["status"] == "failed", done
+    assert re.search(rf"chunk {index} \([0-9.]+ s, \d+ frames\): ffmpeg was killed by signal SIGKILL",
+                     done["error"]), done["error"]
+    desc = await asyncio.to_thread(wait_execution, moto_stack, row["execution_id"], 120)
+    assert desc["status"] == "FAILED"
+    assert "ReportFailure" in states_entered(moto_stack, row["execution_id"])
+    await invocations_returned(moto_stack, row["id"])
+    assert describe(ffmpeg_children(marker)) == []  # the other chunks stopped too
+    assert not output_exists(moto_stack, row["output_key"])
+    hist = await lifecycle.history(row["id"])
+    assert [h["to_status"] for h in hist] == ["queued", "running", "failed"]
+    assert hist[-1]["reason"] == done["error"]

@@ -16,9 +16,8 @@ import subprocess
 import time
 from pathlib import Path
 
-import pytest
-
 from backend.config import REPO_ROOT
+from skips import missing_tool
 
 NGINX_CONF = REPO_ROOT / "deploy" / "nginx.conf"
 CANDIDATES = ("/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/local/nginx/sbin/nginx")
@@ -34,9 +33,9 @@ def ensure_nginx() -> str:
     if found:
         return found
     if os.geteuid() != 0:
-        pytest.skip("nginx is not installed and installing it needs root (apt-get install nginx-light)")
+        missing_tool("nginx", "installing it needs root: apt-get install nginx-light")
     if shutil.which("apt-get") is None:
-        pytest.skip("nginx is not installed and there is no apt-get to install it")
+        missing_tool("nginx", "there is no apt-get to install it")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     for package in ("nginx-light", "nginx"):
         done = subprocess.run(["apt-get", "install", "-y", "-q", package], env=env, capture_output=True, timeout=600)
@@ -46,7 +45,7 @@ def ensure_nginx() -> str:
                                   timeout=600)
         if done.returncode == 0 and find_nginx():
             return find_nginx()
-    pytest.skip("could not install nginx with apt-get (no package source reachable?)")
+    missing_tool("nginx", "apt-get install nginx-light failed: no package source reachable?")
 
 
 def _replace_once(text: str, pattern: str, replacement: str) -> str:

@@ -12,6 +12,7 @@ import pytest
 from backend.api.app import create_app
 from backend.cli import _check_exposure
 from backend.config import REPO_ROOT, Settings
+from skips import engine_specific
 
 
 def _cli(args: list[str], **env: str) -> subprocess.CompletedProcess:
@@ -74,7 +75,7 @@ def test_serve_passes_the_pool_size_to_the_ui_process():
 
 async def test_app_opens_a_pool_of_the_configured_size(settings, db):
     if not db.startswith("postgres"):
-        pytest.skip("the asyncpg pool exists on PostgreSQL only")
+        engine_specific("the asyncpg connection pool exists on PostgreSQL only")
     app = create_app(settings.with_(database_url=db, db_pool_size=3), run_jobs=False, db_pool=True)
     async with app.lifespan():
         pool = app.state.engine.pool

@@ -14,6 +14,7 @@ from backend.catalog import db as catalog_db
 from backend.catalog.engine import engine_from_url
 from backend.catalog.tables import JobTransition, TranscodeJob
 
+from dbmigrate import migrate_async
 from mpr_app import drop_database, new_database, terminate_backends
 
 pytestmark = pytest.mark.slow
@@ -24,7 +25,8 @@ async def test_terminated_transaction_leaves_the_engine_usable(tmp_path):
     dbname = url.rsplit("/", 1)[1]
     engine = engine_from_url(url)
     try:
-        await catalog_db.create_tables(engine)
+        await migrate_async(url, tmp_path)
+        catalog_db.bind_engine(engine)
         await engine.start_connection_pool(min_size=1, max_size=2)
         for _ in range(4):  # more failures than the pool has connections: none may leak
             with pytest.raises(Exception):  # noqa: B017,PT011 - whichever error the dead connection gives

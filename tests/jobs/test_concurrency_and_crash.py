@@ -16,11 +16,12 @@ from backend.jobs import service
 from backend.jobs.executors.local import LocalExecutor
 
 from jobwait import wait_status
+from skips import engine_specific
 
 
 async def test_two_executors_run_each_job_once(db, settings, storages, presets, add_asset):
     if not db.startswith("postgres"):
-        pytest.skip("SKIP LOCKED claiming across processes is a PostgreSQL property")
+        engine_specific("SKIP LOCKED claiming across processes is a PostgreSQL property")
     asset = await add_asset("small")
     ids = [
         (await service.create_job(settings, storages, source_id=asset["id"], preset_id=presets["Trim only (stream copy)"],

@@ -34,6 +34,7 @@ from backend.media.presets import PresetSpec, builtin_preset, validate_preset
 from backend.media.probe import MediaInfo, VideoInfo, keyframe_times, probe
 from backend.media.runner import run_ffmpeg
 from backend.media.verify import VerificationError, verify_output
+from procs import chunk_tasks, describe, ffmpeg_children, kill_all
 
 KEYFRAMES = (0, 1.4, 2.6, 4.2, 5.0, 6.8, 8.0, 9.2, 10.4, 11.2)  # irregular GOPs on purpose
 SPEC = validate_preset(PresetSpec(
@@ -294,17 +295,43 @@ async def test_other_codecs_join_frame_exact(src, info, index, tmp_path, codec, 
     assert decoded.returncode == 0 and decoded.stderr == ""
 
 
-async def test_cancel_stops_every_ffmpeg_and_cleans_up(src, info, index, tmp_path):
+async def _cancel_mid_chunk(src, info, index, tmp_path, cancels: int) -> None:
+    """Start a chunked encode (2 chunks at a time), cancel it `cancels` times once the chunks
+    report progress, and check by process that nothing of it survives the awaited cancel."""
     plan = plan_chunks(info, replace(SPEC, speed_preset="medium"), None, index=index, target_seconds=2.0)
+    assert len(plan.chunks) >= 4
     seen = asyncio.Event()
     dst = tmp_path / "out.mp4"
     task = asyncio.create_task(run_chunked(plan, src, dst, lambda p: seen.set(), 2))
-    await asyncio.wait_for(seen.wait(), 30)
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
-    assert not dst.exists()
-    assert not list(tmp_path.glob(".mpr-chunks-*"))
+    try:
+        await asyncio.wait_for(seen.wait(), 60)
+        assert len(ffmpeg_children(str(tmp_path))) >= 2  # two chunks encoding (and the audio)
+        task.cancel()
+        for _ in range(cancels - 1):  # the executor cancels again (progress write, watchdog, stop)
+            await asyncio.sleep(0.05)  # while the first cancel is stopping the chunks
+            task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        # the moment the cancel returns: no chunk task and no FFmpeg of this encode left
+        assert [t.get_name() for t in chunk_tasks()] == []
+        assert describe(ffmpeg_children(str(tmp_path))) == []
+        assert not dst.exists()
+        assert not list(tmp_path.glob(".mpr-chunks-*"))
+    finally:  # a failed check must not leave encodes running into the next tests
+        for leftover in chunk_tasks():
+            leftover.cancel()
+        await asyncio.gather(*chunk_tasks(), return_exceptions=True)
+        kill_all(ffmpeg_children(str(tmp_path)))
+
+
+async def test_cancel_stops_every_ffmpeg_and_cleans_up(src, info, index, tmp_path):
+    await _cancel_mid_chunk(src, info, index, tmp_path, cancels=1)
+
+
+async def test_a_second_cancel_does_not_leave_ffmpeg_running(src, info, index, tmp_path):
+    """A cancel arriving while the first one waits for the chunks to stop used to return at once
+    (asyncio.shield), leaving chunk FFmpegs running after the job was over."""
+    await _cancel_mid_chunk(src, info, index, tmp_path, cancels=3)
 
 
 async def test_plan_local_reads_keyframes(src, info):

@@ -11,6 +11,7 @@ import pytest
 
 import ui_stack
 from backend.config import REPO_ROOT
+from skips import missing_tool
 
 ARTIFACTS = REPO_ROOT / "test-artifacts" / "ui"
 CHROMIUM = "/usr/bin/chromium"
@@ -32,7 +33,7 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     if not Path(CHROMIUM).exists():
-        pytest.skip("Debian chromium is not installed (apt-get install -y chromium)")
+        missing_tool("chromium", "apt-get install -y chromium; make test installs it")
     with sync_playwright() as pw:
         instance = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield instance

@@ -48,14 +48,18 @@ def settings_for(root: Path, port: int, host: str = "127.0.0.1") -> Settings:
 
 async def _prepare(settings: Settings, demo: bool) -> None:
     from backend.api.auth import ensure_admin_user
-    from backend.catalog.db import create_tables
+    from backend.catalog.db import bind_engine
     from backend.catalog.engine import engine_from_url
     from backend.catalog.ingest import scan
-    from backend.catalog.presets import seed_builtin_presets
     from backend.storage import open_storages
 
-    await create_tables(engine_from_url(settings.database_url))
-    await seed_builtin_presets()
+    try:
+        from dbmigrate import migrate_async  # under pytest (tests/ is on sys.path)
+    except ImportError:
+        from tests.dbmigrate import migrate_async  # python -m tests.ui.ui_stack
+
+    await migrate_async(settings.database_url, settings.data_dir)  # `mpr migrate`: schema + builtin presets
+    bind_engine(engine_from_url(settings.database_url))
     await ensure_admin_user(settings)
     if demo:
         await scan(open_storages(settings))

@@ -38,7 +38,7 @@ from backend.media.chunking import (
 from backend.media.command import Trim
 from backend.media.presets import PresetSpec
 from backend.media.probe import MediaInfo
-from backend.media.runner import Progress, run_ffmpeg
+from backend.media.runner import FFmpegError, Progress, run_ffmpeg
 from backend.media.verify import VerificationError
 
 PROGRESS_INTERVAL = 0.5
@@ -143,9 +143,28 @@ class _Aggregate:
 
 
 async def _cancel_all(tasks: list[asyncio.Task]) -> None:
+    """Cancel `tasks` and return only once every one has finished, i.e. its FFmpeg has exited.
+
+    A cancel of the caller while this waits does not cut the wait short: returning early would
+    leave chunk FFmpegs running after the job is over, writing into a work folder being removed
+    (the local executor cancels a job's task more than once: the cancel event, the progress
+    write that finds the job cancelled, the watchdog, `stop`). It is re-raised once all are done.
+    """
     for task in tasks:
         task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
+    interrupted = False
+    pending = [task for task in tasks if not task.done()]
+    while pending:
+        try:
+            await asyncio.wait(pending)
+        except asyncio.CancelledError:
+            interrupted = True
+        pending = [task for task in pending if not task.done()]
+    for task in tasks:
+        if not task.cancelled():
+            task.exception()  # retrieved: no "exception was never retrieved" noise
+    if interrupted:
+        raise asyncio.CancelledError
 
 
 async def run_chunked(
@@ -178,10 +197,14 @@ async def run_chunked(
         chunk = plan.chunks[index]
         async with gate:
             argv = plan.chunk_command(index, src, chunk_paths[index])
-            tails.append(await run_ffmpeg(
-                argv, duration=chunk.frames / plan.join.fps, output=chunk_paths[index],
-                on_progress=lambda p: agg.chunk(index, p),
-            ))
+            try:
+                tails.append(await run_ffmpeg(
+                    argv, duration=chunk.frames / plan.join.fps, output=chunk_paths[index],
+                    on_progress=lambda p: agg.chunk(index, p),
+                ))
+            except FFmpegError as exc:  # the job's error says which chunk (as the Lambda's does)
+                raise FFmpegError(f"chunk {index} ({chunk.first:.3f} s, {chunk.frames} frames): {exc.message}",
+                                  exc.stderr_tail, exc.returncode) from exc
         got = (await asyncio.to_thread(stream_stats, chunk_paths[index])).video_frames
         if got != chunk.frames:
             raise VerificationError(f"chunk {index} has {got} frames, the plan says {chunk.frames}")
@@ -191,7 +214,10 @@ async def run_chunked(
 
     async def encode_audio() -> None:
         argv = plan.audio_command(src, audio_path)
-        await run_ffmpeg(argv, duration=plan.join.duration, output=audio_path)
+        try:
+            await run_ffmpeg(argv, duration=plan.join.duration, output=audio_path)
+        except FFmpegError as exc:
+            raise FFmpegError(f"audio: {exc.message}", exc.stderr_tail, exc.returncode) from exc
 
     tasks = [asyncio.create_task(encode(i), name=f"mpr-chunk-{i}") for i in range(len(plan.chunks))]
     if audio_path is not None:
@@ -204,7 +230,7 @@ async def run_chunked(
                 await _cancel_all(list(pending))
                 raise failed.exception()
         except asyncio.CancelledError:
-            await asyncio.shield(_cancel_all(tasks))
+            await _cancel_all(tasks)  # not shielded: a shield returns at the next cancel, FFmpeg still running
             raise
         await agg.emit(CHUNKS_SHARE)
         listing = work / "chunks.ffconcat"
