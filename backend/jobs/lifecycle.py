@@ -166,6 +166,18 @@ async def _transition_once(job_id, to, reason, expect_attempt, expect_from, fiel
     return False
 
 
+async def create(job: TranscodeJob, reason: str = "created") -> dict:
+    """Insert a new job as `queued` ("" → queued), with its first history row in the same
+    transaction (never claimable before its history starts); publish it and return the row."""
+    job.status = QUEUED
+    async with TranscodeJob._meta.db.transaction():
+        await job.save()
+        await record(job.id, "", QUEUED, 1, reason)
+    row = await load_job(job.id)
+    BUS.publish(event_from_row(row))
+    return row
+
+
 async def require_transition(job_id: int, to: str, reason: str, **kwargs) -> None:
     """`transition` for user actions: explain a refusal instead of returning False."""
     if await transition(job_id, to, reason, **kwargs):
