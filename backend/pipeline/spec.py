@@ -9,7 +9,7 @@ Lambda with `JobSpec.from_dict`.
      "output": {"bucket": "mpr-media-out", "key": "a-h264-720p.mp4"},
      "preset": {...PresetSpec fields...},
      "trim":   {"start": 0.0, "end": 2.0, "accurate": true},
-     "plan":   null | {...ChunkPlan.to_dict()...}}
+     "plan":   {...ChunkPlan.to_dict()...}}                        (only when chunked)
 """
 from __future__ import annotations
 
@@ -93,14 +93,17 @@ class JobSpec:
 
     # -- JSON
     def to_dict(self) -> dict[str, Any]:
-        return {
+        """The spec as JSON-ready data; `plan` only when the attempt is chunked."""
+        data = {
             "version": self.version,
             "input": self.source.to_dict(),
             "output": self.output.to_dict(),
             "preset": dict(self.preset),
             "trim": {"start": self.trim_start, "end": self.trim_end, "accurate": self.accurate},
-            "plan": self.plan,
         }
+        if self.plan is not None:
+            data["plan"] = self.plan
+        return data
 
     @classmethod
     def from_dict(cls, data: Any) -> "JobSpec":
