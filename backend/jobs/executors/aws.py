@@ -62,10 +62,7 @@ def callback_url(settings: Settings, job_id: int) -> str:
 def execution_input(job_id: int, attempt: int, url: str, spec: JobSpec) -> dict:
     """The Step Functions input: who the Lambda reports to, beside the JobSpec, verbatim. The
     Lambda reads the spec back with `JobSpec.from_dict` (the envelope's keys are not the spec's)."""
-    envelope = {"job_id": job_id, "attempt": attempt, "callback_url": url}
-    body = spec.to_dict()
-    assert not envelope.keys() & body.keys()
-    return {**envelope, **body}
+    return {"job_id": job_id, "attempt": attempt, "callback_url": url, **spec.to_dict()}
 
 
 def execution_name(job_id: int, attempt: int) -> str:
