@@ -1,7 +1,7 @@
 """Chunked vs single-pass encoding: measured here, and modelled for 1 h of 1080p on AWS.
 
 1. Locally, side by side on one 1080p30 clip (cached in bench/out): the single pass MPR runs
-   today vs `run_chunked` (the same plan the Lambda runs), wall time and CPU time of FFmpeg.
+   today vs `encode_chunks` (the same plan the Lambda runs), wall time and CPU time of FFmpeg.
 2. Speeds for the model, measured here: one chunk encoded alone (megapixels per CPU-second,
    which does not depend on how busy this shared machine is), the audio encoded alone
    (x realtime per CPU-second) and the stream-copy join (MB/s).
@@ -28,7 +28,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from backend.jobs.executors.chunked import run_chunked  # noqa: E402
 from backend.media.binaries import ffmpeg_path  # noqa: E402
 from backend.media.chunking import (  # noqa: E402
     audio_command, concat_list, plan_chunks, read_frame_index, stream_stats,
@@ -38,6 +37,7 @@ from backend.media.command import Trim, build_command, expected_duration  # noqa
 from backend.media.presets import builtin_preset  # noqa: E402
 from backend.media.probe import probe  # noqa: E402
 from backend.media.runner import run_ffmpeg  # noqa: E402
+from backend.pipeline.chunked import encode_chunks  # noqa: E402
 
 CACHE = Path(__file__).resolve().parent / "out"
 MB = 1_000_000
@@ -151,7 +151,7 @@ async def measure(args) -> dict:
         plan = plan_chunks(info, spec, trim, index=read_frame_index(src), target_seconds=target,
                            max_concurrency=args.concurrency)
         chunked_out = work / "chunked.mp4"
-        chunked, result = await timed(run_chunked(plan, src, chunked_out, None, args.concurrency))
+        chunked, result = await timed(encode_chunks(plan, src, chunked_out, None, args.concurrency))
 
         # one chunk alone, the audio alone (on realistic sound: lavfi's pure sine is a pathological
         # case for FFmpeg's AAC coder), the join alone (few large chunks, then many small ones)

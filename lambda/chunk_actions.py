@@ -1,16 +1,20 @@
-"""The chunked-encoding actions of the FFmpeg Lambda (sfn/transcode-chunked.asl.json, README, section Chunked encoding).
+"""The chunked-encoding actions of the FFmpeg Lambda (sfn/transcode-chunked.asl.json, docs/chunking.md):
+what is specific to one Map iteration — S3 work objects, presigned URLs, progress markers. The
+encoding itself is `backend.pipeline.chunked`'s steps (the same the local executor runs).
 
 lambda/handler.py dispatches `event["action"]` in CHUNK_ACTIONS here and passes itself as `base`
-(its callbacks, S3 client, time budget), so both paths share one callback and S3 code:
+(its event parsing with `JobSpec`, callbacks, S3 client, time budget and the pipeline's steps),
+so both paths share one callback and S3 code. Every action's event is the job's envelope and
+JobSpec (whose `plan` is the ChunkPlan) plus what the state machine adds:
 
-- chunk_encode: one video chunk of a `backend.media.chunking.ChunkPlan`. The source is read
-  through a presigned URL (FFmpeg fetches only the byte ranges it needs, nothing is downloaded);
-  the chunk is checked for its exact frame count and uploaded to the job's work prefix
+- chunk_encode (+ `chunk`, one of plan.chunks): one video chunk, read from the source through a
+  presigned URL (FFmpeg fetches only the byte ranges it needs, nothing is downloaded), checked
+  for its exact frame count and uploaded to the job's work prefix
   (`_chunks/job-{id}-attempt-{n}/` in the output bucket).
 - chunk_audio: the whole range's audio, encoded once (from a parallel download of the source).
-- chunk_join: downloads the chunks and the audio, joins them by stream copy, verifies duration,
-  frame count and audio/video sync, uploads the output, deletes the work prefix, and sends the
-  signed 'succeeded' callback.
+- chunk_join (+ `chunks`, `audio`: the results of the above): downloads the chunks and the audio,
+  joins them by stream copy, verifies duration, frame count and audio/video sync, uploads the
+  output, deletes the work prefix, and sends the signed 'succeeded' callback.
 
 Progress is the sum of the chunks' progress: each chunk Lambda keeps one empty marker object
 `progress/{index}-{share}` under the work prefix (its frame-weighted share, in millionths of the
@@ -26,23 +30,10 @@ import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any, Mapping
 
-from backend.media.chunking import (
-    CHUNKS_SHARE,
-    Chunk,
-    ChunkingError,
-    ChunkPlan,
-    audio_command,
-    chunk_command,
-    concat_list,
-    stream_stats,
-    verify_joined,
-)
-from backend.media.presets import PresetError, PresetSpec, validate_preset
-from backend.media.probe import MediaInfo
-from backend.media.runner import FFmpegError, Progress, run_ffmpeg
+from backend.media.chunking import CHUNKS_SHARE, Chunk, ChunkPlan
+from backend.media.runner import FFmpegError, Progress
 from backend.media.verify import VerificationError
 
 CHUNK_ACTIONS = ("chunk_encode", "chunk_audio", "chunk_join")
@@ -61,32 +52,16 @@ class ChunkStopped(RuntimeError):
 
 
 # -- the event -------------------------------------------------------------------------------
-def work_location(event: dict, base) -> tuple[str, str]:
+def work_location(job, base) -> tuple[str, str]:
     """(bucket, prefix) of a job attempt's intermediate objects: beside its output."""
-    out_bucket, _ = base._location(event, "output")
-    job_id, attempt = base._positive_int(event, "job_id"), base._positive_int(event, "attempt")
-    return out_bucket, f"{WORK_PREFIX}job-{job_id}-attempt-{attempt}/"
+    return job.spec.output.bucket, f"{WORK_PREFIX}job-{job.job_id}-attempt-{job.attempt}/"
 
 
-def _job(event: dict, base) -> SimpleNamespace:
-    """What base.Reporter needs to know of the job."""
-    return SimpleNamespace(job_id=base._positive_int(event, "job_id"),
-                           attempt=base._positive_int(event, "attempt"),
-                           callback_url=base._callback_url(event))
-
-
-def _plan(event: dict, base) -> ChunkPlan:
-    try:
-        return ChunkPlan.from_dict(event["plan"])
-    except (KeyError, TypeError, ValueError, ChunkingError) as exc:
-        raise base.InvalidEvent(f"plan is not a chunk plan: {exc}") from exc
-
-
-def _spec(event: dict, base) -> PresetSpec:
-    try:
-        return validate_preset(PresetSpec.from_dict(event["preset"]))
-    except (KeyError, PresetError, TypeError, ValueError) as exc:
-        raise base.InvalidEvent(f"invalid preset: {exc}") from exc
+def _plan(job, base) -> ChunkPlan:
+    plan = job.spec.chunk_plan
+    if plan is None:
+        raise base.InvalidEvent("plan is not a chunk plan: the spec has none")
+    return plan
 
 
 def _presigned(s3, bucket: str, key: str) -> str:
@@ -139,41 +114,26 @@ def _report_now(base, job, secret: str, percent: float) -> None:
         raise ChunkStopped(why)
 
 
-# -- running FFmpeg within the Lambda's time -------------------------------------------------
-async def _run(argv: list[str], duration: float, dst: Path, budget: float, reporter=None, on_progress=None) -> str:
-    """run_ffmpeg bounded by `budget` seconds, stopped when the backend no longer wants it."""
-    task = asyncio.ensure_future(run_ffmpeg(argv, duration=duration, output=dst, on_progress=on_progress))
-
-    async def watch() -> None:
-        while not task.done():
-            if reporter is not None and reporter.not_wanted.is_set():
-                task.cancel()
-                return
-            await asyncio.sleep(0.2)
-
-    watcher = asyncio.ensure_future(watch())
-    try:
-        return await asyncio.wait_for(asyncio.shield(task), timeout=budget)
-    except asyncio.TimeoutError:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-        raise ChunkFailed(f"FFmpeg did not finish within the {budget:.0f} s this Lambda run had left: "
-                          "plan shorter chunks") from None
-    except asyncio.CancelledError:
-        if reporter is not None and reporter.not_wanted.is_set():
-            raise ChunkStopped(reporter.reason) from None
-        raise
-    except FFmpegError as exc:
-        raise ChunkFailed(exc.message) from exc
-    finally:
-        watcher.cancel()
-
-
+# -- running a pipeline step within the Lambda's time -----------------------------------------
 def _budget(context: Any, base) -> float:
     budget = base._seconds_left(context) - base.DEADLINE_MARGIN_S
     if budget <= 0:
         raise ChunkFailed("no Lambda time left to start FFmpeg")
     return budget
+
+
+def _step(base, coro, budget: float):
+    """Run one `backend.pipeline.chunked` step to its end; its failures become ChunkFailed /
+    ChunkStopped."""
+    try:
+        return asyncio.run(coro)
+    except base.BudgetExceeded:
+        raise ChunkFailed(f"FFmpeg did not finish within the {budget:.0f} s this Lambda run had left: "
+                          "plan shorter chunks") from None
+    except base.StopRequested as exc:
+        raise ChunkStopped(str(exc)) from None
+    except FFmpegError as exc:
+        raise ChunkFailed(exc.message) from exc
 
 
 def _workdir(env: Mapping[str, str], name: str) -> Path:
@@ -183,22 +143,20 @@ def _workdir(env: Mapping[str, str], name: str) -> Path:
 
 # -- actions ---------------------------------------------------------------------------------
 def chunk_encode(event: dict, context: Any, env: Mapping[str, str], base) -> dict:
-    job, secret = _job(event, base), base._secret(env)
-    in_bucket, in_key = base._location(event, "input")
-    bucket, prefix = work_location(event, base)
-    spec = _spec(event, base)
+    job, secret = base.parse_event(event), base._secret(env)
+    plan = _plan(job, base)
     try:
-        info = MediaInfo.from_dict(event["source"])
         chunk = Chunk(**event["chunk"])
-        total = int(event["total_frames"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise base.InvalidEvent(f"chunk_encode needs source, chunk and total_frames: {exc}") from exc
+        if plan.chunks[chunk.index] != chunk:
+            raise ValueError(f"chunk {chunk.index} is not the plan's")
+    except (KeyError, TypeError, ValueError, IndexError) as exc:
+        raise base.InvalidEvent(f"chunk_encode needs one of the plan's chunks: {exc}") from exc
+    bucket, prefix = work_location(job, base)
     s3 = base.s3_client(env)
-    board = ProgressBoard(s3, bucket, prefix, chunk.index, chunk.frames / max(1, total))
+    board = ProgressBoard(s3, bucket, prefix, chunk.index, plan.weight(chunk.index))
     reporter = base.Reporter(job, secret)
     work = _workdir(env, f"chunk-{job.job_id}-{chunk.index}")
-    dst = work / f"chunk-{chunk.index:05d}.{spec.container}"
-    fps = info.video.fps if info.video else 25.0
+    dst = work / f"chunk-{chunk.index:05d}{plan.join.chunk_ext}"
 
     async def on_progress(p: Progress) -> None:
         now = time.monotonic()
@@ -206,17 +164,13 @@ def chunk_encode(event: dict, context: Any, env: Mapping[str, str], base) -> dic
             return
         board.last = now
         percent = await asyncio.to_thread(board.publish, p.percent)
-        reporter.progress(Progress(p.out_time, percent, p.fps, p.speed, None, p.frame))
+        reporter.progress(percent / 100.0, p.fps, p.speed)
 
     try:
-        argv = chunk_command(spec, info, chunk, _presigned(s3, in_bucket, in_key), dst)
-        asyncio.run(_run(argv, chunk.frames / fps, dst, _budget(context, base), reporter, on_progress))
-        try:
-            got = stream_stats(dst).video_frames
-        except VerificationError as exc:
-            raise ChunkFailed(str(exc)) from exc
-        if got != chunk.frames:
-            raise ChunkFailed(f"chunk {chunk.index} has {got} frames, the plan says {chunk.frames}")
+        budget = _budget(context, base)
+        source = _presigned(s3, job.spec.source.bucket, job.spec.source.key)
+        got, _ = _step(base, base.encode_chunk(plan, chunk.index, source, dst, on_progress=on_progress,
+                                               budget=budget, should_stop=reporter.should_stop), budget)
         job_percent = board.publish(100.0)
         _report_now(base, job, secret, job_percent)  # a finished chunk is news the throttle must not drop
         reporter.check()
@@ -225,6 +179,8 @@ def chunk_encode(event: dict, context: Any, env: Mapping[str, str], base) -> dic
         size = dst.stat().st_size
     except base.AttemptNotWanted as exc:
         raise ChunkStopped(str(exc)) from exc
+    except VerificationError as exc:
+        raise ChunkFailed(f"chunk {chunk.index} ({chunk.first:.3f} s, {chunk.frames} frames): {exc}") from exc
     except ChunkFailed as exc:
         raise ChunkFailed(f"chunk {chunk.index} ({chunk.first:.3f} s, {chunk.frames} frames): {exc}") from exc
     finally:
@@ -246,17 +202,18 @@ def _audio_source(s3, bucket: str, key: str, work: Path, base) -> str:
 
 
 def chunk_audio(event: dict, context: Any, env: Mapping[str, str], base) -> dict:
-    plan = _plan(event, base)
+    job = base.parse_event(event)
+    plan = _plan(job, base)
     if plan.audio is None:
         return {"key": None}
-    in_bucket, in_key = base._location(event, "input")
-    bucket, prefix = work_location(event, base)
+    bucket, prefix = work_location(job, base)
     s3 = base.s3_client(env)
     work = _workdir(env, "audio")
     dst = work / f"audio{plan.audio.ext}"
     try:
-        argv = audio_command(plan.audio, plan.info, _audio_source(s3, in_bucket, in_key, work, base), dst)
-        asyncio.run(_run(argv, plan.join.duration, dst, _budget(context, base)))
+        budget = _budget(context, base)
+        source = _audio_source(s3, job.spec.source.bucket, job.spec.source.key, work, base)
+        _step(base, base.encode_audio(plan, source, dst, budget=budget), budget)
         key = f"{prefix}{dst.name}"
         s3.upload_file(str(dst), bucket, key, Config=base.transfer_config())
     except ChunkFailed as exc:
@@ -274,10 +231,10 @@ def _delete_prefix(s3, bucket: str, prefix: str) -> None:
 
 
 def chunk_join(event: dict, context: Any, env: Mapping[str, str], base) -> dict:
-    job, secret = _job(event, base), base._secret(env)
-    plan = _plan(event, base)
-    out_bucket, out_key = base._location(event, "output")
-    bucket, prefix = work_location(event, base)
+    job, secret = base.parse_event(event), base._secret(env)
+    plan = _plan(job, base)
+    out_bucket, out_key = job.spec.output.bucket, job.spec.output.key
+    bucket, prefix = work_location(job, base)
     results = sorted(event.get("chunks") or [], key=lambda r: r.get("index", -1))
     if [r.get("index") for r in results] != list(range(len(plan.chunks))):
         raise ChunkFailed(f"join got chunks {[r.get('index') for r in results]}, "
@@ -301,22 +258,22 @@ def chunk_join(event: dict, context: Any, env: Mapping[str, str], base) -> dict:
         with ThreadPoolExecutor(DOWNLOAD_THREADS) as pool:
             list(pool.map(lambda kp: s3.download_file(bucket, kp[0], str(kp[1])), downloads))
         reporter.check()
-        listing = work / "chunks.ffconcat"
-        listing.write_text(concat_list(paths))
         dst = work / f"output{Path(out_key).suffix.lower()[:12] or plan.join.chunk_ext}"
 
         def on_progress(p: Progress) -> None:
-            share = CHUNKS_SHARE + (100.0 - CHUNKS_SHARE) * p.percent / 100.0
-            reporter.progress(Progress(p.out_time, share, p.fps, p.speed, p.eta, p.frame))
+            if p.percent < 100.0:
+                share = CHUNKS_SHARE + (100.0 - CHUNKS_SHARE) * p.percent / 100.0
+                reporter.progress(share / 100.0, p.fps, p.speed, p.eta)
 
-        tail = asyncio.run(_run(plan.join_command(listing, dst, audio), plan.join.duration, dst,
-                                _budget(context, base), reporter, on_progress))
-        for p in paths:
-            p.unlink(missing_ok=True)
+        budget = _budget(context, base)
         try:
-            stats = verify_joined(dst, plan, [int(r["frames"]) for r in results])
+            stats, tail = _step(base, base.join_chunks(
+                plan, paths, audio, dst, [int(r["frames"]) for r in results], workdir=work,
+                on_progress=on_progress, budget=budget, should_stop=reporter.should_stop), budget)
         except VerificationError as exc:
             raise ChunkFailed(f"joined output check failed: {exc}") from exc
+        for p in paths:
+            p.unlink(missing_ok=True)
         reporter.check()
         s3.upload_file(str(dst), out_bucket, out_key, Config=base.transfer_config(),
                        ExtraArgs={"ContentType": base.content_type(out_key)})
@@ -340,5 +297,5 @@ ACTIONS = {"chunk_encode": chunk_encode, "chunk_audio": chunk_audio, "chunk_join
 
 
 def process(event: dict, context: Any, env: Mapping[str, str], base) -> dict:
-    """Run one chunk action; `base` is lambda/handler.py's namespace (callbacks, S3, budget)."""
+    """Run one chunk action; `base` is lambda/handler.py's namespace (events, callbacks, S3, budget, steps)."""
     return ACTIONS[event["action"]](event, context, env, base)

@@ -1,28 +1,27 @@
-"""The FFmpeg Lambda: S3 input → backend.media (same command builder and runner as the local
-executor) → verified output → S3, reporting to MPR through signed HTTP callbacks.
+"""The FFmpeg Lambda: a thin adapter around `backend.pipeline` — S3 in, the same runner as the
+local executor (`run_single`), verified output to S3, reporting to MPR through signed callbacks.
 
-Invoked by the Step Functions state machine (sfn/transcode.asl.json) with the job as its input
+Invoked by the Step Functions state machine (sfn/transcode.asl.json) with the job as its input:
+the envelope (who to report to) beside a `backend.pipeline.JobSpec`, carried verbatim:
+
+    {"job_id": 7, "attempt": 1, "callback_url": "https://mpr.example.com/api/jobs/7/callback",
+     **JobSpec.to_dict()}      # version, input{bucket,key}, output{bucket,key}, preset, trim, plan
+
 (the chunked state machine, sfn/transcode-chunked.asl.json, invokes the actions of
-lambda/chunk_actions.py through `process` below instead):
-
-    {"job_id": 7, "attempt": 1,
-     "input":  {"bucket": "mpr-in",  "key": "clips/a.mp4"},
-     "output": {"bucket": "mpr-out", "key": "a-h264-720p.mp4"},
-     "preset": {...PresetSpec fields...},
-     "trim":   {"start": 0.0, "end": 2.0, "accurate": true},
-     "callback_url": "https://mpr.example.com/api/jobs/7/callback"}
-
-and, from the state machine's Catch, with {"action": "report_failure", "job_id", "attempt",
-"callback_url", "error", "cause"} to report a failure the transcode step could not report itself.
+lambda/chunk_actions.py through `process` below instead), and, from the state machine's Catch,
+with {"action": "report_failure", "job_id", "attempt", "callback_url", "error", "cause"} to report
+a failure the transcode step could not report itself.
 
 Callbacks are POSTs of JSON {attempt, status, progress, error, output{key,size,duration}, log_tail}
 (plus fps/speed/eta while running) signed with backend.signing (header X-MPR-Signature, key from
 env MPR_CALLBACK_SECRET); progress at most one per 2 s, a heartbeat while downloading/uploading.
-A reply saying the attempt is no longer wanted (HTTP 409/410, or JSON "stop": true, or a job status
-other than running) stops FFmpeg and skips the upload. Every failure is sent as a "failed" callback
-with its reason and re-raised, so the execution fails too; /tmp is cleaned in every case; FFmpeg
-gets the time the Lambda has left minus a margin, so a too-long job fails clearly, not by being killed.
-Needs only the stdlib, boto3 (in the Lambda base image) and backend.media + backend.signing.
+The reply is `backend.jobs.callbacks.CallbackReply`: {"accepted", "stop", "reason", "job_status"}.
+`"stop": true` (or HTTP 409/410, or a job status other than running) stops FFmpeg and skips the
+upload; the reply's wording is never read. Every failure is sent as a "failed" callback with its
+reason and re-raised, so the execution fails too; /tmp is cleaned in every case; FFmpeg gets the
+time the Lambda has left minus a margin, so a too-long job fails clearly, not by being killed.
+Needs only the stdlib, boto3 (in the Lambda base image), backend.media, backend.pipeline and
+backend.signing.
 """
 from __future__ import annotations
 
@@ -42,12 +41,16 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from backend import signing
+from backend.media.command import CommandError
+from backend.media.presets import PresetSpec
+from backend.media.probe import ProbeError, probe
+from backend.media.runner import FFmpegError
+from backend.media.verify import VerificationError
+from backend.pipeline import JobSpec, SpecError
+from backend.pipeline.chunked import encode_audio, encode_chunk, join_chunks  # noqa: F401 - chunk_actions' steps
+from backend.pipeline.guard import BudgetExceeded, StopRequested
+from backend.pipeline.single import run_single
 from backend.sfn_errors import error_message, lambda_error
-from backend.media.command import CommandError, Trim, build_command, expected_duration
-from backend.media.presets import PresetError, PresetSpec, is_keyframe_copy, validate_preset
-from backend.media.probe import ProbeError, keyframe_lead, probe
-from backend.media.runner import FFmpegError, Progress, run_ffmpeg
-from backend.media.verify import VerificationError, verify_output
 
 log = logging.getLogger("mpr.lambda")
 log.setLevel(logging.INFO)
@@ -85,26 +88,13 @@ class CallbackError(RuntimeError):
 
 # -- the event ---------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class Job:
+class Invocation:
+    """One invocation: who to report to (the envelope) and the job's JobSpec."""
+
     job_id: int
     attempt: int
-    in_bucket: str
-    in_key: str
-    out_bucket: str
-    out_key: str
-    spec: PresetSpec
-    trim: Trim
     callback_url: str
-
-
-def _location(event: dict, name: str) -> tuple[str, str]:
-    loc = event.get(name)
-    if not isinstance(loc, dict):
-        raise InvalidEvent(f"{name} must be an object with bucket and key")
-    bucket, key = loc.get("bucket"), loc.get("key")
-    if not isinstance(bucket, str) or not bucket or not isinstance(key, str) or not key:
-        raise InvalidEvent(f"{name}.bucket and {name}.key must be non-empty strings")
-    return bucket, key
+    spec: JobSpec
 
 
 def _positive_int(event: dict, name: str) -> int:
@@ -121,30 +111,24 @@ def _callback_url(event: dict) -> str:
     return url
 
 
-def parse_event(event: Any) -> Job:
+def parse_spec(event: dict) -> JobSpec:
+    """The event's JobSpec, its input and output in S3 buckets (the Lambda reads nothing else)."""
+    try:
+        spec = JobSpec.from_dict(event)
+    except SpecError as exc:
+        raise InvalidEvent(str(exc)) from exc
+    for name, loc in (("input", spec.source), ("output", spec.output)):
+        if not loc.bucket:
+            raise InvalidEvent(f"{name}.bucket and {name}.key must be non-empty strings (an S3 location)")
+    return spec
+
+
+def parse_event(event: Any) -> Invocation:
     if not isinstance(event, dict):
         raise InvalidEvent("the event must be a JSON object")
     job_id, attempt = _positive_int(event, "job_id"), _positive_int(event, "attempt")
-    in_bucket, in_key = _location(event, "input")
-    out_bucket, out_key = _location(event, "output")
-    if not isinstance(event.get("preset"), dict):
-        raise InvalidEvent("preset must be an object of preset fields")
-    try:
-        spec = validate_preset(PresetSpec.from_dict(event["preset"]))
-    except (PresetError, TypeError, ValueError) as exc:
-        raise InvalidEvent(f"invalid preset: {exc}") from exc
-    trim_in = event.get("trim") or {}
-    if not isinstance(trim_in, dict):
-        raise InvalidEvent("trim must be an object {start, end, accurate}")
-    try:
-        start = float(trim_in.get("start") or 0.0)
-        end = None if trim_in.get("end") is None else float(trim_in["end"])
-    except (TypeError, ValueError) as exc:
-        raise InvalidEvent("trim.start and trim.end must be numbers of seconds") from exc
-    if start < 0 or (end is not None and end <= start):
-        raise InvalidEvent(f"trim {start}..{end} is empty or negative")
-    trim = Trim(start=start, end=end, accurate=bool(trim_in.get("accurate", True)))
-    return Job(job_id, attempt, in_bucket, in_key, out_bucket, out_key, spec, trim, _callback_url(event))
+    url = _callback_url(event)
+    return Invocation(job_id, attempt, url, parse_spec(event))
 
 
 # -- callbacks ---------------------------------------------------------------------------------
@@ -178,46 +162,48 @@ def post_callback(url: str, secret: str, job_id: int, payload: dict, timeout: fl
     return reply if isinstance(reply, dict) else {}
 
 
-# What backend.jobs.callbacks.apply_callback answers (as "message", with changed=false) when the
-# attempt is over: cancelled, failed, superseded by a retry.
-_NOT_WANTED_MESSAGES = ("stale callback", "job is already", "not running")
-
-
 def stop_requested(reply: dict) -> str:
-    """Why a reply to a progress callback says to stop ("" = keep going)."""
-    job_status = reply.get("job_status") or reply.get("jobStatus")
-    message = str(reply.get("message") or "")
-    if (
-        reply.get("stop") is True
-        or (job_status and job_status != "running")
-        or (reply.get("changed") is False and any(m in message for m in _NOT_WANTED_MESSAGES))
-    ):
-        return f"the backend no longer wants this attempt: {message or job_status}"
+    """Why a reply to a progress callback says to stop ("" = keep going): its `stop` field, or a
+    job status other than running. The human `reason` is passed on, never interpreted."""
+    job_status = reply.get("job_status")
+    if reply.get("stop") is True or (job_status and job_status != "running"):
+        return f"the backend no longer wants this attempt: {reply.get('reason') or job_status or 'stop'}"
     return ""
 
 
 class Reporter:
-    """Sends "running" callbacks from one background thread: progress at most every 2 s, and a
-    heartbeat every 15 s; remembers when the backend says the attempt is no longer wanted."""
+    """The Lambda's `backend.pipeline.Reporter`: sends "running" callbacks from one background
+    thread, progress at most every 2 s and a heartbeat every 15 s; `should_stop` answers once
+    the backend said the attempt is no longer wanted."""
 
-    def __init__(self, job: Job, secret: str):
+    def __init__(self, job: Invocation, secret: str):
         self.job = job
         self.secret = secret
         self.not_wanted = threading.Event()
         self.reason = ""
-        self._latest: dict = {"progress": 0.0}
+        self._latest: dict = {"progress": 0.0, "fps": None, "speed": None, "eta": None}
         self._dirty = True
         self._cond = threading.Condition()
         self._closed = False
         self._thread = threading.Thread(target=self._loop, name=f"mpr-callbacks-{job.job_id}", daemon=True)
         self._thread.start()
 
-    def progress(self, p: Progress) -> None:
+    def progress(self, fraction: float, fps: float | None = None, speed: float | None = None,
+                 eta: float | None = None) -> None:
         with self._cond:
-            self._latest = {"progress": round(min(max(p.percent, 0.0), 99.0), 2),
-                            "fps": p.fps, "speed": p.speed, "eta": p.eta}
+            self._latest = {"progress": round(min(max(fraction * 100.0, 0.0), 99.0), 2),
+                            "fps": fps, "speed": speed, "eta": eta}
             self._dirty = True
             self._cond.notify()
+
+    def heartbeat(self) -> None:
+        """Say "still running" at the next progress slot, even without new progress."""
+        with self._cond:
+            self._dirty = True
+            self._cond.notify()
+
+    def should_stop(self) -> str | None:
+        return self.reason if self.not_wanted.is_set() else None
 
     def _loop(self) -> None:
         last_sent = -1e9
@@ -342,81 +328,63 @@ def _seconds_left(context: Any) -> float:
     return getter() / 1000.0 if getter else 900.0
 
 
-async def _run_ffmpeg(argv: list[str], duration: float, dst: Path, reporter: Reporter, budget: float) -> str:
-    async def watch_stop(task: asyncio.Task) -> None:
-        while not task.done():
-            if reporter.not_wanted.is_set():
-                task.cancel()
-                return
-            await asyncio.sleep(0.2)
-
-    task = asyncio.ensure_future(run_ffmpeg(argv, duration=duration, output=dst, on_progress=reporter.progress))
-    watcher = asyncio.ensure_future(watch_stop(task))
-    try:
-        return await asyncio.wait_for(asyncio.shield(task), timeout=budget)
-    except asyncio.TimeoutError:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-        raise TranscodeFailed(
-            f"FFmpeg did not finish within the time this Lambda run had left ({budget:.0f} s, Lambda's limit "
-            f"is 15 minutes); the job is too long for one Lambda run and needs chunked processing: {CHUNKED_ADVICE}"
-        ) from None
-    except asyncio.CancelledError:
-        if reporter.not_wanted.is_set():
-            raise AttemptNotWanted(reporter.reason) from None
-        raise
-    finally:
-        watcher.cancel()
-
-
-def fetch_input(s3, job: Job, workdir: Path) -> tuple[Path, int]:
-    """Check the source exists and fits in /tmp, then stream it there; returns (path, size)."""
-    try:
-        head = s3.head_object(Bucket=job.in_bucket, Key=job.in_key)
-    except Exception as exc:  # noqa: BLE001
-        code = getattr(exc, "response", {}).get("Error", {}).get("Code", "")
-        if code in ("404", "NoSuchKey", "NotFound"):
-            raise TranscodeFailed(f"the input s3://{job.in_bucket}/{job.in_key} does not exist") from exc
-        raise TranscodeFailed(f"cannot read the input s3://{job.in_bucket}/{job.in_key}: {exc}") from exc
-    in_size = head["ContentLength"]
-    check_tmp_space(workdir, in_size + estimate_output_bytes(job.spec, in_size), in_size)
-    src = workdir / ("input" + Path(job.in_key).suffix.lower()[:12])
-    s3.download_file(job.in_bucket, job.in_key, str(src), Config=transfer_config())
-    return src, in_size
-
-
-def encode(job: Job, src: Path, in_size: int, workdir: Path, context: Any, reporter: Reporter,
-           tail: list[str]) -> tuple[Path, Any]:
-    """Probe, build the command, run FFmpeg within the time left, verify; returns (output, its MediaInfo)."""
-    try:
-        info = probe(str(src))
-    except ProbeError as exc:
-        raise TranscodeFailed(f"the input cannot be read as media: {exc}") from exc
-    check_tmp_space(workdir, estimate_output_bytes(job.spec, in_size, info.duration), in_size)
-    dst = workdir / ("output" + Path(job.out_key).suffix.lower()[:12])
-    lead = keyframe_lead(str(src), job.trim.start) if is_keyframe_copy(job.spec) else None
-    try:
-        argv = build_command(src, dst, job.spec, job.trim, info, keyframe_lead=lead)
-        duration = expected_duration(job.trim, info, job.spec)
-    except CommandError as exc:
-        raise TranscodeFailed(str(exc)) from exc
+def budget_left(context: Any) -> float:
+    """Seconds FFmpeg may take: what the Lambda has left minus DEADLINE_MARGIN_S (TranscodeFailed if none)."""
     budget = _seconds_left(context) - DEADLINE_MARGIN_S
     if budget <= 0:
         raise TranscodeFailed(f"only {_seconds_left(context):.0f} s of Lambda time left before FFmpeg "
                               f"could start (needs more than {DEADLINE_MARGIN_S:.0f} s)")
+    return budget
+
+
+def fetch_input(s3, job: Invocation, workdir: Path) -> tuple[Path, int]:
+    """Check the source exists and fits in /tmp, then stream it there; returns (path, size)."""
+    bucket, key = job.spec.source.bucket, job.spec.source.key
     try:
-        tail.append(asyncio.run(_run_ffmpeg(argv, duration, dst, reporter, budget)))
+        head = s3.head_object(Bucket=bucket, Key=key)
+    except Exception as exc:  # noqa: BLE001
+        code = getattr(exc, "response", {}).get("Error", {}).get("Code", "")
+        if code in ("404", "NoSuchKey", "NotFound"):
+            raise TranscodeFailed(f"the input s3://{bucket}/{key} does not exist") from exc
+        raise TranscodeFailed(f"cannot read the input s3://{bucket}/{key}: {exc}") from exc
+    in_size = head["ContentLength"]
+    check_tmp_space(workdir, in_size + estimate_output_bytes(job.spec.preset_spec, in_size), in_size)
+    src = workdir / ("input" + Path(key).suffix.lower()[:12])
+    s3.download_file(bucket, key, str(src), Config=transfer_config())
+    return src, in_size
+
+
+def encode(job: Invocation, src: Path, in_size: int, workdir: Path, context: Any, reporter: Reporter,
+           tail: list[str]) -> tuple[Path, Any]:
+    """Probe, then `run_single` within the time left; returns (output, its verified MediaInfo)."""
+    try:
+        info = probe(str(src))
+    except ProbeError as exc:
+        raise TranscodeFailed(f"the input cannot be read as media: {exc}") from exc
+    check_tmp_space(workdir, estimate_output_bytes(job.spec.preset_spec, in_size, info.duration), in_size)
+    dst = workdir / ("output" + Path(job.spec.output.key).suffix.lower()[:12])
+    budget = budget_left(context)
+    try:
+        result = asyncio.run(run_single(job.spec, src, dst, reporter, info=info, budget=budget))
+    except CommandError as exc:
+        raise TranscodeFailed(str(exc)) from exc
+    except BudgetExceeded:
+        raise TranscodeFailed(
+            f"FFmpeg did not finish within the time this Lambda run had left ({budget:.0f} s, Lambda's limit "
+            f"is 15 minutes); the job is too long for one Lambda run and needs chunked processing: {CHUNKED_ADVICE}"
+        ) from None
+    except StopRequested as exc:
+        raise AttemptNotWanted(str(exc)) from None
     except FFmpegError as exc:
         tail.append(exc.stderr_tail or "")
         raise TranscodeFailed(exc.message) from exc
-    try:
-        out = verify_output(dst, job.spec, job.trim, info, keyframe_lead=lead or 0.0)
     except VerificationError as exc:
         raise TranscodeFailed(f"output check failed: {exc}") from exc
-    return dst, out
+    tail.append(result.log_tail)
+    return dst, result.info
 
 
-def transcode(job: Job, secret: str, context: Any, env: Mapping[str, str], workdir: Path, tail: list[str]) -> dict:
+def transcode(job: Invocation, secret: str, context: Any, env: Mapping[str, str], workdir: Path, tail: list[str]) -> dict:
     """S3 → /tmp → FFmpeg → verified output → S3, with "running" callbacks throughout."""
     s3 = s3_client(env)
     reporter = Reporter(job, secret)
@@ -426,9 +394,10 @@ def transcode(job: Job, secret: str, context: Any, env: Mapping[str, str], workd
         dst, out = encode(job, src, in_size, workdir, context, reporter, tail)
         src.unlink(missing_ok=True)  # room, and nothing to keep
         reporter.check()  # cancelled meanwhile: no upload
-        s3.upload_file(str(dst), job.out_bucket, job.out_key, Config=transfer_config(),
-                       ExtraArgs={"ContentType": content_type(job.out_key)})
-        return {"key": job.out_key, "size": dst.stat().st_size, "duration": out.duration}
+        out_bucket, out_key = job.spec.output.bucket, job.spec.output.key
+        s3.upload_file(str(dst), out_bucket, out_key, Config=transfer_config(),
+                       ExtraArgs={"ContentType": content_type(out_key)})
+        return {"key": out_key, "size": dst.stat().st_size, "duration": out.duration}
     finally:
         reporter.close()
 

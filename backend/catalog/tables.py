@@ -99,6 +99,7 @@ class TranscodeJob(Table, tablename="transcode_job"):
     error = Text(default="")
     log_tail = Text(default="")
     plan = JSON(default={})  # how it ran: chunks, concurrency, trim mode notes
+    spec = JSON(default={})  # the JobSpec (backend.pipeline.spec) the current attempt runs with
     created_at = Timestamptz(default=TimestamptzNow(), index=True)
     started_at = Timestamptz(null=True, default=None)
     finished_at = Timestamptz(null=True, default=None)

@@ -1,11 +1,22 @@
-"""Applying a (signature-checked) callback from the AWS path to its job.
+"""Applying a (signature-checked) callback from the AWS path to its job, and the reply to it.
 
 Idempotent and order-proof: a callback for another attempt, for a job already terminal, or
 repeating what is known changes nothing and says why. Progress never moves backwards.
+
+The reply (`CallbackReply.to_dict()`, the body of POST /api/jobs/{id}/callback) has one
+documented shape; the Lambda decides with its fields and never reads the wording:
+
+    {"accepted":   bool,   # the report changed the job (progress stored, state moved)
+     "stop":       bool,   # this attempt is no longer wanted: stop FFmpeg, upload nothing
+     "reason":     str,    # for people and logs only (MESSAGES)
+     "job_status": str,    # the job's status after the report ("" when unknown)
+     "changed":    bool,   # = accepted   (the earlier names, kept)
+     "message":    str}    # = reason
 """
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from backend.catalog.outputs import register_output
 from backend.catalog.tables import TranscodeJob
@@ -18,6 +29,44 @@ from backend.storage import Storages, open_storages
 log = logging.getLogger("mpr.jobs.callbacks")
 CALLBACK_STATUSES = ("running", "succeeded", "failed")
 
+# The human side of the replies (tests reword them all: nothing may depend on their text).
+MESSAGES = {
+    "stale": "stale callback for attempt {attempt}; the job is on attempt {current}",
+    "terminal": "job is already {status}; callback ignored",
+    "not_running": "job is {status}, not running; callback ignored",
+    "not_newer": "progress not newer than what is known",
+    "progress": "progress {progress:.1f}%",
+    "failed": "job failed",
+    "succeeded": "job succeeded",
+    "changed_meanwhile": "job changed meanwhile; callback ignored",
+    "unreadable": "the reported output {key!r} cannot be read: {error}",
+}
+
+
+@dataclass(frozen=True)
+class CallbackReply:
+    accepted: bool
+    stop: bool
+    reason: str
+    job_status: str = ""
+
+    def to_dict(self) -> dict:
+        return {"accepted": self.accepted, "stop": self.stop, "reason": self.reason,
+                "job_status": self.job_status, "changed": self.accepted, "message": self.reason}
+
+    @classmethod
+    def refused(cls, reason: str) -> "CallbackReply":
+        """A report that was not applied at all (bad signature, malformed, unknown job)."""
+        return cls(accepted=False, stop=False, reason=reason)
+
+
+async def _reply(job_id: int, attempt: int, accepted: bool, reason: str) -> CallbackReply:
+    """The reply after a report was handled: `stop` unless the reporting attempt still runs."""
+    row = await TranscodeJob.select(TranscodeJob.status, TranscodeJob.attempt).where(TranscodeJob.id == job_id).first()
+    status = row["status"] if row else ""
+    wanted = row is not None and row["attempt"] == attempt and status == lifecycle.RUNNING
+    return CallbackReply(accepted, not wanted, reason, status)
+
 
 def _number(value, name: str, default: float = 0.0) -> float:
     if value is None:
@@ -28,7 +77,7 @@ def _number(value, name: str, default: float = 0.0) -> float:
         raise DomainError("INVALID_INPUT", f"callback field {name} must be a number") from exc
 
 
-async def apply_callback(job_id: int, payload: dict, storages: Storages | None = None) -> tuple[bool, str]:
+async def apply_callback(job_id: int, payload: dict, storages: Storages | None = None) -> CallbackReply:
     if not isinstance(payload, dict):
         raise DomainError("INVALID_INPUT", "callback body must be a JSON object")
     status = payload.get("status")
@@ -42,24 +91,29 @@ async def apply_callback(job_id: int, payload: dict, storages: Storages | None =
     if job is None:
         raise not_found("job", job_id)
     if attempt != job["attempt"]:
-        return False, f"stale callback for attempt {attempt}; the job is on attempt {job['attempt']}"
+        return CallbackReply(False, True, MESSAGES["stale"].format(attempt=attempt, current=job["attempt"]),
+                             job["status"])
     if job["status"] in lifecycle.TERMINAL:
-        return False, f"job is already {job['status']}; callback ignored"
+        return CallbackReply(False, True, MESSAGES["terminal"].format(status=job["status"]), job["status"])
     if job["status"] != lifecycle.RUNNING:
-        return False, f"job is {job['status']}, not running; callback ignored"
+        return CallbackReply(False, True, MESSAGES["not_running"].format(status=job["status"]), job["status"])
 
     if status == "running":
         progress = min(_number(payload.get("progress"), "progress"), 99.0)
         if progress <= (job["progress"] or 0.0):
             # repeated or reordered: keep the heartbeat fresh, never move backwards
-            await lifecycle.report_progress(job_id, attempt, progress=job["progress"] or 0.0,
-                                            fps=job["fps"], speed=job["speed"], eta_seconds=job["eta_seconds"])
-            return False, "progress not newer than what is known"
-        await lifecycle.report_progress(
+            kept = await lifecycle.report_progress(job_id, attempt, progress=job["progress"] or 0.0, fps=job["fps"],
+                                                   speed=job["speed"], eta_seconds=job["eta_seconds"])
+            if kept:
+                return CallbackReply(False, False, MESSAGES["not_newer"], lifecycle.RUNNING)
+            return await _reply(job_id, attempt, False, MESSAGES["not_newer"])
+        stored = await lifecycle.report_progress(
             job_id, attempt, progress=progress,
             fps=payload.get("fps"), speed=payload.get("speed"), eta_seconds=payload.get("eta"),
         )
-        return True, f"progress {progress:.1f}%"
+        if stored:
+            return CallbackReply(True, False, MESSAGES["progress"].format(progress=progress), lifecycle.RUNNING)
+        return await _reply(job_id, attempt, False, MESSAGES["changed_meanwhile"])  # cancelled meanwhile
 
     if status == "failed":
         error = str(payload.get("error") or "failed on AWS without a reason")[:2000]
@@ -67,7 +121,7 @@ async def apply_callback(job_id: int, payload: dict, storages: Storages | None =
             job_id, lifecycle.FAILED, error, expect_attempt=attempt, expect_from=(lifecycle.RUNNING,),
             error=error, log_tail=str(payload.get("log_tail") or "")[-20000:],
         )
-        return moved, "job failed" if moved else "job changed meanwhile; callback ignored"
+        return await _reply(job_id, attempt, moved, MESSAGES["failed" if moved else "changed_meanwhile"])
 
     output = payload.get("output") or {}
     key = output.get("key") or job["output_key"]
@@ -79,14 +133,14 @@ async def apply_callback(job_id: int, payload: dict, storages: Storages | None =
             await fetch_output(Settings.from_env(), storages, key)
         info = await probe_async(storages.output.probe_source(key))
     except Exception as exc:  # noqa: BLE001 - the object is missing or unreadable
-        error = f"the reported output {key!r} cannot be read: {exc}"
+        error = MESSAGES["unreadable"].format(key=key, error=exc)
         await lifecycle.transition(job_id, lifecycle.FAILED, error, expect_attempt=attempt,
                                    expect_from=(lifecycle.RUNNING,), error=error)
-        return True, error
+        return await _reply(job_id, attempt, True, error)
     asset_id = await register_output(storages, key, info)
     moved = await lifecycle.transition(
         job_id, lifecycle.SUCCEEDED, f"output {key} verified on AWS: {info.duration:.3f} s",
         expect_attempt=attempt, expect_from=(lifecycle.RUNNING,), output_asset=asset_id,
         log_tail=str(payload.get("log_tail") or "")[-20000:],
     )
-    return moved, "job succeeded" if moved else "job changed meanwhile; callback ignored"
+    return await _reply(job_id, attempt, moved, MESSAGES["succeeded" if moved else "changed_meanwhile"])

@@ -3,6 +3,8 @@
 One atomic statement, so two processes sharing a database never run one job twice:
 on PostgreSQL the inner SELECT takes the row with `FOR UPDATE SKIP LOCKED` (a competing claimer
 skips it instead of waiting); on SQLite the single UPDATE is serialised by the database lock.
+The columns the claim sets are the lifecycle's own for queued → running
+(`lifecycle.implied_fields`), plus the worker that took it.
 """
 from __future__ import annotations
 
@@ -14,20 +16,20 @@ from piccolo.engine.postgres import PostgresEngine
 
 from backend.catalog.tables import TranscodeJob
 from backend.jobs.events import BUS
-from backend.jobs.lifecycle import QUEUED, RUNNING, event_from_row, load_job, now, record
+from backend.jobs.lifecycle import QUEUED, RUNNING, event_from_row, implied_fields, is_legal, load_job, record
 
 _CLAIM_SQL = """
 UPDATE transcode_job
-SET status = 'running', worker_id = {{}}, started_at = {{}}, heartbeat_at = {{}},
-    finished_at = NULL, progress = 0
+SET {sets}
 WHERE id = (
     SELECT id FROM transcode_job
-    WHERE status = 'queued' AND executor = {{}}
+    WHERE status = {{}} AND executor = {{}}
     ORDER BY priority DESC, created_at ASC, id ASC
     LIMIT 1{lock}
-) AND status = 'queued'
+) AND status = {{}}
 RETURNING id
 """
+assert is_legal(QUEUED, RUNNING)
 
 
 def new_worker_id() -> str:
@@ -35,14 +37,20 @@ def new_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
+def claim_statement(executor: str, worker_id: str, *, postgres: bool) -> tuple[str, list]:
+    """The claim's SQL and its parameters: status and the implied columns of queued → running."""
+    fields = {"status": RUNNING, "worker_id": worker_id, **implied_fields(QUEUED, RUNNING, 0)}
+    sets = ", ".join(f"{name} = {{}}" for name in fields)
+    sql = _CLAIM_SQL.format(sets=sets, lock=" FOR UPDATE SKIP LOCKED" if postgres else "")
+    return sql, [*fields.values(), QUEUED, executor, QUEUED]
+
+
 async def claim_next(executor: str, worker_id: str) -> dict | None:
     """Mark the next queued job of `executor` as running for `worker_id`; return its row, or None."""
-    is_pg = isinstance(TranscodeJob._meta.db, PostgresEngine)
-    sql = _CLAIM_SQL.format(lock=" FOR UPDATE SKIP LOCKED" if is_pg else "")
-    t = now()
+    sql, params = claim_statement(executor, worker_id, postgres=isinstance(TranscodeJob._meta.db, PostgresEngine))
     # one statement: a claimed job is never seen `running` without the heartbeat that proves it alive
     async with TranscodeJob._meta.db.transaction():  # the claim and its history row land together
-        rows = await TranscodeJob.raw(sql, worker_id, t, t, executor)
+        rows = await TranscodeJob.raw(sql, *params)
         if not rows:
             return None
         job_id = rows[0]["id"]

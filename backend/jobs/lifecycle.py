@@ -39,7 +39,7 @@ def now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
-JSON_FIELDS = ("preset_snapshot", "plan")
+JSON_FIELDS = ("preset_snapshot", "plan", "spec")
 
 
 def decode_job(row: dict | None) -> dict | None:
@@ -59,8 +59,9 @@ def is_legal(src: str, dst: str) -> bool:
     return dst in LEGAL.get(src, frozenset())
 
 
-def _implied_fields(src: str, dst: str, current_attempt: int) -> dict:
-    """Columns every transition of this kind sets, so callers cannot forget them."""
+def implied_fields(src: str, dst: str, current_attempt: int) -> dict:
+    """Columns every transition of this kind sets, so callers cannot forget them (the claim's
+    single UPDATE in `backend.jobs.claim` takes them from here too)."""
     t = now()
     if dst == RUNNING:
         return {"started_at": t, "heartbeat_at": t, "finished_at": None, "progress": 0.0}
@@ -147,7 +148,7 @@ async def _transition_once(job_id, to, reason, expect_attempt, expect_from, fiel
             return False
         if not is_legal(src, to):
             return False
-        values = {**_implied_fields(src, to, attempt), **fields, "status": to}
+        values = {**implied_fields(src, to, attempt), **fields, "status": to}
         async with TranscodeJob._meta.db.transaction():  # the status and its history row land together
             updated = await TranscodeJob.update(
                 {getattr(TranscodeJob, k): v for k, v in values.items()}
@@ -174,6 +175,18 @@ async def requeue_unspent(job_id: int, attempt: int, reason: str = SERVER_STOPPE
     """
     return await transition(job_id, QUEUED, reason, expect_attempt=attempt, expect_from=(RUNNING,),
                             attempt=attempt)
+
+
+async def create(job: TranscodeJob, reason: str = "created") -> dict:
+    """Insert a new job as `queued` ("" → queued), with its first history row in the same
+    transaction (never claimable before its history starts); publish it and return the row."""
+    job.status = QUEUED
+    async with TranscodeJob._meta.db.transaction():
+        await job.save()
+        await record(job.id, "", QUEUED, 1, reason)
+    row = await load_job(job.id)
+    BUS.publish(event_from_row(row))
+    return row
 
 
 async def require_transition(job_id: int, to: str, reason: str, **kwargs) -> None:

@@ -13,7 +13,6 @@ from backend.catalog.tables import MediaAsset, TranscodeJob, TranscodePreset
 from backend.config import Settings
 from backend.jobs import lifecycle
 from backend.jobs.errors import DomainError, not_found
-from backend.jobs.events import BUS
 from backend.jobs.naming import candidates, default_stem, sanitize_stem
 from backend.media.presets import PresetError, is_keyframe_copy, output_extension, validate_preset
 from backend.storage import Storages
@@ -138,19 +137,13 @@ async def create_job(
         accurate_trim=not keyframe_copy,
         output_filename=output_key,
         output_key=output_key,
-        status=lifecycle.QUEUED,
         priority=int(priority),
         executor=settings.executor,
         max_attempts=settings.max_attempts,
         plan={"trim": "keyframe" if keyframe_copy else "accurate",
               **({} if chunked is None else {"chunked_requested": bool(chunked)})},
     )
-    async with TranscodeJob._meta.db.transaction():  # never claimable before its history starts
-        await job.save()
-        await lifecycle.record(job.id, "", lifecycle.QUEUED, 1, "created")
-    row = await lifecycle.load_job(job.id)
-    BUS.publish(lifecycle.event_from_row(row))
-    return row
+    return await lifecycle.create(job)
 
 
 async def cancel_job(job_id: int, reason: str = "cancelled by user") -> dict:

@@ -10,6 +10,7 @@ the in point; every re-encode is frame accurate: the output has round((end-start
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -197,6 +198,8 @@ def build_command(
     *,
     overwrite: bool = True,
     keyframe_lead: float | None = None,
+    output_options: Mapping[str, object] | None = None,
+    leading_filters: Sequence[str] = (),
 ) -> list[str]:
     """Full ffmpeg argv (binary first) turning `src` into `dst` with `spec` over the `trim` range.
 
@@ -205,6 +208,8 @@ def build_command(
     the in point: containers without a seek index (MPEG-TS) would otherwise start the copy at the
     keyframe AFTER it, losing the picture between the in point and that keyframe. None (unknown)
     leaves the seek at the in point, which indexed containers resolve to that keyframe themselves.
+    For re-encodes, `output_options` are laid over the output options (e.g. a chunk's
+    `frames:v`/`t` bounds) and `leading_filters` run before the preset's own video filters.
     Raises CommandError/TrimError when the combination is impossible.
     """
     trim = trim or Trim()
@@ -225,7 +230,8 @@ def build_command(
     elif spec.kind == "image":
         node = _image(source, target, spec, info, start, end)
     else:
-        node = _encode(source, target, spec, trim, info, start, end, streams, whole)
+        node = _encode(source, target, spec, trim, info, start, end, streams, whole,
+                       dict(output_options or {}), tuple(leading_filters))
     node = node.global_args(*GLOBAL_ARGS)
     if overwrite:
         node = node.overwrite_output()
@@ -269,14 +275,14 @@ def _copy(source, target, spec, start, end, whole, *, at_keyframe: bool):
     return ffmpeg.output(inp["v:0?"], inp["a:0?"], target, **opts)
 
 
-def _encode(source, target, spec, trim, info, start, end, streams, whole):
+def _encode(source, target, spec, trim, info, start, end, streams, whole, extra=None, leading=()):
     inp = _input(source, start)
     maps = []
     opts: dict[str, object] = {"map_chapters": -1, **_container_args(spec.container)}
     fps = output_fps(spec, info)
     if "video" in streams:
         maps.append(inp["v:0?"])
-        filters = []
+        filters = list(leading)
         if spec.fps and info.video and fps and fps < info.video.fps:
             filters.append(f"fps={fps:g}")
         scale = _scale_filter(output_size(spec, info), info)
@@ -301,6 +307,7 @@ def _encode(source, target, spec, trim, info, start, end, streams, whole):
         opts["t"] = f"{end - start + slack:.6f}"
     opts["sn"] = None
     opts["dn"] = None
+    opts.update(extra or {})
     return ffmpeg.output(*maps, target, **opts)
 
 

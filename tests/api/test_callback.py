@@ -77,7 +77,9 @@ async def test_progress_success_and_replays(client, add_asset, presets, api_sett
     transitions = await JobTransition.count()
 
     again = await post(client, job_id, done)  # a duplicated delivery
-    assert again.status_code == 200 and again.json() == {"changed": False, "message": again.json()["message"]}
+    message = again.json()["message"]  # exactly the documented reply shape (backend.jobs.callbacks.CallbackReply)
+    assert again.status_code == 200 and again.json() == {"changed": False, "message": message, "accepted": False,
+                                                         "stop": True, "reason": message, "job_status": "succeeded"}
     assert "already succeeded" in again.json()["message"]
     late = await post(client, job_id, {"attempt": 1, "status": "failed", "error": "late"})
     assert late.json()["changed"] is False

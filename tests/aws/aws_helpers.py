@@ -6,7 +6,9 @@ import time
 import uuid
 from pathlib import Path
 
+from backend.jobs.executors.aws import execution_input
 from backend.media.presets import BUILTIN_PRESETS
+from backend.pipeline import JobSpec, Location
 from backend.media.probe import MediaInfo, probe
 
 SECRET = "test-callback-secret"  # the `settings` fixture's callback secret
@@ -18,15 +20,14 @@ def preset(name: str = "H.264 480p") -> dict:
 
 def job_event(stack, job_id: int, in_key: str, callback_url: str, *, out_key: str | None = None,
               preset_name: str = "H.264 480p", trim: dict | None = None, attempt: int = 1) -> dict:
-    return {
-        "job_id": job_id,
-        "attempt": attempt,
-        "input": {"bucket": stack.env["MPR_S3_IN_BUCKET"], "key": in_key},
-        "output": {"bucket": stack.env["MPR_S3_OUT_BUCKET"], "key": out_key or f"out-{job_id}-{uuid.uuid4().hex[:6]}.mp4"},
-        "preset": preset(preset_name),
-        "trim": trim or {"start": 0.0, "end": None, "accurate": True},
-        "callback_url": callback_url,
-    }
+    """A Step Functions input as the AWS executor builds it: the envelope beside a JobSpec."""
+    trim = trim or {"start": 0.0, "end": None, "accurate": True}
+    spec = JobSpec(
+        source=Location(bucket=stack.env["MPR_S3_IN_BUCKET"], key=in_key),
+        output=Location(bucket=stack.env["MPR_S3_OUT_BUCKET"], key=out_key or f"out-{job_id}-{uuid.uuid4().hex[:6]}.mp4"),
+        preset=preset(preset_name), trim_start=trim["start"], trim_end=trim["end"], accurate=trim["accurate"],
+    )
+    return execution_input(job_id, attempt, callback_url, spec)
 
 
 def put(stack, path: Path, key: str) -> None:

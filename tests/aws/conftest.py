@@ -20,6 +20,7 @@ from backend import signing
 from backend.awsdeploy.deploy import Deployment
 from backend.awsdeploy.local import LocalAws, deploy_local, free_port, local_aws
 from backend.config import Settings
+from backend.jobs.callbacks import CallbackReply
 from backend.media.clips import generate_clip
 
 
@@ -103,7 +104,8 @@ class Receiver:
 
     url: str
     calls: list[dict] = field(default_factory=list)  # {"job_id", "payload", "signed"}
-    reply: Callable[[int, dict], tuple[int, dict]] = lambda job_id, payload: (200, {"changed": True, "message": "ok"})
+    reply: Callable[[int, dict], tuple[int, dict]] = lambda job_id, payload: (
+        200, CallbackReply(True, False, "ok", "running").to_dict())
 
     def callback_url(self, job_id: int) -> str:
         return f"{self.url}/api/jobs/{job_id}/callback"
@@ -129,7 +131,8 @@ def receiver():
             signed = signing.verify_body(SECRET, job_id, body, self.headers.get(signing.HEADER))
             payload = json.loads(body)
             state.calls.append({"job_id": job_id, "payload": payload, "signed": signed})
-            status, reply = (401, {"changed": False, "message": "bad signature"}) if not signed else state.reply(job_id, payload)
+            status, reply = ((401, CallbackReply.refused("bad signature").to_dict()) if not signed
+                             else state.reply(job_id, payload))
             data = json.dumps(reply).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")

@@ -12,7 +12,6 @@ import pytest
 from aws_helpers import SECRET, job_event, output_exists, put
 
 from backend.awsdeploy.moto_lambda import LambdaContext, load_handler
-from backend.media.runner import Progress
 
 pytestmark = [pytest.mark.slow, pytest.mark.aws]
 handler = load_handler()
@@ -113,7 +112,7 @@ def test_progress_callbacks_are_throttled_and_signed(moto_stack, receiver):
         t0 = time.monotonic()
         while time.monotonic() - t0 < 4.5:
             pct = (time.monotonic() - t0) * 20
-            reporter.progress(Progress(out_time=pct / 50, percent=pct, fps=25.0, speed=1.0, eta=1.0, frame=None))
+            reporter.progress(pct / 100, fps=25.0, speed=1.0, eta=1.0)
             time.sleep(0.01)
     finally:
         reporter.close()
@@ -137,11 +136,13 @@ def test_heartbeat_without_progress(moto_stack, receiver, monkeypatch):
 @pytest.mark.parametrize(
     "reply, stop",
     [
-        ({"changed": True, "message": "progress 12.0%"}, False),
-        ({"changed": False, "message": "progress not newer than what is known"}, False),
-        ({"changed": False, "message": "job is already cancelled; callback ignored"}, True),
-        ({"changed": False, "message": "stale callback for attempt 1; the job is on attempt 2"}, True),
-        ({"changed": False, "message": "job is queued, not running; callback ignored"}, True),
+        # the route's replies (backend.jobs.callbacks.CallbackReply); only the fields count
+        ({"accepted": True, "stop": False, "reason": "progress 12.0%", "job_status": "running"}, False),
+        ({"accepted": False, "stop": False, "reason": "progress not newer than what is known", "job_status": "running"}, False),
+        ({"accepted": False, "stop": True, "reason": "job is already cancelled; callback ignored", "job_status": "cancelled"}, True),
+        ({"accepted": False, "stop": True, "reason": "stale callback for attempt 1; the job is on attempt 2", "job_status": "running"}, True),
+        ({"accepted": False, "stop": True, "reason": "job is queued, not running; callback ignored", "job_status": "queued"}, True),
+        ({"changed": False, "message": "job is already cancelled; callback ignored"}, False),  # wording is never read
         ({"job_status": "cancelled"}, True),
         ({"stop": True}, True),
     ],

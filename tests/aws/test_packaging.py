@@ -77,6 +77,9 @@ def test_copy_sources_exist_and_are_in_the_build_context():
             assert (REPO_ROOT / src).exists(), f"COPY source {src} is missing"
             assert src.rstrip("/") in allowed, f"{src} is excluded by Dockerfile.dockerignore"
     assert 'CMD ["handler.handler"]' in DOCKERFILE.read_text()
+    # the handler is a thin adapter around the pipeline: the image must carry it beside media
+    copied = {src.rstrip("/") for sources, _ in copies for src in sources}
+    assert {"backend/media", "backend/pipeline", "lambda/handler.py", "lambda/chunk_actions.py"} <= copied
     assert DOCKERFILE.read_text().startswith("#") and "FROM public.ecr.aws/lambda/python:3.11" in DOCKERFILE.read_text()
 
 

@@ -8,6 +8,8 @@ import json
 import pytest
 from aws_helpers import fetch_output, job_event, output_exists, put, start, states_entered, wait_execution
 
+from backend.jobs.callbacks import CallbackReply
+
 pytestmark = [pytest.mark.slow, pytest.mark.aws]
 
 
@@ -73,7 +75,7 @@ def test_catch_reports_even_when_the_transcode_cannot(moto_stack, receiver, aws_
         if ev.get("action", "transcode") == "transcode":
             ev["callback_url"] = receiver.url + "/nowhere/104/callback"
 
-    receiver.reply = lambda job_id, payload: (200, {"changed": True, "message": "ok"})
+    receiver.reply = lambda job_id, payload: (200, CallbackReply(True, False, "ok", "running").to_dict())
     hooks.before = reroute
     desc = wait_execution(moto_stack, start(moto_stack, event))
     assert desc["status"] == "FAILED"
@@ -100,7 +102,8 @@ def test_invalid_event_is_reported_by_the_catch(moto_stack, receiver):
 
 def test_backend_saying_stop_skips_the_upload(moto_stack, receiver, aws_clips):
     put(moto_stack, aws_clips["tiny"], "clips/tiny-stop.mp4")
-    receiver.reply = lambda job_id, payload: (200, {"changed": False, "message": "job is already cancelled; callback ignored"})
+    receiver.reply = lambda job_id, payload: (200, CallbackReply(False, True, "job is already cancelled; callback ignored",
+                                                                 "cancelled").to_dict())
     event = job_event(moto_stack, 107, "clips/tiny-stop.mp4", receiver.callback_url(107))
     desc = wait_execution(moto_stack, start(moto_stack, event))
     assert desc["status"] == "SUCCEEDED"

@@ -12,7 +12,7 @@ from dataclasses import replace
 
 import pytest
 
-import backend.jobs.executors.chunked as chunked_mod
+import backend.media.chunking.joins as chunked_mod  # check_chunk_frames looks stream_stats up here
 from backend.catalog.tables import MediaAsset
 from backend.jobs import lifecycle, service
 from backend.jobs.events import BUS

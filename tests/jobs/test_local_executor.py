@@ -157,7 +157,7 @@ async def test_priority_order(db, settings, storages, presets, add_asset):
 
 async def test_stall_detection_requeues_then_fails(db, settings, storages, presets, add_asset, monkeypatch):
     """An FFmpeg that makes no progress is killed; the attempt is re-queued while attempts remain, then failed."""
-    import backend.jobs.executors.local as local_mod
+    import backend.pipeline.single as local_mod  # where the local executor's single pass builds its command
 
     asset = await add_asset("small")
 

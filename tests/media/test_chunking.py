@@ -13,18 +13,17 @@ from pathlib import Path
 
 import pytest
 
-from backend.jobs.executors.chunked import local_decision, plan_local, run_chunked
+from backend.jobs.executors.chunked import local_decision, plan_local
+from backend.jobs.executors.cost_model import MEASURED_SPEEDS, should_chunk
 from backend.media.binaries import ffmpeg_path
 from backend.media.chunking import (
     AV_SYNC_TOLERANCE,
     ChunkingError,
     ChunkPlan,
-    MEASURED_SPEEDS,
     concat_list,
     grid_index,
     plan_chunks,
     read_frame_index,
-    should_chunk,
     stream_stats,
     verify_joined,
 )
@@ -34,6 +33,7 @@ from backend.media.presets import PresetSpec, builtin_preset, validate_preset
 from backend.media.probe import MediaInfo, VideoInfo, keyframe_times, probe
 from backend.media.runner import run_ffmpeg
 from backend.media.verify import VerificationError, verify_output
+from backend.pipeline.chunked import encode_chunks
 from procs import chunk_tasks, describe, ffmpeg_children, kill_all
 
 KEYFRAMES = (0, 1.4, 2.6, 4.2, 5.0, 6.8, 8.0, 9.2, 10.4, 11.2)  # irregular GOPs on purpose
@@ -220,7 +220,7 @@ def single_and_chunked(src, info, index, tmp_path_factory):
             plan = plan_chunks(info, SPEC, trim, index=index, target_seconds=2.0, max_concurrency=2)
             single = await single_pass(src, folder / f"{name}-single.mp4", SPEC, trim, info)
             events = []
-            result = await run_chunked(plan, src, folder / f"{name}-chunked.mp4", events.append, 2)
+            result = await encode_chunks(plan, src, folder / f"{name}-chunked.mp4", events.append, 2)
             out[name] = (trim, plan, single, folder / f"{name}-chunked.mp4", result, events)
 
     asyncio.run(make())
@@ -288,7 +288,7 @@ async def test_other_codecs_join_frame_exact(src, info, index, tmp_path, codec, 
     trim = Trim(0.5, 6.5)
     plan = plan_chunks(info, spec, trim, index=index, target_seconds=2.0)
     dst = tmp_path / f"joined.{container}"
-    result = await run_chunked(plan, src, dst, None, 2)
+    result = await encode_chunks(plan, src, dst, None, 2)
     assert result.stats.video_frames == frame_count(trim, spec, info) == 150
     decoded = subprocess.run([ffmpeg_path(), "-v", "error", "-i", str(dst), "-f", "null", "-"],
                              capture_output=True, text=True)
@@ -302,7 +302,7 @@ async def _cancel_mid_chunk(src, info, index, tmp_path, cancels: int) -> None:
     assert len(plan.chunks) >= 4
     seen = asyncio.Event()
     dst = tmp_path / "out.mp4"
-    task = asyncio.create_task(run_chunked(plan, src, dst, lambda p: seen.set(), 2))
+    task = asyncio.create_task(encode_chunks(plan, src, dst, lambda p: seen.set(), 2))
     try:
         await asyncio.wait_for(seen.wait(), 60)
         assert len(ffmpeg_children(str(tmp_path))) >= 2  # two chunks encoding (and the audio)

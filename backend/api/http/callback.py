@@ -4,7 +4,8 @@ reports progress and results of one job attempt.
 The raw body must carry `X-MPR-Signature` = hex HMAC-SHA256 under the job's key
 (`backend.signing`); anything else is 401 and changes nothing. A signed report goes to
 `backend.jobs.callbacks.apply_callback`, which ignores duplicates, late and stale-attempt reports
-(200 with changed=false and the reason).
+(200 with changed=false and the reason). Every answer is a `backend.jobs.callbacks.CallbackReply`
+({"accepted", "stop", "reason", "job_status"}, plus the earlier "changed"/"message").
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from litestar.params import FromPath
 
 from backend import signing
 from backend.api.http.counters import CALLBACK_FAILURES
-from backend.jobs.callbacks import apply_callback
+from backend.jobs.callbacks import CallbackReply, apply_callback
 from backend.jobs.errors import DomainError
 
 log = logging.getLogger("mpr.api.callback")
@@ -24,10 +25,10 @@ log = logging.getLogger("mpr.api.callback")
 MAX_CALLBACK_BODY = 1 << 20
 
 
-def _answer(status: int, changed: bool, message: str) -> Response:
+def _answer(status: int, reply: CallbackReply) -> Response:
     if status >= 400:
         CALLBACK_FAILURES.inc(str(status))  # mpr_callback_failures_total{code} in /metrics
-    return Response({"changed": changed, "message": message}, status_code=status)
+    return Response(reply.to_dict(), status_code=status)
 
 
 CALLBACK_PATHS = ["/api/jobs/{job_id:int}/callback", "/jobs/{job_id:int}/callback"]
@@ -40,14 +41,14 @@ async def job_callback(request: Request, job_id: FromPath[int]) -> Response:
     settings = request.app.state.settings
     if not signing.verify_body(settings.callback_secret, job_id, body, request.headers.get(signing.HEADER)):
         log.warning("callback for job %s refused: bad or missing signature", job_id)
-        return _answer(401, False, "bad or missing signature")
+        return _answer(401, CallbackReply.refused("bad or missing signature"))
     try:
         payload = json.loads(body)
     except ValueError:
-        return _answer(400, False, "body is not JSON")
+        return _answer(400, CallbackReply.refused("body is not JSON"))
     try:
-        changed, message = await apply_callback(job_id, payload, request.app.state.storages)
+        reply = await apply_callback(job_id, payload, request.app.state.storages)
     except DomainError as exc:
         status = 404 if exc.code == "NOT_FOUND" else 400
-        return _answer(status, False, exc.message)
-    return _answer(200, bool(changed), message)
+        return _answer(status, CallbackReply.refused(exc.message))
+    return _answer(200, reply)

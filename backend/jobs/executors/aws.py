@@ -4,8 +4,8 @@ Loop: claim the next queued `aws` job, work out where its input and output live 
 asset's own bucket/key and the output bucket; local storage: the source is uploaded to the input
 bucket first and the output is fetched back when the job succeeds), decide how it runs
 (`aws_plan.choose_mode`: one Lambda run on MPR_STATE_MACHINE_ARN, or chunks encoded in parallel on
-MPR_CHUNKED_STATE_MACHINE_ARN, the chunk plan in the execution input; recorded in the job's `plan`),
-start an execution named `job-{id}-attempt-{attempt}` and store its ARN in `execution_id`.
+MPR_CHUNKED_STATE_MACHINE_ARN; recorded in the job's `plan`), build the attempt's JobSpec (kept on
+the row, and the execution input beside the callback envelope: `execution_input`), start an execution named `job-{id}-attempt-{attempt}` and store its ARN in `execution_id`.
 From then on the Lambda reports through the signed callback route; this process only:
 
 - stops the execution when the job is cancelled (`cancel()`, or a `cancelled` event on the bus);
@@ -32,10 +32,12 @@ from backend.jobs.claim import claim_next, new_worker_id
 from backend.jobs.events import BUS
 from backend.jobs.executors.base import BackgroundLoops
 from backend.jobs.executors.aws_plan import Mode, choose_mode
+from backend.jobs.jobspec import build_spec, store_spec
 from backend.jobs.recovery import recover_attempt
 from backend.sfn_errors import error_message
 from backend.media.command import Trim
 from backend.media.presets import PresetSpec
+from backend.pipeline import JobSpec, Location
 from backend.storage import Storages, safe_key
 
 log = logging.getLogger("mpr.jobs.aws")
@@ -55,6 +57,12 @@ def callback_url(settings: Settings, job_id: int) -> str:
     if "{job_id}" in base:
         return base.format(job_id=job_id)
     return f"{base.rstrip('/')}/api/jobs/{job_id}/callback"
+
+
+def execution_input(job_id: int, attempt: int, url: str, spec: JobSpec) -> dict:
+    """The Step Functions input: who the Lambda reports to, beside the JobSpec, verbatim. The
+    Lambda reads the spec back with `JobSpec.from_dict` (the envelope's keys are not the spec's)."""
+    return {"job_id": job_id, "attempt": attempt, "callback_url": url, **spec.to_dict()}
 
 
 def execution_name(job_id: int, attempt: int) -> str:
@@ -209,7 +217,8 @@ class AwsExecutor(BackgroundLoops):
         try:
             try:
                 event, mode = await self.prepare(row)
-                await self._record_plan(job_id, attempt, mode.record)
+                # what runs and how (the API shows `plan`), on the row before the execution starts
+                await store_spec(job_id, attempt, JobSpec.from_dict(event), mode.record)
                 arn = await asyncio.to_thread(self._start_execution, mode.state_machine_arn,
                                               execution_name(job_id, attempt), event)
             except Exception as exc:  # noqa: BLE001 - never leave a claimed job running with nothing behind it
@@ -233,7 +242,10 @@ class AwsExecutor(BackgroundLoops):
 
     async def prepare(self, row: dict) -> tuple[dict, Mode]:
         """The execution input (the Lambda's event) for a job row, and how the job runs: single
-        pass, or chunked (the event then carries `plan`, a ChunkPlan, for the chunked state machine)."""
+        pass, or chunked (the spec's `plan` then holds the ChunkPlan, for the chunked state machine).
+
+        The input is `execution_input(...)`: the envelope (job id, attempt, callback URL) beside the
+        attempt's JobSpec, which is also what `dispatch` keeps on the row."""
         if not self.settings.state_machine_arn:
             raise DispatchError("MPR_STATE_MACHINE_ARN is not set; run `mpr aws deploy` (or `mpr aws local`) "
                                 "and export the settings it prints")
@@ -244,21 +256,10 @@ class AwsExecutor(BackgroundLoops):
             raise DispatchError("the source asset was deleted")
         in_bucket, in_key = await self._input_location(source)
         out_bucket, out_key = self._output_location(row["output_key"])
-        preset = _json(row["preset_snapshot"])
-        trim = Trim(start=row["trim_start"] or 0.0, end=row["trim_end"], accurate=row["accurate_trim"])
-        mode = await self._choose_mode(row, source, PresetSpec.from_dict(preset), trim)
-        event = {
-            "job_id": row["id"],
-            "attempt": row["attempt"],
-            "input": {"bucket": in_bucket, "key": in_key},
-            "output": {"bucket": out_bucket, "key": out_key},
-            "preset": preset,
-            "trim": {"start": trim.start, "end": trim.end, "accurate": trim.accurate},
-            "callback_url": callback_url(self.settings, row["id"]),
-        }
-        if mode.plan is not None:
-            event["plan"] = mode.plan.to_dict()
-        return event, mode
+        spec = build_spec(row, Location(bucket=in_bucket, key=in_key), Location(bucket=out_bucket, key=out_key))
+        mode = await self._choose_mode(row, source, spec.preset_spec, spec.trim)
+        spec = spec.with_plan(mode.plan)
+        return execution_input(row["id"], row["attempt"], callback_url(self.settings, row["id"]), spec), mode
 
     async def _choose_mode(self, row: dict, source: dict, spec: PresetSpec, trim: Trim) -> Mode:
         try:
@@ -269,12 +270,6 @@ class AwsExecutor(BackgroundLoops):
         key = safe_key(source["storage_key"])
         return await asyncio.to_thread(choose_mode, self.settings, _json(row["plan"]), info, spec, trim,
                                        lambda: storage.probe_source(key))
-
-    async def _record_plan(self, job_id: int, attempt: int, record: dict) -> None:
-        """How this attempt runs, in the job's `plan` (the API shows it), before its execution starts."""
-        await TranscodeJob.update({TranscodeJob.plan: record}).where(
-            (TranscodeJob.id == job_id) & (TranscodeJob.attempt == attempt)
-        )
 
     async def _input_location(self, source: dict) -> tuple[str, str]:
         storage = self.storages.get(source["storage_area"])

@@ -1,7 +1,7 @@
 """How the AWS executor runs one job attempt: in one Lambda run (sfn/transcode.asl.json) or cut
 into chunks that many Lambda runs encode in parallel (sfn/transcode-chunked.asl.json, README, section Chunked encoding).
 
-`choose_mode` decides with `backend.media.chunking.should_chunk` against what one Lambda run may
+`choose_mode` decides with `cost_model.should_chunk` against what one Lambda run may
 spend (BUDGET_SECONDS of its 900 s), or as the job asked (`plan["chunked_requested"]`), plans the
 chunks when chunked, and says what `TranscodeJob.plan` records: mode, reason, chunks, concurrency.
 The chunk plan is built from a fresh probe of the source (the catalog keeps no frame count), on a
@@ -17,15 +17,8 @@ from dataclasses import dataclass
 from typing import Callable
 
 from backend.config import Settings
-from backend.media.chunking import (
-    ChunkingError,
-    ChunkPlan,
-    chunk_seconds_for,
-    grid_index,
-    plan_chunks,
-    read_frame_index,
-    should_chunk,
-)
+from backend.jobs.executors.cost_model import chunk_seconds_for, should_chunk
+from backend.media.chunking import ChunkingError, ChunkPlan, grid_index, plan_chunks, read_frame_index
 from backend.media.command import CommandError, Trim, resolve_trim
 from backend.media.presets import PresetSpec
 from backend.media.probe import MediaInfo, ProbeError, probe

@@ -1,9 +1,10 @@
 """The local executor: an asyncio pool of `MPR_WORKERS` FFmpeg processes on this machine.
 
-Loop: claim the next queued job (priority, then age), run `backend.media` on it, verify the
-output, store it, register it as an asset, mark the job succeeded. Progress is written at most
-twice a second; a progress write that finds the attempt no longer running (cancelled, recovered
-elsewhere) stops FFmpeg. A watchdog kills attempts whose FFmpeg makes no progress for
+Loop: claim the next queued job (priority, then age), build its `JobSpec` (`jobs.jobspec`, kept
+on the row), run it with the pipeline (`run_single`, or `run_chunked` when chunks pay off here),
+store the verified output, register it as an asset, mark the job succeeded. Progress goes to the
+row through `jobs.reporting.CatalogReporter` at most twice a second; a progress write that finds
+the attempt no longer running (cancelled, recovered elsewhere) stops FFmpeg. A watchdog kills attempts whose FFmpeg makes no progress for
 `stall_seconds`; a recovery pass re-queues attempts whose worker died.
 """
 from __future__ import annotations
@@ -27,19 +28,21 @@ from backend.jobs import lifecycle
 from backend.jobs.claim import claim_next, new_worker_id
 from backend.jobs.events import BUS
 from backend.jobs.executors.base import BackgroundLoops
-from backend.jobs.executors.chunked import local_decision, plan_local, run_chunked
+from backend.jobs.executors.chunked import local_decision, plan_local
+from backend.jobs.jobspec import build_spec, store_spec
 from backend.jobs.recovery import recover_attempt, recover_orphans
+from backend.jobs.reporting import CatalogReporter
 from backend.jobs.shutdown import stop_requested
 from backend.media.chunking import ChunkingError, ChunkPlan
-from backend.media.command import Trim, build_command, expected_duration
-from backend.media.presets import PresetSpec, is_keyframe_copy
-from backend.media.probe import keyframe_lead
-from backend.media.runner import FFmpegError, Progress, run_ffmpeg
-from backend.media.verify import VerificationError, verify_output
+from backend.media.runner import FFmpegError
+from backend.media.verify import VerificationError
+from backend.pipeline import JobSpec, Location
+from backend.pipeline.chunked import run_chunked
+from backend.pipeline.guard import StopRequested
+from backend.pipeline.single import run_single
 from backend.storage import Storages
 
 log = logging.getLogger("mpr.jobs.local")
-PROGRESS_CAP_BEFORE_VERIFY = 99.0
 
 
 @dataclass
@@ -50,6 +53,10 @@ class Attempt:
     last_out_time: float = -1.0
     last_advance: float = field(default_factory=time.monotonic)
     stop_reason: str = ""  # why we cancelled it ourselves ("" = cancelled by someone else)
+
+    def alive(self) -> None:
+        """The attempt advanced (its reporter saw more progress): the stall watchdog resets."""
+        self.last_advance = time.monotonic()
 
 
 class LocalExecutor(BackgroundLoops):
@@ -171,8 +178,8 @@ class LocalExecutor(BackgroundLoops):
                                       what=f"job {job_id} source")
             if source is None:
                 raise VerificationError("the source asset was deleted")
-            spec = PresetSpec.from_dict(row["preset_snapshot"])
-            trim = Trim(start=row["trim_start"] or 0.0, end=row["trim_end"], accurate=row["accurate_trim"])
+            spec = build_spec(row, Location(area=source["storage_area"], key=source["storage_key"]),
+                              Location(area="out", key=row["output_key"]))
             info = media_info_from_asset(source)
             src = await self._source_path(source, workdir)
             final_local = self.storages.output.local_path(row["output_key"])
@@ -183,37 +190,16 @@ class LocalExecutor(BackgroundLoops):
                 partial = final_local.parent / f".partial-{job_id}-{attempt.attempt}-{final_local.name}"
             else:
                 partial = workdir / Path(row["output_key"]).name
-            plan_record, chunk_plan = await self._choose_mode(row, src, info, spec, trim)
-            lead = await asyncio.to_thread(keyframe_lead, str(src), trim.start) if is_keyframe_copy(spec) else None
-            argv = build_command(src, partial, spec, trim, info, keyframe_lead=lead)
-            duration = expected_duration(trim, info, spec)
-
-            async def on_progress(p: Progress) -> None:
-                if p.out_time > attempt.last_out_time + 1e-6:
-                    attempt.last_out_time = p.out_time
-                    attempt.last_advance = time.monotonic()
-                if p.percent >= 100.0:
-                    return  # FFmpeg finished: the verified transition writes 100 %, no write needed now
-                try:
-                    wanted = await lifecycle.report_progress(
-                        job_id, attempt.attempt,
-                        progress=min(p.percent, PROGRESS_CAP_BEFORE_VERIFY),
-                        fps=p.fps, speed=p.speed, eta_seconds=p.eta,
-                    )
-                except Exception:  # noqa: BLE001 - the database is away: keep encoding, report later
-                    log.warning("job %s: progress not stored", job_id, exc_info=True, extra={"job_id": job_id})
-                    return
-                if not wanted and attempt.task:
-                    attempt.task.cancel()
-
-            if chunk_plan is not None:
-                result = await run_chunked(chunk_plan, src, partial, on_progress, chunk_plan.max_concurrency,
-                                           workdir=workdir)
-                tail = result.log_tail
+            plan_record, chunk_plan = await self._choose_mode(row, src, info, spec)
+            spec = spec.with_plan(chunk_plan)
+            await store_spec(job_id, attempt.attempt, spec)
+            reporter = CatalogReporter(job_id, attempt.attempt, on_alive=attempt.alive)
+            if spec.chunked:
+                result = await run_chunked(spec, src, partial, reporter, workdir=workdir)
                 plan_record.update(result.record(chunk_plan))
             else:
-                tail = await run_ffmpeg(argv, duration=duration, output=partial, on_progress=on_progress)
-            out_info = await asyncio.to_thread(verify_output, partial, spec, trim, info, keyframe_lead=lead or 0.0)
+                result = await run_single(spec, src, partial, reporter, info=info)
+            out_info, tail, note = result.info, result.log_tail, result.note()
             if final_local is not None:
                 os.replace(partial, final_local)
             else:
@@ -223,16 +209,13 @@ class LocalExecutor(BackgroundLoops):
             # (a retry after an insert that did land gets that row back from register_output)
             asset_id = await with_retry(lambda: register_output(self.storages, row["output_key"], out_info),
                                         what=f"job {job_id} output asset")
-            note = f"output verified: {out_info.duration:.3f} s"
-            if lead and lead > 0.001:
-                note += f" (keyframe copy starts {lead:.3f} s before the in point)"
             moved = await lifecycle.transition(
                 job_id, lifecycle.SUCCEEDED, note, expect_attempt=attempt.attempt,
                 expect_from=(lifecycle.RUNNING,), output_asset=asset_id, log_tail=tail, plan=plan_record,
             )
             if not moved:  # cancelled while we verified: the output is not wanted
                 await self._discard_output(row["output_key"], asset_id)
-        except asyncio.CancelledError:
+        except (asyncio.CancelledError, StopRequested):
             await self._after_cancel(row, attempt)
         except FFmpegError as exc:
             await self._fail(row, attempt, exc.message, exc.stderr_tail)
@@ -249,15 +232,16 @@ class LocalExecutor(BackgroundLoops):
             self.running.pop(job_id, None)
             self._wake.set()
 
-    async def _choose_mode(self, row: dict, src: Path, info, spec, trim) -> tuple[dict, ChunkPlan | None]:
+    async def _choose_mode(self, row: dict, src: Path, info, spec: JobSpec) -> tuple[dict, ChunkPlan | None]:
         """Single pass, or GOP-aligned chunks encoded in parallel (when asked, or when it pays off here)."""
         record = dict(row["plan"] or {})
-        decision = local_decision(info, spec, trim, requested=record.get("chunked_requested"))
+        preset, trim = spec.preset_spec, spec.trim
+        decision = local_decision(info, preset, trim, requested=record.get("chunked_requested"))
         record.update(decision.record())
         if not decision.chunked:
             return record, None
         try:
-            plan = await asyncio.to_thread(plan_local, src, info, spec, trim)
+            plan = await asyncio.to_thread(plan_local, src, info, preset, trim)
         except ChunkingError as exc:
             record.update(mode="single", reason=f"chunking not possible ({exc}); single pass")
             return record, None

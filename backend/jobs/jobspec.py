@@ -1,0 +1,39 @@
+"""The one conversion from a job row to a `backend.pipeline.JobSpec`, and keeping it on record.
+
+Executors call `build_spec` once per attempt with where the source and output live for the
+runner that will read them (a storage area here, S3 buckets for the Lambda) and the chunk plan
+when the attempt is chunked; `store_spec` writes it to `TranscodeJob.spec` (with what `plan`
+records about the attempt), so the row shows exactly what ran.
+"""
+from __future__ import annotations
+
+import json
+
+from backend.catalog.tables import TranscodeJob
+from backend.media.chunking import ChunkPlan
+from backend.pipeline import JobSpec, Location
+
+
+def _json(value) -> dict:
+    if isinstance(value, str):
+        value = json.loads(value or "null")
+    return dict(value or {})
+
+
+def build_spec(row: dict, source: Location, output: Location, plan: ChunkPlan | None = None) -> JobSpec:
+    """The JobSpec of the attempt `row` describes (preset snapshot, trim, accurate flag)."""
+    return JobSpec(
+        source=source, output=output, preset=_json(row["preset_snapshot"]),
+        trim_start=float(row["trim_start"] or 0.0),
+        trim_end=None if row["trim_end"] is None else float(row["trim_end"]),
+        accurate=bool(row["accurate_trim"]),
+        plan=None if plan is None else plan.to_dict(),
+    )
+
+
+async def store_spec(job_id: int, attempt: int, spec: JobSpec, record: dict | None = None) -> None:
+    """Keep the attempt's spec (and, when given, its `plan` record) on the job row."""
+    values = {TranscodeJob.spec: spec.to_dict()}
+    if record is not None:
+        values[TranscodeJob.plan] = record
+    await TranscodeJob.update(values).where((TranscodeJob.id == job_id) & (TranscodeJob.attempt == attempt))

@@ -1,0 +1,138 @@
+"""The chunk plan's data model: which source frames each video chunk encodes, how the audio is
+encoded (once, whole) and what the joined file must hold. Plain data, JSON-serialisable (it
+travels inside a `backend.pipeline.JobSpec`, in the Step Functions input too).
+
+Chunk i covers the source frames [first_i, first_i + frames_i). Chunk 0 seeks exactly like the
+single pass (`start` = the in point); later chunks seek half a frame before their first frame,
+and every chunk is bounded by time (`end`, half a frame after its last frame) AND by its frame
+count, so no frame is lost or doubled at a join.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from typing import Any, Mapping
+
+from ..presets import PresetSpec
+from ..probe import MediaInfo
+
+PLAN_VERSION = 1
+CHUNKS_SHARE = 97.0  # percent of a chunked job's progress that is chunk encoding; the join is the rest
+
+
+class ChunkingError(ValueError):
+    """This job cannot be encoded in chunks; the message says why."""
+
+
+@dataclass(frozen=True)
+class Chunk:
+    index: int
+    start: float  # seek point in the source (s): the in point for chunk 0, else half a frame early
+    end: float  # time bound (s): half a frame after the chunk's last frame
+    frames: int  # exactly this many frames are encoded
+    first: float  # source time of the first frame (a keyframe for chunks > 0 when aligned)
+
+    @property
+    def length(self) -> float:
+        return self.end - self.start
+
+
+@dataclass(frozen=True)
+class AudioJob:
+    spec: dict[str, Any]  # audio-only PresetSpec fields
+    start: float
+    end: float
+    ext: str  # ".m4a" | ".mp3" | ".ogg"
+
+
+@dataclass(frozen=True)
+class JoinStep:
+    container: str  # the job's container: the joined file's format
+    chunk_ext: str
+    frames: int  # frames the joined video must have (== sum of chunks == single pass)
+    duration: float  # requested range (s)
+    fps: float
+    has_audio: bool
+
+
+@dataclass(frozen=True)
+class ChunkPlan:
+    spec: dict[str, Any]
+    trim: dict[str, Any]
+    source: dict[str, Any]  # MediaInfo.to_dict() of the source
+    chunks: tuple[Chunk, ...]
+    audio: AudioJob | None
+    join: JoinStep
+    target_seconds: float
+    aligned: bool  # cuts on source keyframes (False: constant-frame-rate grid)
+    max_concurrency: int = 10
+    version: int = PLAN_VERSION
+
+    # -- typed views
+    @property
+    def preset(self) -> PresetSpec:
+        return PresetSpec.from_dict(self.spec)
+
+    @property
+    def info(self) -> MediaInfo:
+        return MediaInfo.from_dict(self.source)
+
+    @property
+    def total_frames(self) -> int:
+        return self.join.frames
+
+    def weight(self, index: int) -> float:
+        """Share of the video work in chunk `index` (by frames; the weights add up to 1)."""
+        return self.chunks[index].frames / max(1, self.total_frames)
+
+    # -- JSON
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), separators=(",", ":"))
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "ChunkPlan":
+        if d.get("version") != PLAN_VERSION:
+            raise ChunkingError(f"unknown chunk plan version {d.get('version')!r}")
+        audio = d.get("audio")
+        return cls(
+            spec=dict(d["spec"]), trim=dict(d["trim"]), source=dict(d["source"]),
+            chunks=tuple(Chunk(**c) for c in d["chunks"]),
+            audio=AudioJob(**audio) if audio else None,
+            join=JoinStep(**d["join"]), target_seconds=float(d["target_seconds"]),
+            aligned=bool(d["aligned"]), max_concurrency=int(d.get("max_concurrency") or 1),
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> "ChunkPlan":
+        return cls.from_dict(json.loads(text))
+
+    def summary(self, concurrency: int | None = None) -> dict[str, Any]:
+        """What TranscodeJob.plan records about how the job ran."""
+        return {
+            "mode": "chunked", "chunks": len(self.chunks),
+            "concurrency": concurrency or self.max_concurrency,
+            "target_seconds": self.target_seconds, "aligned_to_keyframes": self.aligned,
+            "frames": self.total_frames, "audio": "encoded once, whole" if self.audio else "none",
+            "chunk_frames": [c.frames for c in self.chunks],
+        }
+
+    # -- commands (paths/URLs differ per machine, so they are arguments)
+    def chunk_command(self, index: int, src, dst) -> list[str]:
+        from .commands import chunk_command
+
+        return chunk_command(self.preset, self.info, self.chunks[index], src, dst)
+
+    def audio_command(self, src, dst) -> list[str]:
+        from .commands import audio_command
+
+        if self.audio is None:
+            raise ChunkingError("this plan has no audio")
+        return audio_command(self.audio, self.info, src, dst)
+
+    def join_command(self, concat_file, dst, audio=None) -> list[str]:
+        from .commands import join_command
+
+        return join_command(self.join, concat_file, dst, audio)

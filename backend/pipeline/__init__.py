@@ -1,0 +1,14 @@
+"""Run one job: from a `JobSpec` to a verified output file, the same way on this machine and in
+the Lambda.
+
+Between `media` (FFmpeg) and `storage`: imports only `backend.media`. Modules: `spec` (JobSpec,
+the one serialisable job description), `reporter` (the Reporter protocol a runner reports
+progress to and asks whether to stop), `guard` (one FFmpeg run within a time budget, stopped
+when the reporter says so), `single` (run_single) and `chunked` (chunk/audio/join steps and
+run_chunked). Where the bytes come from and where reports go is the adapters' business:
+`backend.jobs.executors.local` here, `lambda/handler.py` and `lambda/chunk_actions.py` on AWS.
+"""
+from .reporter import NullReporter, Reporter
+from .spec import SPEC_VERSION, JobSpec, Location, SpecError
+
+__all__ = ["JobSpec", "Location", "NullReporter", "Reporter", "SPEC_VERSION", "SpecError"]

@@ -1,0 +1,140 @@
+"""`JobSpec`: everything a runner needs to run one job attempt, as one versioned, serialisable
+value. Built once per attempt from the job row by `backend.jobs.jobspec`, stored on the row
+(`TranscodeJob.spec`, so what ran is on record), carried verbatim in the Step Functions input
+(`{"job_id", "attempt", "callback_url", "spec": JobSpec.to_dict()}`) and parsed back by the
+Lambda with `JobSpec.from_dict`.
+
+    {"version": 1,
+     "input":  {"bucket": "mpr-media-in", "key": "clips/a.mp4"},   (or {"area": "in", "key": ...})
+     "output": {"bucket": "mpr-media-out", "key": "a-h264-720p.mp4"},
+     "preset": {...PresetSpec fields...},
+     "trim":   {"start": 0.0, "end": 2.0, "accurate": true},
+     "plan":   {...ChunkPlan.to_dict()...}}                        (only when chunked)
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Mapping
+
+from backend.media.chunking import ChunkingError, ChunkPlan
+from backend.media.command import Trim
+from backend.media.presets import PresetError, PresetSpec, validate_preset
+
+SPEC_VERSION = 1
+
+
+class SpecError(ValueError):
+    """The data is not a job spec this code can run; the message says which field is wrong."""
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where bytes live: an S3 `bucket` + key, or a storage `area` of this machine + key."""
+
+    key: str
+    bucket: str = ""
+    area: str = ""
+
+    def to_dict(self) -> dict[str, str]:
+        return {"bucket": self.bucket, "key": self.key} if self.bucket else {"area": self.area, "key": self.key}
+
+    @classmethod
+    def from_dict(cls, data: Any, name: str) -> "Location":
+        if not isinstance(data, Mapping):
+            raise SpecError(f"{name} must be an object with bucket and key")
+        bucket, area, key = data.get("bucket", ""), data.get("area", ""), data.get("key")
+        if (not isinstance(key, str) or not key or not isinstance(bucket, str) or not isinstance(area, str)
+                or bool(bucket) == bool(area)):
+            raise SpecError(f"{name}.bucket and {name}.key must be non-empty strings "
+                            f"(or {name}.area and {name}.key for a storage area)")
+        return cls(key=key, bucket=bucket, area=area)
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    source: Location
+    output: Location
+    preset: dict[str, Any]  # PresetSpec.to_dict(): the preset as it was when the job was created
+    trim_start: float = 0.0
+    trim_end: float | None = None
+    accurate: bool = True
+    plan: dict[str, Any] | None = None  # ChunkPlan.to_dict() when the attempt runs chunked
+    version: int = SPEC_VERSION
+
+    # -- typed views
+    @property
+    def preset_spec(self) -> PresetSpec:
+        return PresetSpec.from_dict(self.preset)
+
+    @property
+    def trim(self) -> Trim:
+        return Trim(start=self.trim_start, end=self.trim_end, accurate=self.accurate)
+
+    @property
+    def chunk_plan(self) -> ChunkPlan | None:
+        return None if self.plan is None else ChunkPlan.from_dict(self.plan)
+
+    @property
+    def chunked(self) -> bool:
+        return self.plan is not None
+
+    @property
+    def container(self) -> str:
+        return str(self.preset.get("container") or "")
+
+    @property
+    def output_name(self) -> str:
+        return Path(self.output.key).name
+
+    def with_plan(self, plan: ChunkPlan | None) -> "JobSpec":
+        return replace(self, plan=None if plan is None else plan.to_dict())
+
+    # -- JSON
+    def to_dict(self) -> dict[str, Any]:
+        """The spec as JSON-ready data; `plan` only when the attempt is chunked."""
+        data = {
+            "version": self.version,
+            "input": self.source.to_dict(),
+            "output": self.output.to_dict(),
+            "preset": dict(self.preset),
+            "trim": {"start": self.trim_start, "end": self.trim_end, "accurate": self.accurate},
+        }
+        if self.plan is not None:
+            data["plan"] = self.plan
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Any) -> "JobSpec":
+        """Parse and check a spec; SpecError says what is wrong (an unknown version included)."""
+        if not isinstance(data, Mapping):
+            raise SpecError("spec must be an object")
+        if data.get("version") != SPEC_VERSION:
+            raise SpecError(f"unknown job spec version {data.get('version')!r} (this code runs version {SPEC_VERSION})")
+        source = Location.from_dict(data.get("input"), "input")
+        output = Location.from_dict(data.get("output"), "output")
+        if not isinstance(data.get("preset"), Mapping):
+            raise SpecError("preset must be an object of preset fields")
+        try:
+            preset = validate_preset(PresetSpec.from_dict(data["preset"])).to_dict()
+        except (PresetError, TypeError, ValueError) as exc:
+            raise SpecError(f"invalid preset: {exc}") from exc
+        trim = data.get("trim") or {}
+        if not isinstance(trim, Mapping):
+            raise SpecError("trim must be an object {start, end, accurate}")
+        try:
+            start = float(trim.get("start") or 0.0)
+            end = None if trim.get("end") is None else float(trim["end"])
+        except (TypeError, ValueError) as exc:
+            raise SpecError("trim.start and trim.end must be numbers of seconds") from exc
+        if not math.isfinite(start) or start < 0 or (end is not None and not end > start):
+            raise SpecError(f"trim {start}..{end} is empty or negative")
+        plan = data.get("plan")
+        if plan is not None:
+            try:
+                plan = ChunkPlan.from_dict(plan).to_dict()
+            except (KeyError, TypeError, ValueError, ChunkingError) as exc:
+                raise SpecError(f"plan is not a chunk plan: {exc}") from exc
+        return cls(source=source, output=output, preset=preset, trim_start=start, trim_end=end,
+                   accurate=bool(trim.get("accurate", True)), plan=plan)
