@@ -306,7 +306,7 @@ def estimate_output_bytes(spec: PresetSpec, in_size: int, duration: float | None
 
 
 # where single-pass limits are hit: chunked jobs split the work across many Lambda runs
-CHUNKED_ADVICE = ("run it chunked, split across many Lambda runs (README, section Chunked encoding): that needs "
+CHUNKED_ADVICE = ("run it chunked, split across many Lambda runs (docs/chunking.md): that needs "
                   "MPR_CHUNKED_STATE_MACHINE_ARN (printed by `mpr aws deploy`) and the job created with "
                   "chunked encoding requested, or estimated above the 600 s budget")
 

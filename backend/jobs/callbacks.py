@@ -24,10 +24,10 @@ from backend.config import Settings
 from backend.jobs import lifecycle
 from backend.jobs.errors import DomainError, not_found
 from backend.media.probe import probe_async
-from backend.storage import Storages, open_storages
+from backend.storage import Storages
 
 log = logging.getLogger("mpr.jobs.callbacks")
-CALLBACK_STATUSES = ("running", "succeeded", "failed")
+CALLBACK_STATUSES = (lifecycle.RUNNING, lifecycle.SUCCEEDED, lifecycle.FAILED)
 
 # The human side of the replies (tests reword them all: nothing may depend on their text).
 MESSAGES = {
@@ -77,7 +77,7 @@ def _number(value, name: str, default: float = 0.0) -> float:
         raise DomainError("INVALID_INPUT", f"callback field {name} must be a number") from exc
 
 
-async def apply_callback(job_id: int, payload: dict, storages: Storages | None = None) -> CallbackReply:
+async def apply_callback(job_id: int, payload: dict, storages: Storages, settings: Settings) -> CallbackReply:
     if not isinstance(payload, dict):
         raise DomainError("INVALID_INPUT", "callback body must be a JSON object")
     status = payload.get("status")
@@ -98,7 +98,7 @@ async def apply_callback(job_id: int, payload: dict, storages: Storages | None =
     if job["status"] != lifecycle.RUNNING:
         return CallbackReply(False, True, MESSAGES["not_running"].format(status=job["status"]), job["status"])
 
-    if status == "running":
+    if status == lifecycle.RUNNING:
         progress = min(_number(payload.get("progress"), "progress"), 99.0)
         if progress <= (job["progress"] or 0.0):
             # repeated or reordered: keep the heartbeat fresh, never move backwards
@@ -115,7 +115,7 @@ async def apply_callback(job_id: int, payload: dict, storages: Storages | None =
             return CallbackReply(True, False, MESSAGES["progress"].format(progress=progress), lifecycle.RUNNING)
         return await _reply(job_id, attempt, False, MESSAGES["changed_meanwhile"])  # cancelled meanwhile
 
-    if status == "failed":
+    if status == lifecycle.FAILED:
         error = str(payload.get("error") or "failed on AWS without a reason")[:2000]
         moved = await lifecycle.transition(
             job_id, lifecycle.FAILED, error, expect_attempt=attempt, expect_from=(lifecycle.RUNNING,),
@@ -125,12 +125,11 @@ async def apply_callback(job_id: int, payload: dict, storages: Storages | None =
 
     output = payload.get("output") or {}
     key = output.get("key") or job["output_key"]
-    storages = storages or open_storages(Settings.from_env())
     try:
         if storages.output.local_path(key) is not None:  # local storage, ran on AWS: fetch the output
             from backend.jobs.executors.aws import fetch_output
 
-            await fetch_output(Settings.from_env(), storages, key)
+            await fetch_output(settings, storages, key)
         info = await probe_async(storages.output.probe_source(key))
     except Exception as exc:  # noqa: BLE001 - the object is missing or unreadable
         error = MESSAGES["unreadable"].format(key=key, error=exc)

@@ -30,7 +30,7 @@ def settings_both() -> Settings:
 
 
 def test_layout():
-    # 1 h of 1080p30 at x264 veryfast (~3547 s in one Lambda): 50 ways of 72 s, as README, section Chunked encoding shows
+    # 1 h of 1080p30 at x264 veryfast (~3547 s in one Lambda): 50 ways of 72 s, as docs/chunking.md shows
     assert chunk_layout(3600, 3547.4) == (72.0, 50)
     # a slow preset: chunks get shorter than 72 s so that each encodes in half the 600 s budget
     target, ways = chunk_layout(3600, 30000.0)

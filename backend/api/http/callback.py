@@ -47,7 +47,7 @@ async def job_callback(request: Request, job_id: FromPath[int]) -> Response:
     except ValueError:
         return _answer(400, CallbackReply.refused("body is not JSON"))
     try:
-        reply = await apply_callback(job_id, payload, request.app.state.storages)
+        reply = await apply_callback(job_id, payload, request.app.state.storages, request.app.state.settings)
     except DomainError as exc:
         status = 404 if exc.code == "NOT_FOUND" else 400
         return _answer(status, CallbackReply.refused(exc.message))

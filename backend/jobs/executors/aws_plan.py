@@ -1,5 +1,5 @@
 """How the AWS executor runs one job attempt: in one Lambda run (sfn/transcode.asl.json) or cut
-into chunks that many Lambda runs encode in parallel (sfn/transcode-chunked.asl.json, README, section Chunked encoding).
+into chunks that many Lambda runs encode in parallel (sfn/transcode-chunked.asl.json, docs/chunking.md).
 
 `choose_mode` decides with `cost_model.should_chunk` against what one Lambda run may
 spend (BUDGET_SECONDS of its 900 s), or as the job asked (`plan["chunked_requested"]`), plans the
