@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import Sequence
 
 from ..binaries import ffmpeg_path
 from ..command import GLOBAL_ARGS, Trim, _container_args, build_command
@@ -19,8 +19,8 @@ from ..paths import ff_target
 from ..presets import PresetSpec
 from ..probe import MediaInfo
 
-if TYPE_CHECKING:
-    from .plan import AudioJob, Chunk, JoinStep
+# The plan's parts ("Chunk", "AudioJob", "JoinStep" from .plan) are named in annotations only:
+# .plan imports this module for ChunkPlan's command methods, so this one does not import it back.
 
 
 def _video_only(spec: PresetSpec) -> PresetSpec:

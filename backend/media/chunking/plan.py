@@ -15,6 +15,7 @@ from typing import Any, Mapping
 
 from ..presets import PresetSpec
 from ..probe import MediaInfo
+from . import commands
 
 PLAN_VERSION = 1
 CHUNKS_SHARE = 97.0  # percent of a chunked job's progress that is chunk encoding; the join is the rest
@@ -121,18 +122,12 @@ class ChunkPlan:
 
     # -- commands (paths/URLs differ per machine, so they are arguments)
     def chunk_command(self, index: int, src, dst) -> list[str]:
-        from .commands import chunk_command
-
-        return chunk_command(self.preset, self.info, self.chunks[index], src, dst)
+        return commands.chunk_command(self.preset, self.info, self.chunks[index], src, dst)
 
     def audio_command(self, src, dst) -> list[str]:
-        from .commands import audio_command
-
         if self.audio is None:
             raise ChunkingError("this plan has no audio")
-        return audio_command(self.audio, self.info, src, dst)
+        return commands.audio_command(self.audio, self.info, src, dst)
 
     def join_command(self, concat_file, dst, audio=None) -> list[str]:
-        from .commands import join_command
-
-        return join_command(self.join, concat_file, dst, audio)
+        return commands.join_command(self.join, concat_file, dst, audio)
