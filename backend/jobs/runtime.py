@@ -41,6 +41,9 @@ class JobRuntime:
         await self.executor.start()
 
     async def stop(self, grace: float | None = None) -> None:
-        """Stop the executor; running jobs get `grace` s (default MPR_SHUTDOWN_GRACE) to finish."""
-        shutdown.request_stop()
+        """Stop the executor; running jobs get `grace` s (default MPR_SHUTDOWN_GRACE) to finish.
+
+        The executor stops claiming by itself; the process-wide `shutdown` flags are the signal
+        handlers' to set (a stopped runtime must not stop executors started later in the process).
+        """
         await self.executor.stop(self.settings.shutdown_grace if grace is None else grace)
