@@ -9,7 +9,7 @@ from backend.api.ids import parse_id
 from backend.api.inputs import UpdateAssetRequest, clean_comments, clean_display_name, clean_tags, given
 from backend.api.types import DeleteResult, MediaAsset, ScanResult
 from backend.api.uploads import safe_upload_name, upload_chunks
-from backend.catalog.ingest import ingest_key, scan
+from backend.catalog.ingest import IngestRefused, ingest_key, scan
 from backend.catalog.tables import JobTransition
 from backend.catalog.tables import MediaAsset as AssetTable
 from backend.catalog.tables import TranscodeJob as JobTable
@@ -24,6 +24,13 @@ async def _asset_row(asset_id: int) -> dict:
     if row is None:
         raise not_found("asset", asset_id)
     return row
+
+
+async def _discard(storage, key: str) -> None:
+    try:
+        await storage.delete(key)
+    except StorageError:
+        pass
 
 
 async def _delete_asset(ctx, asset_id: int, delete_file: bool) -> DeleteResult:
@@ -96,7 +103,11 @@ class AssetMutations:
             close = getattr(file, "close", None)
             if close is not None:
                 await close()
-        row = await ingest_key(ctx.storages, key, "in")
+        try:  # checked by probing, not by name: no media at all, or over the source limits, is not kept
+            row = await ingest_key(ctx.storages, key, "in", refuse=True)
+        except IngestRefused as exc:
+            await _discard(storage, key)
+            raise DomainError(exc.code, f"{name} was refused and not kept: {exc.reason}") from None
         return MediaAsset.from_row(await _asset_row(row.id))
 
     @strawberry.mutation(description="Change an asset's display name, tags or comments.")

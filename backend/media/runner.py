@@ -12,19 +12,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import inspect
 import logging
 import os
 import re
 import signal
-import sys
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import limits
 from .webp import finish_webp, is_ivf
 
 log = logging.getLogger(__name__)
@@ -189,32 +188,6 @@ async def _read_lines(stream: asyncio.StreamReader, sink: Callable[[str], Awaita
             await r
 
 
-def _load_prctl():
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        return ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):
-        return None
-
-
-_PRCTL = _load_prctl()
-_PR_SET_PDEATHSIG = 1
-
-
-def _die_with(parent_pid: int) -> Callable[[], None] | None:
-    """A preexec_fn: the child gets SIGKILL when `parent_pid` (this process) dies. Linux only."""
-    if _PRCTL is None:
-        return None
-
-    def hook() -> None:
-        _PRCTL(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
-        if os.getppid() != parent_pid:  # the parent died before the prctl took effect
-            os._exit(1)
-
-    return hook
-
-
 def _remove(output: Path | None) -> None:
     if output is None:
         return
@@ -245,6 +218,7 @@ async def run_ffmpeg(
     on_progress: ProgressCallback | None = None,
     progress_interval: float = 0.5,
     timeout: float | None = None,
+    memory_bytes: int | None = None,
 ) -> str:
     """Run ffmpeg; return the stderr tail on success, raise FFmpegError on failure.
 
@@ -252,7 +226,12 @@ async def run_ffmpeg(
     `on_progress` (sync or async) is called at most every `progress_interval` s while running,
     and once with percent 100 after a successful exit. A WebP animation written as IVF by
     `command.build_command` is turned into the final .webp here before returning.
+    Bounded (backend.media.limits): `timeout` defaults to `limits.encode_timeout(duration)`,
+    the address space to `memory_bytes` or the encode limit, and the child's environment
+    carries none of the server's secrets.
     """
+    if timeout is None:
+        timeout = limits.encode_timeout(duration)
     output = Path(output) if output is not None else None
     tail: deque[str] = deque(maxlen=STDERR_LINES)
     state = {"last_emit": time.monotonic(), "last": None}  # first event after one interval, not at once
@@ -261,7 +240,8 @@ async def run_ffmpeg(
     proc = await asyncio.create_subprocess_exec(
         *argv, stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        preexec_fn=_die_with(os.getpid()),
+        env=limits.child_env(),
+        preexec_fn=limits.child_preexec(os.getpid(), memory_bytes or limits.LIMITS.encode_memory_bytes),
     )
 
     async def on_stdout(line: str) -> None:
