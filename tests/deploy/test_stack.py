@@ -42,9 +42,9 @@ FIGURES: dict[str, object] = {}  # printed at teardown (run with -s to see them)
 class App(AppProcess):
     """`python -m backend.cli api` on a free port, its database reached through `forwarder`."""
 
-    def __init__(self, root, database_url: str):
+    def __init__(self, root, database_url: str, **env: str):
         super().__init__(root, database_url, token=TOKEN, callback_secret="deploy-callback-secret",
-                         admin_password=ADMIN_PASSWORD, workers=1, MPR_DB_POOL_SIZE="3")
+                         admin_password=ADMIN_PASSWORD, workers=1, MPR_DB_POOL_SIZE="3", **env)
 
 
 class Stack:
@@ -73,12 +73,15 @@ async def stack(tmp_path_factory):
     pg = postgres_config(PG_ADMIN_URL)
     forwarder = Forwarder(pg["host"], pg["port"]).start()
     user = f"{pg['user']}:{pg['password']}" if pg["password"] else pg["user"]
-    app = App(root / "app", f"postgres://{user}@127.0.0.1:{forwarder.port}/{name}")
+    proxy_port = free_port()
+    # the address browsers use is the proxy's: the app's origin checks are told so, as in deploy/mpr.env
+    app = App(root / "app", f"postgres://{user}@127.0.0.1:{forwarder.port}/{name}",
+              MPR_PUBLIC_URL=f"http://127.0.0.1:{proxy_port}")
     nginx = None
     try:
         app.migrate()
         app.start()
-        conf = render_config(f"127.0.0.1:{app.port}", free_port(), root / "nginx")
+        conf = render_config(f"127.0.0.1:{app.port}", proxy_port, root / "nginx")
         nginx = Nginx(binary, conf, int(conf.read_text().split("listen 127.0.0.1:")[1].split(";")[0]))
         nginx.start()
         yield Stack(app, nginx, forwarder)
