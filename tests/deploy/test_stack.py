@@ -199,11 +199,9 @@ async def test_large_upload_passes_the_proxy(stack, tmp_path):
     assert resp.status_code == 200, (resp.status_code, resp.text[:500], stack.nginx.error_log())
     body = resp.json()
     assert "data" in body or "errors" in body, body  # a proper GraphQL answer
-    if body.get("data") and body["data"].get("uploadAsset"):  # stored, then refused as media: status ERROR
-        asset = body["data"]["uploadAsset"]
-        assert int(asset["size"]) == UPLOAD_MB * 1024 * 1024 and asset["status"] == "ERROR", asset
-    else:
-        assert body["errors"][0]["message"], body
+    # streamed in whole, then probed: 200 MB of zeros is no media, so it is refused and not kept (issue 14)
+    assert body["data"] is None and body["errors"][0]["extensions"]["code"] == "NOT_MEDIA", body
+    assert not (stack.app.layout.in_root / "big-zeros.mp4").exists()
     # streamed: nginx did not spool the body to its temp folder
     assert "buffered to a temporary file" not in stack.nginx.error_log()
     assert not any((stack.nginx.conf.parent / "client_temp").rglob("*"))
@@ -229,7 +227,8 @@ async def test_callback_limits_and_metrics_through_the_proxy(stack):
     assert values['mpr_jobs{status="succeeded"}'] == 1
     assert values["mpr_queue_depth"] == 0
     assert values["mpr_encode_seconds_total"] > 0
-    assert values["mpr_bytes_in_total"] >= UPLOAD_MB * 1024 * 1024  # the upload is registered (status error)
+    # the refused 200 MB upload left no asset: only the small clip counts
+    assert 0 < values["mpr_bytes_in_total"] < UPLOAD_MB * 1024 * 1024
     assert values["mpr_bytes_out_total"] > 0
     assert values['mpr_callback_failures_total{code="401"}'] >= 1
     assert values["mpr_database_up"] == 1 and values['mpr_executor_alive{executor="local"}'] == 1
