@@ -28,7 +28,7 @@ from backend.api.health import healthz
 from backend.api import media_links
 from backend.api.media import media_file
 from backend.api.metrics import metrics
-from backend.api.origins import policy_for
+from backend.api.origins import policy_for, unnamed_wildcard
 from backend.api.ready import readyz
 from backend.api.schema import schema
 from backend.catalog import db as catalog_db
@@ -54,6 +54,8 @@ def create_app(
     secure_data_dir(settings.data_dir)
     limits.configure_from(settings)
     policy = policy_for(settings)
+    if warning := unnamed_wildcard(settings):
+        log.warning(warning)
     token, _ = ensure_api_token(settings)
     use_pool = settings.is_postgres if db_pool is None else db_pool and settings.is_postgres
     state = State({"settings": settings, "storages": storages or open_storages(settings),

@@ -77,8 +77,9 @@ class OriginPolicy:
         return normalize_origin(header) in self.origins
 
     def websocket_origins(self) -> tuple[str, ...]:
-        """ws:// and wss:// twins of the origins (for a Content-Security-Policy connect-src)."""
-        return tuple(o.replace("http", "ws", 1) for o in self.origins)
+        """ws:// and wss:// twins of the origins, for a Content-Security-Policy connect-src (which
+        has no syntax for IPv6 literals: those are left to 'self')."""
+        return tuple(o.replace("http", "ws", 1) for o in self.origins if "[" not in o)
 
 
 def _allowed_host_entries(settings: Settings) -> list[str]:
@@ -112,3 +113,12 @@ def policy_for(settings: Settings) -> OriginPolicy:
         for scheme in ("http", "https"):
             origins.add(f"{scheme}://{_netloc(name, port or (settings.port if scheme == 'http' else None), scheme)}")
     return OriginPolicy(hosts=frozenset(hosts), origins=tuple(sorted(origins)))
+
+
+def unnamed_wildcard(settings: Settings) -> str | None:
+    """A warning when the server listens on every interface but knows no name besides loopback."""
+    if settings.host.strip().strip("[]") in WILDCARD_HOSTS and not settings.public_url \
+            and not _allowed_host_entries(settings):
+        return (f"listening on {settings.host} with neither MPR_PUBLIC_URL nor MPR_ALLOWED_HOSTS: only "
+                "loopback names are accepted as Host/Origin; set them to the address browsers use")
+    return None

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from backend.api.guard import check, page_csp
-from backend.api.origins import normalize_origin, policy_for, split_host
+from backend.api.origins import normalize_origin, policy_for, split_host, unnamed_wildcard
 from backend.config import Settings
 
 
@@ -60,7 +60,7 @@ def test_page_csp_is_explicit():
     settings = Settings(port=8001)
     csp = page_csp(policy_for(settings), settings)
     assert "frame-ancestors 'none'" in csp and "object-src 'none'" in csp and "*" not in csp
-    assert "ws://127.0.0.1:8001" in csp
+    assert "ws://127.0.0.1:8001" in csp and "[::1]" not in csp  # CSP has no IPv6 literal syntax
     s3 = settings.with_(storage="s3", aws_endpoint_url="http://127.0.0.1:5000")
     assert "media-src 'self' blob: http://127.0.0.1:5000" in page_csp(policy_for(s3), s3)
 
@@ -79,3 +79,10 @@ def test_rxconfig_cors_list_is_the_policy(monkeypatch):
     finally:
         monkeypatch.undo()
         importlib.reload(rxconfig)
+
+
+def test_wildcard_bind_without_a_name_is_warned_about():
+    assert "MPR_PUBLIC_URL" in unnamed_wildcard(Settings(host="0.0.0.0"))
+    assert unnamed_wildcard(Settings(host="0.0.0.0", public_url="https://mpr.example.com")) is None
+    assert unnamed_wildcard(Settings(host="0.0.0.0", allowed_hosts="mpr.lan")) is None
+    assert unnamed_wildcard(Settings(host="127.0.0.1")) is None
