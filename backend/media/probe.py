@@ -337,11 +337,12 @@ def _check_complete(info: MediaInfo, packets: list[dict], stderr: str, start: fl
         )
 
 
-def probe(path_or_url, timeout: float = 30, *, strict: bool = True) -> MediaInfo:
+def probe(path_or_url, timeout: float | None = None, *, strict: bool = True) -> MediaInfo:
     """Probe a local file or an http(s) URL; raise ProbeError with a readable reason.
 
     `strict=False` skips the duration and truncation checks (used to describe outputs).
     """
+    timeout = timeout or limits.LIMITS.probe_timeout  # MPR_PROBE_TIMEOUT
     _precheck(path_or_url)
     target = ff_target(path_or_url)
     try:
@@ -379,8 +380,9 @@ async def _run_async(argv: list[str], timeout: float) -> tuple[int, str, str]:
     return proc.returncode, out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
 
 
-async def probe_async(path_or_url, timeout: float = 30, *, strict: bool = True) -> MediaInfo:
+async def probe_async(path_or_url, timeout: float | None = None, *, strict: bool = True) -> MediaInfo:
     """`probe` without blocking the event loop."""
+    timeout = timeout or limits.LIMITS.probe_timeout  # MPR_PROBE_TIMEOUT
     _precheck(path_or_url)
     target = ff_target(path_or_url)
     try:
