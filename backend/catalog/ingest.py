@@ -213,8 +213,8 @@ async def ingest_key(storages: Storages, key: str, area: str = "in", *, info: Ob
     Returns the saved row: status 'ready', or 'error' with a readable `error_message` when the file
     is not usable media (the row is kept either way). Raises StorageError if `key` is refused or
     nothing is stored under it. `info` (from a listing) saves a stat call. With `refuse`, a file
-    that is no media at all or over the source limits raises IngestRefused instead (a row this
-    call created is deleted; the stored file is the caller's to remove).
+    that is no media at all or over the source limits raises IngestRefused instead and the key's
+    row is deleted (the caller owns the key; removing the stored file is its job).
     """
     storage: Storage = storages.get(area)
     key = safe_key(key)
@@ -223,7 +223,6 @@ async def ingest_key(storages: Storages, key: str, area: str = "in", *, info: Ob
         if obj is None:
             raise StorageError(f"no object {key!r} in {area!r} storage")
         row = await _find_row(area, key)
-        created = row is None
         if row is None:
             row = MediaAsset(
                 filename=posixpath.basename(key)[:512], storage_area=area, storage_key=key,
@@ -252,12 +251,10 @@ async def ingest_key(storages: Storages, key: str, area: str = "in", *, info: Ob
             else:
                 apply_media(row, media)
                 row.error_message = await make_thumbs(storages, source, row, media)
-        if refused is not None and created:
+        if refused is not None:  # the caller owns this key (an upload's fresh name): no row stays
             await MediaAsset.delete().where(MediaAsset.id == row.id)
             raise refused
         await row.save()
-        if refused is not None:
-            raise refused
         return row
 
 
