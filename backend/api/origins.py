@@ -7,6 +7,7 @@ and Socket.IO origin check (rxconfig.py) and strawberry's websocket check all ag
 Origins are exact (`scheme://host[:port]`, default ports dropped, as browsers send them): the
 bound address, its 127.0.0.1/localhost/[::1] twins when bound to loopback or to every interface,
 the public URL, and each allowed host (http and https; the bound port when it names none).
+The callback URL's host (MPR_CALLBACK_URL, what AWS workers call) is an accepted Host name too.
 Host names are compared without the port (DNS rebinding changes the name, not the port); the
 loopback names are always accepted: a browser only sends them for a page whose address IS
 loopback, whose requests the origin check still judges, and local health checks use them.
@@ -105,6 +106,10 @@ def policy_for(settings: Settings) -> OriginPolicy:
             raise ValueError(f"MPR_PUBLIC_URL must be an http(s) URL, got {settings.public_url!r}")
         origins.add(origin)
         hosts.add(split_host(urlsplit(origin).netloc)[0])
+    if settings.callback_url:  # the address AWS workers call back on names this server too (no browser origin)
+        callback_host = urlsplit(settings.callback_url.strip()).hostname
+        if callback_host:
+            hosts.add(callback_host.lower())
     for entry in _allowed_host_entries(settings):
         name, port = split_host(entry)
         if not name:

@@ -86,3 +86,9 @@ def test_wildcard_bind_without_a_name_is_warned_about():
     assert unnamed_wildcard(Settings(host="0.0.0.0", public_url="https://mpr.example.com")) is None
     assert unnamed_wildcard(Settings(host="0.0.0.0", allowed_hosts="mpr.lan")) is None
     assert unnamed_wildcard(Settings(host="127.0.0.1")) is None
+
+
+def test_callback_url_host_is_a_server_name_not_an_origin():
+    policy = policy_for(Settings(callback_url="https://hooks.example.net/base"))
+    assert check(scope("hooks.example.net"), policy) is None
+    assert not any("hooks.example.net" in o for o in policy.origins)
