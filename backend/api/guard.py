@@ -63,7 +63,8 @@ def _header(scope, name: bytes) -> str | None:
 
 async def _refuse(scope, send, status: int, message: str) -> None:
     if scope["type"] == "websocket":
-        await send({"type": "websocket.close", "code": 1008, "reason": message[:120]})
+        reason = "Host not allowed" if status == 400 else "Origin not allowed"  # ASCII, under 123 bytes
+        await send({"type": "websocket.close", "code": 1008, "reason": reason})
         return
     body = message.encode()
     await send({"type": "http.response.start", "status": status, "headers": [
