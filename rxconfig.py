@@ -6,6 +6,9 @@ cannot download it here; telemetry is off and the sitemap plugin is disabled (on
 from pathlib import Path
 
 import reflex as rx
+
+from backend.api.origins import policy_for
+from backend.config import Settings
 from reflex_base.plugins.sitemap import SitemapPlugin
 
 _ROOT = Path(__file__).resolve().parent
@@ -23,5 +26,6 @@ config = rx.Config(
         ),
     ],
     disable_plugins=[SitemapPlugin],
+    cors_allowed_origins=policy_for(Settings.from_env()).origins,
     **({"bun_path": BUN} if BUN.exists() else {}),
 )

@@ -67,6 +67,16 @@ class Settings:
     log_level: str = "INFO"
     log_format: str = "json"  # json | text: one choice for every process of a server (MPR_LOG_FORMAT)
     shutdown_grace: int = 30  # seconds running jobs get to finish on SIGTERM/Ctrl-C (MPR_SHUTDOWN_GRACE)
+    # the browser boundary (backend/api/origins.py): the address browsers use, extra Host names
+    public_url: str | None = None  # MPR_PUBLIC_URL (falls back to REFLEX_API_URL)
+    allowed_hosts: str = ""  # MPR_ALLOWED_HOSTS: comma-separated host[:port]
+    # bounded ingest (backend/media/limits.py)
+    max_pixels: int = 35_000_000  # 8K UHD fits
+    max_duration: int = 24 * 3600  # seconds
+    ffmpeg_memory_mb: int = 8192  # address space of one encode
+    probe_memory_mb: int = 2048  # address space of one ffprobe / thumbnail run
+    probe_timeout: int = 60  # seconds per ffprobe / thumbnail run
+    ingest_concurrency: int = 2  # probe + thumbnail runs at once
 
     @property
     def in_root(self) -> Path:
@@ -124,4 +134,12 @@ class Settings:
             log_level=_env("MPR_LOG_LEVEL", "INFO"),
             log_format=_log_format(_env("MPR_LOG_FORMAT", "json")),
             shutdown_grace=_int("MPR_SHUTDOWN_GRACE", 30),
+            public_url=_env("MPR_PUBLIC_URL", _env("REFLEX_API_URL")),
+            allowed_hosts=_env("MPR_ALLOWED_HOSTS", ""),
+            max_pixels=_int("MPR_MAX_PIXELS", 35_000_000),
+            max_duration=_int("MPR_MAX_DURATION", 24 * 3600),
+            ffmpeg_memory_mb=_int("MPR_FFMPEG_MEMORY_MB", 8192),
+            probe_memory_mb=_int("MPR_PROBE_MEMORY_MB", 2048),
+            probe_timeout=_int("MPR_PROBE_TIMEOUT", 60),
+            ingest_concurrency=_int("MPR_INGEST_CONCURRENCY", 2),
         )

@@ -76,6 +76,8 @@ SETTINGS_VARS = (
     "MPR_CALLBACK_SECRET", "MPR_API_TOKEN", "MPR_ADMIN_PASSWORD", "MPR_WORKERS", "MPR_DB_POOL_SIZE", "MPR_STALL_SECONDS",
     "MPR_MAX_ATTEMPTS", "MPR_MAX_UPLOAD_BYTES", "MPR_HOST", "MPR_PORT", "MPR_FFMPEG", "MPR_FFPROBE",
     "MPR_LOG_LEVEL", "MPR_LOG_FORMAT", "MPR_SHUTDOWN_GRACE",
+    "MPR_LOG_LEVEL", "MPR_PUBLIC_URL", "MPR_ALLOWED_HOSTS", "MPR_MAX_PIXELS", "MPR_MAX_DURATION",
+    "MPR_FFMPEG_MEMORY_MB", "MPR_PROBE_MEMORY_MB", "MPR_PROBE_TIMEOUT", "MPR_INGEST_CONCURRENCY",
 )
 
 
@@ -109,6 +111,14 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "MPR_LOG_LEVEL": settings.log_level,
         "MPR_LOG_FORMAT": settings.log_format,
         "MPR_SHUTDOWN_GRACE": str(settings.shutdown_grace),
+        "MPR_PUBLIC_URL": settings.public_url,
+        "MPR_ALLOWED_HOSTS": settings.allowed_hosts,
+        "MPR_MAX_PIXELS": str(settings.max_pixels),
+        "MPR_MAX_DURATION": str(settings.max_duration),
+        "MPR_FFMPEG_MEMORY_MB": str(settings.ffmpeg_memory_mb),
+        "MPR_PROBE_MEMORY_MB": str(settings.probe_memory_mb),
+        "MPR_PROBE_TIMEOUT": str(settings.probe_timeout),
+        "MPR_INGEST_CONCURRENCY": str(settings.ingest_concurrency),
     }
     return {k: v for k, v in values.items() if v not in (None, "")}
 
@@ -141,6 +151,8 @@ def server_env(settings: Settings, web_dir: Path | None = None, states_dir: Path
     dropped = set(SETTINGS_VARS) | {"REFLEX_FRONTEND_PORT", "REFLEX_BACKEND_PORT"}
     env = {k: v for k, v in os.environ.items() if k not in dropped}
     env.update(settings_env(settings))
+    if settings.public_url and not env.get("REFLEX_API_URL"):  # the UI build points browsers there
+        env["REFLEX_API_URL"] = settings.public_url.rstrip("/")
     env.update({
         "REFLEX_BUN_PATH": str(ensure_bun()),
         "REFLEX_CHECK_LATEST_VERSION": "false",

@@ -44,6 +44,7 @@ def settings(tmp_path) -> Settings:
         api_token="test-token",
         callback_secret="test-callback-secret",
         admin_password="test-admin-password",
+        allowed_hosts="testserver.local",  # the Host Litestar's AsyncTestClient sends
     )
 
 

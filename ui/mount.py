@@ -4,7 +4,8 @@ job callback's short path /jobs/{id}/callback to the Litestar app.
 Reflex's `api_transformer` wraps its backend ASGI app with `transformer`; requests and websockets
 under the API prefixes go to Litestar (a plain path dispatch: a Starlette Mount of Litestar 404s),
 everything else to Reflex. `lifespan` is registered with `app.register_lifespan_task` so
-Litestar's startup (database, job runtime) runs inside Reflex's lifespan. This is app wiring:
+Litestar's startup (database, job runtime) runs inside Reflex's lifespan. The Reflex side is
+wrapped in backend.api.guard (Host/Origin checks, security headers). This is app wiring:
 the states and components never import the backend.
 
 The lifespan runs in the granian worker process that `mpr up` → Reflex started: it puts MPR's log
@@ -59,15 +60,24 @@ async def _unavailable(scope, receive, send):
     await send({"type": "http.response.body", "body": body})
 
 
+def guarded_reflex(reflex_asgi, settings: Settings | None = None):
+    """Reflex (pages, /_event, /_upload) behind the same Host/Origin checks and security headers
+    as the Litestar routes (which carry their own guard)."""
+    from backend.api.guard import guard_factory
+
+    return guard_factory(settings or Settings.from_env())(reflex_asgi)
+
+
 def transformer(reflex_asgi):
     """api_transformer: dispatch by path prefix between Litestar and Reflex."""
+    reflex_side = guarded_reflex(reflex_asgi)
 
     async def dispatch(scope, receive, send):
         if scope["type"] in ("http", "websocket") and is_api_path(scope.get("path", "")):
             app = litestar_app()
             await (app or _unavailable)(scope, receive, send)
             return
-        await reflex_asgi(scope, receive, send)
+        await reflex_side(scope, receive, send)
 
     return dispatch
 

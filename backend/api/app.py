@@ -7,7 +7,9 @@ Lifespan: bind the catalog (and admin auth) tables to an engine built from
 `settings.database_url`, open an asyncpg pool on PostgreSQL (`db_pool`; tests turn it off —
 Litestar's test client runs the app on another event loop), open the storages, and when
 `run_jobs` start a `backend.jobs.runtime.JobRuntime` in this process. Shutdown reverses it and
-gives the tables back to the engine they had before.
+gives the tables back to the engine they had before. Every route is behind backend.api.guard
+(Host/Origin checks, security headers); `data/` is made private (0700) and the process-wide
+FFmpeg limits are set from the settings.
 """
 from __future__ import annotations
 
@@ -30,19 +32,18 @@ from backend.api.http.health import healthz
 from backend.api.http.media import media_file
 from backend.api.http.metrics import metrics
 from backend.api.http.ready import readyz
+from backend.api.guard import guard_factory
+from backend.api.origins import policy_for, unnamed_wildcard
 from backend.catalog import db as catalog_db
 from backend.catalog.engine import engine_from_url
+from backend.catalog.files import secure_data_dir
 from backend.config import Settings
+from backend.media import limits
 from backend.storage import Storages, open_storages
 
 log = logging.getLogger("mpr.api")
 
 UPLOAD_OVERHEAD = 1 << 20  # multipart headers and the operations/map fields around the file
-
-
-def _origins(settings: Settings) -> tuple[str, ...]:
-    hosts = {settings.host, "127.0.0.1", "localhost"}
-    return tuple(sorted(f"http://{h}:{settings.port}" for h in hosts if h not in ("0.0.0.0", "::")))
 
 
 def create_app(
@@ -53,6 +54,11 @@ def create_app(
     storages: Storages | None = None,
 ) -> Litestar:
     """The MPR web app. `db_pool` defaults to True on PostgreSQL; `storages` overrides open_storages."""
+    secure_data_dir(settings.data_dir)
+    limits.configure_from(settings)
+    policy = policy_for(settings)
+    if warning := unnamed_wildcard(settings):
+        log.warning(warning)
     token, _ = ensure_api_token(settings)
     use_pool = settings.is_postgres if db_pool is None else db_pool and settings.is_postgres
     state = State({"settings": settings, "storages": storages or open_storages(settings),
@@ -62,7 +68,7 @@ def create_app(
         return {CONTEXT_KEY: ApiContext(state.settings, state.storages, state.runtime, media_key=state.media_key)}
 
     controller = make_controller(
-        schema, token=token, context_getter=context_getter, allowed_origins=_origins(settings),
+        schema, token=token, context_getter=context_getter, allowed_origins=policy.origins,
         max_body=settings.max_upload_bytes + UPLOAD_OVERHEAD,
     )
 
@@ -94,6 +100,7 @@ def create_app(
     return Litestar(
         route_handlers=[controller, job_callback, media_file, healthz, readyz, metrics, graphiql_asset, admin_mount()],
         lifespan=[lifespan],
+        middleware=[guard_factory(settings, policy)],  # Host/Origin checks, security headers
         state=state,
         debug=False,
         logging_config=None,  # keep the process's MPR log format (backend.logs); Litestar's would replace it

@@ -8,6 +8,7 @@ from urllib.parse import parse_qs, unquote, urlparse
 from piccolo.engine.base import Engine
 from piccolo.engine.sqlite import SQLiteEngine
 
+from backend.catalog.files import private_file, secure_data_dir
 from backend.catalog.pg_engine import PostgresEngine
 
 
@@ -50,7 +51,9 @@ def _use_wal(path: Path) -> None:
 def engine_from_url(url: str) -> Engine:
     if url.startswith("sqlite:///"):
         path = Path(url[len("sqlite:///"):])
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.parent.exists():
+            secure_data_dir(path.parent)  # a new data folder is private (0700)
+        private_file(path)  # 0600, before SQLite creates it world-readable
         _use_wal(path)
         return SQLiteEngine(path=str(path))
     if url.startswith(("postgres://", "postgresql://")):

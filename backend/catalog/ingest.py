@@ -2,7 +2,10 @@
 
 `ingest_key` registers (or refreshes) one key of one storage area; `scan` walks the input area,
 registers new files, re-probes changed ones and leaves unchanged ones alone, probing a few at a
-time. A file that is not usable media still gets a row, with status 'error' and the reason.
+time. A file that is not usable media still gets a row, with status 'error' and the reason —
+except with `refuse=True` (uploads): a file that is no media at all, or a source over the limits
+of backend.media.limits (pixels, duration), raises IngestRefused and leaves no row. Probe and
+thumbnail runs hold one of the process's ingest slots (a bounded number at once).
 """
 from __future__ import annotations
 
@@ -19,11 +22,13 @@ from typing import Any
 from backend.catalog.presets import preset_spec_from_row, seed_builtin_presets
 from backend.catalog.statuses import ERROR, PENDING, READY
 from backend.catalog.tables import MediaAsset
-from backend.media.probe import AudioInfo, MediaInfo, ProbeError, VideoInfo, probe_async
+from backend.media import limits
+from backend.media.probe import AudioInfo, MediaInfo, NotMediaError, ProbeError, VideoInfo, probe_async
 from backend.media.thumbnails import make_poster, make_thumbnails
 from backend.storage import ObjectInfo, Storage, StorageError, Storages, safe_key
 
 __all__ = [
+    "IngestRefused",
     "ScanResult",
     "ingest_key",
     "media_info_from_asset",
@@ -49,6 +54,14 @@ _METADATA_DEFAULTS: dict[str, Any] = {
     "height": None, "frame_rate": None, "bitrate": None, "audio_channels": None,
     "audio_sample_rate": None, "rotation": 0, "pix_fmt": "",
 }
+
+
+class IngestRefused(Exception):
+    """An upload that is not kept: `code` NOT_MEDIA (no audio/video/picture) or SOURCE_TOO_LARGE."""
+
+    def __init__(self, code: str, reason: str):
+        super().__init__(reason)
+        self.code, self.reason = code, reason
 
 
 class _KeyLocks:
@@ -194,12 +207,15 @@ async def _find_row(area: str, key: str) -> MediaAsset | None:
     )
 
 
-async def ingest_key(storages: Storages, key: str, area: str = "in", *, info: ObjectInfo | None = None) -> MediaAsset:
+async def ingest_key(storages: Storages, key: str, area: str = "in", *, info: ObjectInfo | None = None,
+                     refuse: bool = False) -> MediaAsset:
     """Create or refresh the MediaAsset for `key` in `area`, probe it, make its thumbnails.
 
     Returns the saved row: status 'ready', or 'error' with a readable `error_message` when the file
     is not usable media (the row is kept either way). Raises StorageError if `key` is refused or
-    nothing is stored under it. `info` (from a listing) saves a stat call.
+    nothing is stored under it. `info` (from a listing) saves a stat call. With `refuse`, a file
+    that is no media at all or over the source limits raises IngestRefused instead and the key's
+    row is deleted (the caller owns the key; removing the stored file is its job).
     """
     storage: Storage = storages.get(area)
     key = safe_key(key)
@@ -216,20 +232,35 @@ async def ingest_key(storages: Storages, key: str, area: str = "in", *, info: Ob
             await row.save()
         row.size, row.mtime, row.etag = obj.size, obj.mtime, obj.etag[:128]
         row.status = PENDING
-        try:
-            source = storage.probe_source(key)
-            media = await probe_async(source)
-        except ProbeError as exc:
-            _apply_error(row, str(exc))
-            await _drop_thumbs(storages, row)
-        except Exception as exc:  # environment trouble or a bug: keep the row, say so, retry later
-            log.exception("ingest of %s:%s failed", area, key)
-            _apply_error(row, f"{RETRY_MARK}{exc}")
-        else:
-            apply_media(row, media)
-            row.error_message = await make_thumbs(storages, source, row, media)
+        refused: IngestRefused | None = None
+        async with limits.ingest_slot():
+            try:
+                source = storage.probe_source(key)
+                media = await probe_async(source)
+                problem = limits.source_problem(media)
+                if problem:
+                    raise _OverLimits(problem)
+            except (ProbeError, _OverLimits) as exc:
+                if refuse and isinstance(exc, (NotMediaError, _OverLimits)):
+                    refused = IngestRefused("NOT_MEDIA" if isinstance(exc, NotMediaError) else "SOURCE_TOO_LARGE",
+                                            str(exc))
+                _apply_error(row, str(exc))
+                await _drop_thumbs(storages, row)
+            except Exception as exc:  # environment trouble or a bug: keep the row, say so, retry later
+                log.exception("ingest of %s:%s failed", area, key)
+                _apply_error(row, f"{RETRY_MARK}{exc}")
+            else:
+                apply_media(row, media)
+                row.error_message = await make_thumbs(storages, source, row, media)
+        if refused is not None:  # the caller owns this key (an upload's fresh name): no row stays
+            await MediaAsset.delete().where(MediaAsset.id == row.id)
+            raise refused
         await row.save()
         return row
+
+
+class _OverLimits(Exception):
+    """A probed source beyond MPR_MAX_PIXELS / MPR_MAX_DURATION (str: the reason)."""
 
 
 async def register_upload(storages: Storages, key: str) -> MediaAsset:

@@ -8,6 +8,8 @@ import os
 import shutil
 import subprocess
 
+from . import limits
+
 
 class BinaryNotFound(RuntimeError):
     """Neither the env override nor the bundled binary is usable."""
@@ -46,7 +48,7 @@ def ffprobe_path() -> str:
 def _version_of(path: str) -> str:
     out = subprocess.run(
         [path, "-hide_banner", "-version"], capture_output=True, text=True, timeout=20,
-        stdin=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL, **limits.probe_spawn_options(),
     ).stdout
     first = out.splitlines()[0] if out else ""
     # "ffmpeg version n8.1.2 Copyright ..." -> "n8.1.2"

@@ -17,6 +17,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+from . import limits
 from .binaries import ffprobe_path
 from .paths import display_name, ff_target, is_url
 from .webp import WebPError, webp_info
@@ -29,6 +30,34 @@ _SEEK_TO_END = "999999"  # -read_intervals start: seeks to the last keyframe, re
 
 class ProbeError(Exception):
     """The input is not a usable media file; str(e) says why in words a person understands."""
+
+
+class NotMediaError(ProbeError):
+    """ffprobe finds no audio, video or picture at all (text, HTML, an archive…), as opposed to
+    damaged media: uploads of such files are refused instead of kept as assets in error."""
+
+
+def _failure(reason: str) -> ProbeError:
+    return NotMediaError(reason) if reason.startswith("not a media file") else ProbeError(reason)
+
+
+def _looks_like_text(src) -> bool:
+    """Whether a local file starts like text or markup (HTML, SVG, XML, script) rather than binary."""
+    if is_url(src):
+        return False
+    try:
+        with open(os.fspath(src), "rb") as fh:
+            head = fh.read(4096)
+    except OSError:
+        return False
+    if not head or b"\x00" in head:
+        return False
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(head) - 4:  # not just a character cut at the end of the sample
+            return False
+    return True
 
 
 class _AnimatedWebP(Exception):
@@ -230,8 +259,8 @@ def _parse(out: str, stderr: str, src, strict: bool = True) -> MediaInfo:
     astream = next((s for s in streams if s.get("codec_type") == "audio"), None)
     if vstream is None and astream is None:
         if not fmt and not streams:
-            raise ProbeError("not a media file")
-        raise ProbeError("no audio or video streams")
+            raise NotMediaError("not a media file")
+        raise NotMediaError("not a media file: no audio or video streams")
 
     video = None
     if vstream is not None and vstream.get("codec_name") == "webp" and not vstream.get("width"):
@@ -239,6 +268,8 @@ def _parse(out: str, stderr: str, src, strict: bool = True) -> MediaInfo:
     if vstream is not None:
         width, height = _num(vstream.get("width"), int) or 0, _num(vstream.get("height"), int) or 0
         if width <= 0 or height <= 0:
+            if _looks_like_text(src):  # e.g. HTML or SVG markup named like a picture
+                raise NotMediaError("not a media file (text or markup, named like a picture)")
             raise ProbeError("video stream has no picture size (damaged or unsupported)")
         fps = _rate(vstream.get("avg_frame_rate")) or _rate(vstream.get("r_frame_rate"))
         video = VideoInfo(
@@ -306,27 +337,28 @@ def _check_complete(info: MediaInfo, packets: list[dict], stderr: str, start: fl
         )
 
 
-def probe(path_or_url, timeout: float = 30, *, strict: bool = True) -> MediaInfo:
+def probe(path_or_url, timeout: float | None = None, *, strict: bool = True) -> MediaInfo:
     """Probe a local file or an http(s) URL; raise ProbeError with a readable reason.
 
     `strict=False` skips the duration and truncation checks (used to describe outputs).
     """
+    timeout = timeout or limits.LIMITS.probe_timeout  # MPR_PROBE_TIMEOUT
     _precheck(path_or_url)
     target = ff_target(path_or_url)
     try:
         proc = subprocess.run(
             probe_argv(target), capture_output=True, text=True, timeout=timeout,
-            stdin=subprocess.DEVNULL, errors="replace",
+            stdin=subprocess.DEVNULL, errors="replace", **limits.probe_spawn_options(),
         )
         if _seek_failed(proc.returncode, proc.stderr):
             proc = subprocess.run(
                 probe_argv(target, seek=False), capture_output=True, text=True, timeout=timeout,
-                stdin=subprocess.DEVNULL, errors="replace",
+                stdin=subprocess.DEVNULL, errors="replace", **limits.probe_spawn_options(),
             )
     except subprocess.TimeoutExpired:
         raise ProbeError(f"ffprobe timed out after {timeout:g} s on {display_name(path_or_url)}") from None
     if proc.returncode != 0:
-        raise ProbeError(_stderr_reason(proc.stderr, path_or_url))
+        raise _failure(_stderr_reason(proc.stderr, path_or_url))
     try:
         return _parse(proc.stdout, proc.stderr, path_or_url, strict)
     except _AnimatedWebP:
@@ -336,7 +368,7 @@ def probe(path_or_url, timeout: float = 30, *, strict: bool = True) -> MediaInfo
 async def _run_async(argv: list[str], timeout: float) -> tuple[int, str, str]:
     proc = await asyncio.create_subprocess_exec(
         *argv, stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, **limits.probe_spawn_options(),
     )
     try:
         out, err = await asyncio.wait_for(proc.communicate(), timeout)
@@ -348,8 +380,9 @@ async def _run_async(argv: list[str], timeout: float) -> tuple[int, str, str]:
     return proc.returncode, out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
 
 
-async def probe_async(path_or_url, timeout: float = 30, *, strict: bool = True) -> MediaInfo:
+async def probe_async(path_or_url, timeout: float | None = None, *, strict: bool = True) -> MediaInfo:
     """`probe` without blocking the event loop."""
+    timeout = timeout or limits.LIMITS.probe_timeout  # MPR_PROBE_TIMEOUT
     _precheck(path_or_url)
     target = ff_target(path_or_url)
     try:
@@ -359,7 +392,7 @@ async def probe_async(path_or_url, timeout: float = 30, *, strict: bool = True) 
     except asyncio.TimeoutError:
         raise ProbeError(f"ffprobe timed out after {timeout:g} s on {display_name(path_or_url)}") from None
     if rc != 0:
-        raise ProbeError(_stderr_reason(err, path_or_url))
+        raise _failure(_stderr_reason(err, path_or_url))
     try:
         return _parse(out, err, path_or_url, strict)
     except _AnimatedWebP:
@@ -464,7 +497,7 @@ def keyframe_times(path_or_url, timeout: float = 60, *, interval: tuple[float, f
     argv.append(ff_target(path_or_url))
     try:
         proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
-                              stdin=subprocess.DEVNULL, errors="replace")
+                              stdin=subprocess.DEVNULL, errors="replace", **limits.probe_spawn_options())
     except subprocess.TimeoutExpired:
         raise ProbeError(f"ffprobe timed out after {timeout:g} s") from None
     if proc.returncode != 0:

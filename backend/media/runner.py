@@ -24,8 +24,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from backend.lifeline import die_with
-
+from . import limits
 from .webp import finish_webp, is_frame_stream
 
 log = logging.getLogger(__name__)
@@ -220,6 +219,7 @@ async def run_ffmpeg(
     on_progress: ProgressCallback | None = None,
     progress_interval: float = 0.5,
     timeout: float | None = None,
+    memory_bytes: int | None = None,
 ) -> str:
     """Run ffmpeg; return the stderr tail on success, raise FFmpegError on failure.
 
@@ -227,7 +227,12 @@ async def run_ffmpeg(
     `on_progress` (sync or async) is called at most every `progress_interval` s while running,
     and once with percent 100 after a successful exit. A WebP animation written as PPM frames
     by `command.build_command` is turned into the final .webp here before returning.
+    Bounded (backend.media.limits): `timeout` defaults to `limits.encode_timeout(duration)`,
+    the address space to `memory_bytes` or the encode limit, and the child's environment
+    carries none of the server's secrets.
     """
+    if timeout is None:
+        timeout = limits.encode_timeout(duration)
     output = Path(output) if output is not None else None
     tail: deque[str] = deque(maxlen=STDERR_LINES)
     state = {"last_emit": time.monotonic(), "last": None}  # first event after one interval, not at once
@@ -236,9 +241,11 @@ async def run_ffmpeg(
     proc = await asyncio.create_subprocess_exec(
         *argv, stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        env=limits.child_env(),
         # its own process group: a Ctrl-C typed at `mpr api`/`mpr worker` reaches MPR, which stops
         # FFmpeg itself after the shutdown grace, instead of reaching FFmpeg directly mid-encode
-        preexec_fn=die_with(os.getpid(), own_group=True),
+        preexec_fn=limits.child_preexec(os.getpid(), memory_bytes or limits.LIMITS.encode_memory_bytes,
+                                        own_group=True),
     )
 
     async def on_stdout(line: str) -> None:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import ffmpeg
 
+from . import limits
 from .binaries import ffmpeg_path
 from .command import GLOBAL_ARGS
 from .paths import ff_target, is_url
@@ -107,7 +108,7 @@ async def _poster(source: str, dst: Path, w: int, h: int, t: float, keyframe: fl
         argv = (ffmpeg.output(node, ff_target(dst), format="image2", update=1,
                               **{"frames:v": 1, "q:v": 4})
                 .global_args(*GLOBAL_ARGS).overwrite_output().compile(cmd=ffmpeg_path()))
-        await run_ffmpeg(argv, duration=0, output=dst)
+        await run_ffmpeg(argv, duration=0, output=dst, **limits.thumbnail_run_options())
         if dst.exists() and dst.stat().st_size > 0:
             return dst
     raise ThumbnailError(f"no frame could be decoded near {t:.2f} s")
@@ -149,7 +150,7 @@ async def _filmstrip(source: str, dst: Path, info: MediaInfo, frames: int, w: in
     joined = tiles[0] if frames == 1 else ffmpeg.filter(tiles, "hstack", inputs=frames)
     argv = (ffmpeg.output(joined, ff_target(dst), format="image2", update=1, **{"frames:v": 1, "q:v": 5})
             .global_args(*GLOBAL_ARGS).overwrite_output().compile(cmd=ffmpeg_path()))
-    await run_ffmpeg(argv, duration=0, output=dst)
+    await run_ffmpeg(argv, duration=0, output=dst, **limits.thumbnail_run_options())
     if not dst.exists() or dst.stat().st_size == 0:
         raise FFmpegError("ffmpeg wrote no filmstrip picture", "", 0)
 
@@ -241,7 +242,7 @@ async def make_thumbnails(src, poster_jpg, filmstrip_jpg, info: MediaInfo, *, fr
         "-map", "[f]", "-frames:v", "1", "-update", "1", "-q:v", "5", "-f", "image2", ff_target(strip),
     ]
     try:
-        await run_ffmpeg(argv, duration=0, output=strip)
+        await run_ffmpeg(argv, duration=0, output=strip, **limits.thumbnail_run_options())
     except BaseException:
         poster.unlink(missing_ok=True)
         raise

@@ -71,11 +71,12 @@ def gql(client) -> GQL:
 
 @pytest.fixture
 def live_server():
-    """live_server(app) -> LiveServer started on a free loopback port; stopped at teardown."""
+    """live_server(app[, port]) -> LiveServer started on `port` (default: a free loopback port);
+    stopped at teardown. A browser test passes the port its app's settings name (origin checks)."""
     started: list[LiveServer] = []
 
-    def start(app) -> LiveServer:
-        srv = LiveServer(app, free_port())
+    def start(app, port: int | None = None) -> LiveServer:
+        srv = LiveServer(app, port or free_port())
         srv.start()
         started.append(srv)
         return srv

@@ -53,9 +53,13 @@ async def test_upload(client, api_settings, api_clip):
     assert resp.json()["data"]["uploadAsset"]["storageKey"] == "clip.mp4"
     resp = await upload(client, api_clip.read_bytes(), "clip.mp4")
     assert resp.json()["data"]["uploadAsset"]["storageKey"] == "clip-1.mp4"
+    # junk is checked by probing and refused (issue 14: no non-media file is kept or served); the
+    # leading dot of its name was still dropped
     resp = await upload(client, b"junk", ".hidden")
-    junk = resp.json()["data"]["uploadAsset"]
-    assert junk["storageKey"] == "hidden" and junk["status"] == "ERROR"
+    err = resp.json()["errors"][0]
+    assert err["extensions"]["code"] == "NOT_MEDIA" and err["message"].startswith("hidden was refused")
+    assert "not a media file" in err["message"] and resp.json()["data"] is None
+    assert not (api_settings.in_root / "hidden").exists() and not (api_settings.in_root / ".hidden").exists()
 
     resp = await upload(client, b"x", "a.mp4", headers={})
     assert resp.status_code == 401

@@ -7,7 +7,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from api_helpers import TOKEN
+from api_helpers import TOKEN, free_port
 from backend.api.app import create_app
 from backend.config import REPO_ROOT
 from skips import missing_tool
@@ -24,7 +24,8 @@ async def test_graphiql_works_offline(api_settings, db, presets, live_server):
         missing_tool("chromium", "apt-get install -y chromium; make test installs it")
     from playwright.async_api import async_playwright
 
-    server = live_server(create_app(api_settings, run_jobs=False, db_pool=False))
+    port = free_port()  # the app is told the address the browser uses: its origin checks accept only that
+    server = live_server(create_app(api_settings.with_(port=port), run_jobs=False, db_pool=False), port)
     outside: list[str] = []
     failed: list[str] = []
 

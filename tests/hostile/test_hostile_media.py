@@ -1,5 +1,6 @@
 """Hostile and unusual media through the real app: upload over GraphQL, then a job on the local
-executor. Unusable files end as ERROR assets with a readable reason and jobs on them are refused;
+executor. A file that is no media at all is refused and not kept; damaged media ends as an ERROR
+asset with a readable reason and jobs on it are refused;
 usable oddities (odd sizes, rotation, variable frame rate, high bit depth, other containers,
 a 0.2 s clip, audio-only, video-only) give correct outputs, checked with ffprobe.
 """
@@ -15,10 +16,20 @@ from backend.media.probe import probe
 
 BAD = {
     "empty": "empty file (0 bytes)",
-    "text": "not a media file",
     "truncated_moov_end": "truncated",
     "truncated_moov_front": "truncated",
 }
+
+
+async def test_non_media_upload_is_refused_and_not_kept(app, hostile_clips):
+    """Text named like a video is no media at all: refused by probing (issue 14), not kept as an asset."""
+    resp = await app.upload(hostile_clips["text"].read_bytes(), "bad-text.mp4")
+    assert resp.status_code == 200, resp.text[:1000]
+    body = resp.json()
+    err = body["errors"][0]
+    assert body["data"] is None and err["extensions"]["code"] == "NOT_MEDIA", body
+    assert "not a media file" in err["message"] and "Traceback" not in err["message"]
+    assert not (app.layout.in_root / "bad-text.mp4").exists()
 
 
 @pytest.mark.parametrize("which", sorted(BAD))

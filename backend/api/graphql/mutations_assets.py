@@ -9,11 +9,11 @@ from backend.api.graphql.ids import parse_id
 from backend.api.graphql.inputs import UpdateAssetRequest, clean_comments, clean_display_name, clean_tags, given
 from backend.api.graphql.types import DeleteResult, MediaAsset, ScanResult
 from backend.api.graphql.uploads import safe_upload_name, upload_chunks
-from backend.catalog.ingest import ingest_key, scan
+from backend.catalog.ingest import IngestRefused, ingest_key, scan
 from backend.catalog.tables import MediaAsset as AssetTable
 from backend.jobs.deletion import delete_asset
 from backend.jobs.errors import DomainError, not_found
-from backend.storage import safe_key
+from backend.storage import StorageError, safe_key
 
 
 async def _asset_row(asset_id: int) -> dict:
@@ -21,6 +21,13 @@ async def _asset_row(asset_id: int) -> dict:
     if row is None:
         raise not_found("asset", asset_id)
     return row
+
+
+async def _discard(storage, key: str) -> None:
+    try:
+        await storage.delete(key)
+    except StorageError:
+        pass
 
 
 @strawberry.type
@@ -48,7 +55,11 @@ class AssetMutations:
             close = getattr(file, "close", None)
             if close is not None:
                 await close()
-        row = await ingest_key(ctx.storages, key, "in")
+        try:  # checked by probing, not by name: no media at all, or over the source limits, is not kept
+            row = await ingest_key(ctx.storages, key, "in", refuse=True)
+        except IngestRefused as exc:
+            await _discard(storage, key)
+            raise DomainError(exc.code, f"{name} was refused and not kept: {exc.reason}") from None
         return MediaAsset.from_row(await _asset_row(row.id))
 
     @strawberry.mutation(description="Change an asset's display name, tags or comments.")

@@ -5,7 +5,7 @@ unsatisfiable range answers 416 with `Content-Range: bytes */size`; several rang
 If-Range that no longer matches, get the whole file (200). Keys go through the storage's
 `local_path`, which refuses anything outside its root. S3 media is played from presigned URLs.
 A request needs the signature GraphQL put in the URL (backend.api.http.media_links) or the API token
-as a bearer header; otherwise 403.
+as a bearer header; otherwise 403. Files are served inertly (backend.api.inert).
 """
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from litestar.response import Stream
 
 from backend.api.http import media_links
 from backend.api.auth import token_matches
+from backend.api.inert import inert_media
 from backend.storage import StorageError, content_type_for
 
 CHUNK = 256 * 1024
@@ -95,7 +96,8 @@ async def media_file(request: Request, area: FromPath[str], key: FromPath[str]) 
     last_modified = email.utils.formatdate(st.st_mtime, usegmt=True)
     headers = {"Accept-Ranges": "bytes", "ETag": etag, "Last-Modified": last_modified,
                "Cache-Control": "no-cache"}
-    media_type = content_type_for(key)
+    media_type, inert = inert_media(content_type_for(key), key)  # never a page of this origin
+    headers.update(inert)
 
     wanted = None
     range_header = request.headers.get("range")

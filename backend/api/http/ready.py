@@ -23,6 +23,7 @@ from litestar import Request, Response, get
 
 from backend.catalog.tables import TranscodeJob
 from backend.media.binaries import ffmpeg_path
+from backend.media import limits
 
 DB_TIMEOUT = 2.0
 STORAGE_TIMEOUT = 5.0
@@ -99,7 +100,7 @@ async def check_ffmpeg() -> str:
         return cached[1]
     proc = await asyncio.create_subprocess_exec(
         path, "-hide_banner", "-version", stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, **limits.probe_spawn_options(),
     )
     try:
         out, _ = await proc.communicate()

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from ..binaries import ffprobe_path
 from ..paths import ff_target
 from ..probe import MediaInfo, ProbeError, _stderr_reason
+from .. import limits
 from .plan import ChunkingError
 
 
@@ -39,7 +40,7 @@ def read_frame_index(src, timeout: float = 600) -> FrameIndex:
     ]
     try:
         proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
-                              stdin=subprocess.DEVNULL, errors="replace")
+                              stdin=subprocess.DEVNULL, errors="replace", **limits.probe_spawn_options())
     except subprocess.TimeoutExpired:
         raise ProbeError(f"ffprobe timed out after {timeout:g} s listing frames") from None
     if proc.returncode != 0:

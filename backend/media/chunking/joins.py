@@ -14,6 +14,7 @@ from ..binaries import ffprobe_path
 from ..paths import ff_target
 from ..probe import _stderr_reason
 from ..verify import VerificationError
+from .. import limits
 from .plan import Chunk, ChunkPlan
 
 AV_SYNC_TOLERANCE = 0.050  # audio and video of the joined file may differ this much (s)
@@ -35,7 +36,7 @@ def stream_stats(path, timeout: float = 120) -> StreamStats:
         "-of", "json", ff_target(path),
     ]
     proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
-                          stdin=subprocess.DEVNULL, errors="replace")
+                          stdin=subprocess.DEVNULL, errors="replace", **limits.probe_spawn_options())
     if proc.returncode != 0:
         raise VerificationError(f"cannot read {Path(path).name}: {_stderr_reason(proc.stderr)}")
     data = json.loads(proc.stdout or "{}")

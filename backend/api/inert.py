@@ -1,0 +1,26 @@
+"""How /media serves a stored file so that it can never act as a page of the app's origin.
+
+Every media response carries `X-Content-Type-Options: nosniff` and `Content-Security-Policy:
+sandbox` (no scripts, an opaque origin even when opened directly). Only audio, video and raster
+images are served inline; anything else (HTML, SVG, text, unknown) goes out as
+`application/octet-stream` with `Content-Disposition: attachment`, so a browser downloads it.
+"""
+from __future__ import annotations
+
+import posixpath
+from urllib.parse import quote
+
+INLINE_TYPES = ("audio/", "video/", "image/")
+NEVER_INLINE = frozenset({"image/svg+xml"})  # SVG is a document that can carry scripts
+
+
+def inert_media(media_type: str, key: str) -> tuple[str, dict[str, str]]:
+    """(the Content-Type to send, extra headers) for a stored file named `key`."""
+    headers = {"X-Content-Type-Options": "nosniff", "Content-Security-Policy": "sandbox"}
+    base = media_type.split(";")[0].strip().lower()
+    if base.startswith(INLINE_TYPES) and base not in NEVER_INLINE:
+        return media_type, headers
+    name = posixpath.basename(key) or "download"
+    ascii_name = "".join(c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in name)
+    headers["Content-Disposition"] = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
+    return "application/octet-stream", headers
