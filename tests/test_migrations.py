@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 import uuid
 
 import pytest
+from asyncpg.exceptions import UniqueViolationError
 
 from backend.catalog import db as catalog_db
 from backend.config import REPO_ROOT
@@ -36,7 +38,7 @@ async def check_schema(url: str) -> None:
     assert presets[0]["n"] >= 12
     insert = "INSERT INTO media_asset (filename, storage_area, storage_key) VALUES ('a', 'in', 'a.mp4')"
     await engine.run_querystring(QS(insert))
-    with pytest.raises(Exception):
+    with pytest.raises((sqlite3.IntegrityError, UniqueViolationError), match="(?i)unique"):
         await engine.run_querystring(QS(insert))  # one asset per stored object
 
 
