@@ -1,0 +1,67 @@
+"""apply_callback called directly: each refusal carries its code (the HTTP route only shows 400),
+and fields the Lambda leaves out take the documented defaults. Route-level tests are in
+tests/api/test_callback.py; these close what the mutation run (make mutation) found unchecked.
+"""
+from __future__ import annotations
+
+import pytest
+
+from backend.catalog.tables import TranscodeJob
+from backend.jobs import service
+from backend.jobs.callbacks import apply_callback
+from backend.jobs.claim import claim_next
+from backend.jobs.errors import DomainError
+
+
+@pytest.fixture
+async def running(db, settings, storages, presets, add_asset) -> int:
+    asset = await add_asset("small")
+    job = await service.create_job(settings, storages, source_id=asset["id"], preset_id=presets["H.264 480p"])
+    claimed = await claim_next("local", "w1")
+    assert claimed["id"] == job["id"]
+    return job["id"]
+
+
+async def row(job_id: int) -> dict:
+    return await TranscodeJob.select(TranscodeJob.status, TranscodeJob.progress, TranscodeJob.error).where(
+        TranscodeJob.id == job_id).first()
+
+
+@pytest.mark.parametrize(
+    "payload, words",
+    [
+        ([1, 2], "must be a JSON object"),
+        ({"attempt": 1, "status": "exploded"}, "status must be one of running, succeeded, failed"),
+        ({"attempt": None, "status": "running"}, "attempt must be an integer"),
+        ({"attempt": "one", "status": "running"}, "attempt must be an integer"),
+        ({"attempt": 1, "status": "running", "progress": "half"}, "field progress must be a number"),
+        ({"attempt": 1, "status": "running", "progress": [50]}, "field progress must be a number"),
+    ],
+)
+async def test_refusals_carry_invalid_input(running, payload, words):
+    with pytest.raises(DomainError) as err:
+        await apply_callback(running, payload)
+    assert err.value.code == "INVALID_INPUT" and words in err.value.message
+    assert await row(running) == {"status": "running", "progress": 0.0, "error": ""}
+
+
+async def test_unknown_job_is_not_found(db):
+    with pytest.raises(DomainError) as err:
+        await apply_callback(424242, {"attempt": 1, "status": "running"})
+    assert err.value.code == "NOT_FOUND"
+
+
+async def test_progress_left_out_counts_as_zero(running):
+    """A heartbeat without progress neither moves the bar nor invents a figure."""
+    await apply_callback(running, {"attempt": 1, "status": "running"})
+    assert (await row(running))["progress"] == 0.0
+    await apply_callback(running, {"attempt": 1, "status": "running", "progress": "37.5"})
+    assert (await row(running))["progress"] == 37.5
+    await apply_callback(running, {"attempt": 1, "status": "running", "progress": 250})
+    assert (await row(running))["progress"] == 99.0  # 100 only when the output is verified
+
+
+async def test_failure_without_a_reason_says_so(running):
+    await apply_callback(running, {"attempt": 1, "status": "failed"})
+    state = await row(running)
+    assert state["status"] == "failed" and state["error"] == "failed on AWS without a reason"
