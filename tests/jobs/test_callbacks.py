@@ -65,3 +65,38 @@ async def test_failure_without_a_reason_says_so(running):
     await apply_callback(running, {"attempt": 1, "status": "failed"})
     state = await row(running)
     assert state["status"] == "failed" and state["error"] == "failed on AWS without a reason"
+
+
+async def test_a_repeated_progress_keeps_the_figures_and_refreshes_the_heartbeat(running):
+    """Reordered or repeated: nothing moves back, fps/speed/eta stay, but the job is alive."""
+    await apply_callback(running, {"attempt": 1, "status": "running", "progress": 40, "fps": 25.0,
+                                   "speed": 1.5, "eta": 12.0})
+    before = await TranscodeJob.select(TranscodeJob.heartbeat_at).where(TranscodeJob.id == running).first()
+    await TranscodeJob.update({TranscodeJob.heartbeat_at: None}).where(TranscodeJob.id == running)
+    changed, message = await apply_callback(running, {"attempt": 1, "status": "running", "progress": 30,
+                                                      "fps": 1.0, "speed": 0.1, "eta": 999.0})
+    assert (changed, message) == (False, "progress not newer than what is known")
+    after = await TranscodeJob.select(TranscodeJob.progress, TranscodeJob.fps, TranscodeJob.speed,
+                                      TranscodeJob.eta_seconds, TranscodeJob.heartbeat_at).where(
+        TranscodeJob.id == running).first()
+    assert (after["progress"], after["fps"], after["speed"], after["eta_seconds"]) == (40.0, 25.0, 1.5, 12.0)
+    assert before["heartbeat_at"] is not None and after["heartbeat_at"] is not None  # refreshed
+
+
+async def test_a_fresh_job_stays_at_zero_on_an_empty_heartbeat(db, settings, storages, presets, add_asset):
+    """Progress 0 of a job that has none yet is 'not newer': stored as 0, not as a made-up 1 %."""
+    asset = await add_asset("small")
+    job = await service.create_job(settings, storages, source_id=asset["id"], preset_id=presets["H.264 480p"])
+    await claim_next("local", "w1")
+    changed, _ = await apply_callback(job["id"], {"attempt": 1, "status": "running", "progress": 0})
+    assert not changed and (await row(job["id"]))["progress"] == 0.0
+    changed, _ = await apply_callback(job["id"], {"attempt": 1, "status": "running", "progress": 0.5})
+    assert changed and (await row(job["id"]))["progress"] == 0.5
+
+
+async def test_a_job_not_running_ignores_callbacks(db, settings, storages, presets, add_asset):
+    asset = await add_asset("small")
+    job = await service.create_job(settings, storages, source_id=asset["id"], preset_id=presets["H.264 480p"])
+    changed, message = await apply_callback(job["id"], {"attempt": 1, "status": "running", "progress": 5})
+    assert (changed, message) == (False, "job is queued, not running; callback ignored")
+    assert await row(job["id"]) == {"status": "queued", "progress": 0.0, "error": ""}
