@@ -100,3 +100,23 @@ async def test_a_job_not_running_ignores_callbacks(db, settings, storages, prese
     changed, message = await apply_callback(job["id"], {"attempt": 1, "status": "running", "progress": 5})
     assert (changed, message) == (False, "job is queued, not running; callback ignored")
     assert await row(job["id"]) == {"status": "queued", "progress": 0.0, "error": ""}
+
+
+async def test_progress_stores_the_lambda_s_figures(running):
+    changed, message = await apply_callback(running, {"attempt": 1, "status": "running", "progress": 12.5,
+                                                      "fps": 24.0, "speed": 0.8, "eta": 33.0})
+    assert (changed, message) == (True, "progress 12.5%")
+    got = await TranscodeJob.select(TranscodeJob.progress, TranscodeJob.fps, TranscodeJob.speed,
+                                    TranscodeJob.eta_seconds).where(TranscodeJob.id == running).first()
+    assert got == {"progress": 12.5, "fps": 24.0, "speed": 0.8, "eta_seconds": 33.0}
+
+
+async def test_failure_keeps_a_bounded_reason_and_the_log_s_end(running):
+    log_tail = "".join(f"line {i}\n" for i in range(5000))  # ~50 KB: only the last 20,000 chars are kept
+    changed, message = await apply_callback(running, {"attempt": 1, "status": "failed", "error": "E" * 3000,
+                                                      "log_tail": log_tail})
+    assert (changed, message) == (True, "job failed")
+    got = await TranscodeJob.select(TranscodeJob.status, TranscodeJob.error, TranscodeJob.log_tail).where(
+        TranscodeJob.id == running).first()
+    assert got["status"] == "failed" and got["error"] == "E" * 2000
+    assert got["log_tail"] == log_tail[-20000:]
