@@ -8,6 +8,7 @@ that reach the changed function; a mutant the tests do not notice "survived".
     .venv/bin/python tests/mutation.py                 # every listed module (slow: tens of minutes)
     .venv/bin/python tests/mutation.py signing command # only these (basename or path)
     .venv/bin/python tests/mutation.py --report        # print the last result again, run nothing
+    .venv/bin/python tests/mutation.py --survivors callbacks  # rerun only last time's survivors
 
 Score = killed / (killed + survived + no tests); timeouts count as killed (the change hung the
 code), "skipped" and "not checked" are left out. Not part of CI (too slow); the last result
@@ -51,11 +52,11 @@ def mutant_glob(module: str) -> str:
     return module.removesuffix(".py").replace("/", ".") + ".*"
 
 
-def run_mutmut(modules: list[str], max_children: int) -> int:
+def run_mutmut(modules: list[str], max_children: int, names: list[str] | None = None) -> int:
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "COVERAGE_PROCESS_START")}
     argv = [sys.executable, "-m", "mutmut", "run", "--max-children", str(max_children),
-            *[mutant_glob(m) for m in modules]]
-    print("$", " ".join(argv), flush=True)
+            *(names if names is not None else [mutant_glob(m) for m in modules])]
+    print("$", " ".join(argv[:8]), "..." if len(argv) > 8 else "", flush=True)
     return subprocess.call(argv, cwd=ROOT, env=env)
 
 
@@ -94,11 +95,19 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("modules", nargs="*", help="basenames or paths from [tool.mutmut] only_mutate (default: all)")
     ap.add_argument("--report", action="store_true", help="print the last result; run nothing")
+    ap.add_argument("--survivors", action="store_true",
+                    help="rerun only the mutants that survived (or had no tests) last time, e.g. after new tests")
     ap.add_argument("--max-children", type=int, default=os.cpu_count() or 2)
     args = ap.parse_args(argv)
     modules = pick(listed_modules(), args.modules)
     if not args.report:
-        rc = run_mutmut(modules, args.max_children)
+        names = None
+        if args.survivors:
+            names = [k for m in modules for k, c in results(m).items() if c in SURVIVED | NO_TESTS]
+            if not names:
+                print("no survivors recorded for", ", ".join(modules))
+                return report(modules)
+        rc = run_mutmut(modules, args.max_children, names)
         if rc not in (0, None):
             print(f"mutmut exited with {rc}", file=sys.stderr)
     return report(modules)
