@@ -1,12 +1,13 @@
-"""A move retried after its COMMIT landed but the answer was lost counts once (lifecycle's
-`_committed_earlier`): the fast-test counterpart of tests/faults/test_fault_lost_commit.py,
-which loses the answer for real. Written for what `make mutation` found unchecked."""
+"""Lifecycle edges `make mutation` found unchecked: a move retried after its COMMIT landed but the
+answer was lost counts once (`_committed_earlier`; tests/faults/test_fault_lost_commit.py loses
+the answer for real, in the slow set), `require_transition`'s refusals, `history` of one job."""
 from __future__ import annotations
 
 import pytest
 
 from backend.jobs import lifecycle, service
 from backend.jobs.claim import claim_next
+from backend.jobs.errors import DomainError
 
 
 @pytest.fixture
@@ -40,3 +41,22 @@ async def test_only_the_same_change_is_taken_for_a_landed_one(running_job):
     assert not await retry_once(running_job, lifecycle.CANCELLED, reason, retried=False)  # a first try
     assert not await retry_once(running_job, lifecycle.FAILED, reason)  # not what landed
     assert len(await lifecycle.history(running_job)) == 3  # created, claimed, cancelled: nothing added
+
+
+async def test_require_transition_explains_its_refusals(running_job):
+    with pytest.raises(DomainError) as err:
+        await lifecycle.require_transition(424242, lifecycle.CANCELLED, "by the user")
+    assert (err.value.code, err.value.message) == ("NOT_FOUND", "job 424242 does not exist")
+    with pytest.raises(DomainError) as err:  # its keywords reach the move: attempt 2 is not this one
+        await lifecycle.require_transition(running_job, lifecycle.CANCELLED, "by the user", expect_attempt=2)
+    assert (err.value.code, err.value.message) == (
+        "ILLEGAL_TRANSITION", f"job {running_job} is running; it cannot become cancelled")
+    await lifecycle.require_transition(running_job, lifecycle.CANCELLED, "by the user", expect_attempt=1)
+    assert (await lifecycle.history(running_job))[-1]["to_status"] == "cancelled"
+
+
+async def test_history_is_one_job_s(running_job, settings, storages, presets, add_asset):
+    other = await add_asset("small", key="other.mp4")
+    second = await service.create_job(settings, storages, source_id=other["id"], preset_id=presets["H.264 480p"])
+    assert [h["job"] for h in await lifecycle.history(second["id"])] == [second["id"]]
+    assert {h["job"] for h in await lifecycle.history(running_job)} == {running_job}
