@@ -60,3 +60,13 @@ async def test_history_is_one_job_s(running_job, settings, storages, presets, ad
     second = await service.create_job(settings, storages, source_id=other["id"], preset_id=presets["H.264 480p"])
     assert [h["job"] for h in await lifecycle.history(second["id"])] == [second["id"]]
     assert {h["job"] for h in await lifecycle.history(running_job)} == {running_job}
+
+
+async def test_progress_is_published_with_every_figure(running_job):
+    """What jobUpdates subscribers get: the stored figures, the attempt and the executor."""
+    with lifecycle.BUS.listen(running_job) as events:
+        assert await lifecycle.report_progress(running_job, 1, progress=42.0, fps=24.5, speed=1.25, eta_seconds=8.0)
+        event = events.get_nowait()
+    assert (event.job_id, event.status, event.progress, event.fps, event.speed, event.eta_seconds,
+            event.attempt, event.executor) == (running_job, "running", 42.0, 24.5, 1.25, 8.0, 1, "local")
+    assert not await lifecycle.report_progress(running_job, 2, progress=50.0)  # another attempt: stop it
