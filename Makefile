@@ -9,19 +9,26 @@ STAMP := $(VENV)/.installed-stamp
 BUN := .tools/node_modules/bun/bin/bun.exe
 PYTEST_ARGS ?=
 
-.PHONY: run test test-fast bench install chromium postgres clean
+.PHONY: run test test-fast bench mutation install chromium postgres clean
 
 run: install
 	$(BIN)/mpr up
 
+# coverage: measured on the whole run (config in pyproject.toml), printed per layer by
+# tests/coverage_by_layer.py, which fails the target under the floor ([tool.coverage.report] fail_under)
 test: install chromium postgres
-	$(BIN)/pytest $(PYTEST_ARGS)
+	@rc=0; $(BIN)/pytest --cov --cov-report= --cov-fail-under=0 $(PYTEST_ARGS) || rc=$$?; \
+	$(BIN)/python tests/coverage_by_layer.py || { [ $$rc -ne 0 ] || rc=2; }; exit $$rc
 
 test-fast: install postgres  ## skips the slow browser/AWS/fault tests
 	$(BIN)/pytest -m "not slow" $(PYTEST_ARGS)
 
 bench: install chromium postgres
 	$(BIN)/python bench/run_all.py
+
+# mutation score of the modules whose mistakes cost most (list in tests/mutation.py); slow, not in CI
+mutation: install postgres
+	$(BIN)/python tests/mutation.py $(MUTATION_ARGS)
 
 install: $(STAMP) $(BUN)
 
@@ -49,4 +56,4 @@ postgres:
 	fi
 
 clean:
-	rm -rf data media .web
+	rm -rf data media .web .coverage .coverage.* mutants

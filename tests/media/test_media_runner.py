@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import asyncio
+import signal
+import sys
 import time
 
 import pytest
 
+from backend.media import runner
 from backend.media.binaries import ffmpeg_path
 from backend.media.command import Trim, build_command, expected_duration
 from backend.media.presets import builtin_preset
@@ -54,7 +57,23 @@ async def test_sync_callback_and_duration_zero(clip_av, out_dir):
     assert seen[-1].percent == 100.0 and (out_dir / "p.jpg").stat().st_size > 0
 
 
-async def test_cancel_terminates_and_removes_partial_output(clip_av, out_dir):
+def _record_processes(monkeypatch) -> list[asyncio.subprocess.Process]:
+    """Keep every process run_ffmpeg starts, so a test can read how it ended (exit code or signal)."""
+    started: list[asyncio.subprocess.Process] = []
+    real = asyncio.create_subprocess_exec
+
+    async def recording(*args, **kwargs):
+        proc = await real(*args, **kwargs)
+        started.append(proc)
+        return proc
+
+    monkeypatch.setattr(runner.asyncio, "create_subprocess_exec", recording)
+    return started
+
+
+async def test_cancel_terminates_and_removes_partial_output(clip_av, out_dir, monkeypatch):
+    """A cancel ends ffmpeg by SIGTERM (it flushes and exits 255), not by the SIGKILL fallback."""
+    procs = _record_processes(monkeypatch)
     info = probe(clip_av)
     dst = out_dir / "cancel.mp4"
     argv = throttled(build_command(clip_av, dst, builtin_preset("H.264 480p"), None, info), 0.5)
@@ -65,11 +84,38 @@ async def test_cancel_terminates_and_removes_partial_output(clip_av, out_dir):
     )
     await asyncio.wait_for(started.wait(), 10)
     assert dst.exists()
-    t0 = time.monotonic()
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    assert time.monotonic() - t0 < 5.5
+    [proc] = procs
+    assert proc.returncode == 255, f"ffmpeg ended with {proc.returncode} (-9 is the SIGKILL fallback)"
+    assert not dst.exists()
+
+
+async def test_cancel_falls_back_to_sigkill_when_sigterm_is_ignored(out_dir, monkeypatch):
+    """A process that ignores SIGTERM is SIGKILLed after the grace period, and its output removed."""
+    procs = _record_processes(monkeypatch)
+    monkeypatch.setattr(runner, "TERM_GRACE_SECONDS", 0.3)
+    dst = out_dir / "stubborn.mp4"
+    dst.write_bytes(b"partial")
+    script = (
+        "import signal, sys, time\n"
+        "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+        "print('out_time_us=1000000', flush=True)\n"
+        "print('progress=continue', flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    started = asyncio.Event()
+    task = asyncio.create_task(
+        run_ffmpeg([sys.executable, "-c", script], duration=10, output=dst,
+                   on_progress=lambda p: started.set(), progress_interval=0)
+    )
+    await asyncio.wait_for(started.wait(), 10)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    [proc] = procs
+    assert proc.returncode == -signal.SIGKILL
     assert not dst.exists()
 
 

@@ -337,6 +337,15 @@ def test_wide_layout_screenshot(server, browser, artifacts):
     select_asset(pg, SHORT)
     pg.wait_for_selector("#job-row")
     shot(pg, artifacts, "08-editor-1920")
+    # library | player | queue side by side, in that order, none cut off and nothing scrolls sideways
+    boxes = {sel: pg.locator(sel).first.bounding_box() for sel in ("#asset-list", "#player", "#job-list")}
+    library, player, queue = boxes["#asset-list"], boxes["#player"], boxes["#job-list"]
+    assert library["x"] + library["width"] <= player["x"] <= player["x"] + player["width"] <= queue["x"], boxes
+    assert queue["x"] + queue["width"] <= 1920 and all(b["width"] > 200 for b in boxes.values()), boxes
+    assert player["width"] > max(library["width"], queue["width"]), boxes  # the middle column takes the rest
+    assert pg.evaluate("() => document.documentElement.scrollWidth") <= 1920
+    assert pg.text_content("#editor-title") == SHORT
+    assert pg.locator("#asset-item").count() >= 3 and pg.locator("#job-row").count() >= 1
     context.close()
 
 

@@ -90,6 +90,8 @@ class AppState(rx.State):
 
     @rx.event
     def logout(self):
+        # asked afresh, not read from the tab: a script that skips boot leaves login_required False
+        self.login_required = api.login_required()
         self.session_cookie = ""
         self.authenticated = not self.login_required
         self.username = ""
