@@ -11,10 +11,12 @@ import pytest
 from backend.jobs import service
 from backend.jobs.claim import claim_next
 
+from skips import engine_specific
+
 
 async def test_a_claim_skips_a_row_another_claimer_holds(db, settings, storages, presets, add_asset):
     if not db.startswith("postgres"):
-        pytest.skip("row locks with SKIP LOCKED are PostgreSQL's; SQLite serialises the whole UPDATE")
+        engine_specific("row locks with SKIP LOCKED are a PostgreSQL property; SQLite serialises the whole UPDATE")
     asset = await add_asset("small")
     first, second = [await service.create_job(settings, storages, source_id=asset["id"],
                                               preset_id=presets["H.264 480p"]) for _ in range(2)]

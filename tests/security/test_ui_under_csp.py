@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from skips import missing_tool
+
 pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.timeout(600)]
 
 CHROMIUM = "/usr/bin/chromium"
@@ -20,7 +22,7 @@ document.addEventListener('securitypolicyviolation',
 
 def test_ui_loads_and_plays_under_the_csp(stack, tmp_path):
     if not Path(CHROMIUM).exists():
-        pytest.skip("Debian chromium is not installed (apt-get install -y chromium)")
+        missing_tool("chromium", "make test installs it; or apt-get install -y chromium")
     from playwright.sync_api import sync_playwright
 
     from backend.media.clips import generate_clip
