@@ -58,6 +58,8 @@ class Settings:
     ffmpeg: str | None = None
     ffprobe: str | None = None
     log_level: str = "INFO"
+    # proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (addresses or networks)
+    trusted_proxies: tuple[str, ...] = ("127.0.0.1/8", "::1")
 
     @property
     def in_root(self) -> Path:
@@ -113,4 +115,6 @@ class Settings:
             ffmpeg=_env("MPR_FFMPEG"),
             ffprobe=_env("MPR_FFPROBE"),
             log_level=_env("MPR_LOG_LEVEL", "INFO"),
+            trusted_proxies=tuple(p.strip() for p in _env("MPR_TRUSTED_PROXIES", "127.0.0.1/8,::1").split(",")
+                                  if p.strip() and p.strip().lower() != "none"),
         )

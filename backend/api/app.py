@@ -1,4 +1,5 @@
-"""`create_app(settings)`: the Litestar app serving /graphql, /admin, the job callback, /media, /healthz, /readyz, /metrics.
+"""`create_app(settings)`: the Litestar app serving /graphql, /admin, the job callback, /media, /healthz, /readyz, /metrics,
+and the browser sign-in routes under /api/auth (`backend.api.http.login`).
 
 It composes the two halves of this package: `backend.api.graphql` (the strawberry schema and its
 Litestar controller) and `backend.api.http` (plain HTTP routes).
@@ -27,9 +28,11 @@ from backend.api.http import media_links
 from backend.api.http.admin import admin_mount
 from backend.api.http.callback import job_callback
 from backend.api.http.health import healthz
+from backend.api.http.login import login, login_link, logout
 from backend.api.http.media import media_file
 from backend.api.http.metrics import metrics
 from backend.api.http.ready import readyz
+from backend.api.throttle import LoginThrottle
 from backend.catalog import db as catalog_db
 from backend.catalog.engine import engine_from_url
 from backend.config import Settings
@@ -56,14 +59,15 @@ def create_app(
     token, _ = ensure_api_token(settings)
     use_pool = settings.is_postgres if db_pool is None else db_pool and settings.is_postgres
     state = State({"settings": settings, "storages": storages or open_storages(settings),
-                   "runtime": None, "engine": None, "api_token": token, "media_key": media_links.media_key(token)})
+                   "runtime": None, "engine": None, "api_token": token, "media_key": media_links.media_key(token),
+                   "login_throttle": LoginThrottle()})
 
     async def context_getter() -> dict:
         return {CONTEXT_KEY: ApiContext(state.settings, state.storages, state.runtime, media_key=state.media_key)}
 
     controller = make_controller(
         schema, token=token, context_getter=context_getter, allowed_origins=_origins(settings),
-        max_body=settings.max_upload_bytes + UPLOAD_OVERHEAD,
+        max_body=settings.max_upload_bytes + UPLOAD_OVERHEAD, trusted_proxies=settings.trusted_proxies,
     )
 
     @contextlib.asynccontextmanager
@@ -92,7 +96,8 @@ def create_app(
             catalog_db.bind_engine(previous)
 
     return Litestar(
-        route_handlers=[controller, job_callback, media_file, healthz, readyz, metrics, graphiql_asset, admin_mount()],
+        route_handlers=[controller, job_callback, media_file, healthz, readyz, metrics, graphiql_asset,
+                        login, logout, login_link, admin_mount()],
         lifespan=[lifespan],
         state=state,
         debug=False,

@@ -49,6 +49,8 @@ class AssetMutations:
             if close is not None:
                 await close()
         row = await ingest_key(ctx.storages, key, "in")
+        if ctx.identity is not None and ctx.identity.user_id is not None:
+            await AssetTable.update({AssetTable.created_by: ctx.identity.user_id}).where(AssetTable.id == row.id)
         return MediaAsset.from_row(await _asset_row(row.id))
 
     @strawberry.mutation(description="Change an asset's display name, tags or comments.")
