@@ -17,6 +17,7 @@ from backend.catalog.tables import UserRole
 ROLES = ("viewer", "editor", "admin")
 ROLE_RANK = {name: rank for rank, name in enumerate(ROLES)}
 MIN_PASSWORD = 8
+NO_EMAIL = "@mpr.invalid"  # piccolo's email column is unique and required: "<name>@mpr.invalid" stands for none
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,8 @@ async def _roles(user_ids: list[int]) -> dict[int, str]:
 
 def _user(row: dict, roles: dict[int, str]) -> User:
     role = roles.get(row["id"]) or ("admin" if row["admin"] else "viewer")
-    return User(id=row["id"], username=row["username"], email=row["email"] or "", role=role,
+    email = row["email"] or ""
+    return User(id=row["id"], username=row["username"], email="" if email.endswith(NO_EMAIL) else email, role=role,
                 active=bool(row["active"]), last_login=row.get("last_login"))
 
 
@@ -108,7 +110,7 @@ async def create_user(username: str, password: str, role: str, email: str = "") 
         raise _invalid("password", f"a password has at least {MIN_PASSWORD} characters")
     if await BaseUser.exists().where(BaseUser.username == username):
         raise _invalid("username", f"a user named {username!r} exists")
-    user = await BaseUser.create_user(username=username, password=password, email=email or "",
+    user = await BaseUser.create_user(username=username, password=password, email=email or username + NO_EMAIL,
                                       active=True, admin=role == "admin", superuser=False)
     await set_role(user.id, role)
     return await user_by_id(user.id)
@@ -124,7 +126,7 @@ async def update_user(user_id: int, *, role: str | None = None, active: bool | N
     if active is not None:
         values[BaseUser.active] = bool(active)
     if email is not None:
-        values[BaseUser.email] = email
+        values[BaseUser.email] = email or f"{(await user_by_id(user_id, include_inactive=True)).username}{NO_EMAIL}"
     if values:
         await BaseUser.update(values).where(BaseUser.id == user_id)
     if password is not None:
