@@ -56,7 +56,7 @@ def check_scope(scope: str, user: User) -> str:
     if scope not in SCOPE_RANK:
         raise AccountError("INVALID_INPUT", f"scope must be one of {', '.join(SCOPES)}, got {scope!r}", "scope")
     if SCOPE_RANK[scope] > SCOPE_RANK[max_scope(user.role)]:
-        raise AccountError("FORBIDDEN", f"a {user.role} may create tokens up to scope "
+        raise AccountError("FORBIDDEN", f"role {user.role} may create tokens up to scope "
                                         f"{max_scope(user.role)!r}, not {scope!r}", "scope")
     return scope
 
