@@ -3,8 +3,6 @@ which sets an HttpOnly session cookie; the tab then acts as that user, with that
 signing out revokes the session on the server; a one-time login link works once."""
 from __future__ import annotations
 
-import asyncio
-
 import httpx
 import pytest
 
@@ -83,17 +81,14 @@ def test_a_viewer_acts_as_a_viewer(browser, login_server):
 
 def test_the_login_link_signs_in_once(browser, login_server):
     from backend.catalog.accounts import user_by_name
-    from backend.catalog.db import bind_engine
-    from backend.catalog.engine import engine_from_url
     from backend.catalog.sessions import create_login_link
 
     base, root = login_server
 
     async def link() -> str:
-        bind_engine(engine_from_url(f"sqlite:///{root / 'data' / 'mpr.sqlite'}"))
         return await create_login_link((await user_by_name("admin")).id)
 
-    secret = asyncio.run(link())
+    secret = ui_stack.on_catalog(root, link)
     page = browser.new_context().new_page()
     page.set_default_timeout(20_000)
     page.goto(f"{base}/api/auth/link/{secret}")

@@ -146,17 +146,27 @@ def sign_in(page, base: str, username: str = "admin", password: str = ADMIN_PASS
     page.wait_for_selector(ready)
 
 
-def add_user(root: Path, username: str, password: str, role: str) -> None:
-    """Create a user in the installation at `root` (as `mpr user create NAME --role ROLE` would)."""
-    from backend.catalog.accounts import create_user
+def on_catalog(root: Path, make_coro):
+    """Run `make_coro()` against the installation at `root`'s catalog, in a thread of its own
+    (callers may be inside a running event loop); returns its result."""
+    import concurrent.futures
+
     from backend.catalog.db import bind_engine
     from backend.catalog.engine import engine_from_url
 
-    async def main() -> None:
+    async def main():
         bind_engine(engine_from_url(f"sqlite:///{Path(root) / 'data' / 'mpr.sqlite'}"))
-        await create_user(username, password, role)
+        return await make_coro()
 
-    asyncio.run(main())
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, main()).result()
+
+
+def add_user(root: Path, username: str, password: str, role: str) -> None:
+    """Create a user in the installation at `root` (as `mpr user create NAME --role ROLE` would)."""
+    from backend.catalog.accounts import create_user
+
+    on_catalog(root, lambda: create_user(username, password, role))
 
 
 def main(argv: list[str]) -> int:
