@@ -19,6 +19,7 @@ from backend.catalog.tables import ApiToken
 PREFIX = "mpr_"
 SCOPES = ("read", "write", "admin")
 SCOPE_RANK = {name: rank for rank, name in enumerate(SCOPES)}
+LAST_USED_STEP = 60  # seconds: last_used_at is written at most this often (not one write per request)
 
 
 @dataclass(frozen=True)
@@ -102,7 +103,8 @@ async def token_user(token: str) -> tuple[TokenInfo, User] | None:
     user = await user_by_id(info.user_id)
     if user is None:
         return None
-    await ApiToken.update({ApiToken.last_used_at: _now()}).where(ApiToken.id == info.id)
+    if info.last_used_at is None or info.last_used_at < _now() - dt.timedelta(seconds=LAST_USED_STEP):
+        await ApiToken.update({ApiToken.last_used_at: _now()}).where(ApiToken.id == info.id)
     return info, user
 
 
