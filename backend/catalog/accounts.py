@@ -8,6 +8,7 @@ everywhere: `check_password`, `user_by_id` and every session/token lookup answer
 """
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 
 from piccolo.apps.user.tables import BaseUser
@@ -40,6 +41,20 @@ class AccountError(Exception):
 
 def _invalid(field: str, message: str) -> AccountError:
     return AccountError("INVALID_INPUT", message, field)
+
+
+def has_control_chars(value: str) -> bool:
+    return any(unicodedata.category(ch) == "Cc" for ch in value or "")
+
+
+def clean_text(value: str | None, field: str, limit: int) -> str:
+    """`value` stripped; refused when too long or holding control characters (NUL breaks PostgreSQL)."""
+    value = (value or "").strip()
+    if len(value) > limit:
+        raise _invalid(field, f"{field} is longer than {limit} characters")
+    if has_control_chars(value):
+        raise _invalid(field, f"{field} must not contain control characters")
+    return value
 
 
 def check_role(role: str) -> str:
@@ -86,6 +101,8 @@ async def list_users() -> list[User]:
 
 async def check_password(username: str, password: str) -> User | None:
     """The active user with this name and password, else None (same answer for every refusal)."""
+    if has_control_chars(username) or "\x00" in (password or ""):
+        return None
     user_id = await BaseUser.login(username, password)
     if user_id is None:
         return None
@@ -101,13 +118,20 @@ async def set_role(user_id: int, role: str) -> None:
     await BaseUser.update({BaseUser.admin: role == "admin"}).where(BaseUser.id == user_id)
 
 
-async def create_user(username: str, password: str, role: str, email: str = "") -> User:
-    username = (username or "").strip()
-    role = check_role(role)
-    if not username or len(username) > 100:
-        raise _invalid("username", "a user name is 1 to 100 characters")
+def _check_password_text(password: str | None) -> None:
     if len(password or "") < MIN_PASSWORD:
         raise _invalid("password", f"a password has at least {MIN_PASSWORD} characters")
+    if len(password) > 200 or "\x00" in password:
+        raise _invalid("password", "a password is at most 200 characters, without NUL")
+
+
+async def create_user(username: str, password: str, role: str, email: str = "") -> User:
+    username = clean_text(username, "username", 100)
+    email = clean_text(email, "email", 200)
+    role = check_role(role)
+    if not username:
+        raise _invalid("username", "a user name is 1 to 100 characters")
+    _check_password_text(password)
     if await BaseUser.exists().where(BaseUser.username == username):
         raise _invalid("username", f"a user named {username!r} exists")
     user = await BaseUser.create_user(username=username, password=password, email=email or username + NO_EMAIL,
@@ -122,6 +146,8 @@ async def update_user(user_id: int, *, role: str | None = None, active: bool | N
         raise AccountError("NOT_FOUND", f"user {user_id} does not exist")
     if role is not None:
         await set_role(user_id, role)
+    if email is not None:
+        email = clean_text(email, "email", 200)
     values = {}
     if active is not None:
         values[BaseUser.active] = bool(active)
@@ -130,7 +156,6 @@ async def update_user(user_id: int, *, role: str | None = None, active: bool | N
     if values:
         await BaseUser.update(values).where(BaseUser.id == user_id)
     if password is not None:
-        if len(password) < MIN_PASSWORD:
-            raise _invalid("password", f"a password has at least {MIN_PASSWORD} characters")
+        _check_password_text(password)
         await BaseUser.update_password(user_id, password)
     return await user_by_id(user_id, include_inactive=True)

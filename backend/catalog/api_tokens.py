@@ -13,7 +13,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 
-from backend.catalog.accounts import ROLE_RANK, AccountError, User, user_by_id
+from backend.catalog.accounts import ROLE_RANK, AccountError, User, clean_text, user_by_id
 from backend.catalog.tables import ApiToken
 
 PREFIX = "mpr_"
@@ -73,7 +73,7 @@ async def create_token(user: User, name: str, scope: str, expires_at: dt.datetim
             raise AccountError("INVALID_INPUT", "expiresAt must be in the future", "expires_at")
     prefix = secrets.token_hex(6)
     token = f"{PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
-    row = ApiToken(user_id=user.id, name=(name or "").strip()[:128], prefix=prefix, secret_hash=_hash(token),
+    row = ApiToken(user_id=user.id, name=clean_text(name, "name", 128), prefix=prefix, secret_hash=_hash(token),
                    scope=scope, created_at=_now(), expires_at=expires_at)
     await row.save()
     return token, await token_info(row.id)
@@ -85,7 +85,11 @@ async def token_info(token_id: int) -> TokenInfo | None:
 
 
 def looks_like_token(value: str) -> bool:
-    return value.startswith(PREFIX) and value.count("_") >= 2
+    """`mpr_` + 12 hex digits + `_` + the secret: anything else is not looked up at all."""
+    if not value.startswith(PREFIX) or value.count("_") < 2:
+        return False
+    prefix = value[len(PREFIX):].split("_", 1)[0]
+    return len(prefix) == 12 and all(ch in "0123456789abcdef" for ch in prefix)
 
 
 async def token_user(token: str) -> tuple[TokenInfo, User] | None:

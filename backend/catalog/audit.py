@@ -14,11 +14,14 @@ async def record(action: str, *, actor: str, user_id: int | None = None, token_i
                  object_type: str = "", object_id: str | int | None = "", ok: bool = True, detail: str = "",
                  client: str = "") -> None:
     """Append one event; a failure to write is logged, never raised (the action itself stands)."""
+    def text(value, limit: int) -> str:  # NUL cannot be stored in PostgreSQL text; the rest is kept
+        return str(value if value is not None else "").replace("\x00", "\\0")[:limit]
+
     try:
         await AuditEvent.insert(AuditEvent(
-            action=action[:64], actor=actor[:200], user_id=user_id, token_id=token_id,
-            object_type=object_type[:32], object_id=str(object_id if object_id is not None else "")[:64],
-            ok=ok, detail=detail[:2000], client=client[:64],
+            action=text(action, 64), actor=text(actor, 200), user_id=user_id, token_id=token_id,
+            object_type=text(object_type, 32), object_id=text(object_id, 64),
+            ok=ok, detail=text(detail, 2000), client=text(client, 64),
         ))
     except Exception:
         log.exception("could not write the audit event %s by %s", action, actor)

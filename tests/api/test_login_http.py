@@ -187,3 +187,11 @@ async def test_revoking_a_token_closes_its_subscription(server):
         while True:
             await asyncio.wait_for(ws.recv(), 10)
     assert closed.value.rcvd.code == 4403
+
+
+async def test_control_characters_in_a_login_are_a_plain_refusal(server):
+    """NUL cannot even be compared in PostgreSQL: such a name is refused, never a server error."""
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        for name in ("ad\x00min", "\x07", "a\nb"):
+            assert (await login(http, name, "whatever pw")).status_code == 401
+        assert (await login(http, "admin", "pass\x00word")).status_code == 401
