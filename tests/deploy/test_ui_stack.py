@@ -107,7 +107,9 @@ def test_sign_in_through_the_proxy(ui_stack):
     proxy, _ = ui_stack
     with httpx.Client(base_url=proxy, timeout=15) as http:
         assert http.post("/graphql", json={"query": "{ me { role } }"}).status_code == 401
-        resp = http.post("/api/auth/login", data={"username": "deployer", "password": DEPLOYER_PASSWORD})
+        # a browser's form post names the page's origin: through nginx it must still match the Host
+        resp = http.post("/api/auth/login", data={"username": "deployer", "password": DEPLOYER_PASSWORD},
+                         headers={"Origin": proxy})
         assert (resp.status_code, resp.headers["location"]) == (303, "/")
         flags = resp.headers["set-cookie"].lower()
         assert "httponly" in flags and "samesite=strict" in flags and "; secure" not in flags
