@@ -45,7 +45,7 @@ class LoginThrottle:
             times.append(now)
             while times and times[0] <= now - self.window:
                 times.popleft()
-            if len(times) >= limit:
+            if len(times) >= limit and key not in self._blocked:  # a block runs out; more tries do not extend it
                 self._blocked[key] = now + self.block
         if len(self._failures) > 10000:  # forget the quiet ones
             for key in [k for k, t in self._failures.items() if not t or t[-1] <= now - self.window]:

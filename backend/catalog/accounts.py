@@ -73,6 +73,8 @@ async def _roles(user_ids: list[int]) -> dict[int, str]:
 
 def _user(row: dict, roles: dict[int, str]) -> User:
     role = roles.get(row["id"]) or ("admin" if row["admin"] else "viewer")
+    if role not in ROLE_RANK:  # a row edited by hand in /admin: the weakest role, never an error
+        role = "viewer"
     email = row["email"] or ""
     return User(id=row["id"], username=row["username"], email="" if email.endswith(NO_EMAIL) else email, role=role,
                 active=bool(row["active"]), last_login=row.get("last_login"))

@@ -31,7 +31,10 @@ def test_a_user_is_blocked_alone_and_the_block_expires():
     assert throttle.retry_after("alice", "10.0.0.1") == 900
     assert throttle.retry_after("ALICE ", "10.0.0.9") == 900  # the name, from anywhere, any case
     assert throttle.retry_after("bob", "10.0.0.1") == 0  # same address, another user: free
-    clock.now += 901
+    clock.now += 600
+    throttle.failed("alice", "10.0.0.1")  # trying on while blocked does not push the end of the block
+    assert throttle.retry_after("alice", "10.0.0.1") == 300
+    clock.now += 301
     assert throttle.retry_after("alice", "10.0.0.1") == 0
     throttle.failed("alice", "10.0.0.1")
     assert throttle.retry_after("alice", "10.0.0.1") == 0  # the count started again
