@@ -156,13 +156,17 @@ async def test_the_login_link_works_once(server):
 async def test_admin_lets_in_only_active_admins_and_keeps_session_hashes(server):
     from piccolo_api.session_auth.tables import SessionsBase
 
-    editor, admin = await make_user("editor"), await make_user("admin")
+    from backend.catalog.accounts import update_user
+
+    editor, admin, former = await make_user("editor"), await make_user("admin"), await make_user("admin")
+    await update_user(former.id, active=False)
     async with httpx.AsyncClient(base_url=server.url, follow_redirects=True) as http:
         await http.get("/admin/")
         csrf = {"X-CSRFToken": http.cookies.get("csrftoken") or ""}
-        refused = await http.post("/admin/public/login/", json={"username": editor.username, "password": PASSWORD},
-                                  headers=csrf)
-        assert refused.status_code >= 400
+        for user in (editor, former):  # not an admin; an admin no more
+            refused = await http.post("/admin/public/login/", json={"username": user.username, "password": PASSWORD},
+                                      headers=csrf)
+            assert refused.status_code >= 400 and "id" not in http.cookies
         ok = await http.post("/admin/public/login/", json={"username": admin.username, "password": PASSWORD},
                              headers=csrf)
         assert ok.status_code == 200, ok.text
