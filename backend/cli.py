@@ -1,4 +1,5 @@
-"""The `mpr` command line: up, api, worker, scan, migrate, seed, user create, demo, aws deploy|local.
+"""The `mpr` command line: up, api, worker, scan, migrate, seed, user create|list|set, token create|list|revoke,
+demo, aws deploy|local.
 
 `mpr up` is what `make run` calls: migrate, seed presets, make the first-run credentials and demo
 clips, scan the input folder, then serve UI + API (+ the job executor) on one port.
@@ -95,6 +96,24 @@ async def _credentials(settings: Settings) -> Settings:
     return settings.with_(api_token=token)
 
 
+def _is_loopback(host: str) -> bool:
+    return host in ("localhost", "::1") or host.startswith("127.")
+
+
+async def _login_link(settings: Settings) -> str | None:
+    """A one-time link that signs a browser in as the first active admin (None if there is none)."""
+    from backend.catalog.accounts import list_users
+    from backend.catalog.sessions import LINK_MINUTES, create_login_link
+
+    _bind(settings)
+    admin = next((u for u in await list_users() if u.active and u.role == "admin"), None)
+    if admin is None:
+        return None
+    secret = await create_login_link(admin.id)
+    return (f"http://{settings.host}:{settings.port}/api/auth/link/{secret}  "
+            f"(signs in as {admin.username!r} once; valid {LINK_MINUTES} minutes)")
+
+
 def _prepare(settings: Settings) -> Settings:
     for folder in (settings.data_dir, settings.in_root, settings.out_root, settings.thumbs_root):
         folder.mkdir(parents=True, exist_ok=True)
@@ -116,6 +135,10 @@ def cmd_up(args) -> int:
     except ImportError:
         from backend.api.server import serve_api as serve
     print(f"MPR is starting at http://{settings.host}:{settings.port}/  (GraphQL /graphql, admin /admin)")
+    if _is_loopback(settings.host):
+        link = asyncio.run(_login_link(settings))
+        if link:
+            print(f"one-time login link: {link}")
     sys.stdout.flush()
     return serve(settings) or 0
 
@@ -215,19 +238,126 @@ def cmd_migrate(args) -> int:
     return 0
 
 
-def cmd_user_create(args) -> int:
-    from piccolo.apps.user.tables import BaseUser
+def _run_bound(coro_fn):
+    """Run `coro_fn()` with the catalog bound to MPR_DATABASE_URL; a refusal is a one-line exit."""
+    from backend.catalog.accounts import AccountError
 
     settings = Settings.from_env()
+
+    async def main():
+        _bind(settings)
+        return await coro_fn()
+
+    try:
+        return asyncio.run(main())
+    except AccountError as exc:
+        raise SystemExit(f"refused: {exc.message}") from None
+
+
+async def _user_named(name: str):
+    from backend.catalog.accounts import user_by_name
+
+    user = await user_by_name(name)
+    if user is None:
+        raise SystemExit(f"no user named {name!r} (mpr user list)")
+    return user
+
+
+def cmd_user_create(args) -> int:
+    from backend.catalog.accounts import create_user, set_role
+
     password = args.password or getpass.getpass("password: ")
 
-    async def main() -> None:
-        _bind(settings)
-        await BaseUser.create_user(username=args.username, password=password, email=args.email or "",
-                                   active=True, admin=True, superuser=args.superuser)
+    async def main():
+        user = await create_user(args.username, password, args.role, args.email or "")
+        if args.superuser:  # piccolo's superuser: may change other users' passwords in /admin
+            from piccolo.apps.user.tables import BaseUser
 
-    asyncio.run(main())
-    print(f"user {args.username!r} created")
+            await set_role(user.id, "admin")
+            await BaseUser.update({BaseUser.superuser: True}).where(BaseUser.id == user.id)
+        return user
+
+    user = _run_bound(main)
+    print(f"user {user.username!r} created with role {user.role if not args.superuser else 'admin'}")
+    return 0
+
+
+def cmd_user_list(args) -> int:
+    from backend.catalog.accounts import list_users
+
+    for user in _run_bound(list_users):
+        print(f"{user.id:>5}  {user.username:<24} {user.role:<7} {'active' if user.active else 'DEACTIVATED'}")
+    return 0
+
+
+def cmd_user_set(args) -> int:
+    from backend.catalog.accounts import update_user
+    from backend.catalog.sessions import revoke_user_sessions
+
+    async def main():
+        user = await _user_named(args.username)
+        active = None if args.active is None else args.active == "yes"
+        done = await update_user(user.id, role=args.role, active=active, password=args.password)
+        if active is False or args.password:
+            await revoke_user_sessions(user.id)
+        return done
+
+    user = _run_bound(main)
+    print(f"user {user.username!r}: role {user.role}, {'active' if user.active else 'deactivated'}")
+    return 0
+
+
+def cmd_token_create(args) -> int:
+    import datetime as dt
+
+    from backend.catalog import audit
+    from backend.catalog.api_tokens import create_token
+
+    async def main():
+        user = await _user_named(args.user)
+        expires = None
+        if args.expires_days:
+            expires = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=args.expires_days)
+        token, info = await create_token(user, args.name or "", args.scope, expires)
+        await audit.record("createApiToken", actor="cli", user_id=user.id, token_id=info.id,
+                           object_type="api_token", object_id=info.id, detail=f"scope {info.scope}")
+        return token, info
+
+    token, info = _run_bound(main)
+    print(f"token {info.id} for {args.user} (scope {info.scope}"
+          f"{', expires ' + info.expires_at.isoformat() if info.expires_at else ''}); shown once:")
+    print(token)
+    return 0
+
+
+def cmd_token_list(args) -> int:
+    from backend.catalog.accounts import list_users
+    from backend.catalog.api_tokens import list_tokens
+
+    async def main():
+        user_id = (await _user_named(args.user)).id if args.user else None
+        names = {u.id: u.username for u in await list_users()}
+        return names, await list_tokens(user_id)
+
+    names, tokens = _run_bound(main)
+    for t in tokens:
+        state = "revoked" if t.revoked_at else ("expires " + t.expires_at.isoformat() if t.expires_at else "live")
+        print(f"{t.id:>5}  mpr_{t.prefix}_…  {names.get(t.user_id, '?'):<20} {t.scope:<5}  {t.name!r:<20} {state}")
+    return 0
+
+
+def cmd_token_revoke(args) -> int:
+    from backend.catalog import audit
+    from backend.catalog.api_tokens import revoke_token
+
+    async def main():
+        info = await revoke_token(args.id)
+        await audit.record("revokeApiToken", actor="cli", user_id=info.user_id, token_id=info.id,
+                           object_type="api_token", object_id=info.id)
+        return info
+
+    info = _run_bound(main)
+    print(f"token {info.id} revoked (open subscriptions using it close within seconds)")
     return 0
 
 
@@ -263,14 +393,36 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("path", nargs="?")
     p.set_defaults(func=cmd_scan)
     sub.add_parser("migrate", help="apply migrations and seed builtin presets").set_defaults(func=cmd_migrate)
-    p = sub.add_parser("user", help="admin users")
+    p = sub.add_parser("user", help="users and their roles")
     usub = p.add_subparsers(dest="user_command", required=True)
-    c = usub.add_parser("create")
+    c = usub.add_parser("create", help="create a user: mpr user create NAME --role viewer|editor|admin")
     c.add_argument("username")
+    c.add_argument("--role", default="viewer", choices=("viewer", "editor", "admin"))
     c.add_argument("--password")
     c.add_argument("--email")
-    c.add_argument("--superuser", action="store_true")
+    c.add_argument("--superuser", action="store_true", help="an admin who may also change others' passwords in /admin")
     c.set_defaults(func=cmd_user_create)
+    usub.add_parser("list", help="every user, role and state").set_defaults(func=cmd_user_list)
+    c = usub.add_parser("set", help="change a user's role, active flag or password")
+    c.add_argument("username")
+    c.add_argument("--role", choices=("viewer", "editor", "admin"))
+    c.add_argument("--active", choices=("yes", "no"))
+    c.add_argument("--password")
+    c.set_defaults(func=cmd_user_set)
+    p = sub.add_parser("token", help="personal API tokens")
+    tsub = p.add_subparsers(dest="token_command", required=True)
+    c = tsub.add_parser("create", help="create a token for a user (shown once)")
+    c.add_argument("--user", required=True)
+    c.add_argument("--scope", default="read", choices=("read", "write", "admin"))
+    c.add_argument("--name")
+    c.add_argument("--expires-days", type=float)
+    c.set_defaults(func=cmd_token_create)
+    c = tsub.add_parser("list", help="tokens (of one user with --user)")
+    c.add_argument("--user")
+    c.set_defaults(func=cmd_token_list)
+    c = tsub.add_parser("revoke", help="revoke a token by id")
+    c.add_argument("id", type=int)
+    c.set_defaults(func=cmd_token_revoke)
     sub.add_parser("demo", help="make sample clips and register them").set_defaults(func=cmd_demo)
     p = sub.add_parser("aws", help="AWS executor tools")
     p.add_argument("aws_command", choices=("deploy", "local"))

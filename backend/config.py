@@ -77,6 +77,8 @@ class Settings:
     probe_memory_mb: int = 2048  # address space of one ffprobe / thumbnail run
     probe_timeout: int = 60  # seconds per ffprobe / thumbnail run
     ingest_concurrency: int = 2  # probe + thumbnail runs at once
+    # proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (addresses or networks)
+    trusted_proxies: tuple[str, ...] = ("127.0.0.1/8", "::1")
 
     @property
     def in_root(self) -> Path:
@@ -142,4 +144,6 @@ class Settings:
             probe_memory_mb=_int("MPR_PROBE_MEMORY_MB", 2048),
             probe_timeout=_int("MPR_PROBE_TIMEOUT", 60),
             ingest_concurrency=_int("MPR_INGEST_CONCURRENCY", 2),
+            trusted_proxies=tuple(p.strip() for p in _env("MPR_TRUSTED_PROXIES", "127.0.0.1/8,::1").split(",")
+                                  if p.strip() and p.strip().lower() != "none"),
         )

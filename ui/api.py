@@ -1,27 +1,33 @@
 """The UI's GraphQL client: the ONLY module of ui/ that knows where the API is and how to call it.
 
 The Reflex backend (states) calls these coroutines; they POST to http://<host>:<port>/graphql on
-the same server with the bearer token from MPR_API_TOKEN or data/api-token. Results come back as
-plain dicts in the API's camelCase; refusals raise `ApiError` with the API's message and code.
+the same server AS THE PERSON in the browser tab: `ui.auth.SessionMiddleware` puts the tab's
+session secret (the HttpOnly `mpr_session` cookie its websocket was opened with) into a context
+variable before each event, and every call here sends it. The UI process holds no token of its
+own, so a tab without a session can do nothing the API would not let anonymous callers do
+(nothing). Results come back as plain dicts in the API's camelCase; refusals raise `ApiError`
+with the API's message and code.
 """
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import json
 import logging
 import mimetypes
 import os
+from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import httpx
 
-_REPO_ROOT = Path(__file__).resolve().parent.parent
 logging.getLogger("httpx").setLevel(logging.WARNING)  # the poller's requests are not news
 _WILDCARD_HOSTS = {"", "0.0.0.0", "::", "[::]"}
 _clients: dict[int, httpx.AsyncClient] = {}
-_token_cache: str | None = None
+SESSION_COOKIE = "mpr_session"
+_session: contextvars.ContextVar[str | None] = contextvars.ContextVar("mpr_ui_session", default=None)
 
 
 class ApiError(Exception):
@@ -49,30 +55,22 @@ def endpoint() -> str:
     return base_url() + "/graphql"
 
 
-def token() -> str | None:
-    """MPR_API_TOKEN, else the token the API keeps in <data dir>/api-token (read once it exists)."""
-    global _token_cache
-    env = os.environ.get("MPR_API_TOKEN", "").strip()
-    if env:
-        return env
-    if _token_cache:
-        return _token_cache
-    data_dir = Path(os.environ.get("MPR_DATA_DIR", "") or _REPO_ROOT / "data")
-    try:
-        _token_cache = (data_dir / "api-token").read_text().strip() or None
-    except OSError:
+def session_from_cookies(cookie_header: str | None) -> str | None:
+    """The session secret in a Cookie header, else None."""
+    if not cookie_header:
         return None
-    return _token_cache
+    jar = SimpleCookie()
+    try:
+        jar.load(cookie_header)
+    except Exception:
+        return None
+    morsel = jar.get(SESSION_COOKIE)
+    return morsel.value if morsel is not None and morsel.value else None
 
 
-def login_required() -> bool:
-    """Whether the UI asks for a login: when bound beyond loopback, or when MPR_UI_LOGIN=1
-    (for a loopback server published through a reverse proxy)."""
-    forced = os.environ.get("MPR_UI_LOGIN", "").strip().lower()
-    if forced in ("1", "true", "yes", "always"):
-        return True
-    host = os.environ.get("MPR_HOST", "127.0.0.1").strip().strip("[]")
-    return not (host in ("localhost", "::1") or host.startswith("127."))
+def use_session(secret: str | None) -> None:
+    """Act as the person with this session for the rest of the current event (None: as nobody)."""
+    _session.set(secret or None)
 
 
 def _client() -> httpx.AsyncClient:
@@ -87,8 +85,8 @@ def _client() -> httpx.AsyncClient:
 
 
 def _headers() -> dict[str, str]:
-    tok = token()
-    return {"Authorization": f"Bearer {tok}"} if tok else {}
+    secret = _session.get()
+    return {"Cookie": f"{SESSION_COOKIE}={secret}"} if secret else {}
 
 
 def _unwrap(response: httpx.Response) -> dict:
@@ -244,36 +242,8 @@ async def upload_asset(source: Path | BinaryIO, filename: str) -> dict:
     return _unwrap(response)["uploadAsset"]
 
 
-async def login(username: str, password: str) -> dict:
-    """Check a person's credentials (piccolo BaseUser, the admin's users): {"ok", "username", "message"}.
-
-    Uses the API's `login` mutation when the schema has one, else the admin's own session login
-    (POST /admin/public/login/ with its CSRF cookie), logging that session out again at once.
-    """
-    try:
-        data = await gql(
-            "mutation($u: String!, $p: String!) { login(username: $u, password: $p) { ok username message } }",
-            {"u": username, "p": password},
-        )
-        return data["login"]
-    except ApiError as exc:
-        if "login" not in exc.message or "field" not in exc.message.lower():
-            raise
-    return await _admin_session_login(username, password)
-
-
-async def _admin_session_login(username: str, password: str) -> dict:
-    try:
-        async with httpx.AsyncClient(base_url=base_url(), timeout=15.0) as client:
-            await client.get("/admin/")
-            csrf = client.cookies.get("csrftoken") or ""
-            response = await client.post("/admin/public/login/", json={"username": username, "password": password},
-                                         headers={"X-CSRFToken": csrf})
-            if response.status_code == 200:
-                await client.post("/admin/public/logout/", headers={"X-CSRFToken": csrf})
-                return {"ok": True, "username": username, "message": ""}
-    except httpx.HTTPError as exc:
-        raise ApiError(f"The login service is not reachable ({type(exc).__name__}).", "UNREACHABLE") from exc
-    if response.status_code == 429:
-        return {"ok": False, "username": "", "message": "Too many attempts; wait a minute and try again."}
-    return {"ok": False, "username": "", "message": "Wrong user name or password."}
+async def me() -> dict:
+    """Who this tab is signed in as: {"kind", "role", "user": {"username"}}; raises ApiError
+    (code UNAUTHENTICATED) without a valid session."""
+    data = await gql("{ me { kind role user { username } } }")
+    return data["me"]

@@ -6,6 +6,7 @@ is Reflex. The page boots through `AppState.boot` (login check, then library, pr
 import reflex as rx
 
 from ui import mount
+from ui.auth import SessionMiddleware
 from ui.components.layout import index
 from ui.components.theme import GLOBAL_STYLE
 from ui.state.base import AppState
@@ -15,5 +16,6 @@ app = rx.App(
     api_transformer=mount.transformer,
     head_components=[rx.el.meta(name="color-scheme", content="dark")],
 )
+app.add_middleware(SessionMiddleware())  # each tab's GraphQL calls carry that tab's session
 app.register_lifespan_task(mount.lifespan)
 app.add_page(index, route="/", title="MPR — timeline", on_load=AppState.boot)

@@ -1,4 +1,5 @@
-"""`create_app(settings)`: the Litestar app serving /graphql, /admin, the job callback, /media, /healthz, /readyz, /metrics.
+"""`create_app(settings)`: the Litestar app serving /graphql, /admin, the job callback, /media, /healthz, /readyz, /metrics,
+and the browser sign-in routes under /api/auth (`backend.api.http.login`).
 
 It composes the two halves of this package: `backend.api.graphql` (the strawberry schema and its
 Litestar controller) and `backend.api.http` (plain HTTP routes).
@@ -29,11 +30,13 @@ from backend.api.http import media_links
 from backend.api.http.admin import admin_mount
 from backend.api.http.callback import job_callback
 from backend.api.http.health import healthz
+from backend.api.http.login import login, login_link, logout
 from backend.api.http.media import media_file
 from backend.api.http.metrics import metrics
 from backend.api.http.ready import readyz
 from backend.api.guard import guard_factory
 from backend.api.origins import policy_for, unnamed_wildcard
+from backend.api.throttle import LoginThrottle
 from backend.catalog import db as catalog_db
 from backend.catalog.engine import engine_from_url
 from backend.catalog.files import secure_data_dir
@@ -62,14 +65,15 @@ def create_app(
     token, _ = ensure_api_token(settings)
     use_pool = settings.is_postgres if db_pool is None else db_pool and settings.is_postgres
     state = State({"settings": settings, "storages": storages or open_storages(settings),
-                   "runtime": None, "engine": None, "api_token": token, "media_key": media_links.media_key(token)})
+                   "runtime": None, "engine": None, "api_token": token, "media_key": media_links.media_key(token),
+                   "login_throttle": LoginThrottle()})
 
     async def context_getter() -> dict:
         return {CONTEXT_KEY: ApiContext(state.settings, state.storages, state.runtime, media_key=state.media_key)}
 
     controller = make_controller(
         schema, token=token, context_getter=context_getter, allowed_origins=policy.origins,
-        max_body=settings.max_upload_bytes + UPLOAD_OVERHEAD,
+        max_body=settings.max_upload_bytes + UPLOAD_OVERHEAD, trusted_proxies=settings.trusted_proxies,
     )
 
     @contextlib.asynccontextmanager
@@ -98,7 +102,8 @@ def create_app(
             catalog_db.bind_engine(previous)
 
     return Litestar(
-        route_handlers=[controller, job_callback, media_file, healthz, readyz, metrics, graphiql_asset, admin_mount()],
+        route_handlers=[controller, job_callback, media_file, healthz, readyz, metrics, graphiql_asset,
+                        login, logout, login_link, admin_mount()],
         lifespan=[lifespan],
         middleware=[guard_factory(settings, policy)],  # Host/Origin checks, security headers
         state=state,

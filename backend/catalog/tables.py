@@ -1,4 +1,6 @@
-"""Piccolo tables: `MediaAsset`, `TranscodePreset`, `TranscodeJob` and its `JobTransition` history.
+"""Piccolo tables: `MediaAsset`, `TranscodePreset`, `TranscodeJob` and its `JobTransition` history,
+plus the access records: `UserRole`, `UserSession`, `ApiToken`, `AuditEvent` (users themselves are
+piccolo's `BaseUser`, referenced by id).
 
 Plain storage of records; rules about what a valid preset or a legal job transition is live in
 `backend.media.presets` and `backend.jobs.lifecycle`.
@@ -49,6 +51,7 @@ class MediaAsset(Table, tablename="media_asset"):
     filmstrip_frames = Integer(default=0)
     tags = JSON(default=[])
     comments = Text(default="")
+    created_by = Integer(null=True, default=None)  # BaseUser id of who uploaded/scanned it (None: a tool)
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow(), auto_update=TimestamptzNow().python)
     # (storage_area, storage_key) is unique: see EXTRA_DDL (a unique index works on SQLite too)
@@ -100,6 +103,7 @@ class TranscodeJob(Table, tablename="transcode_job"):
     log_tail = Text(default="")
     plan = JSON(default={})  # how it ran: chunks, concurrency, trim mode notes
     spec = JSON(default={})  # the JobSpec (backend.pipeline.spec) the current attempt runs with
+    created_by = Integer(null=True, default=None)  # BaseUser id of who queued it (None: a tool)
     created_at = Timestamptz(default=TimestamptzNow(), index=True)
     started_at = Timestamptz(null=True, default=None)
     finished_at = Timestamptz(null=True, default=None)
@@ -116,7 +120,54 @@ class JobTransition(Table, tablename="job_transition"):
     reason = Text(default="")
 
 
-ALL_TABLES = (MediaAsset, TranscodePreset, TranscodeJob, JobTransition)
+class UserRole(Table, tablename="mpr_user_role"):
+    """The MPR role of a piccolo `BaseUser` (viewer | editor | admin); no row: see accounts.role_of."""
+    user_id = Integer(unique=True)
+    role = Varchar(length=16, default="viewer")
+
+
+class UserSession(Table, tablename="mpr_session"):
+    """A browser session (kind "session") or a one-time login link (kind "link"); only the
+    SHA-256 of the secret is stored."""
+    token_hash = Varchar(length=64, unique=True)
+    kind = Varchar(length=8, default="session")
+    user_id = Integer(index=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+    expires_at = Timestamptz(default=TimestamptzNow())
+    revoked_at = Timestamptz(null=True, default=None)
+    client = Varchar(length=64, default="")
+
+
+class ApiToken(Table, tablename="mpr_api_token"):
+    """A personal API token: `mpr_<prefix>_<secret>`; the prefix finds the row, the secret's
+    SHA-256 is compared in constant time."""
+    user_id = Integer(index=True)
+    name = Varchar(length=128, default="")
+    prefix = Varchar(length=16, unique=True)
+    secret_hash = Varchar(length=64)
+    scope = Varchar(length=8, default="read")  # read | write | admin (each includes the ones before)
+    created_at = Timestamptz(default=TimestamptzNow())
+    expires_at = Timestamptz(null=True, default=None)
+    last_used_at = Timestamptz(null=True, default=None)
+    revoked_at = Timestamptz(null=True, default=None)
+
+
+class AuditEvent(Table, tablename="mpr_audit_event"):
+    """Who (user, token or the master token) did what to which object, when, and whether it was allowed."""
+    at = Timestamptz(default=TimestamptzNow(), index=True)
+    actor = Varchar(length=200, default="")
+    user_id = Integer(null=True, default=None)
+    token_id = Integer(null=True, default=None)
+    action = Varchar(length=64)
+    object_type = Varchar(length=32, default="")
+    object_id = Varchar(length=64, default="")
+    ok = Boolean(default=True)
+    detail = Text(default="")
+    client = Varchar(length=64, default="")
+
+
+ACCOUNT_TABLES = (UserRole, UserSession, ApiToken, AuditEvent)
+ALL_TABLES = (MediaAsset, TranscodePreset, TranscodeJob, JobTransition, *ACCOUNT_TABLES)
 
 # DDL Piccolo's column options cannot express; run by the migrations and by `create_tables`.
 EXTRA_DDL = (

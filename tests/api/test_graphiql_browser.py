@@ -1,5 +1,6 @@
 """GET /graphql in a real (headless Debian) Chromium with every non-loopback request blocked:
-the explorer renders from the vendored assets, introspects the schema and runs a query."""
+the browser signs in as a user (POST /api/auth/login, the login page's form), then the explorer
+renders from the vendored assets, introspects the schema and runs a query with that session."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,7 +8,8 @@ from urllib.parse import urlparse
 
 import pytest
 
-from api_helpers import TOKEN, free_port
+from access_helpers import PASSWORD, make_user
+from api_helpers import free_port
 from backend.api.app import create_app
 from backend.config import REPO_ROOT
 from skips import missing_tool
@@ -26,6 +28,7 @@ async def test_graphiql_works_offline(api_settings, db, presets, live_server):
 
     port = free_port()  # the app is told the address the browser uses: its origin checks accept only that
     server = live_server(create_app(api_settings.with_(port=port), run_jobs=False, db_pool=False), port)
+    viewer = await make_user("viewer")
     outside: list[str] = []
     failed: list[str] = []
 
@@ -35,10 +38,7 @@ async def test_graphiql_works_offline(api_settings, db, presets, live_server):
             outside.append(route.request.url)
             await route.abort()
             return
-        headers = dict(route.request.headers)
-        if url.path == "/graphql" and route.request.method == "POST":
-            headers["authorization"] = f"Bearer {TOKEN}"  # what a person types into the Headers tab
-        await route.continue_(headers=headers)
+        await route.continue_()
 
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
@@ -46,6 +46,12 @@ async def test_graphiql_works_offline(api_settings, db, presets, live_server):
             page = await browser.new_page(viewport={"width": 1400, "height": 900})
             page.on("requestfailed", lambda r: failed.append(r.url))
             await page.route("**/*", route)
+            # sign in as the login page's form does; the session cookie then rides along
+            await page.goto(f"{server.url}/healthz")
+            signed_in = await page.request.post(f"{server.url}/api/auth/login",
+                                                form={"username": viewer.username, "password": PASSWORD},
+                                                max_redirects=0)
+            assert signed_in.status == 303 and signed_in.headers["location"] == "/"
             await page.goto(f"{server.url}/graphql", wait_until="networkidle")
             await page.wait_for_selector(".graphiql-container", timeout=30_000)
             await page.click(".graphiql-execute-button")

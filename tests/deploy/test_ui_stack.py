@@ -29,6 +29,9 @@ SERVE = ("from pathlib import Path; from backend.config import Settings; from ba
          "import sys; sys.exit(serve(Settings.from_env(), web_dir=Path(sys.argv[1]), states_dir=Path(sys.argv[2])))")
 
 
+DEPLOYER_PASSWORD = "deployer password"
+
+
 @pytest.fixture(scope="module")
 def ui_stack(tmp_path_factory):
     binary = ensure_nginx()
@@ -49,6 +52,10 @@ def ui_stack(tmp_path_factory):
     }
     done = subprocess.run([sys.executable, "-m", "backend.cli", "migrate"], cwd=REPO_ROOT, env=env,
                           capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stdout + done.stderr
+    done = subprocess.run([sys.executable, "-m", "backend.cli", "user", "create", "deployer", "--role", "editor",
+                           "--password", DEPLOYER_PASSWORD], cwd=REPO_ROOT, env=env, capture_output=True, text=True,
+                          timeout=60)
     assert done.returncode == 0, done.stdout + done.stderr
     log_path = root / "ui.log"
     with open(log_path, "wb") as log:
@@ -92,6 +99,24 @@ def test_page_and_api_paths_through_the_proxy(ui_stack):
     gql = httpx.post(f"{proxy}/graphql", json={"query": "{ presets { name } }"},
                      headers={"Authorization": "Bearer deploy-ui-token"}, timeout=15)
     assert gql.status_code == 200 and gql.json()["data"]["presets"]
+
+
+def test_sign_in_through_the_proxy(ui_stack):
+    """The login page's form through nginx: a strict HttpOnly session cookie (not Secure: nginx says
+    plain http), which then opens the API as that user; signing out ends it."""
+    proxy, _ = ui_stack
+    with httpx.Client(base_url=proxy, timeout=15) as http:
+        assert http.post("/graphql", json={"query": "{ me { role } }"}).status_code == 401
+        # a browser's form post names the page's origin: through nginx it must still match the Host
+        resp = http.post("/api/auth/login", data={"username": "deployer", "password": DEPLOYER_PASSWORD},
+                         headers={"Origin": proxy})
+        assert (resp.status_code, resp.headers["location"]) == (303, "/")
+        flags = resp.headers["set-cookie"].lower()
+        assert "httponly" in flags and "samesite=strict" in flags and "; secure" not in flags
+        me = http.post("/graphql", json={"query": "{ me { role user { username } } }"}).json()["data"]["me"]
+        assert me == {"role": "editor", "user": {"username": "deployer"}}
+        assert http.get("/api/auth/logout").status_code == 303
+        assert http.post("/graphql", json={"query": "{ me { role } }"}).status_code == 401
 
 
 def test_the_build_sends_browsers_through_the_proxy(ui_stack):

@@ -43,7 +43,7 @@ def page(browser, server, live_preset):
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     pg = context.new_page()
     pg.set_default_timeout(20_000)
-    pg.goto(base + "/")
+    ui_stack.sign_in(pg, base)
     pg.wait_for_selector("#asset-item")
     yield pg
     context.close()
@@ -332,7 +332,7 @@ def test_wide_layout_screenshot(server, browser, artifacts):
     base, _ = server
     context = browser.new_context(viewport={"width": 1920, "height": 1080})
     pg = context.new_page()
-    pg.goto(base + "/")
+    ui_stack.sign_in(pg, base)
     pg.wait_for_selector("#asset-item")
     select_asset(pg, SHORT)
     pg.wait_for_selector("#job-row")

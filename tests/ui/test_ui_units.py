@@ -1,5 +1,5 @@
-"""Fast checks of the UI's pure parts: timecodes, trim rules (against the server's), the login
-cookie, display records, the one-port dispatch, serve()'s environment and the GraphQL client."""
+"""Fast checks of the UI's pure parts: timecodes, trim rules (against the server's), the session
+the UI forwards, display records, the one-port dispatch, serve()'s environment and the GraphQL client."""
 from __future__ import annotations
 
 import json
@@ -12,7 +12,7 @@ from backend.config import Settings
 from backend.jobs.errors import DomainError
 from backend.jobs.service import validate_trim
 from backend.serve import SETTINGS_VARS, command, server_env, settings_env
-from ui import api, mount, session
+from ui import api, mount
 from ui.models import asset_detail, asset_row, job_row
 from ui.timecode import format_duration, format_tc, parse_tc, snap
 from ui.trim import trim_problem
@@ -75,14 +75,12 @@ def test_trim_messages_say_what_is_wrong():
     assert "no known duration" in trim_problem(0, 4, None, 30)
 
 
-# ------------------------------------------------------------------ login cookie
-def test_session_cookie_round_trip_and_tampering():
-    value = session.issue("alice", "secret", now=1000)
-    assert session.verify(value, "secret", now=1001) == "alice"
-    assert session.verify(value, "other-secret", now=1001) is None
-    assert session.verify(value.replace("alice", "admin"), "secret", now=1001) is None
-    assert session.verify(value, "secret", now=1000 + session.SESSION_SECONDS + 1) is None
-    assert session.verify("", "secret") is None and session.verify("a|b", "secret") is None
+# ------------------------------------------------------------------ the session the UI forwards
+def test_session_is_read_from_the_tabs_cookies():
+    assert api.session_from_cookies("a=1; mpr_session=s3cret; b=2") == "s3cret"
+    assert api.session_from_cookies("mpr_session=") is None
+    assert api.session_from_cookies("") is None and api.session_from_cookies(None) is None
+    assert api.session_from_cookies("other=1") is None
 
 
 # ------------------------------------------------------------------ display records
@@ -191,23 +189,10 @@ def test_server_command_and_environment(monkeypatch, tmp_path):
 
 
 # ------------------------------------------------------------------ GraphQL client
-def test_where_and_who(monkeypatch, tmp_path):
+def test_where(monkeypatch):
     monkeypatch.setenv("MPR_HOST", "0.0.0.0")
     monkeypatch.setenv("MPR_PORT", "9001")
-    monkeypatch.delenv("MPR_UI_LOGIN", raising=False)
-    assert api.endpoint() == "http://127.0.0.1:9001/graphql" and api.login_required()
-    monkeypatch.setenv("MPR_HOST", "127.0.0.1")
-    assert not api.login_required()
-    monkeypatch.setenv("MPR_UI_LOGIN", "1")
-    assert api.login_required()
-    monkeypatch.delenv("MPR_API_TOKEN", raising=False)
-    monkeypatch.setenv("MPR_DATA_DIR", str(tmp_path))
-    monkeypatch.setattr(api, "_token_cache", None)
-    assert api.token() is None
-    (tmp_path / "api-token").write_text("from-file\n")
-    assert api.token() == "from-file"
-    monkeypatch.setenv("MPR_API_TOKEN", "from-env")
-    assert api.token() == "from-env"
+    assert api.endpoint() == "http://127.0.0.1:9001/graphql"
 
 
 @pytest.fixture
@@ -222,18 +207,21 @@ def fake_api(monkeypatch):
 
     client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
     monkeypatch.setattr(api, "_client", lambda: client)
-    monkeypatch.setenv("MPR_API_TOKEN", "tok")
+    monkeypatch.setenv("MPR_API_TOKEN", "master-token-the-ui-must-not-use")
+    api.use_session("tab-session")
     yield requests, replies
+    api.use_session(None)
 
 
-async def test_gql_sends_the_token_and_raises_refusals(fake_api):
+async def test_gql_acts_as_the_tab_and_raises_refusals(fake_api):
     requests, replies = fake_api
     replies["next"] = httpx.Response(200, json={"data": None, "errors": [
         {"message": "out point is past the end", "extensions": {"code": "INVALID_TRIM"}}]})
     with pytest.raises(api.ApiError) as caught:
         await api.create_job("1", "2", 0.0, 99.0, "x")
     assert caught.value.code == "INVALID_TRIM" and "past the end" in caught.value.message
-    assert requests[0].headers["authorization"] == "Bearer tok"
+    assert requests[0].headers["cookie"] == "mpr_session=tab-session"
+    assert "authorization" not in requests[0].headers  # never the server's master token
     body = json.loads(requests[0].content)
     assert body["variables"]["input"] == {"sourceId": "1", "presetId": "2", "trimStart": 0.0, "trimEnd": 99.0,
                                           "outputName": "x"}
@@ -241,6 +229,10 @@ async def test_gql_sends_the_token_and_raises_refusals(fake_api):
                                                             "extensions": {"code": "UNAUTHENTICATED"}}]})
     with pytest.raises(api.ApiError, match="API token"):
         await api.list_presets()
+    api.use_session(None)
+    replies["next"] = httpx.Response(200, json={"data": {"presets": []}})
+    await api.list_presets()
+    assert "cookie" not in requests[-1].headers and "authorization" not in requests[-1].headers
 
 
 async def test_upload_follows_the_multipart_request_spec(fake_api, tmp_path):

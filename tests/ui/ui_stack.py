@@ -1,6 +1,9 @@
 """Prepare a throwaway MPR installation for UI tests and benches: temp SQLite DB, temp media root
 with the demo clips scanned in, admin user, then `backend.serve.serve()` in a child process.
 
+`sign_in(page, base)` logs a Playwright page in through the login page (as `admin` unless told
+otherwise), as a person would; every browser test starts with it.
+
 `python -m tests.ui.ui_stack ROOT PORT [HOST] [--no-demo]` prepares ROOT (once) and serves on PORT
 until killed (SIGTERM stops the whole server).
 """
@@ -134,6 +137,40 @@ def start_and_wait(root: Path, *, demo: bool = True, env: dict | None = None) ->
         log = (Path(root) / "server.log").read_text(errors="replace")[-4000:]
         raise RuntimeError(f"the UI server did not start:\n{log}") from None
     return proc, port
+
+
+def sign_in(page, base: str, username: str = "admin", password: str = ADMIN_PASSWORD,
+            ready: str = "#asset-list") -> None:
+    """Open `base`, fill the login page's form and wait until the workspace (`ready`) shows."""
+    page.goto(base + "/")
+    page.wait_for_selector("#login-username")
+    page.fill("#login-username", username)
+    page.fill("#login-password", password)
+    page.click("#login-submit")
+    page.wait_for_selector(ready)
+
+
+def on_catalog(root: Path, make_coro):
+    """Run `make_coro()` against the installation at `root`'s catalog, in a thread of its own
+    (callers may be inside a running event loop); returns its result."""
+    import concurrent.futures
+
+    from backend.catalog.db import bind_engine
+    from backend.catalog.engine import engine_from_url
+
+    async def main():
+        bind_engine(engine_from_url(f"sqlite:///{Path(root) / 'data' / 'mpr.sqlite'}"))
+        return await make_coro()
+
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, main()).result()
+
+
+def add_user(root: Path, username: str, password: str, role: str) -> None:
+    """Create a user in the installation at `root` (as `mpr user create NAME --role ROLE` would)."""
+    from backend.catalog.accounts import create_user
+
+    on_catalog(root, lambda: create_user(username, password, role))
 
 
 def main(argv: list[str]) -> int:

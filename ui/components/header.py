@@ -1,4 +1,4 @@
-"""Top bar: product name, live system status line, and the signed-in user when a login is required."""
+"""Top bar: product name, live system status line, the signed-in user, their role and "Sign out"."""
 from __future__ import annotations
 
 import reflex as rx
@@ -26,9 +26,10 @@ def header() -> rx.Component:
             spacing="2", align="center",
         ),
         rx.cond(
-            AppState.login_required & AppState.authenticated,
+            AppState.authenticated,
             rx.hstack(
-                rx.text(AppState.username, size="1", color=MUTED),
+                rx.text(AppState.username, size="1", color=MUTED, id="signed-in-user"),
+                rx.text(AppState.role, size="1", color=MUTED),
                 rx.button("Sign out", size="1", variant="ghost", color_scheme="gray", on_click=AppState.logout),
                 spacing="2", align="center", padding_left="12px",
             ),

@@ -39,6 +39,6 @@ def index() -> rx.Component:
         rx.cond(
             AppState.authenticated,
             workspace(),
-            rx.cond(AppState.login_required, login_card(), rx.center(rx.spinner(size="3"), height="100vh")),
+            rx.cond(AppState.checked, login_card(), rx.center(rx.spinner(size="3"), height="100vh")),
         ),
     )

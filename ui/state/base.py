@@ -1,8 +1,11 @@
-"""Root state: who is looking (login when bound beyond loopback), the page's boot sequence, and
+"""Root state: who is looking (every tab needs a signed-in user), the page's boot sequence, and
 how the panels hear about each other's changes.
 
-Every substate inherits `authenticated`; their handlers do nothing for a visitor who has not
-logged in, so the GraphQL token the server holds is never used on a stranger's behalf.
+Signing in is not an event: the login card is a plain HTML form posting to /api/auth/login, which
+sets the HttpOnly session cookie and sends the browser back to `/` (with `?login_error=…` on
+failure). `boot` asks the API who this tab is (`api.me`, with the tab's session; see ui/auth.py)
+and shows the login card when nobody. Every substate inherits `authenticated`; their handlers do
+nothing before it, and the API refuses anyway what the person's role does not allow.
 
 The panels import only downwards (editor imports base; library and details import editor; queue
 imports library and editor), and the root imports no panel: it `_announce`s news
@@ -15,18 +18,20 @@ import asyncio
 
 import reflex as rx
 
-from ui import api, session
+from ui import api
 
-COOKIE = "mpr_ui_session"
+LOGIN_ERRORS = {
+    "wrong": "Wrong user name or password.",
+    "throttled": "Too many attempts; wait a few minutes and try again.",
+}
 
 
 class AppState(rx.State):
-    login_required: bool = False
+    checked: bool = False  # boot has asked the API who this is
     authenticated: bool = False
     username: str = ""
+    role: str = ""
     login_error: str = ""
-    logging_in: bool = False
-    session_cookie: str = rx.Cookie("", name=COOKIE, max_age=session.SESSION_SECONDS, same_site="strict")
 
     async def _hear(self, news: str) -> list:
         """A panel's reaction to `news` (see `_announce`); returns the events it wants sent.
@@ -51,47 +56,23 @@ class AppState(rx.State):
 
     @rx.event
     async def boot(self):
-        """on_load: decide whether a login is needed, then load the library, presets and queue."""
-        self.login_required = api.login_required()
-        if not self.login_required:
-            self.authenticated, self.username = True, ""
-        else:
-            user = session.verify(self.session_cookie, api.token())
-            self.authenticated, self.username = user is not None, user or ""
-        if self.authenticated:
-            return await self._load_all()
-
-    @rx.event
-    async def login(self, form: dict):
-        username = str(form.get("username", "")).strip()
-        password = str(form.get("password", ""))
-        if not username or not password:
-            self.login_error = "Enter your user name and password."
-            return
-        self.logging_in = True
-        yield
+        """on_load: ask the API who this tab is; signed in → load the library, presets and queue."""
+        error = self.router.url.query_parameters.get("login_error", "")
         try:
-            result = await api.login(username, password)
+            who = await api.me()
         except api.ApiError as exc:
-            self.login_error = exc.message
-            result = None
-        finally:
-            self.logging_in = False
-        if not result:
+            self.authenticated, self.username, self.role = False, "", ""
+            self.login_error = LOGIN_ERRORS.get(error, "") if exc.code == "UNAUTHENTICATED" else exc.message
+            self.checked = True
             return
-        if not result.get("ok"):
-            self.login_error = result.get("message") or "Wrong user name or password."
-            return
-        self.login_error = ""
-        self.authenticated, self.username = True, result.get("username") or username
-        self.session_cookie = session.issue(self.username, api.token())
-        for event in await self._load_all():
-            yield event
+        self.checked, self.login_error = True, ""
+        self.authenticated = True
+        self.username = (who.get("user") or {}).get("username") or who.get("kind", "")
+        self.role = who.get("role", "")
+        return await self._load_all()
 
     @rx.event
     def logout(self):
-        # asked afresh, not read from the tab: a script that skips boot leaves login_required False
-        self.login_required = api.login_required()
-        self.session_cookie = ""
-        self.authenticated = not self.login_required
-        self.username = ""
+        """End the session on the server (GET /api/auth/logout clears the cookie and comes back to /)."""
+        self.authenticated = False
+        return rx.call_script("window.location.assign('/api/auth/logout')")

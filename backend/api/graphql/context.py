@@ -1,4 +1,4 @@
-"""What a resolver may reach: settings, storages, the per-request DataLoaders.
+"""What a resolver may reach: settings, storages, the per-request DataLoaders, the caller's identity.
 
 The GraphQL context is a dict (strawberry's Litestar integration adds `request`/`response`
 or `socket`); MPR's part sits under the key "mpr". Use `api(info)` in resolvers.
@@ -25,6 +25,7 @@ class ApiContext:
     runtime: Any = None  # backend.jobs.runtime.JobRuntime when this process runs jobs
     loaders: Loaders = field(default_factory=Loaders)
     media_key: bytes | None = None  # signs local /media links (backend.api.http.media_links)
+    identity: Any = None  # backend.api.identity.Identity of the caller, set by the view
 
 
 @functools.lru_cache(maxsize=8192)

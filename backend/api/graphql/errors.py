@@ -12,6 +12,7 @@ import logging
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
 
+from backend.catalog.accounts import AccountError
 from backend.jobs.errors import DomainError
 from backend.storage import StorageError, StorageTooLarge
 
@@ -24,6 +25,10 @@ def as_domain_error(exc: BaseException) -> DomainError | None:
     """The DomainError a client should see for `exc`, or None when it must be masked."""
     if isinstance(exc, DomainError):
         return exc
+    if isinstance(exc, AccountError):
+        domain = DomainError(exc.code, exc.message)
+        domain.field = exc.field
+        return domain
     if isinstance(exc, StorageTooLarge):
         return DomainError("TOO_LARGE", str(exc))
     if isinstance(exc, StorageError):

@@ -60,6 +60,8 @@ class AssetMutations:
         except IngestRefused as exc:
             await _discard(storage, key)
             raise DomainError(exc.code, f"{name} was refused and not kept: {exc.reason}") from None
+        if ctx.identity is not None and ctx.identity.user_id is not None:
+            await AssetTable.update({AssetTable.created_by: ctx.identity.user_id}).where(AssetTable.id == row.id)
         return MediaAsset.from_row(await _asset_row(row.id))
 
     @strawberry.mutation(description="Change an asset's display name, tags or comments.")

@@ -7,6 +7,7 @@ from backend.api.graphql.context import api
 from backend.api.graphql.ids import parse_id
 from backend.api.graphql.inputs import CreateJobInput
 from backend.api.graphql.types import TranscodeJob
+from backend.catalog.tables import TranscodeJob as JobTable
 from backend.jobs import service
 
 
@@ -26,6 +27,9 @@ class JobMutations:
             priority=input.priority,
             chunked=input.chunked,
         )
+        if ctx.identity is not None and ctx.identity.user_id is not None:
+            await JobTable.update({JobTable.created_by: ctx.identity.user_id}).where(JobTable.id == row["id"])
+            row = {**row, "created_by": ctx.identity.user_id}
         return TranscodeJob.from_row(row)
 
     @strawberry.mutation(description="Cancel a queued or running job (FFmpeg is stopped, the partial output removed).")

@@ -1,5 +1,8 @@
 """The GraphQL schema: Query + Mutation + Subscription, with limits, caches and error masking.
 
+Every root field carries `permissions.Guard` (who may call it, from one table; mutations are
+audited); a root field missing from that table stops the schema from building.
+
 Extensions are passed as factories (one instance per operation; instances are deprecated):
 parser and validation caches (the big throughput win), depth/token/alias limits against
 abusive documents, and `DomainErrors` (readable refusals, masked internals).
@@ -19,11 +22,13 @@ from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.extensions.max_aliases import create_validator as alias_rule
 from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
 
+from backend.api.graphql.accounts import AccountMutations, AccountQueries
 from backend.api.graphql.errors import DomainErrors, log_errors
 from backend.api.graphql.mutations_assets import AssetMutations
 from backend.api.graphql.mutations_jobs import JobMutations
 from backend.api.graphql.mutations_presets import PresetMutations
-from backend.api.graphql.queries import Query
+from backend.api.graphql.permissions import check_table, guard_type
+from backend.api.graphql.queries import Query as CatalogQuery
 from backend.api.graphql.subscriptions import Subscription
 
 MAX_DEPTH = 8
@@ -46,8 +51,19 @@ class Guards(DomainErrors):
 
 
 @strawberry.type
-class Mutation(AssetMutations, JobMutations, PresetMutations):
+class Query(CatalogQuery, AccountQueries):
     pass
+
+
+@strawberry.type
+class Mutation(AssetMutations, JobMutations, PresetMutations, AccountMutations):
+    pass
+
+
+# every root field is checked against permissions.PERMISSIONS (mutations are audited too)
+guard_type(Query)
+guard_type(Mutation, mutation=True)
+guard_type(Subscription)
 
 
 class MprSchema(strawberry.Schema):
@@ -56,7 +72,7 @@ class MprSchema(strawberry.Schema):
 
 
 def build_schema() -> strawberry.Schema:
-    return MprSchema(
+    built = MprSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
@@ -66,6 +82,8 @@ def build_schema() -> strawberry.Schema:
             lambda: ValidationCache(maxsize=CACHE_SIZE),
         ],
     )
+    check_table(built)
+    return built
 
 
 schema = build_schema()

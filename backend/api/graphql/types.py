@@ -33,6 +33,10 @@ def _json(value, default):
     return value
 
 
+def _opt_id(value) -> strawberry.ID | None:
+    return strawberry.ID(str(value)) if value is not None else None
+
+
 def related(loader, key, cls):
     """`cls` for the row `key` of `loader`: at once when the row is already loaded (the list
     resolvers prefetch a page's related rows in one query), else an awaitable that batches."""
@@ -81,6 +85,7 @@ class MediaAsset:
     tags: list[str]
     comments: str
     filmstrip_frames: int
+    created_by_id: strawberry.ID | None = strawberry.field(description="The user who uploaded it (null: a scan or a tool).")
     created_at: dt.datetime | None
     updated_at: dt.datetime | None
     _poster_key: strawberry.Private[str]
@@ -112,6 +117,7 @@ class MediaAsset:
             tags=[str(t) for t in tags] if isinstance(tags, list) else [],
             comments=row["comments"] or "",
             filmstrip_frames=row["filmstrip_frames"] or 0,
+            created_by_id=_opt_id(row.get("created_by")),
             created_at=row["created_at"],
             updated_at=row["updated_at"],
             _poster_key=row["poster_key"] or "",
@@ -218,6 +224,7 @@ class TranscodeJob:
     accurate_trim: bool
     output_filename: str
     output_key: str
+    created_by_id: strawberry.ID | None = strawberry.field(description="The user who queued it (null: a tool).")
     created_at: dt.datetime | None
     started_at: dt.datetime | None
     finished_at: dt.datetime | None
@@ -248,6 +255,7 @@ class TranscodeJob:
             accurate_trim=bool(row["accurate_trim"]),
             output_filename=row["output_filename"] or "",
             output_key=row["output_key"] or "",
+            created_by_id=_opt_id(row.get("created_by")),
             created_at=row["created_at"],
             started_at=row["started_at"],
             finished_at=row["finished_at"],

@@ -1,9 +1,13 @@
-"""The /graphql endpoint: strawberry's Litestar controller plus MPR's token check and local GraphiQL.
+"""The /graphql endpoint: strawberry's Litestar controller plus MPR's identity check and local GraphiQL.
 
-HTTP: every operation needs `Authorization: Bearer <token>` (401 otherwise); only the explorer
-page (GET with Accept: text/html) is open. WebSocket (graphql-transport-ws only): the token comes
-in the connection_init payload ({"Authorization": "Bearer …"} or {"token": "…"}) or in the
-handshake's Authorization header; without it the socket closes with 4403.
+HTTP: every operation needs a caller (`backend.api.identity.authenticate`): `Authorization:
+Bearer <token>` (a personal token or the master token) or the `mpr_session` cookie of a signed-in
+browser; 401 UNAUTHENTICATED otherwise. Only the explorer page (GET with Accept: text/html) is
+open. What the caller may do is decided per field by `permissions.Guard`.
+WebSocket (graphql-transport-ws only): the token comes in the connection_init payload
+({"Authorization": "Bearer …"} or {"token": "…"}), the handshake's Authorization header, or the
+session cookie; without one the socket closes with 4403. The socket is closed (4403) as soon as
+its credential is revoked or its user deactivated (`live_sockets.watch`).
 The `response` dependency runs without a thread hop (faster than strawberry's default).
 Only multipart uploads may send large bodies: any other request declaring more than
 MAX_OPERATION_BYTES is refused with 413 before its body is read; one sent without a length
@@ -11,6 +15,7 @@ MAX_OPERATION_BYTES is refused with 413 before its body is read; one sent withou
 """
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any, ClassVar
 
@@ -22,13 +27,16 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.litestar import make_graphql_controller
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
-from backend.api.auth import token_matches
+from backend.api import identity as who
+from backend.api.graphql import live_sockets
+from backend.api.graphql.context import CONTEXT_KEY
 from backend.api.graphql.graphiql import page_html
 
 UNAUTHENTICATED = {
     "data": None,
     "errors": [{
-        "message": "missing or wrong API token: send 'Authorization: Bearer <token>'",
+        "message": "not signed in, or a wrong, expired or revoked token: sign in, or send "
+                   "'Authorization: Bearer <token>'",
         "extensions": {"code": "UNAUTHENTICATED"},
     }],
 }
@@ -74,24 +82,35 @@ def _response_getter() -> Response:
     return Response({}, background=BackgroundTasks([]))
 
 
-def _ws_token_ok(expected: str, context: Any) -> bool:
+def _ws_credential(context: Any) -> tuple[str | None, str | None]:
+    """(Authorization value, Cookie header) a websocket offers, from connection_init or the handshake."""
     params = context.get("connection_params") or {}
+    socket = context.get("socket")
     if isinstance(params, dict):
         headers = params.get("headers") if isinstance(params.get("headers"), dict) else {}
         for candidate in (params.get("Authorization"), params.get("authorization"),
                           headers.get("Authorization"), headers.get("authorization")):
-            if isinstance(candidate, str) and token_matches(expected, candidate):
-                return True
+            if isinstance(candidate, str) and candidate.strip():
+                return candidate, None
         raw = params.get("token")
-        if isinstance(raw, str) and token_matches(expected, f"Bearer {raw}"):
-            return True
-    socket = context.get("socket")
-    header = socket.headers.get("authorization") if socket is not None else None
-    return token_matches(expected, header)
+        if isinstance(raw, str) and raw.strip():
+            return f"Bearer {raw.strip()}", None
+    if socket is None:
+        return None, None
+    return socket.headers.get("authorization"), socket.headers.get("cookie")
+
+
+def _peer(connection) -> str:
+    client = getattr(connection, "client", None)
+    return client.host if client else ""
+
+
+_watchers: set[asyncio.Task] = set()
 
 
 def make_controller(schema, *, token: str, context_getter, path: str = "/graphql",
-                    allowed_origins: tuple[str, ...] = (), max_body: int | None = None):
+                    allowed_origins: tuple[str, ...] = (), max_body: int | None = None,
+                    trusted_proxies: tuple[str, ...] = ()):
     base = make_graphql_controller(
         schema,
         path=path,
@@ -106,12 +125,16 @@ def make_controller(schema, *, token: str, context_getter, path: str = "/graphql
         request_max_body_size = max_body
 
         async def execute_request(self, request: Request, context: Any, root_value: Any) -> Response:
-            if not token_matches(token, request.headers.get("authorization")):
+            client = who.client_address(_peer(request), request.headers.get("x-forwarded-for"), trusted_proxies)
+            identity = await who.authenticate(request.headers.get("authorization"), request.headers.get("cookie"),
+                                              token, client)
+            if identity is None:
                 if request.method == "GET" and self.should_render_graphql_ide(self.request_adapter_class(request)):
                     return await self.render_graphql_ide(request)
                 return Response(UNAUTHENTICATED, status_code=401, headers={"WWW-Authenticate": "Bearer"})
             if await _oversized_operation(request):
                 return Response(TOO_LARGE, status_code=413)
+            context[CONTEXT_KEY].identity = identity
             return await super().execute_request(request, context, root_value)
 
         def encode_json(self, data: object) -> str:
@@ -127,8 +150,26 @@ def make_controller(schema, *, token: str, context_getter, path: str = "/graphql
             return Response(page_html(), media_type="text/html")
 
         async def on_ws_connect(self, context: Any):
-            if not _ws_token_ok(token, context):
-                raise ConnectionRejectionError({"message": "missing or wrong API token"})
+            socket = context.get("socket")
+            authorization, cookie = _ws_credential(context)
+            client = who.client_address(_peer(socket), socket.headers.get("x-forwarded-for") if socket else None,
+                                        trusted_proxies)
+            identity = await who.authenticate(authorization, cookie, token, client)
+            if identity is None:
+                raise ConnectionRejectionError({"message": "missing, wrong or revoked credential"})
+            context[CONTEXT_KEY].identity = identity
+            if socket is not None and identity.kind != who.MASTER:
+                async def still_valid() -> bool:
+                    again = await who.authenticate(authorization, cookie, token, client)
+                    return again is not None and again.role == identity.role
+
+                async def close() -> None:
+                    await socket.close(code=live_sockets.CLOSE_REVOKED)
+
+                task = asyncio.create_task(live_sockets.watch(
+                    identity, still_valid, close, lambda: socket.connection_state != "disconnect"))
+                _watchers.add(task)
+                task.add_done_callback(_watchers.discard)
             return await super().on_ws_connect(context)
 
     return MprGraphQLController

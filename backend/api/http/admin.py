@@ -1,4 +1,8 @@
-"""/admin: piccolo-admin over the catalog tables (session login with piccolo's BaseUser).
+"""/admin: piccolo-admin over the catalog tables, the users' roles, tokens and the audit log.
+
+Sign-in: only active users with the MPR role admin (`admin_auth.AdminUser`), admin session tokens
+stored hashed (`admin_auth.HashedSessions`). Over TLS (directly or through a trusted proxy's
+X-Forwarded-Proto) the admin runs with `production=True`: Secure cookies and its CSRF Referer check.
 
 Mounted with copy_scope so the admin sees paths relative to /admin; a bare /admin redirects to
 /admin/ (the admin's assets are relative and 404 otherwise). The admin app (FastAPI + pydantic
@@ -11,12 +15,27 @@ import functools
 from litestar import asgi
 from litestar.types import Receive, Scope, Send
 from piccolo_admin.endpoints import TableConfig, create_admin
+from piccolo_api.rate_limiting.middleware import InMemoryLimitProvider
 
-from backend.catalog.tables import JobTransition, MediaAsset, TranscodeJob, TranscodePreset
+from backend.api.http.admin_auth import AdminUser, HashedSessions, bind_like_base
+from backend.api.identity import is_secure
+from backend.catalog.tables import (
+    ApiToken,
+    AuditEvent,
+    JobTransition,
+    MediaAsset,
+    TranscodeJob,
+    TranscodePreset,
+    UserRole,
+)
+
+# per client address; per user name AdminUser throttles (5 failures): an office behind one proxy
+# is not locked out by one person's typos
+ADMIN_LOGIN_LIMIT = 200
 
 
 @functools.cache
-def build_admin():
+def build_admin(production: bool = False):
     return create_admin(
         tables=[
             TableConfig(MediaAsset, visible_columns=[MediaAsset.id, MediaAsset.filename, MediaAsset.status,
@@ -26,9 +45,23 @@ def build_admin():
                                                        TranscodeJob.attempt, TranscodeJob.created_at]),
             TranscodePreset,
             JobTransition,
+            TableConfig(AuditEvent, visible_columns=[AuditEvent.id, AuditEvent.at, AuditEvent.actor, AuditEvent.action,
+                                                     AuditEvent.object_type, AuditEvent.object_id, AuditEvent.ok]),
+            UserRole,
+            TableConfig(ApiToken, exclude_visible_columns=[ApiToken.secret_hash]),
         ],
         site_name="MPR admin",
+        auth_table=AdminUser,
+        session_table=HashedSessions,
+        production=production,
+        rate_limit_provider=InMemoryLimitProvider(limit=ADMIN_LOGIN_LIMIT, timespan=300),
     )
+
+
+def _secure(scope: Scope, trusted: tuple[str, ...]) -> bool:
+    headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers") or []}
+    peer = (scope.get("client") or ("",))[0]
+    return is_secure(scope.get("scheme", "http"), peer, headers.get("x-forwarded-proto"), trusted)
 
 
 def admin_mount():
@@ -40,6 +73,9 @@ def admin_mount():
                         "headers": [(b"location", b"/admin/"), (b"content-length", b"0")]})
             await send({"type": "http.response.body", "body": b""})
             return
-        await build_admin()(scope, receive, send)
+        bind_like_base()
+        settings = scope["app"].state.settings if scope.get("app") is not None else None
+        trusted = settings.trusted_proxies if settings is not None else ()
+        await build_admin(_secure(scope, trusted))(scope, receive, send)
 
     return admin
