@@ -34,12 +34,19 @@ class SingleResult:
 
 
 async def run_single(spec: JobSpec, src, dst, reporter: Reporter, *, info: MediaInfo,
-                     budget: float | None = None) -> SingleResult:
+                     budget: float | None = None):
     """Encode `src` (described by `info`) into `dst` as `spec` says, then verify `dst`.
+
+    A spec with trim mode "smart" is a smart cut: `pipeline.smartcut.run_smartcut` runs it (its
+    SmartResult has the same `info`, `log_tail` and `note()`, plus `record()` for the job's plan).
 
     Raises CommandError (impossible combination), FFmpegError, guard.BudgetExceeded,
     guard.StopRequested or VerificationError; the partial output is removed on failure.
     """
+    if spec.smart:
+        from .smartcut import run_smartcut  # one runner per mode; single pass is the entry point
+
+        return await run_smartcut(spec, src, dst, reporter, info=info, budget=budget)
     preset, trim = spec.preset_spec, spec.trim
     lead = await asyncio.to_thread(keyframe_lead, str(src), trim.start) if is_keyframe_copy(preset) else None
     argv = build_command(src, dst, preset, trim, info, keyframe_lead=lead)

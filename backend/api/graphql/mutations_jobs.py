@@ -25,6 +25,7 @@ class JobMutations:
             output_name=input.output_name,
             priority=input.priority,
             chunked=input.chunked,
+            trim_mode=input.trim_mode.value if input.trim_mode else None,
         )
         return TranscodeJob.from_row(row)
 
