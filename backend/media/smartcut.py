@@ -232,6 +232,8 @@ def plan_smartcut(stream: VideoStream, start: float, end: float, container: str)
     if why:
         return whole(why)
     keys = sorted(k for k in stream.keyframes if i0 <= k <= i1)
+    if i1 == len(frames):  # the end of the stream closes the last GOP: it can be copied to the end
+        keys.append(i1)
     ka = next((k for k in keys if k < i1), None)
     kb = max((k for k in keys if ka is not None and k > ka), default=None)
     if ka is None or kb is None:
@@ -296,14 +298,15 @@ def encoder_args(stream: VideoStream, part_index: int) -> list[str]:
 
 def exact_seek(stream: VideoStream, t: float) -> tuple[list[str], float]:
     """(input options, trim start) that start decoding at frame time `t` exactly, whatever the
-    container: the input seek goes to before the keyframe at or before `t` (MPEG-TS has no index
-    and lands near, not on, a keyframe), then a `trim` filter from the returned start (in the
-    decoder's timestamps) drops the frames before `t`."""
+    container: `-copyts` keeps the source's own timestamps (so the trim point does not depend on
+    which stream's start FFmpeg counts from), the input seek goes to before the keyframe at or
+    before `t` (MPEG-TS has no index and lands near, not on, a keyframe), and a `trim` filter from
+    the returned start (an absolute source timestamp) drops the frames before `t`."""
     eps = 0.25 / float(stream.fps)
     i = bisect.bisect_left(stream.frames, t - eps)
     key = max((k for k in stream.keyframes if k <= i), default=0)
     seek_in = max(0.0, stream.frames[key] - PRE_SEEK_S) if key else 0.0
-    return (["-ss", f"{seek_in:.6f}"] if seek_in else []), max(0.0, t - eps - seek_in)
+    return ["-copyts", *(["-ss", f"{seek_in:.6f}"] if seek_in else [])], stream.container_start + t - eps
 
 
 def encode_part_argv(src, dst: Path, stream: VideoStream, part: Part, part_index: int) -> list[str]:

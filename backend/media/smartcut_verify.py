@@ -61,15 +61,19 @@ def frame_count(path: Path, timeout: float = 3600) -> int:
         raise SmartCutVerificationError(f"cannot count the output's frames: {proc.stderr.strip()[-200:]}") from None
 
 
-def min_ssim(out: Path, out_start: float, src, part: Part, stream: VideoStream, timeout: float = 3600) -> float:
-    """Lowest per-frame SSIM of the output's frames from `out_start` s against the source's `part`."""
+def min_ssim(out: Path, out_start: float, out_origin: float, src, part: Part, stream: VideoStream,
+             timeout: float = 3600) -> float:
+    """Lowest per-frame SSIM of the output's frames from `out_start` s against the source's `part`.
+    Both sides are picked by their own absolute timestamps (`-copyts` + `trim`): the output's
+    clock starts at `out_origin`, the source's at its container start."""
     eps = 0.25 / float(stream.fps)
-    before, skip = exact_seek(stream, part.start)
+    before, src_trim = exact_seek(stream, part.start)
+    out_seek = max(0.0, out_start - 1.0)
     proc = _run([ffmpeg_path(), "-hide_banner", "-nostdin", "-v", "error",
-                 "-ss", f"{max(0.0, out_start - eps):.6f}", "-i", ff_target(out),
+                 *(["-ss", f"{out_seek:.6f}"] if out_seek else []), "-i", ff_target(out),
                  *before, "-i", ff_target(src),
-                 "-lavfi", f"[0:v:0]setpts=PTS-STARTPTS[a];[1:v:0]trim=start={skip:.6f},setpts=PTS-STARTPTS[b];"
-                           "[a][b]ssim=stats_file=-",
+                 "-lavfi", f"[0:v:0]trim=start={out_origin + out_start - eps:.6f},setpts=PTS-STARTPTS[a];"
+                           f"[1:v:0]trim=start={src_trim:.6f},setpts=PTS-STARTPTS[b];[a][b]ssim=stats_file=-",
                  "-frames:v", str(part.count), "-f", "null", "-"], timeout)
     values = [float(m.group(1)) for m in _SSIM_ALL.finditer(proc.stdout)]
     if proc.returncode != 0 or len(values) < part.count:
@@ -98,6 +102,7 @@ def verify_smartcut(out: Path, src, plan: SmartPlan, stream: VideoStream, *, aud
     count = frame_count(out, timeout)
     if count != plan.frames:
         raise SmartCutVerificationError(f"the output has {count} frames, the range holds {plan.frames}")
+    starts = _stream_starts(out)
     out_hashes: list[str] | None = None
     offset, ssims, copied = 0, [], 0
     fps = float(stream.fps)
@@ -118,7 +123,7 @@ def verify_smartcut(out: Path, src, plan: SmartPlan, stream: VideoStream, *, aud
                     f"({same} of {part.count} packets equal)")
             copied += part.count
         else:
-            value = min_ssim(out, offset / fps, src, part, stream, timeout)
+            value = min_ssim(out, offset / fps, starts["video"][0], src, part, stream, timeout)
             if value < MIN_SSIM:
                 raise SmartCutVerificationError(
                     f"the re-encoded frames at {part.start:.3f} s have SSIM {value:.4f} < {MIN_SSIM}")
@@ -126,7 +131,6 @@ def verify_smartcut(out: Path, src, plan: SmartPlan, stream: VideoStream, *, aud
         offset += part.count
     sync = None
     if audio_expected:
-        starts = _stream_starts(out)
         if "audio" not in starts:
             raise SmartCutVerificationError("the output has no audio stream")
         (v0, _), (a0, rate) = starts["video"], starts["audio"]
