@@ -4,7 +4,7 @@ value. Built once per attempt from the job row by `backend.jobs.jobspec`, stored
 (`{"job_id", "attempt", "callback_url", "spec": JobSpec.to_dict()}`) and parsed back by the
 Lambda with `JobSpec.from_dict`.
 
-    {"version": 1,
+    {"version": 2,
      "input":  {"bucket": "mpr-media-in", "key": "clips/a.mp4"},   (or {"area": "in", "key": ...})
      "output": {"bucket": "mpr-media-out", "key": "a-h264-720p.mp4"},
      "preset": {...PresetSpec fields...},
