@@ -361,11 +361,13 @@ def encode(job: Invocation, src: Path, in_size: int, workdir: Path, context: Any
         info = probe(str(src))
     except ProbeError as exc:
         raise TranscodeFailed(f"the input cannot be read as media: {exc}") from exc
-    check_tmp_space(workdir, estimate_output_bytes(job.spec.preset_spec, in_size, info.duration), in_size)
+    # a smart cut holds its parts (about the output's size) beside the joined output
+    parts = 2 if job.spec.smart else 1
+    check_tmp_space(workdir, parts * estimate_output_bytes(job.spec.preset_spec, in_size, info.duration), in_size)
     dst = workdir / ("output" + Path(job.spec.output.key).suffix.lower()[:12])
     budget = budget_left(context)
     try:
-        result = asyncio.run(run_single(job.spec, src, dst, reporter, info=info, budget=budget))
+        result = asyncio.run(run_single(job.spec, src, dst, reporter, info=info, budget=budget, workdir=workdir))
     except CommandError as exc:
         raise TranscodeFailed(str(exc)) from exc
     except BudgetExceeded:

@@ -34,11 +34,12 @@ class SingleResult:
 
 
 async def run_single(spec: JobSpec, src, dst, reporter: Reporter, *, info: MediaInfo,
-                     budget: float | None = None):
+                     budget: float | None = None, workdir: Path | None = None):
     """Encode `src` (described by `info`) into `dst` as `spec` says, then verify `dst`.
 
     A spec with trim mode "smart" is a smart cut: `pipeline.smartcut.run_smartcut` runs it (its
-    SmartResult has the same `info`, `log_tail` and `note()`, plus `record()` for the job's plan).
+    SmartResult has the same `info`, `log_tail` and `note()`, plus `record()` for the job's plan);
+    its intermediate parts go under `workdir` (default: a temporary folder beside `dst`).
 
     Raises CommandError (impossible combination), FFmpegError, guard.BudgetExceeded,
     guard.StopRequested or VerificationError; the partial output is removed on failure.
@@ -46,7 +47,8 @@ async def run_single(spec: JobSpec, src, dst, reporter: Reporter, *, info: Media
     if spec.smart:
         from .smartcut import run_smartcut  # one runner per mode; single pass is the entry point
 
-        return await run_smartcut(spec, src, dst, reporter, info=info, budget=budget)
+        return await run_smartcut(spec, src, dst, reporter, info=info, budget=budget,
+                                  workdir=workdir if workdir is not None else Path(dst).parent)
     preset, trim = spec.preset_spec, spec.trim
     lead = await asyncio.to_thread(keyframe_lead, str(src), trim.start) if is_keyframe_copy(preset) else None
     argv = build_command(src, dst, preset, trim, info, keyframe_lead=lead)

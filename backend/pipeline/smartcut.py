@@ -106,9 +106,7 @@ async def run_smartcut(spec: JobSpec, src, dst, reporter: Reporter, *, info: Med
     (same checks) when a smart cut is not possible or not verified. Raises FFmpegError,
     guard.BudgetExceeded, guard.StopRequested or VerificationError; `dst` is removed on failure."""
     dst = Path(dst)
-    own = workdir is None
-    work = Path(tempfile.mkdtemp(prefix="mpr-smartcut-")) if own else Path(workdir) / "smartcut"
-    work.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=".mpr-smartcut-", dir=workdir))
     try:
         plan, stream = await plan_for(src, spec, info)
         tails = []

@@ -198,7 +198,7 @@ class LocalExecutor(BackgroundLoops):
                 result = await run_chunked(spec, src, partial, reporter, workdir=workdir)
                 plan_record.update(result.record(chunk_plan))
             else:
-                result = await run_single(spec, src, partial, reporter, info=info)  # smart cuts too
+                result = await run_single(spec, src, partial, reporter, info=info, workdir=workdir)  # smart cuts too
                 if spec.smart:
                     plan_record.update(result.record())
             out_info, tail, note = result.info, result.log_tail, result.note()
