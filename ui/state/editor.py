@@ -52,6 +52,9 @@ class EditorState(AppState):
     output_name_edited: bool = False
     submitting: bool = False
     submit_error: str = ""
+    # copy presets only: "keyframe" (plain stream copy) or "smart" (see the trim-mode block below)
+    trim_mode: str = "keyframe"
+    trim_plan_text: str = ""
 
     # ---------------------------------------------------------------- derived
     @rx.var
@@ -304,6 +307,7 @@ class EditorState(AppState):
                 trim_start=self.in_s if self.in_s > 0 else None,
                 trim_end=None if at_end else self.out_s,
                 output_name=self.output_name.strip(),
+                trim_mode=self.trim_mode.upper() if self.selected_preset.keyframe_copy else None,
             )
         except api.ApiError as exc:
             self.submitting, self.submit_error = False, exc.message
@@ -313,3 +317,31 @@ class EditorState(AppState):
         yield rx.toast.success(f"Job {job['id']} queued: {job.get('outputFilename') or self.output_name}")
         for event in await self._announce("job-created"):  # the queue shows it now, not at its next poll
             yield event
+
+    # ---------------------------------------------------------------- trim mode (copy presets)
+    @rx.var
+    def trim_plan_key(self) -> str:
+        """Changes whenever the plan would: the trim-mode panel re-mounts and asks the server again."""
+        return f"{self.asset.id}:{self.in_s:.6f}:{self.out_s:.6f}:{self.trim_mode}:{self.preset_id}"
+
+    @rx.event
+    async def set_trim_mode(self, mode: str | list[str]):
+        mode = mode if isinstance(mode, str) else (mode[0] if mode else "")
+        if mode in ("keyframe", "smart"):
+            self.trim_mode = mode
+            self.submit_error = ""
+
+    @rx.event
+    async def refresh_trim_plan(self):
+        """Ask the server (trimPlan) what the chosen mode will do with this selection."""
+        if not (self.has_asset and self.selected_preset.keyframe_copy) or self.out_s <= self.in_s:
+            self.trim_plan_text = ""
+            return
+        at_end = abs(self.out_s - self.asset.duration) < 1e-6
+        try:
+            plan = await api.trim_plan(self.asset.id, self.in_s, None if at_end else self.out_s,
+                                       self.trim_mode.upper())
+        except api.ApiError as exc:
+            self.trim_plan_text = exc.message
+            return
+        self.trim_plan_text = plan["description"][:1].upper() + plan["description"][1:] + "."
