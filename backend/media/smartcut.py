@@ -65,6 +65,7 @@ class VideoStream:
     frames: tuple[float, ...]  # pts (s, from the container start as -ss counts) in display order
     keyframes: frozenset[int]  # indexes into `frames`
     leading: frozenset[int]  # keyframes followed (decode order) by pictures shown before them
+    indexed: bool = True  # the container has a seek index (MP4/MOV/MKV), unlike MPEG-TS
 
 
 def _frac(text: str | None) -> Fraction:
@@ -79,7 +80,7 @@ def read_stream(src, timeout: float = 120) -> VideoStream:
     """One ffprobe run: stream properties plus every video packet's pts and key flag."""
     argv = [ffprobe_path(), "-hide_banner", "-v", "error", "-select_streams", "v:0", "-of", "json",
             "-show_entries",
-            "format=start_time:stream=codec_name,profile,level,width,height,pix_fmt,field_order,time_base,"
+            "format=start_time,format_name:stream=codec_name,profile,level,width,height,pix_fmt,field_order,time_base,"
             "r_frame_rate,avg_frame_rate,color_range,color_space,color_transfer,color_primaries,bit_rate"
             ":packet=pts_time,dts_time,flags", ff_target(src)]
     try:
@@ -125,6 +126,8 @@ def read_stream(src, timeout: float = 120) -> VideoStream:
         color_transfer=s.get("color_transfer", "") or "", color_primaries=s.get("color_primaries", "") or "",
         bit_rate=int(bit_rate) if str(bit_rate or "").isdigit() else None,
         container_start=start, frames=tuple(frames), keyframes=frozenset(keys), leading=frozenset(leading),
+        indexed=not any(n in ("mpegts", "mpeg", "h264", "hevc")
+                        for n in str((data.get("format") or {}).get("format_name", "")).split(",")),
     )
 
 
@@ -190,10 +193,12 @@ class SmartPlan:
                 "copy_s": round(self.copy_seconds, 3), "parts": [asdict(p) for p in self.parts]}
 
 
-def _frame_at(frames: tuple[float, ...], t: float, fps: Fraction) -> int:
-    """Index of the first frame at or after `t` (half a frame of rounding)."""
-    half = 0.5 / float(fps) if fps else 1e-3
-    return bisect.bisect_left(frames, t - half + 1e-9)
+FRAME_TOLERANCE_S = 1e-3
+
+
+def _frame_at(frames: tuple[float, ...], t: float) -> int:
+    """Index of the first frame at or after `t` (1 ms of rounding), as an input seek picks it."""
+    return bisect.bisect_left(frames, t - FRAME_TOLERANCE_S)
 
 
 def unsupported(stream: VideoStream, container: str) -> str:
@@ -216,8 +221,10 @@ def plan_smartcut(stream: VideoStream, start: float, end: float, container: str)
     """Where the edges and the copied middle go; a one-part "reencode" plan (with its reason) when
     a smart cut is not possible or would copy nothing."""
     frames, fps = stream.frames, stream.fps
-    i0 = _frame_at(frames, start, fps)
-    i1 = min(_frame_at(frames, end, fps), len(frames))
+    # the same frames a frame-accurate re-encode keeps: from the first at or after the in point,
+    # round((end - start) * fps) of them (backend.media.command.frame_count)
+    i0 = _frame_at(frames, start)
+    i1 = min(i0 + max(1, round((end - start) * float(fps))) if fps else _frame_at(frames, end), len(frames))
     if i1 <= i0:
         raise SmartCutError(f"no frame between {start:.3f} s and {end:.3f} s")
 
@@ -305,7 +312,9 @@ def exact_seek(stream: VideoStream, t: float) -> tuple[list[str], float]:
     eps = 0.25 / float(stream.fps)
     i = bisect.bisect_left(stream.frames, t - eps)
     key = max((k for k in stream.keyframes if k <= i), default=0)
-    seek_in = max(0.0, stream.frames[key] - PRE_SEEK_S) if key else 0.0
+    # an indexed container seeks to the keyframe at or before the target: aim just before it
+    margin = eps if stream.indexed else PRE_SEEK_S
+    seek_in = max(0.0, stream.frames[key] - margin) if key else 0.0
     return ["-copyts", *(["-ss", f"{seek_in:.6f}"] if seek_in else [])], stream.container_start + t - eps
 
 

@@ -23,10 +23,11 @@ def trim_mode_control() -> rx.Component:
             ),
             # keyed on everything the plan depends on: a new selection re-mounts it, and its
             # on_mount asks the server again
-            rx.fragment(
+            rx.box(
                 rx.text(EditorState.trim_plan_text, size="1", color=MUTED, id="trim-plan"),
                 key=EditorState.trim_plan_key,
                 on_mount=EditorState.refresh_trim_plan,
+                width="100%",
             ),
             spacing="1", width="100%",
         ),
