@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import os
 import re
 import shutil
@@ -43,6 +44,7 @@ from backend.pipeline.smartcut import _cut, plan_for  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "out"
 WINDOW_S = 2.0
+FPS = 30
 
 
 def load() -> str:
@@ -75,18 +77,23 @@ def frames(path: Path) -> int:
 
 
 def ssim(out: Path, src: Path, out_at: float, src_at: float) -> float:
-    """Mean SSIM of WINDOW_S seconds of `out` from `out_at` against `src` from `src_at`."""
+    """Mean SSIM of WINDOW_S seconds of `out` from `out_at` against `src` from `src_at` (frame times;
+    both seeks a quarter frame early so rounding never skips the frame)."""
+    early = 0.25 / FPS
     proc = subprocess.run([ffmpeg_path(), "-hide_banner", "-nostdin", "-v", "info",
-                           "-ss", f"{out_at:.6f}", "-i", str(out), "-ss", f"{src_at:.6f}", "-i", str(src),
+                           "-ss", f"{max(0.0, out_at - early):.6f}", "-i", str(out),
+                           "-ss", f"{max(0.0, src_at - early):.6f}", "-i", str(src),
                            "-lavfi", "[0:v:0]setpts=PTS-STARTPTS[a];[1:v:0]setpts=PTS-STARTPTS[b];[a][b]ssim",
                            "-t", f"{WINDOW_S}", "-f", "null", "-"], capture_output=True, text=True)
     found = re.findall(r"All:([0-9.]+)", proc.stderr)
     return float(found[-1]) if found else float("nan")
 
 
-def ssims(out: Path, src: Path, start: float, length: float) -> list[float]:
-    at = [0.0, max(0.0, length / 2 - WINDOW_S / 2), max(0.0, length - WINDOW_S)]
-    return [ssim(out, src, t, start + t) for t in at]
+def ssims(out: Path, src: Path, first_frame: int, count: int) -> list[float]:
+    """SSIM at the start, middle and end of the cut: output frame k against source frame first + k."""
+    window = round(WINDOW_S * FPS)
+    at = [0, max(0, count // 2 - window // 2), max(0, count - window)]
+    return [ssim(out, src, k / FPS, (first_frame + k) / FPS) for k in at]
 
 
 async def timed_ffmpeg(argv: list[str], duration: float, output: Path) -> float:
@@ -108,7 +115,8 @@ async def main() -> int:
     duration = info.duration
     start, end = round(duration * 0.1 + 0.47, 2), round(duration * 0.8 + 0.20, 2)
     length = end - start
-    want = round(length * 30)
+    want = round(length * FPS)
+    first_frame = math.ceil(start * FPS - 1e-3 * FPS)  # the first frame at or after the in point
     print(f"cut: {start:.2f} s .. {end:.2f} s ({length:.2f} s, {want} frames)")
     work = Path(tempfile.mkdtemp(prefix="mpr-bench-smartcut-"))
     results = {}
@@ -147,7 +155,7 @@ async def main() -> int:
         print(f"\n{'':16}{'wall s':>9}{'frames':>8}{'exact':>7}  SSIM start/middle/end   note")
         for name, (wall, path, note) in results.items():
             n = frames(path)
-            values = ssims(path, src, start, length)
+            values = ssims(path, src, first_frame, want)
             print(f"  {name:14}{wall:9.2f}{n:8d}{'yes' if n == want else 'NO':>7}  "
                   f"{' / '.join(f'{v:.4f}' for v in values)}   {note}", flush=True)
         smart_s, copy_s, full_s = results["smart cut"][0], results["keyframe copy"][0], results["full re-encode"][0]

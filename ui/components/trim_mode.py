@@ -21,14 +21,9 @@ def trim_mode_control() -> rx.Component:
                 on_change=EditorState.set_trim_mode,
                 size="1", width="100%", id="trim-mode",
             ),
-            # keyed on everything the plan depends on: a new selection re-mounts it, and its
-            # on_mount asks the server again
-            rx.box(
-                rx.text(EditorState.trim_plan_text, size="1", color=MUTED, id="trim-plan"),
-                key=EditorState.trim_plan_key,
-                on_mount=EditorState.refresh_trim_plan,
-                width="100%",
-            ),
+            # refreshed by the editor after every change of the points, the preset or the mode
+            rx.text(EditorState.trim_plan_text, size="1", color=MUTED, id="trim-plan",
+                    on_mount=EditorState.refresh_trim_plan),
             spacing="1", width="100%",
         ),
     )

@@ -201,6 +201,7 @@ class EditorState(AppState):
         self._set_points(0.0, self.asset.duration)
         self.output_name_edited = False
         self._prefill_name()
+        await self._refresh_trim_plan()
         for event in await self._announce("asset-opened"):  # the details panel resets its drafts
             yield event
 
@@ -254,6 +255,7 @@ class EditorState(AppState):
             self.field_error = f"In point: {exc}"
             return
         self._set_points(value, self.out_s, "in")
+        return EditorState.refresh_trim_plan
 
     @rx.event
     def commit_out(self, text: str):
@@ -263,6 +265,7 @@ class EditorState(AppState):
             self.field_error = f"Out point: {exc}"
             return
         self._set_points(self.in_s, value, "out")
+        return EditorState.refresh_trim_plan
 
     @rx.event
     def js_commit(self, payload: str):
@@ -276,11 +279,13 @@ class EditorState(AppState):
             return
         if edge in ("in", "out", "both") and self.has_asset:
             self._set_points(in_s, out_s, edge)
+            return EditorState.refresh_trim_plan
 
     @rx.event
     def reset_points(self):
         if self.has_asset:
             self._set_points(0.0, self.asset.duration)
+            return EditorState.refresh_trim_plan
 
     # ---------------------------------------------------------------- job form
     @rx.event
@@ -288,6 +293,7 @@ class EditorState(AppState):
         self.preset_id = preset_id
         self.submit_error = ""
         self._prefill_name()
+        return EditorState.refresh_trim_plan
 
     @rx.event
     def set_output_name(self, value: str):
@@ -319,21 +325,21 @@ class EditorState(AppState):
             yield event
 
     # ---------------------------------------------------------------- trim mode (copy presets)
-    @rx.var
-    def trim_plan_key(self) -> str:
-        """Changes whenever the plan would: the trim-mode panel re-mounts and asks the server again."""
-        return f"{self.asset.id}:{self.in_s:.6f}:{self.out_s:.6f}:{self.trim_mode}:{self.preset_id}"
-
     @rx.event
     async def set_trim_mode(self, mode: str | list[str]):
         mode = mode if isinstance(mode, str) else (mode[0] if mode else "")
         if mode in ("keyframe", "smart"):
             self.trim_mode = mode
             self.submit_error = ""
+            await self._refresh_trim_plan()
 
     @rx.event
     async def refresh_trim_plan(self):
-        """Ask the server (trimPlan) what the chosen mode will do with this selection."""
+        """Ask the server (trimPlan) what the chosen mode will do with this selection; sent after
+        every change of the points or the preset."""
+        await self._refresh_trim_plan()
+
+    async def _refresh_trim_plan(self) -> None:
         if not (self.has_asset and self.selected_preset.keyframe_copy) or self.out_s <= self.in_s:
             self.trim_plan_text = ""
             return
