@@ -184,10 +184,13 @@ async def scan_folder() -> dict:
 async def create_job(source_id: str, preset_id: str, trim_start: float | None, trim_end: float | None,
                      output_name: str, trim_mode: str | None = None) -> dict:
     """`trim_mode`: KEYFRAME | SMART | ACCURATE, or None for the preset's default."""
+    fields = {"sourceId": source_id, "presetId": preset_id, "trimStart": trim_start,
+              "trimEnd": trim_end, "outputName": output_name or None}
+    if trim_mode:
+        fields["trimMode"] = trim_mode
     data = await gql(
         f"""mutation($input: CreateJobInput!) {{ createJob(input: $input) {{ {JOB_ROW} }} }}""",
-        {"input": {"sourceId": source_id, "presetId": preset_id, "trimStart": trim_start,
-                   "trimEnd": trim_end, "outputName": output_name or None, "trimMode": trim_mode}},
+        {"input": fields},
     )
     return data["createJob"]
 
