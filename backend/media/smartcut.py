@@ -31,7 +31,8 @@ SMART_CODECS = {"h264": "libx264", "hevc": "libx265"}
 SMART_CONTAINERS = ("mp4", "mov", "mkv")
 # head/tail quality: visually lossless, well above what a delivery encode of the source used
 EDGE_CRF = {"libx264": 16, "libx265": 18}
-EDGE_PRESET = "veryfast"
+# x264 superfast keeps CABAC and deblocking; the edges are short and the CRF carries the quality
+EDGE_PRESET = {"libx264": "superfast", "libx265": "veryfast"}  # x265 superfast edges: joins FFmpeg could not decode (caught by the verification)
 # SPS/PPS ids of the re-encoded parts (H.264): distinct from the source's (almost always 0), so
 # no parameter set id is ever redefined with other content inside one stream
 HEAD_SPS_ID, TAIL_SPS_ID = 30, 31
@@ -281,7 +282,7 @@ def encoder_args(stream: VideoStream, part_index: int) -> list[str]:
     """Encoder options matched to the source stream: codec, profile, level, size, pixel format,
     colour properties, frame rate; quality well above a delivery encode (CRF 16/18)."""
     codec = SMART_CODECS[stream.codec]
-    args = ["-c:v", codec, "-preset", EDGE_PRESET, "-crf", str(EDGE_CRF[codec]), "-pix_fmt", stream.pix_fmt,
+    args = ["-c:v", codec, "-preset", EDGE_PRESET[codec], "-crf", str(EDGE_CRF[codec]), "-pix_fmt", stream.pix_fmt,
             "-s", f"{stream.width}x{stream.height}", "-r", str(stream.fps), "-fps_mode", "cfr"]
     profile, level = _profile(stream), _level(stream)
     if profile:

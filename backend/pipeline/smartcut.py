@@ -22,13 +22,14 @@ from pathlib import Path
 from backend.media.binaries import ffprobe_path
 from backend.media.command import CommandError
 from backend.media.probe import MediaInfo, probe
+from backend.media.runner import Progress
 from backend.media.smartcut import (SMART_CODECS, SmartPlan, VideoStream, audio_argv, concat_list, copy_part_argv,
                                     encode_part_argv, join_argv, plan_smartcut, read_stream)
 from backend.media.smartcut_verify import SmartCutVerificationError, verify_smartcut
 from backend.media.verify import VerificationError
 
-from .guard import run_guarded
-from .reporter import Reporter, call, progress_sink
+from .guard import cancel_and_wait, run_guarded
+from .reporter import Reporter, call
 from .spec import JobSpec
 
 VERIFY_SHARE = 0.1  # of the progress bar; the parts take the rest, weighted by their seconds
@@ -60,28 +61,45 @@ async def plan_for(src, spec: JobSpec, info: MediaInfo) -> tuple[SmartPlan, Vide
 
 async def _cut(spec: JobSpec, src, dst: Path, plan: SmartPlan, stream: VideoStream, info: MediaInfo,
                reporter: Reporter, workdir: Path, budget: float | None) -> str:
+    """Write every part and the audio (all at once: the copies take no CPU worth counting while
+    the edges encode), then join them into `dst`. Progress: the parts' done seconds, weighted."""
     cost = [p.seconds * (ENCODE_WEIGHT if p.kind == "encode" else 1.0) for p in plan.parts]
     total = sum(cost) or 1.0
-    share = 1.0 - VERIFY_SHARE
-    done, tails, files = 0.0, [], []
+    done = [0.0] * len(plan.parts)
+    reported = [0.0]
+
+    def sink_for(n: int):
+        async def sink(p: Progress) -> None:
+            done[n] = cost[n] * min(max(p.percent, 0.0), 100.0) / 100.0
+            fraction = (1.0 - VERIFY_SHARE) * sum(done) / total
+            if fraction > reported[0]:  # parts finish out of order: report only forward steps
+                reported[0] = fraction
+                await call(reporter.progress(fraction, p.fps, p.speed, None))
+        return sink
+
+    runs, files = [], []
     for n, part in enumerate(plan.parts):
         path = workdir / f"part{n}.ts"
         argv = (copy_part_argv(src, path, stream, part) if part.kind == "copy"
                 else encode_part_argv(src, path, stream, part, 0 if n == 0 else 1))
-        sink = progress_sink(reporter, start=share * done / total, share=share * cost[n] / total)
-        tails.append(await run_guarded(argv, duration=part.seconds, output=path, on_progress=sink, budget=budget,
-                                       should_stop=reporter.should_stop))
+        runs.append(run_guarded(argv, duration=part.seconds, output=path, on_progress=sink_for(n), budget=budget,
+                                should_stop=reporter.should_stop))
         files.append((path, part))
-        done += cost[n]
-    audio, offset = None, 0.0
+    audio, copied = None, False
+    first, last = plan.parts[0].start, plan.parts[-1].end
     if info.audio is not None:
-        first, last = plan.parts[0].start, plan.parts[-1].end
         audio = workdir / "audio.mka"
         argv, copied = audio_argv(src, audio, stream, first, last, info.audio.codec)
-        tails.append(await run_guarded(argv, duration=last - first, output=audio, budget=budget,
-                                       should_stop=reporter.should_stop))
-        if copied:  # the first copied audio frame is at or after the in point: keep its distance
-            offset = await asyncio.to_thread(_start_offset, audio, stream, first)
+        runs.append(run_guarded(argv, duration=last - first, output=audio, budget=budget,
+                                should_stop=reporter.should_stop))
+    tasks = [asyncio.ensure_future(r) for r in runs]
+    try:
+        tails = list(await asyncio.gather(*tasks))
+    except BaseException:
+        await cancel_and_wait(tasks)  # one failed or we were cancelled: stop every other FFmpeg too
+        raise
+    # the first copied audio frame is at or after the in point: keep its distance
+    offset = await asyncio.to_thread(_start_offset, audio, stream, first) if copied else 0.0
     listing = workdir / "parts.ffconcat"
     listing.write_text(concat_list(files, stream.fps))
     tails.append(await run_guarded(join_argv(listing, audio, offset, dst, spec.container, stream),
