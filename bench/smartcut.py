@@ -89,11 +89,22 @@ def ssim(out: Path, src: Path, out_at: float, src_at: float) -> float:
     return float(found[-1]) if found else float("nan")
 
 
+def video_start(path: Path) -> float:
+    out = subprocess.run([ffprobe_path(), "-v", "error", "-select_streams", "v:0", "-show_entries",
+                          "stream=start_time", "-of", "csv=p=0", str(path)], capture_output=True, text=True).stdout
+    try:
+        return float(out.strip().split(",")[0])
+    except ValueError:
+        return 0.0
+
+
 def ssims(out: Path, src: Path, first_frame: int, count: int) -> list[float]:
-    """SSIM at the start, middle and end of the cut: output frame k against source frame first + k."""
+    """SSIM at the start, middle and end of the cut: output frame k against source frame first + k
+    (the output's frame k at its own first timestamp + k / fps)."""
     window = round(WINDOW_S * FPS)
     at = [0, max(0, count // 2 - window // 2), max(0, count - window)]
-    return [ssim(out, src, k / FPS, (first_frame + k) / FPS) for k in at]
+    origin = video_start(out)
+    return [ssim(out, src, origin + k / FPS, (first_frame + k) / FPS) for k in at]
 
 
 async def timed_ffmpeg(argv: list[str], duration: float, output: Path) -> float:
