@@ -107,12 +107,6 @@ def ssims(out: Path, src: Path, first_frame: int, count: int) -> list[float]:
     return [ssim(out, src, origin + k / FPS, (first_frame + k) / FPS) for k in at]
 
 
-async def timed_ffmpeg(argv: list[str], duration: float, output: Path) -> float:
-    t0 = time.monotonic()
-    await run_ffmpeg(argv, duration=duration, output=output)
-    return time.monotonic() - t0
-
-
 async def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--minutes", type=float, default=10.0, help="source length (default 10)")

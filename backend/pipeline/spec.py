@@ -24,10 +24,10 @@ from typing import Any, Mapping
 from backend.media.chunking import ChunkingError, ChunkPlan
 from backend.media.command import Trim
 from backend.media.presets import PresetError, PresetSpec, validate_preset
+from backend.media.smartcut import TRIM_MODES
 
 SPEC_VERSION = 2
 READ_VERSIONS = (1, 2)  # versions from_dict accepts
-TRIM_MODES = ("keyframe", "smart", "accurate")
 
 
 class SpecError(ValueError):
