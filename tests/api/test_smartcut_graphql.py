@@ -107,3 +107,24 @@ async def test_smart_refuses_an_unsupported_codec(gql, api_settings, storages, p
     assert err["extensions"]["code"] == "INVALID_TRIM" and "H.264 and HEVC" in err["message"]
     err = await gql.error(PLAN, {"id": str(row["id"]), "mode": "SMART"})
     assert "H.264 and HEVC" in err["message"]
+
+
+async def test_a_smart_cut_record_from_the_lambda_lands_in_the_jobs_plan(client, add_asset, presets, api_settings,
+                                                                        api_clip):
+    """The Lambda's succeeded callback carries the runner's record (`output.plan`); it is merged into
+    the job's plan, so an AWS job says what was re-encoded and copied like a local one."""
+    from test_callback import post, running_job
+
+    from backend.catalog.tables import TranscodeJob
+
+    job_id = await running_job(add_asset, presets)
+    await TranscodeJob.update({TranscodeJob.plan: {"trim": "smart"}}).where(TranscodeJob.id == job_id)
+    key = (await TranscodeJob.select(TranscodeJob.output_key).where(TranscodeJob.id == job_id).first())["output_key"]
+    shutil.copyfile(api_clip, api_settings.out_root / key)
+    record = {"smart_mode": "smart", "smart_plan": "copies 2.0 s", "frames": 50, "checks": {"copied_frames": 50}}
+    resp = await post(client, job_id, {"attempt": 1, "status": "succeeded",
+                                       "output": {"key": key, "duration": 2.0, "plan": record}})
+    assert resp.status_code == 200 and resp.json()["changed"] is True, resp.json()
+    plan = (await TranscodeJob.select(TranscodeJob.plan).where(TranscodeJob.id == job_id).first())["plan"]
+    plan = json.loads(plan) if isinstance(plan, str) else plan
+    assert plan == {"trim": "smart", **record}

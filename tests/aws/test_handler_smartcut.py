@@ -31,6 +31,7 @@ def test_lambda_smart_cut(moto_stack, receiver, tmp_path):
     assert result["status"] == "succeeded", result
     [done] = receiver.payloads(261, "succeeded")
     assert done["output"]["duration"] == pytest.approx(4.0, abs=0.05)
+    assert done["output"]["plan"]["smart_mode"] == "smart" and done["output"]["plan"]["frames"] == 100
     out = tmp_path / "out.mp4"
     moto_stack.aws.client("s3").download_file(moto_stack.env["MPR_S3_OUT_BUCKET"], event["output"]["key"], str(out))
     probe = subprocess.run([ffprobe_path(), "-v", "error", "-count_packets", "-select_streams", "v:0",
