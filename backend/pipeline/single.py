@@ -15,6 +15,7 @@ from backend.media.probe import MediaInfo, keyframe_lead
 from backend.media.verify import verify_output
 
 from .guard import run_guarded
+from .smartcut import SmartResult, run_smartcut
 from .reporter import Reporter, call, progress_sink
 from .spec import JobSpec
 
@@ -34,7 +35,7 @@ class SingleResult:
 
 
 async def run_single(spec: JobSpec, src, dst, reporter: Reporter, *, info: MediaInfo,
-                     budget: float | None = None, workdir: Path | None = None):
+                     budget: float | None = None, workdir: Path | None = None) -> "SingleResult | SmartResult":
     """Encode `src` (described by `info`) into `dst` as `spec` says, then verify `dst`.
 
     A spec with trim mode "smart" is a smart cut: `pipeline.smartcut.run_smartcut` runs it (its
@@ -45,8 +46,6 @@ async def run_single(spec: JobSpec, src, dst, reporter: Reporter, *, info: Media
     guard.StopRequested or VerificationError; the partial output is removed on failure.
     """
     if spec.smart:
-        from .smartcut import run_smartcut  # one runner per mode; single pass is the entry point
-
         return await run_smartcut(spec, src, dst, reporter, info=info, budget=budget,
                                   workdir=workdir if workdir is not None else Path(dst).parent)
     preset, trim = spec.preset_spec, spec.trim
