@@ -161,6 +161,22 @@ def parse_chunked(text: str) -> list[Row]:
     return rows
 
 
+def parse_smartcut(text: str) -> list[Row]:
+    rows = {m[1]: (float(m[2]), m[3]) for m in re.finditer(
+        r"^\s+(smart cut|keyframe copy|full re-encode)\s+([\d.]+)\s+\d+\s+(yes|NO)", text, re.M)}
+    faster = re.search(r"smart cut vs full re-encode: ([\d.]+)x faster .*: (met|NOT met)", text)
+    load = re.search(r"^before: (load average [\d. ]+)", text, re.M)
+    if len(rows) != 3 or not faster:
+        raise ValueError("no result lines")
+    smart, copy, full = rows["smart cut"], rows["keyframe copy"], rows["full re-encode"]
+    return [
+        Row("smart cut vs full re-encode (1080p, x264 veryfast)", fmt(smart[0], " s", 1), fmt(full[0], " s", 1),
+            f"{smart[0] / full[0]:.3f}", f"{faster[1]}x faster, target >= 20x {faster[2]}; frame-exact: {smart[1]}"),
+        Row("smart cut vs keyframe copy", fmt(smart[0], " s", 1), fmt(copy[0], " s", 1), f"{smart[0] - copy[0]:+.1f} s",
+            f"target within 3 s; keyframe copy frame-exact: {copy[1]}; {load[1].strip() if load else ''}"),
+    ]
+
+
 def benches(quick: bool) -> list[Bench]:
     seconds = "20" if quick else "60"
     return [
@@ -173,6 +189,8 @@ def benches(quick: bool) -> list[Bench]:
         Bench("load", "load.py", ["--clients", "50", "--seconds", "30"], 300, parse_load),
         Bench("ui", "ui.py", ["--runs", "2" if quick else "3"], 600, parse_ui, artifact="out/ui.json"),
         Bench("chunked", "chunked.py", ["--seconds", "12"], 600, parse_chunked),
+        Bench("smartcut", "smartcut.py", ["--minutes", "2" if quick else "10"], 3600 if not quick else 900,
+              parse_smartcut),
     ]
 
 

@@ -356,16 +356,19 @@ def fetch_input(s3, job: Invocation, workdir: Path) -> tuple[Path, int]:
 
 def encode(job: Invocation, src: Path, in_size: int, workdir: Path, context: Any, reporter: Reporter,
            tail: list[str]) -> tuple[Path, Any]:
-    """Probe, then `run_single` within the time left; returns (output, its verified MediaInfo)."""
+    """Probe, then `run_single` within the time left; returns (output, the runner's result: its
+    verified MediaInfo in `.info`)."""
     try:
         info = probe(str(src))
     except ProbeError as exc:
         raise TranscodeFailed(f"the input cannot be read as media: {exc}") from exc
-    check_tmp_space(workdir, estimate_output_bytes(job.spec.preset_spec, in_size, info.duration), in_size)
+    # a smart cut holds its parts (about the output's size) beside the joined output
+    parts = 2 if job.spec.smart else 1
+    check_tmp_space(workdir, parts * estimate_output_bytes(job.spec.preset_spec, in_size, info.duration), in_size)
     dst = workdir / ("output" + Path(job.spec.output.key).suffix.lower()[:12])
     budget = budget_left(context)
     try:
-        result = asyncio.run(run_single(job.spec, src, dst, reporter, info=info, budget=budget))
+        result = asyncio.run(run_single(job.spec, src, dst, reporter, info=info, budget=budget, workdir=workdir))
     except CommandError as exc:
         raise TranscodeFailed(str(exc)) from exc
     except BudgetExceeded:
@@ -381,7 +384,7 @@ def encode(job: Invocation, src: Path, in_size: int, workdir: Path, context: Any
     except VerificationError as exc:
         raise TranscodeFailed(f"output check failed: {exc}") from exc
     tail.append(result.log_tail)
-    return dst, result.info
+    return dst, result
 
 
 def transcode(job: Invocation, secret: str, context: Any, env: Mapping[str, str], workdir: Path, tail: list[str]) -> dict:
@@ -391,13 +394,17 @@ def transcode(job: Invocation, secret: str, context: Any, env: Mapping[str, str]
     try:
         src, in_size = fetch_input(s3, job, workdir)
         reporter.check()
-        dst, out = encode(job, src, in_size, workdir, context, reporter, tail)
+        dst, result = encode(job, src, in_size, workdir, context, reporter, tail)
+        out = result.info
         src.unlink(missing_ok=True)  # room, and nothing to keep
         reporter.check()  # cancelled meanwhile: no upload
         out_bucket, out_key = job.spec.output.bucket, job.spec.output.key
         s3.upload_file(str(dst), out_bucket, out_key, Config=transfer_config(),
                        ExtraArgs={"ContentType": content_type(out_key)})
-        return {"key": out_key, "size": dst.stat().st_size, "duration": out.duration}
+        output = {"key": out_key, "size": dst.stat().st_size, "duration": out.duration}
+        if hasattr(result, "record"):  # a smart cut: what was re-encoded and copied, and its checks
+            output["plan"] = result.record()
+        return output
     finally:
         reporter.close()
 

@@ -180,13 +180,28 @@ async def scan_folder() -> dict:
 
 
 async def create_job(source_id: str, preset_id: str, trim_start: float | None, trim_end: float | None,
-                     output_name: str) -> dict:
+                     output_name: str, trim_mode: str | None = None) -> dict:
+    """`trim_mode`: KEYFRAME | SMART | ACCURATE, or None for the preset's default."""
+    fields = {"sourceId": source_id, "presetId": preset_id, "trimStart": trim_start,
+              "trimEnd": trim_end, "outputName": output_name or None}
+    if trim_mode:
+        fields["trimMode"] = trim_mode
     data = await gql(
         f"""mutation($input: CreateJobInput!) {{ createJob(input: $input) {{ {JOB_ROW} }} }}""",
-        {"input": {"sourceId": source_id, "presetId": preset_id, "trimStart": trim_start,
-                   "trimEnd": trim_end, "outputName": output_name or None}},
+        {"input": fields},
     )
     return data["createJob"]
+
+
+async def trim_plan(source_id: str, start: float | None, end: float | None, mode: str) -> dict:
+    """What cutting the source in `mode` will do (computed by the server from its keyframes)."""
+    data = await gql(
+        """query($id: ID!, $start: Float, $end: Float, $mode: TrimMode) {
+             trimPlan(sourceId: $id, start: $start, end: $end, mode: $mode) {
+               mode description headSeconds tailSeconds copySeconds fallback } }""",
+        {"id": source_id, "start": start, "end": end, "mode": mode},
+    )
+    return data["trimPlan"]
 
 
 async def cancel_job(job_id: str) -> dict:

@@ -15,6 +15,7 @@ documented shape; the Lambda decides with its fields and never reads the wording
 """
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 
@@ -28,6 +29,7 @@ from backend.storage import Storages
 
 log = logging.getLogger("mpr.jobs.callbacks")
 CALLBACK_STATUSES = (lifecycle.RUNNING, lifecycle.SUCCEEDED, lifecycle.FAILED)
+MAX_PLAN_RECORD = 20_000  # bytes of JSON a succeeded callback may add to the job's plan
 
 # The human side of the replies (tests reword them all: nothing may depend on their text).
 MESSAGES = {
@@ -137,9 +139,14 @@ async def apply_callback(job_id: int, payload: dict, storages: Storages, setting
                                    expect_from=(lifecycle.RUNNING,), error=error)
         return await _reply(job_id, attempt, True, error)
     asset_id = await register_output(storages, key, info)
+    extra = {}
+    record = output.get("plan")  # what the runner records about how it ran (a smart cut's parts, checks)
+    if isinstance(record, dict) and len(json.dumps(record)) <= MAX_PLAN_RECORD:
+        current = job["plan"] if isinstance(job["plan"], dict) else json.loads(job["plan"] or "{}")
+        extra["plan"] = {**current, **record}
     moved = await lifecycle.transition(
         job_id, lifecycle.SUCCEEDED, f"output {key} verified on AWS: {info.duration:.3f} s",
         expect_attempt=attempt, expect_from=(lifecycle.RUNNING,), output_asset=asset_id,
-        log_tail=str(payload.get("log_tail") or "")[-20000:],
+        log_tail=str(payload.get("log_tail") or "")[-20000:], **extra,
     )
     return await _reply(job_id, attempt, moved, MESSAGES["succeeded" if moved else "changed_meanwhile"])

@@ -28,7 +28,20 @@ def build_spec(row: dict, source: Location, output: Location, plan: ChunkPlan | 
         trim_end=None if row["trim_end"] is None else float(row["trim_end"]),
         accurate=bool(row["accurate_trim"]),
         plan=None if plan is None else plan.to_dict(),
+        trim_mode=trim_mode(row),
     )
+
+
+def trim_mode(row: dict) -> str:
+    """The job's trim mode (keyframe | smart | accurate), kept in `plan["trim"]` since issue 16;
+    older rows: from the accurate flag."""
+    plan = row.get("plan") or {}
+    if isinstance(plan, str):
+        plan = json.loads(plan or "{}")
+    mode = (plan or {}).get("trim")
+    if mode in ("keyframe", "smart", "accurate"):
+        return mode
+    return "accurate" if row.get("accurate_trim") else "keyframe"
 
 
 async def store_spec(job_id: int, attempt: int, spec: JobSpec, record: dict | None = None) -> None:

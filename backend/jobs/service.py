@@ -15,6 +15,7 @@ from backend.jobs import lifecycle
 from backend.jobs.errors import DomainError, not_found
 from backend.jobs.naming import candidates, default_stem, sanitize_stem
 from backend.media.presets import PresetError, is_keyframe_copy, output_extension, validate_preset
+from backend.media.smartcut import SMART_CODECS, SMART_CONTAINERS, TRIM_MODES
 from backend.storage import Storages
 
 END_TOLERANCE = 0.05  # seconds past the probed end still accepted (then clamped)
@@ -63,6 +64,37 @@ def validate_trim(start: float | None, end: float | None, duration: float, fps: 
     return start, end
 
 
+def check_trim_mode(mode: str | None, spec, info, accurate_trim: bool | None = None) -> str:
+    """The trim mode a job with preset `spec` on a source described by `info` runs with, or a
+    DomainError saying why the combination is impossible (before any job starts)."""
+    copy = is_keyframe_copy(spec)
+    if mode is None:
+        return "keyframe" if copy else "accurate"
+    mode = mode.lower()
+    if mode not in TRIM_MODES:
+        raise DomainError("INVALID_TRIM", f"trim mode must be one of {', '.join(TRIM_MODES)}, not {mode!r}")
+    if mode == "accurate" and copy:
+        raise DomainError("INVALID_TRIM", f"{spec.name!r} copies streams and cannot cut frame-accurately by itself; "
+                                          "choose the smart trim mode or a re-encoding preset")
+    if mode == "keyframe" and not copy:
+        raise DomainError("INVALID_TRIM", f"{spec.name!r} re-encodes, so its cut is always frame accurate; "
+                                          "choose a stream-copy preset for a keyframe cut")
+    if mode == "keyframe" and accurate_trim:
+        raise DomainError("INVALID_TRIM", "a keyframe cut is not frame accurate; drop accurateTrim or choose SMART")
+    if mode == "smart":
+        if not copy:
+            raise DomainError("INVALID_TRIM", f"smart cut keeps the source's video and needs a stream-copy preset; "
+                                              f"{spec.name!r} re-encodes (its cuts are already frame accurate)")
+        codec = info.video.codec if info.video else ""
+        if codec not in SMART_CODECS:
+            raise DomainError("INVALID_TRIM", f"smart cut supports H.264 and HEVC video; this source is "
+                                              f"{codec or 'without video'}: use the keyframe mode or a re-encoding preset")
+        if spec.container not in SMART_CONTAINERS:
+            raise DomainError("INVALID_TRIM", f"smart cut writes {', '.join(SMART_CONTAINERS)}; "
+                                              f"{spec.name!r} writes {spec.container}")
+    return mode
+
+
 async def _free_output_key(storages: Storages, stem: str, extension: str) -> str:
     taken_rows = await TranscodeJob.select(TranscodeJob.output_key).where(
         TranscodeJob.status.is_in([*ACTIVE, SUCCEEDED])
@@ -88,8 +120,10 @@ async def create_job(
     output_name: str | None = None,
     priority: int = 0,
     chunked: bool | None = None,
+    trim_mode: str | None = None,
 ) -> dict:
-    """Validate and queue a job. `chunked`: True/False forces/forbids parallel chunks, None lets MPR decide."""
+    """Validate and queue a job. `chunked`: True/False forces/forbids parallel chunks, None lets MPR decide.
+    `trim_mode`: keyframe | smart | accurate (None: keyframe for copy presets, accurate otherwise)."""
     source = await MediaAsset.select().where(MediaAsset.id == source_id).first()
     if source is None:
         raise not_found("asset", source_id)
@@ -116,12 +150,16 @@ async def create_job(
     start, end = validate_trim(trim_start, trim_end, source["duration"], source["frame_rate"])
 
     keyframe_copy = is_keyframe_copy(spec)
-    if accurate_trim and keyframe_copy:
+    mode = check_trim_mode(trim_mode, spec, info, accurate_trim)
+    if accurate_trim and keyframe_copy and mode != "smart":
         raise DomainError(
             "INVALID_TRIM",
             f"{spec.name!r} copies streams and can only cut at keyframes; "
-            "choose a re-encoding preset for a frame-accurate cut",
+            "choose a re-encoding preset for a frame-accurate cut, or the smart trim mode",
         )
+    if mode == "smart" and chunked:
+        raise DomainError("INVALID_TRIM", "a smart cut copies most of the range and runs in one pass; "
+                                          "leave chunked unset")
     stem = sanitize_stem(output_name) if output_name else ""
     if output_name and not stem:
         raise DomainError("INVALID_INPUT", f"output name {output_name!r} has no usable characters; type a plain name")
@@ -134,13 +172,13 @@ async def create_job(
         preset_snapshot=spec.to_dict(),
         trim_start=start,
         trim_end=end,
-        accurate_trim=not keyframe_copy,
+        accurate_trim=mode != "keyframe",
         output_filename=output_key,
         output_key=output_key,
         priority=int(priority),
         executor=settings.executor,
         max_attempts=settings.max_attempts,
-        plan={"trim": "keyframe" if keyframe_copy else "accurate",
+        plan={"trim": mode,
               **({} if chunked is None else {"chunked_requested": bool(chunked)})},
     )
     return await lifecycle.create(job)

@@ -15,6 +15,7 @@ from backend.media.probe import MediaInfo, keyframe_lead
 from backend.media.verify import verify_output
 
 from .guard import run_guarded
+from .smartcut import SmartResult, run_smartcut
 from .reporter import Reporter, call, progress_sink
 from .spec import JobSpec
 
@@ -34,12 +35,19 @@ class SingleResult:
 
 
 async def run_single(spec: JobSpec, src, dst, reporter: Reporter, *, info: MediaInfo,
-                     budget: float | None = None) -> SingleResult:
+                     budget: float | None = None, workdir: Path | None = None) -> "SingleResult | SmartResult":
     """Encode `src` (described by `info`) into `dst` as `spec` says, then verify `dst`.
+
+    A spec with trim mode "smart" is a smart cut: `pipeline.smartcut.run_smartcut` runs it (its
+    SmartResult has the same `info`, `log_tail` and `note()`, plus `record()` for the job's plan);
+    its intermediate parts go under `workdir` (default: a temporary folder beside `dst`).
 
     Raises CommandError (impossible combination), FFmpegError, guard.BudgetExceeded,
     guard.StopRequested or VerificationError; the partial output is removed on failure.
     """
+    if spec.smart:
+        return await run_smartcut(spec, src, dst, reporter, info=info, budget=budget,
+                                  workdir=workdir if workdir is not None else Path(dst).parent)
     preset, trim = spec.preset_spec, spec.trim
     lead = await asyncio.to_thread(keyframe_lead, str(src), trim.start) if is_keyframe_copy(preset) else None
     argv = build_command(src, dst, preset, trim, info, keyframe_lead=lead)

@@ -4,12 +4,15 @@ value. Built once per attempt from the job row by `backend.jobs.jobspec`, stored
 (`{"job_id", "attempt", "callback_url", "spec": JobSpec.to_dict()}`) and parsed back by the
 Lambda with `JobSpec.from_dict`.
 
-    {"version": 1,
+    {"version": 2,
      "input":  {"bucket": "mpr-media-in", "key": "clips/a.mp4"},   (or {"area": "in", "key": ...})
      "output": {"bucket": "mpr-media-out", "key": "a-h264-720p.mp4"},
      "preset": {...PresetSpec fields...},
-     "trim":   {"start": 0.0, "end": 2.0, "accurate": true},
+     "trim":   {"start": 0.0, "end": 2.0, "accurate": true, "mode": "accurate"},
      "plan":   {...ChunkPlan.to_dict()...}}                        (only when chunked)
+
+Version 2 added `trim.mode` (keyframe | smart | accurate; smart runs `pipeline.smartcut`).
+Version 1 specs still parse: their mode follows from the preset (copy: keyframe, else accurate).
 """
 from __future__ import annotations
 
@@ -21,8 +24,10 @@ from typing import Any, Mapping
 from backend.media.chunking import ChunkingError, ChunkPlan
 from backend.media.command import Trim
 from backend.media.presets import PresetError, PresetSpec, validate_preset
+from backend.media.smartcut import TRIM_MODES
 
-SPEC_VERSION = 1
+SPEC_VERSION = 2
+READ_VERSIONS = (1, 2)  # versions from_dict accepts
 
 
 class SpecError(ValueError):
@@ -62,6 +67,7 @@ class JobSpec:
     accurate: bool = True
     plan: dict[str, Any] | None = None  # ChunkPlan.to_dict() when the attempt runs chunked
     version: int = SPEC_VERSION
+    trim_mode: str = ""  # keyframe | smart | accurate; "" = the preset's default (see `mode`)
 
     # -- typed views
     @property
@@ -71,6 +77,17 @@ class JobSpec:
     @property
     def trim(self) -> Trim:
         return Trim(start=self.trim_start, end=self.trim_end, accurate=self.accurate)
+
+    @property
+    def mode(self) -> str:
+        """How the trim is cut: the explicit mode, else keyframe for copy presets, accurate otherwise."""
+        if self.trim_mode:
+            return self.trim_mode
+        return "keyframe" if self.preset.get("kind") == "copy" else "accurate"
+
+    @property
+    def smart(self) -> bool:
+        return self.mode == "smart"
 
     @property
     def chunk_plan(self) -> ChunkPlan | None:
@@ -99,7 +116,7 @@ class JobSpec:
             "input": self.source.to_dict(),
             "output": self.output.to_dict(),
             "preset": dict(self.preset),
-            "trim": {"start": self.trim_start, "end": self.trim_end, "accurate": self.accurate},
+            "trim": {"start": self.trim_start, "end": self.trim_end, "accurate": self.accurate, "mode": self.mode},
         }
         if self.plan is not None:
             data["plan"] = self.plan
@@ -110,8 +127,9 @@ class JobSpec:
         """Parse and check a spec; SpecError says what is wrong (an unknown version included)."""
         if not isinstance(data, Mapping):
             raise SpecError("spec must be an object")
-        if data.get("version") != SPEC_VERSION:
-            raise SpecError(f"unknown job spec version {data.get('version')!r} (this code runs version {SPEC_VERSION})")
+        if data.get("version") not in READ_VERSIONS:
+            raise SpecError(f"unknown job spec version {data.get('version')!r} (this code runs versions "
+                            f"{', '.join(map(str, READ_VERSIONS))})")
         source = Location.from_dict(data.get("input"), "input")
         output = Location.from_dict(data.get("output"), "output")
         if not isinstance(data.get("preset"), Mapping):
@@ -130,6 +148,11 @@ class JobSpec:
             raise SpecError("trim.start and trim.end must be numbers of seconds") from exc
         if not math.isfinite(start) or start < 0 or (end is not None and not end > start):
             raise SpecError(f"trim {start}..{end} is empty or negative")
+        mode = trim.get("mode") or ""
+        if mode not in ("", *TRIM_MODES):
+            raise SpecError(f"trim.mode must be one of {', '.join(TRIM_MODES)}, not {mode!r}")
+        if mode == "smart" and preset.get("kind") != "copy":
+            raise SpecError("trim.mode smart needs a stream-copy preset")
         plan = data.get("plan")
         if plan is not None:
             try:
@@ -137,4 +160,4 @@ class JobSpec:
             except (KeyError, TypeError, ValueError, ChunkingError) as exc:
                 raise SpecError(f"plan is not a chunk plan: {exc}") from exc
         return cls(source=source, output=output, preset=preset, trim_start=start, trim_end=end,
-                   accurate=bool(trim.get("accurate", True)), plan=plan)
+                   accurate=bool(trim.get("accurate", True)), plan=plan, trim_mode=mode)

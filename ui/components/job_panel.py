@@ -9,6 +9,7 @@ import reflex as rx
 
 from ui.components.theme import BORDER, FAINT, MONO, MUTED, SELECTION, TEXT, field_label, panel, panel_title
 from ui.models import PresetRow
+from ui.components.trim_mode import trim_mode_control
 from ui.state.editor import EditorState
 
 
@@ -74,6 +75,7 @@ def job_panel() -> rx.Component:
                       ),
                       spacing="1", width="100%"),
             rx.vstack(field_label("Preset"), _preset_select(), _summary(), spacing="1", width="100%"),
+            trim_mode_control(),
             rx.vstack(
                 field_label("Output name"),
                 rx.input(

@@ -52,6 +52,9 @@ class EditorState(AppState):
     output_name_edited: bool = False
     submitting: bool = False
     submit_error: str = ""
+    # copy presets only: "keyframe" (plain stream copy) or "smart" (see the trim-mode block below)
+    trim_mode: str = "keyframe"
+    trim_plan_text: str = ""
 
     # ---------------------------------------------------------------- derived
     @rx.var
@@ -198,6 +201,7 @@ class EditorState(AppState):
         self._set_points(0.0, self.asset.duration)
         self.output_name_edited = False
         self._prefill_name()
+        await self._refresh_trim_plan()
         for event in await self._announce("asset-opened"):  # the details panel resets its drafts
             yield event
 
@@ -251,6 +255,7 @@ class EditorState(AppState):
             self.field_error = f"In point: {exc}"
             return
         self._set_points(value, self.out_s, "in")
+        return EditorState.refresh_trim_plan
 
     @rx.event
     def commit_out(self, text: str):
@@ -260,6 +265,7 @@ class EditorState(AppState):
             self.field_error = f"Out point: {exc}"
             return
         self._set_points(self.in_s, value, "out")
+        return EditorState.refresh_trim_plan
 
     @rx.event
     def js_commit(self, payload: str):
@@ -273,11 +279,13 @@ class EditorState(AppState):
             return
         if edge in ("in", "out", "both") and self.has_asset:
             self._set_points(in_s, out_s, edge)
+            return EditorState.refresh_trim_plan
 
     @rx.event
     def reset_points(self):
         if self.has_asset:
             self._set_points(0.0, self.asset.duration)
+            return EditorState.refresh_trim_plan
 
     # ---------------------------------------------------------------- job form
     @rx.event
@@ -285,6 +293,7 @@ class EditorState(AppState):
         self.preset_id = preset_id
         self.submit_error = ""
         self._prefill_name()
+        return EditorState.refresh_trim_plan
 
     @rx.event
     def set_output_name(self, value: str):
@@ -304,6 +313,7 @@ class EditorState(AppState):
                 trim_start=self.in_s if self.in_s > 0 else None,
                 trim_end=None if at_end else self.out_s,
                 output_name=self.output_name.strip(),
+                trim_mode=self.trim_mode.upper() if self.selected_preset.keyframe_copy else None,
             )
         except api.ApiError as exc:
             self.submitting, self.submit_error = False, exc.message
@@ -313,3 +323,31 @@ class EditorState(AppState):
         yield rx.toast.success(f"Job {job['id']} queued: {job.get('outputFilename') or self.output_name}")
         for event in await self._announce("job-created"):  # the queue shows it now, not at its next poll
             yield event
+
+    # ---------------------------------------------------------------- trim mode (copy presets)
+    @rx.event
+    async def set_trim_mode(self, mode: str | list[str]):
+        mode = mode if isinstance(mode, str) else (mode[0] if mode else "")
+        if mode in ("keyframe", "smart"):
+            self.trim_mode = mode
+            self.submit_error = ""
+            await self._refresh_trim_plan()
+
+    @rx.event
+    async def refresh_trim_plan(self):
+        """Ask the server (trimPlan) what the chosen mode will do with this selection; sent after
+        every change of the points or the preset."""
+        await self._refresh_trim_plan()
+
+    async def _refresh_trim_plan(self) -> None:
+        if not (self.has_asset and self.selected_preset.keyframe_copy) or self.out_s <= self.in_s:
+            self.trim_plan_text = ""
+            return
+        at_end = abs(self.out_s - self.asset.duration) < 1e-6
+        try:
+            plan = await api.trim_plan(self.asset.id, self.in_s, None if at_end else self.out_s,
+                                       self.trim_mode.upper())
+        except api.ApiError as exc:
+            self.trim_plan_text = exc.message
+            return
+        self.trim_plan_text = plan["description"][:1].upper() + plan["description"][1:] + "."

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import unicodedata
+from enum import Enum
 
 import strawberry
 
@@ -20,6 +21,15 @@ class UpdateAssetRequest:
     comments: str | None = strawberry.UNSET
 
 
+@strawberry.enum(description="How a trim is cut: KEYFRAME copies from the keyframe at or before the in point, "
+                             "SMART re-encodes only the frames up to the first keyframe (and after the last) and "
+                             "copies the rest, ACCURATE re-encodes the whole range.")
+class TrimMode(Enum):
+    KEYFRAME = "keyframe"
+    SMART = "smart"
+    ACCURATE = "accurate"
+
+
 @strawberry.input
 class CreateJobInput:
     source_id: strawberry.ID
@@ -34,6 +44,9 @@ class CreateJobInput:
     chunked: bool | None = strawberry.field(
         default=None,
         description="Encode in GOP-aligned chunks in parallel: true forces, false forbids, null lets MPR decide.",
+    )
+    trim_mode: TrimMode | None = strawberry.field(
+        default=None, description="KEYFRAME, SMART or ACCURATE; null: KEYFRAME for copy presets, ACCURATE otherwise."
     )
 
 

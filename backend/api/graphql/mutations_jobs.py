@@ -26,6 +26,7 @@ class JobMutations:
             output_name=input.output_name,
             priority=input.priority,
             chunked=input.chunked,
+            trim_mode=input.trim_mode.value if input.trim_mode else None,
         )
         if ctx.identity is not None and ctx.identity.user_id is not None:
             await JobTable.update({JobTable.created_by: ctx.identity.user_id}).where(JobTable.id == row["id"])

@@ -20,7 +20,10 @@ from backend.api.graphql.types import (
     SystemStatus,
     TranscodeJob,
     TranscodePreset,
+    TrimPlan,
 )
+from backend.api.graphql.inputs import TrimMode
+from backend.jobs.trimplan import trim_plan as plan_trim
 from backend.api.system import database_kind
 from backend.catalog.tables import MediaAsset as AssetTable
 from backend.catalog.tables import TranscodeJob as JobTable
@@ -112,6 +115,18 @@ class Query:
     async def job(self, info: strawberry.Info, id: strawberry.ID) -> TranscodeJob | None:
         rows = await rows_by_ids(JobTable, [parse_id(id, "job id")])
         return TranscodeJob.from_row(rows[0]) if rows else None
+
+    @strawberry.field(description="What cutting the source from start to end in `mode` (default SMART) will do: "
+                                  "seconds re-encoded at each edge and copied, from the source's keyframes.")
+    async def trim_plan(self, info: strawberry.Info, source_id: strawberry.ID, start: float | None = None,
+                        end: float | None = None, mode: TrimMode | None = None,
+                        preset_id: strawberry.ID | None = None) -> TrimPlan:
+        plan = await plan_trim(api(info).storages, source_id=parse_id(source_id, "sourceId"), start=start, end=end,
+                               mode=mode.value if mode else None,
+                               preset_id=None if preset_id is None else parse_id(preset_id, "presetId"))
+        return TrimPlan(mode=plan.mode, description=plan.description, head_seconds=plan.head_seconds,
+                        tail_seconds=plan.tail_seconds, copy_seconds=plan.copy_seconds,
+                        encode_seconds=plan.encode_seconds, frames=plan.frames, fallback=plan.fallback)
 
     @strawberry.field(description="All presets, builtins first, then by name.")
     async def presets(self, info: strawberry.Info) -> list[TranscodePreset]:

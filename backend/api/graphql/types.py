@@ -19,6 +19,7 @@ from backend.api.graphql.context import api, playback_url
 from backend.catalog.statuses import ASSET_STATUSES, JOB_STATUSES
 from backend.catalog.tables import MediaAsset as AssetTable
 from backend.catalog.tables import TranscodeJob as JobTable
+from backend.jobs.jobspec import trim_mode as job_trim_mode
 from backend.media.presets import PresetSpec, summarize
 
 
@@ -289,6 +290,10 @@ class TranscodeJob:
     def preset_snapshot(self) -> JSON:
         return _json(self._preset_snapshot, {})
 
+    @strawberry.field(description="How the trim is cut: keyframe, smart or accurate (as createJob's TrimMode).")
+    def trim_mode(self) -> str:
+        return job_trim_mode({"plan": _json(self._plan, {}), "accurate_trim": self.accurate_trim})
+
     @strawberry.field(description="How the job runs or ran (trim mode, chunks, …).")
     def plan(self) -> JSON:
         return _json(self._plan, {})
@@ -303,6 +308,18 @@ class TranscodeJob:
         if self.status is not JobStatus.SUCCEEDED or not self.output_key:
             return None
         return playback_url(api(info), "out", self.output_key)
+
+
+@strawberry.type(description="What a trim will do, from the source's keyframes (the trimPlan query).")
+class TrimPlan:
+    mode: str = strawberry.field(description="keyframe, smart or accurate")
+    description: str = strawberry.field(description='e.g. "re-encodes 0.47 s at the start and 0.20 s at the end, copies 58.3 s"')
+    head_seconds: float
+    tail_seconds: float
+    copy_seconds: float
+    encode_seconds: float
+    frames: int | None
+    fallback: str = strawberry.field(description="Why a smart cut re-encodes the whole range (empty when it does not).")
 
 
 @strawberry.type(description="A job's status or progress changed (pushed by the jobUpdates subscription).")

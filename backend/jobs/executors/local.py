@@ -198,7 +198,9 @@ class LocalExecutor(BackgroundLoops):
                 result = await run_chunked(spec, src, partial, reporter, workdir=workdir)
                 plan_record.update(result.record(chunk_plan))
             else:
-                result = await run_single(spec, src, partial, reporter, info=info)
+                result = await run_single(spec, src, partial, reporter, info=info, workdir=workdir)  # smart cuts too
+                if spec.smart:
+                    plan_record.update(result.record())
             out_info, tail, note = result.info, result.log_tail, result.note()
             if final_local is not None:
                 os.replace(partial, final_local)
@@ -236,6 +238,8 @@ class LocalExecutor(BackgroundLoops):
         """Single pass, or GOP-aligned chunks encoded in parallel (when asked, or when it pays off here)."""
         record = dict(row["plan"] or {})
         preset, trim = spec.preset_spec, spec.trim
+        if spec.smart:
+            return record, None  # a smart cut copies most of the range: nothing to parallelise
         decision = local_decision(info, preset, trim, requested=record.get("chunked_requested"))
         record.update(decision.record())
         if not decision.chunked:
