@@ -34,6 +34,7 @@ READ = Rule("viewer", "read")
 PERMISSIONS: dict[str, Rule] = {
     # queries
     "assets": READ, "asset": READ, "jobs": READ, "job": READ, "presets": READ, "systemStatus": READ,
+    "trimPlan": READ,  # what a cut would do (keyframes of a source): reading, like `asset`
     "me": READ,
     "apiTokens": READ,  # a user's own tokens; an admin may ask for anyone's
     "users": Rule("admin", "admin"),
