@@ -45,7 +45,7 @@ def wait_plan(page, expected: str, timeout: float = 30.0) -> None:
 def test_smart_trim_mode_says_what_it_will_do_and_runs(browser, server, artifacts):
     page = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
     page.set_default_timeout(30_000)
-    page.goto(server[0] + "/")
+    ui_stack.sign_in(page, server[0])  # every page needs a session
     page.locator("#asset-item", has_text=CLIP).click()
     page.wait_for_function("n => document.querySelector('#editor-title')?.textContent === n", arg=CLIP)
     page.wait_for_function("() => { const v = document.querySelector('#player'); return v && v.readyState >= 2 }")
