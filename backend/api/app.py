@@ -27,7 +27,7 @@ from backend.api.http import media_links
 from backend.api.http.admin import admin_mount
 from backend.api.http.callback import job_callback
 from backend.api.http.health import healthz
-from backend.api.http.media import media_file
+from backend.api.http.media import media_file, package_file
 from backend.api.http.metrics import metrics
 from backend.api.http.ready import readyz
 from backend.catalog import db as catalog_db
@@ -92,7 +92,7 @@ def create_app(
             catalog_db.bind_engine(previous)
 
     return Litestar(
-        route_handlers=[controller, job_callback, media_file, healthz, readyz, metrics, graphiql_asset, admin_mount()],
+        route_handlers=[controller, job_callback, media_file, package_file, healthz, readyz, metrics, graphiql_asset, admin_mount()],
         lifespan=[lifespan],
         state=state,
         debug=False,

@@ -1,4 +1,5 @@
-"""Piccolo tables: `MediaAsset`, `TranscodePreset`, `TranscodeJob` and its `JobTransition` history.
+"""Piccolo tables: `MediaAsset`, `TranscodePreset`, `OutputTemplate`, `TranscodeJob` and its
+`JobTransition` history.
 
 Plain storage of records; rules about what a valid preset or a legal job transition is live in
 `backend.media.presets` and `backend.jobs.lifecycle`.
@@ -75,6 +76,20 @@ class TranscodePreset(Table, tablename="transcode_preset"):
     updated_at = Timestamptz(default=TimestamptzNow(), auto_update=TimestamptzNow().python)
 
 
+class OutputTemplate(Table, tablename="output_template"):
+    """A named list of outputs (backend.media.templates.TemplateSpec): renditions of a streaming
+    package, files, a poster, a storyboard."""
+
+    name = Varchar(length=128, unique=True)
+    description = Text(default="")
+    builtin = Boolean(default=False)
+    outputs = JSON(default=[])  # [TemplateOutput.to_dict()]: {role, preset: {...PresetSpec}, interval}
+    segment_seconds = DoublePrecision(default=4.0)
+    packaging = Varchar(length=16, default="hls+dash")  # hls+dash | hls | dash
+    created_at = Timestamptz(default=TimestamptzNow())
+    updated_at = Timestamptz(default=TimestamptzNow(), auto_update=TimestamptzNow().python)
+
+
 class TranscodeJob(Table, tablename="transcode_job"):
     source = ForeignKey(references=MediaAsset, on_delete=OnDelete.cascade, index=True)
     preset = ForeignKey(references=TranscodePreset, on_delete=OnDelete.set_null, null=True)
@@ -100,6 +115,10 @@ class TranscodeJob(Table, tablename="transcode_job"):
     log_tail = Text(default="")
     plan = JSON(default={})  # how it ran: chunks, concurrency, trim mode notes
     spec = JSON(default={})  # the JobSpec (backend.pipeline.spec) the current attempt runs with
+    template_id = Integer(null=True, default=None)  # the OutputTemplate a several-output job came from
+    template_snapshot = JSON(default={})  # that template as it was when the job was created
+    outputs = JSON(default=[])  # one record per rendition/file: status, key, size, bitrate, verification
+    playback_key = Varchar(length=1024, default="")  # the package's master playlist in the output area
     created_at = Timestamptz(default=TimestamptzNow(), index=True)
     started_at = Timestamptz(null=True, default=None)
     finished_at = Timestamptz(null=True, default=None)
@@ -116,7 +135,7 @@ class JobTransition(Table, tablename="job_transition"):
     reason = Text(default="")
 
 
-ALL_TABLES = (MediaAsset, TranscodePreset, TranscodeJob, JobTransition)
+ALL_TABLES = (MediaAsset, TranscodePreset, OutputTemplate, TranscodeJob, JobTransition)
 
 # DDL Piccolo's column options cannot express; run by the migrations and by `create_tables`.
 EXTRA_DDL = (

@@ -76,6 +76,7 @@ def implied_fields(src: str, dst: str, current_attempt: int) -> dict:
             "progress": 0.0, "fps": None, "speed": None, "eta_seconds": None,
             "started_at": None, "finished_at": None, "heartbeat_at": None,
             "worker_id": "", "execution_id": "", "error": "",
+            "outputs": [], "playback_key": "",  # a template job's outputs belong to the attempt that made them
         }
     return {}
 

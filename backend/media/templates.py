@@ -9,10 +9,11 @@ The builtin library ("Web ABR", "Mobile ABR", "Audio ABR", "Archive") is `BUILTI
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, replace
 from typing import Any, Mapping
 
-from .presets import PresetError, PresetSpec, validate_preset
+from .presets import PresetError, PresetSpec, output_extension, validate_preset
 
 ROLES = ("rendition", "file", "poster", "storyboard")
 PACKAGINGS = ("hls+dash", "hls", "dash")
@@ -185,6 +186,21 @@ def validate_template(spec: TemplateSpec) -> TemplateSpec:
     return replace(spec, name=name, segment_seconds=segment, outputs=tuple(outputs))
 
 
+def output_file_name(preset: PresetSpec) -> str:
+    """The file name a template's file or poster output gets in the job's folder: its preset's name."""
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", preset.name).strip("-.") or "output"
+    return f"{stem}{output_extension(preset)}"
+
+
+def entry_file(template: TemplateSpec) -> str:
+    """The file of a template job's folder that stands for the job: the HLS master playlist (or the
+    DASH manifest) of a package, else the first file output (or the poster, or the storyboard)."""
+    if template.packaged:
+        return "manifest.mpd" if template.packaging == "dash" else "master.m3u8"
+    preset = (template.files or [template.poster])[0]
+    return output_file_name(preset) if preset is not None else "storyboard.vtt"
+
+
 # ---------------------------------------------------------------- the builtin library
 
 def _video_rung(height: int, width: int, kbps: int) -> TemplateOutput:
@@ -229,4 +245,4 @@ def builtin_template(name: str) -> TemplateSpec:
 
 
 __all__ = ["BUILTIN_TEMPLATES", "TemplateError", "TemplateOutput", "TemplateSpec", "builtin_template",
-           "validate_template"]
+           "entry_file", "output_file_name", "validate_template"]

@@ -10,14 +10,13 @@ job's output prefix. Progress is shared between the steps by weight.
 from __future__ import annotations
 
 import asyncio
-import re
 import shutil
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from backend.media.ladder import MASTER, Ladder, fit_ladder, ladder_command, storyboard_command
 from backend.media.packaging import PackageError, finish_package, write_storyboard_vtt
-from backend.media.presets import PresetSpec, output_extension
+from backend.media.templates import output_file_name
 from backend.media.probe import MediaInfo
 from backend.media.verify import VerificationError
 
@@ -62,11 +61,6 @@ class _Share:
 
     def heartbeat(self):
         return self.parent.heartbeat()
-
-
-def _file_name(preset: PresetSpec) -> str:
-    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", preset.name).strip("-.") or "output"
-    return f"{stem}{output_extension(preset)}"
 
 
 async def run_ladder(spec: JobSpec, src, outdir, reporter: Reporter, *, info: MediaInfo,
@@ -135,7 +129,7 @@ async def _run(spec, template, ladder, src, outdir, reporter, info, budget) -> L
 
     for role, preset in [("file", p) for p in template.files] + ([("poster", template.poster)] if template.poster else []):
         share = (1.0 if role == "file" else 0.1) / total
-        name = _file_name(preset)
+        name = output_file_name(preset)
         single = await run_single(replace(spec, preset=preset.to_dict(), ladder=None), src, outdir / name,
                                   _Share(reporter, start, share), info=info, budget=budget)
         start += share

@@ -23,6 +23,7 @@ from backend.api.graphql.errors import DomainErrors, log_errors
 from backend.api.graphql.mutations_assets import AssetMutations
 from backend.api.graphql.mutations_jobs import JobMutations
 from backend.api.graphql.mutations_presets import PresetMutations
+from backend.api.graphql.mutations_templates import TemplateMutations
 from backend.api.graphql.queries import Query
 from backend.api.graphql.subscriptions import Subscription
 
@@ -46,7 +47,7 @@ class Guards(DomainErrors):
 
 
 @strawberry.type
-class Mutation(AssetMutations, JobMutations, PresetMutations):
+class Mutation(AssetMutations, JobMutations, PresetMutations, TemplateMutations):
     pass
 
 

@@ -12,7 +12,7 @@ from litestar import asgi
 from litestar.types import Receive, Scope, Send
 from piccolo_admin.endpoints import TableConfig, create_admin
 
-from backend.catalog.tables import JobTransition, MediaAsset, TranscodeJob, TranscodePreset
+from backend.catalog.tables import JobTransition, MediaAsset, OutputTemplate, TranscodeJob, TranscodePreset
 
 
 @functools.cache
@@ -25,6 +25,8 @@ def build_admin():
                                                        TranscodeJob.progress, TranscodeJob.output_filename,
                                                        TranscodeJob.attempt, TranscodeJob.created_at]),
             TranscodePreset,
+            TableConfig(OutputTemplate, visible_columns=[OutputTemplate.id, OutputTemplate.name, OutputTemplate.builtin,
+                                                         OutputTemplate.packaging, OutputTemplate.segment_seconds]),
             JobTransition,
         ],
         site_name="MPR admin",
