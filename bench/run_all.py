@@ -161,6 +161,18 @@ def parse_chunked(text: str) -> list[Row]:
     return rows
 
 
+def parse_ladder(text: str) -> list[Row]:
+    r = last_json(text)
+    wall, ratios = r["wall_s"], r["ratios"]
+    what = f"'Web ABR' on {r['seconds']} s 1080p30; load {r['load'][0]}"
+    return [
+        Row("ABR ladder: MPR job vs four separate encodes", fmt(wall["mpr"], " s", 1), fmt(wall["separate"], " s", 1),
+            f"{ratios['vs_separate']:.3f}", f"{what}; goal ≤ 0.75"),
+        Row("ABR ladder: MPR job vs one hand-written split", fmt(wall["mpr"], " s", 1), fmt(wall["split"], " s", 1),
+            f"{ratios['vs_split']:.3f}", "MPR also makes the storyboard; goal ≤ 1.05"),
+    ]
+
+
 def benches(quick: bool) -> list[Bench]:
     seconds = "20" if quick else "60"
     return [
@@ -173,6 +185,7 @@ def benches(quick: bool) -> list[Bench]:
         Bench("load", "load.py", ["--clients", "50", "--seconds", "30"], 300, parse_load),
         Bench("ui", "ui.py", ["--runs", "2" if quick else "3"], 600, parse_ui, artifact="out/ui.json"),
         Bench("chunked", "chunked.py", ["--seconds", "12"], 600, parse_chunked),
+        Bench("ladder", "ladder.py", ["--seconds", seconds, "--runs", "1"], 1800, parse_ladder),
     ]
 
 

@@ -121,3 +121,14 @@ async def test_create_job_needs_exactly_one_of_preset_and_template(gql, template
             "templateId": str(templates["Web ABR"])}
     assert (await gql.error(q, {"input": both}))["extensions"]["code"] == "INVALID_INPUT"
     assert (await gql.error(q, {"input": {"sourceId": str(asset["id"])}}))["extensions"]["code"] == "INVALID_INPUT"
+
+
+async def test_template_jobs_are_refused_on_the_aws_executor_for_now(api_settings, storages, templates, add_asset):
+    from backend.jobs import service
+    from backend.jobs.errors import DomainError
+
+    asset = await add_asset()
+    with pytest.raises(DomainError, match="local executor") as err:
+        await service.create_job(api_settings.with_(executor="aws"), storages, source_id=asset["id"],
+                                 template_id=templates["Web ABR"])
+    assert err.value.code == "INVALID_INPUT"
