@@ -4,8 +4,8 @@ the Lambda.
 Between `media` (FFmpeg) and `storage`: imports only `backend.media`. Modules: `spec` (JobSpec,
 the one serialisable job description), `reporter` (the Reporter protocol a runner reports
 progress to and asks whether to stop), `guard` (one FFmpeg run within a time budget, stopped
-when the reporter says so), `single` (run_single) and `chunked` (chunk/audio/join steps and
-run_chunked). Where the bytes come from and where reports go is the adapters' business:
+when the reporter says so), `single` (run_single), `chunked` (chunk/audio/join steps and
+run_chunked) and `ladder` (run_ladder: an output template's renditions, files and storyboard). Where the bytes come from and where reports go is the adapters' business:
 `backend.jobs.executors.local` here, `lambda/handler.py` and `lambda/chunk_actions.py` on AWS.
 """
 from .reporter import NullReporter, Reporter
