@@ -163,6 +163,8 @@ class EditorState(AppState):
 
     @rx.var
     def output_extension(self) -> str:
+        if self.template_id:
+            return "/"  # a template job writes a folder of outputs
         return "." + self.selected_preset.container if self.selected_preset.container else ""
 
     # ---------------------------------------------------------------- loading

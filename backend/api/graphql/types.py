@@ -378,9 +378,11 @@ class TranscodeJob:
         rows = await api(info).loaders.history.load(int(self.id))
         return [JobTransition.from_row(r) for r in rows]
 
-    @strawberry.field(description="URL that plays the output, once it exists.")
+    @strawberry.field(description="URL that plays the output, once it exists (null for a streaming package: see playbackUrl).")
     def output_url(self, info: strawberry.Info) -> str | None:
         if self.status is not JobStatus.SUCCEEDED or not self.output_key:
+            return None
+        if self.output_key.endswith((".m3u8", ".mpd")):  # a package: one playlist alone is no download
             return None
         return playback_url(api(info), "out", self.output_key)
 
