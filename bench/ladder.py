@@ -138,7 +138,8 @@ async def main() -> int:
     print(f"{'MPR job (one FFmpeg, split, + storyboard)':<42}{m['mpr']:>9.1f}{1.0:>10.3f}")
     print(f"{'four separate bare FFmpeg encodes':<42}{m['separate']:>9.1f}{m['mpr'] / m['separate']:>10.3f}")
     print(f"{'one hand-written split command (DASH)':<42}{m['split']:>9.1f}{m['mpr'] / m['split']:>10.3f}")
-    renditions = [f"{o['name']} {o.get('bitrate', 0) / 1000:.0f}k" for o in job.get("outputs", []) if o.get("role") == "rendition"]
+    renditions = [f"{o['name']} {(o.get('bitrate') or 0) / 1000:.0f}k" for o in job.get("outputs") or []
+                  if isinstance(o, dict) and o.get("role") == "rendition"]
     print(f"renditions: {', '.join(renditions)}")
     goals = {"vs_separate": m["mpr"] / m["separate"] <= 0.75, "vs_split": m["mpr"] / m["split"] <= 1.05}
     print(f"goals: MPR ≤ 0.75 × separate: {'met' if goals['vs_separate'] else 'NOT met'}; "
