@@ -8,6 +8,8 @@
   3. one hand-written `split` command: the same four encoders into FFmpeg's DASH muxer, no storyboard.
 
 Goals: MPR ≤ 0.75 of (2) and ≤ 1.05 of (3). Prints a table, the load average, and a JSON line.
+Besides wall time it prints the CPU seconds of FFmpeg (and ffprobe) children, which a loaded
+machine disturbs much less than wall time.
 Usage: .venv/bin/python bench/ladder.py [--seconds 60] [--runs 1]
 """
 from __future__ import annotations
@@ -16,6 +18,7 @@ import argparse
 import asyncio
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -72,30 +75,36 @@ def split_command(src: Path, out: Path) -> list[str]:
                    "-adaptation_sets", "id=0,streams=v id=1,streams=a", str(out / "manifest.mpd")]
 
 
-def timed(argvs: list[list[str]], out: Path) -> float:
+def child_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed(argvs: list[list[str]], out: Path) -> tuple[float, float]:
+    """(wall s, children's CPU s) of running `argvs` one after the other."""
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), child_cpu()
     for argv in argvs:
         subprocess.run(argv, check=True, stdout=subprocess.DEVNULL)
-    elapsed = time.perf_counter() - t0
+    elapsed, cpu = time.perf_counter() - t0, child_cpu() - c0
     shutil.rmtree(out, ignore_errors=True)
-    return elapsed
+    return elapsed, cpu
 
 
-async def through_mpr(settings, storages, asset_id: int, template_id: int) -> tuple[float, dict]:
+async def through_mpr(settings, storages, asset_id: int, template_id: int) -> tuple[float, float, dict]:
     with BUS.listen() as events:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), child_cpu()
         row = await service.create_job(settings, storages, source_id=asset_id, template_id=template_id)
         while True:
             event = await events.get()
             if event.job_id == row["id"] and event.status in lifecycle.TERMINAL:
                 break
-        elapsed = time.perf_counter() - t0
+        elapsed, cpu = time.perf_counter() - t0, child_cpu() - c0
     job = await lifecycle.load_job(row["id"])
     assert job["status"] == "succeeded", job["error"]
     shutil.rmtree(settings.out_root / job["output_key"].split("/")[0], ignore_errors=True)
-    return elapsed, job
+    return elapsed, cpu, job
 
 
 async def main() -> int:
@@ -120,24 +129,31 @@ async def main() -> int:
     executor = LocalExecutor(settings, storages, poll_seconds=0.05)
     await executor.start()
     times: dict[str, list[float]] = {"mpr": [], "separate": [], "split": []}
+    cpus: dict[str, list[float]] = {"mpr": [], "separate": [], "split": []}
     job = {}
     try:
         for _ in range(args.runs):
-            times["separate"].append(timed(separate_commands(src, work / "sep"), work / "sep"))
-            times["split"].append(timed([split_command(src, work / "split")], work / "split"))
-            elapsed, job = await through_mpr(settings, storages, asset.id, template["id"])
+            for name, argvs in (("separate", separate_commands(src, work / "separate")),
+                                ("split", [split_command(src, work / "split")])):
+                wall, cpu = timed(argvs, work / name)
+                times[name].append(wall)
+                cpus[name].append(cpu)
+            elapsed, cpu, job = await through_mpr(settings, storages, asset.id, template["id"])
             times["mpr"].append(elapsed)
+            cpus["mpr"].append(cpu)
     finally:
         await executor.stop()
         shutil.rmtree(work, ignore_errors=True)
     m = {k: statistics.median(v) for k, v in times.items()}
+    c = {k: statistics.median(v) for k, v in cpus.items()}
     load = os.getloadavg()
     print(f"\nladder: 'Web ABR' on a {args.seconds} s 1080p30 source ({args.runs} run(s), medians; "
           f"{os.cpu_count()} cores, load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f})")
-    print(f"{'way':<42}{'wall s':>9}{'MPR / it':>10}")
-    print(f"{'MPR job (one FFmpeg, split, + storyboard)':<42}{m['mpr']:>9.1f}{1.0:>10.3f}")
-    print(f"{'four separate bare FFmpeg encodes':<42}{m['separate']:>9.1f}{m['mpr'] / m['separate']:>10.3f}")
-    print(f"{'one hand-written split command (DASH)':<42}{m['split']:>9.1f}{m['mpr'] / m['split']:>10.3f}")
+    print(f"{'way':<42}{'wall s':>9}{'MPR / it':>10}{'CPU s':>9}{'MPR / it':>10}")
+    for key, label in (("mpr", "MPR job (one FFmpeg, split, + storyboard)"),
+                       ("separate", "four separate bare FFmpeg encodes"),
+                       ("split", "one hand-written split command (DASH)")):
+        print(f"{label:<42}{m[key]:>9.1f}{m['mpr'] / m[key]:>10.3f}{c[key]:>9.1f}{c['mpr'] / c[key]:>10.3f}")
     renditions = [f"{o['name']} {(o.get('bitrate') or 0) / 1000:.0f}k" for o in job.get("outputs") or []
                   if isinstance(o, dict) and o.get("role") == "rendition"]
     print(f"renditions: {', '.join(renditions)}")
@@ -145,6 +161,7 @@ async def main() -> int:
     print(f"goals: MPR ≤ 0.75 × separate: {'met' if goals['vs_separate'] else 'NOT met'}; "
           f"MPR ≤ 1.05 × split: {'met' if goals['vs_split'] else 'NOT met'}")
     print(json.dumps({"seconds": args.seconds, "runs": args.runs, "wall_s": {k: round(v, 2) for k, v in m.items()},
+                      "cpu_s": {k: round(v, 2) for k, v in c.items()},
                       "ratios": {"vs_separate": round(m["mpr"] / m["separate"], 3),
                                  "vs_split": round(m["mpr"] / m["split"], 3)},
                       "load": [round(x, 1) for x in load], "goals": goals}))

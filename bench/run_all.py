@@ -163,8 +163,10 @@ def parse_chunked(text: str) -> list[Row]:
 
 def parse_ladder(text: str) -> list[Row]:
     r = last_json(text)
-    wall, ratios = r["wall_s"], r["ratios"]
+    wall, ratios, cpu = r["wall_s"], r["ratios"], r.get("cpu_s", {})
     what = f"'Web ABR' on {r['seconds']} s 1080p30; load {r['load'][0]}"
+    if cpu:
+        what += f"; FFmpeg CPU {cpu['mpr']:.0f} s vs {cpu['separate']:.0f} s separate, {cpu['split']:.0f} s split"
     return [
         Row("ABR ladder: MPR job vs four separate encodes", fmt(wall["mpr"], " s", 1), fmt(wall["separate"], " s", 1),
             f"{ratios['vs_separate']:.3f}", f"{what}; goal ≤ 0.75"),
