@@ -3,6 +3,11 @@ scaler + H.264 encoder per rendition (and a storyboard tiler), and FFmpeg's DASH
 rendition into CMAF (fragmented MP4) segments of the same length, writing `manifest.mpd` and the
 HLS media playlists (`media_<n>.m3u8`) over the same segment files.
 
+The storyboard branch writes one small JPEG per `interval` (`thumb-%05d.jpg`), which
+`backend.media.packaging` tiles into sprite sheets with Pillow: a sparse output (one tiled sheet
+per 25 thumbnails) would hold FFmpeg's `-progress` out_time at N/A until its first sheet, and the
+job would look stalled.
+
 Keyframes are forced at the same instants in every rendition (`-force_key_frames
 expr:gte(t,n_forced*SEG)`, `-sc_threshold 0`, GOP = one segment), so each segment of each
 rendition starts with a keyframe at the same time and players can switch at any boundary.
@@ -27,7 +32,8 @@ from .templates import TemplateSpec
 MANIFEST = "manifest.mpd"
 MASTER = "master.m3u8"
 STORYBOARD_VTT = "storyboard.vtt"
-STORYBOARD_PATTERN = "storyboard-%03d.jpg"
+STORYBOARD_PATTERN = "storyboard-%03d.jpg"  # the sprite sheets
+THUMB_PATTERN = "thumb-%05d.jpg"  # FFmpeg's single thumbnails, tiled into sheets afterwards
 STORYBOARD_WIDTH = 160
 STORYBOARD_GRID = (5, 5)  # columns, rows per sprite sheet
 INIT_NAME = "init-$RepresentationID$.m4s"
@@ -167,9 +173,8 @@ def ladder_command(src, outdir: Path, ladder: Ladder, *, preset_speed: str | Non
             fps = f",fps={_fps_text(rung.fps)}" if rung.fps and rung.preset.fps else ""
             graph.append(f"[s{rung.index}]scale={rung.width}:{rung.height}{fps},format=yuv420p[v{rung.index}]")
         if storyboard:
-            cols, rows = storyboard.columns, storyboard.rows
             graph.append(f"[s{len(ladder.video)}]fps=1/{storyboard.interval:g},"
-                         f"scale={storyboard.width}:{storyboard.height},setsar=1,tile={cols}x{rows}[sb]")
+                         f"scale={storyboard.width}:{storyboard.height},setsar=1[sb]")
         argv += ["-filter_complex", ";".join(graph)]
     if ladder.rungs:
         for rung in ladder.video:
@@ -201,7 +206,7 @@ def ladder_command(src, outdir: Path, ladder: Ladder, *, preset_speed: str | Non
                  ff_target(Path(outdir) / MANIFEST)]
     if storyboard:
         argv += ["-map", "[sb]", "-c:v", "mjpeg", "-q:v", "5", "-f", "image2",
-                 ff_target(Path(outdir) / STORYBOARD_PATTERN)]
+                 ff_target(Path(outdir) / THUMB_PATTERN)]
     return argv
 
 

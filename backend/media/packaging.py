@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from xml.etree import ElementTree
 
-from .ladder import MANIFEST, MASTER, STORYBOARD_PATTERN, STORYBOARD_VTT, Ladder, Rung
+from .ladder import MANIFEST, MASTER, STORYBOARD_PATTERN, STORYBOARD_VTT, THUMB_PATTERN, Ladder, Rung
 
 MPD_NS = "{urn:mpeg:dash:schema:mpd:2011}"
 _EXTINF = re.compile(r"#EXTINF:([0-9.]+)")
@@ -197,15 +197,40 @@ def _clock(seconds: float) -> str:
     return f"{h:02d}:{m:02d}:{s:02d}.{ms:03d}"
 
 
+def _tile_sheets(outdir: Path, thumbs: list[Path], sb) -> list[Path]:
+    """Tile the thumbnails into sheets of columns x rows (row by row), remove the thumbnails."""
+    from PIL import Image  # noqa: PLC0415 - only storyboards need it
+
+    per_sheet = sb.columns * sb.rows
+    sheets = []
+    for n in range(0, len(thumbs), per_sheet):
+        sheet = Image.new("RGB", (sb.columns * sb.width, sb.rows * sb.height))
+        for cell, thumb in enumerate(thumbs[n:n + per_sheet]):
+            with Image.open(thumb) as img:
+                row, col = divmod(cell, sb.columns)
+                sheet.paste(img.convert("RGB").resize((sb.width, sb.height)), (col * sb.width, row * sb.height))
+        path = outdir / (STORYBOARD_PATTERN % (n // per_sheet + 1))
+        sheet.save(path, "JPEG", quality=80)
+        sheets.append(path)
+    for thumb in thumbs:
+        thumb.unlink(missing_ok=True)
+    return sheets
+
+
 def write_storyboard_vtt(outdir: Path, ladder: Ladder) -> tuple[str, int]:
-    """Write `storyboard.vtt` (one cue per thumbnail: sheet#xywh=…); (file name, sheets)."""
+    """Tile FFmpeg's thumbnails into sprite sheets and write `storyboard.vtt` (one cue per
+    thumbnail: sheet#xywh=…); (file name, sheets)."""
     sb = ladder.storyboard
     outdir = Path(outdir)
-    sheets = sorted(outdir.glob(STORYBOARD_PATTERN.replace("%03d", "[0-9][0-9][0-9]")))
-    if sb is None or not sheets:
-        raise PackageError("FFmpeg wrote no storyboard sheets")
+    thumbs = sorted(outdir.glob(THUMB_PATTERN.replace("%05d", "[0-9]" * 5)))
+    if sb is None or not thumbs:
+        raise PackageError("FFmpeg wrote no storyboard thumbnails")
+    thumbs = thumbs[:sb.thumbnails(ladder.length)]  # fps may emit one more frame at the very end
+    sheets = _tile_sheets(outdir, thumbs, sb)
+    for extra in outdir.glob(THUMB_PATTERN.replace("%05d", "[0-9]" * 5)):
+        extra.unlink()
     per_sheet = sb.columns * sb.rows
-    count = min(sb.thumbnails(ladder.length), len(sheets) * per_sheet)
+    count = len(thumbs)
     cues = ["WEBVTT", ""]
     for i in range(count):
         start = i * sb.interval
