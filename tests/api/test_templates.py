@@ -3,7 +3,6 @@ presets), and a template job end to end: createJob(templateId) on the local exec
 job.playbackUrl under a signed prefix that covers the package folder and nothing else."""
 from __future__ import annotations
 
-import asyncio
 from urllib.parse import urljoin
 
 import m3u8
@@ -111,7 +110,6 @@ async def test_template_job_makes_a_package_played_through_a_signed_prefix(gql, 
     assert (await client.get(f"/media/pkg/{int(exp) + 3600}/{sig}/{area}/{folder}/master.m3u8")).status_code == 403
     assert (await client.get(f"/media/pkg/{exp}/{sig}/{area}/{folder}/../other/x.m3u8")).status_code in (403, 404)
     assert (await client.get(f"/media/{area}/{folder}/master.m3u8")).status_code == 403  # unsigned plain link
-    await asyncio.sleep(0)
 
 
 async def test_create_job_needs_exactly_one_of_preset_and_template(gql, templates, presets, add_asset):

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from backend.catalog.tables import TranscodeJob
+from backend.catalog.tables import OutputTemplate, TranscodeJob
 from backend.catalog.templates import seed_builtin_templates
-from backend.catalog.tables import OutputTemplate
 from backend.jobs import service
 from backend.jobs.events import BUS
 from backend.jobs.executors.local import LocalExecutor
