@@ -38,6 +38,7 @@ def _bind(settings: Settings) -> None:
 async def _migrate(settings: Settings) -> None:
     from backend.catalog.db import run_migrations
     from backend.catalog.presets import seed_builtin_presets
+    from backend.catalog.templates import seed_builtin_templates
 
     _bind(settings)
     # piccolo prints its progress; it becomes log records, in the one log format (a failure shows it all)
@@ -53,6 +54,8 @@ async def _migrate(settings: Settings) -> None:
         if line and not set(line) <= {"-"}:
             log.log(logging.INFO if "[forwards]" in line else logging.DEBUG, "migrations: %s", line)
     changed = await seed_builtin_presets()
+    templates = await seed_builtin_templates()
+    print(f"builtin output templates changed: {templates}")
     print(f"database ready ({'PostgreSQL' if settings.is_postgres else 'SQLite'}); builtin presets changed: {changed}")
 
 

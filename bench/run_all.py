@@ -177,6 +177,20 @@ def parse_smartcut(text: str) -> list[Row]:
     ]
 
 
+def parse_ladder(text: str) -> list[Row]:
+    r = last_json(text)
+    wall, ratios, cpu = r["wall_s"], r["ratios"], r.get("cpu_s", {})
+    what = f"'Web ABR' on {r['seconds']} s 1080p30; load {r['load'][0]}"
+    if cpu:
+        what += f"; FFmpeg CPU {cpu['mpr']:.0f} s vs {cpu['separate']:.0f} s separate, {cpu['split']:.0f} s split"
+    return [
+        Row("ABR ladder: MPR job vs four separate encodes", fmt(wall["mpr"], " s", 1), fmt(wall["separate"], " s", 1),
+            f"{ratios['vs_separate']:.3f}", f"{what}; goal ≤ 0.75"),
+        Row("ABR ladder: MPR job vs one hand-written split", fmt(wall["mpr"], " s", 1), fmt(wall["split"], " s", 1),
+            f"{ratios['vs_split']:.3f}", "MPR also makes the storyboard; goal ≤ 1.05"),
+    ]
+
+
 def benches(quick: bool) -> list[Bench]:
     seconds = "20" if quick else "60"
     return [
@@ -191,6 +205,7 @@ def benches(quick: bool) -> list[Bench]:
         Bench("chunked", "chunked.py", ["--seconds", "12"], 600, parse_chunked),
         Bench("smartcut", "smartcut.py", ["--minutes", "2" if quick else "10"], 3600 if not quick else 900,
               parse_smartcut),
+        Bench("ladder", "ladder.py", ["--seconds", seconds, "--runs", "1"], 1800, parse_ladder),
     ]
 
 

@@ -125,7 +125,9 @@ PRESET = """id name description builtin kind container videoCodec audioCodec max
   summary"""
 JOB_ROW = """id status progress fps speed etaSeconds attempt maxAttempts error trimStart trimEnd
   accurateTrim outputFilename createdAt startedAt finishedAt outputUrl
-  source { id filename } preset { id name kind } presetSnapshot outputAsset { id }"""
+  source { id filename } preset { id name kind } presetSnapshot outputAsset { id }
+  playbackUrl storyboardUrl templateSnapshot"""
+TEMPLATE = "id name description builtin packaging outputs { role summary }"
 
 
 # ------------------------------------------------------------------ reads
@@ -151,6 +153,11 @@ async def get_asset(asset_id: str) -> dict | None:
 async def list_presets() -> list[dict]:
     data = await gql(f"{{ presets {{ {PRESET} }} }}")
     return data["presets"]
+
+
+async def list_templates() -> list[dict]:
+    data = await gql(f"{{ templates {{ {TEMPLATE} }} }}")
+    return data["templates"]
 
 
 async def list_jobs(first: int = 25, after: str | None = None, status: list[str] | None = None
@@ -180,11 +187,13 @@ async def scan_folder() -> dict:
 
 
 async def create_job(source_id: str, preset_id: str, trim_start: float | None, trim_end: float | None,
-                     output_name: str, trim_mode: str | None = None) -> dict:
-    """`trim_mode`: KEYFRAME | SMART | ACCURATE, or None for the preset's default."""
-    fields = {"sourceId": source_id, "presetId": preset_id, "trimStart": trim_start,
+                     output_name: str, trim_mode: str | None = None, template_id: str = "") -> dict:
+    """One output with `preset_id`, or (when `template_id` is given) every output of that template.
+    `trim_mode`: KEYFRAME | SMART | ACCURATE, or None for the preset's default."""
+    which = {"templateId": template_id} if template_id else {"presetId": preset_id}
+    fields = {"sourceId": source_id, **which, "trimStart": trim_start,
               "trimEnd": trim_end, "outputName": output_name or None}
-    if trim_mode:
+    if trim_mode and not template_id:
         fields["trimMode"] = trim_mode
     data = await gql(
         f"""mutation($input: CreateJobInput!) {{ createJob(input: $input) {{ {JOB_ROW} }} }}""",

@@ -60,6 +60,20 @@ class PresetRow:
 
 
 @dataclasses.dataclass
+class TemplateRow:
+    id: str = ""
+    name: str = ""
+    summary: str = ""  # its outputs, one line
+    builtin: bool = True
+
+
+def template_row(d: dict) -> TemplateRow:
+    outputs = d.get("outputs") or []
+    return TemplateRow(id=str(d["id"]), name=d.get("name") or "", builtin=bool(d.get("builtin")),
+                       summary=d.get("description") or " · ".join(o.get("summary") or "" for o in outputs))
+
+
+@dataclasses.dataclass
 class JobRow:
     id: str = ""
     status: str = QUEUED
@@ -74,6 +88,8 @@ class JobRow:
     attempt_text: str = ""
     output_url: str = ""
     output_asset_id: str = ""
+    playback_url: str = ""  # a template job's streaming package (master playlist, signed link)
+    storyboard_url: str = ""
     can_cancel: bool = False
     can_retry: bool = False
 
@@ -221,7 +237,8 @@ def job_row(d: dict) -> JobRow:
     if d.get("trimStart") is not None or d.get("trimEnd") is not None:
         trim = f"{format_tc(d.get('trimStart') or 0)} → {format_tc(d.get('trimEnd'))}" if d.get(
             "trimEnd") is not None else f"from {format_tc(d.get('trimStart') or 0)}"
-    preset = (d.get("preset") or {}).get("name") or (d.get("presetSnapshot") or {}).get("name") or "—"
+    preset = ((d.get("templateSnapshot") or {}).get("name") or (d.get("preset") or {}).get("name")
+              or (d.get("presetSnapshot") or {}).get("name") or "—")
     attempt, max_attempts = d.get("attempt") or 1, d.get("maxAttempts") or 1
     return JobRow(
         id=str(d["id"]),
@@ -236,6 +253,8 @@ def job_row(d: dict) -> JobRow:
         error=d.get("error") or "",
         attempt_text=f"attempt {attempt}/{max_attempts}" if attempt > 1 else "",
         output_url=d.get("outputUrl") or "",
+        playback_url=d.get("playbackUrl") or "",
+        storyboard_url=d.get("storyboardUrl") or "",
         output_asset_id=str((d.get("outputAsset") or {}).get("id") or ""),
         can_cancel=status in ACTIVE,
         can_retry=status in RETRYABLE,

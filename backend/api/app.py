@@ -31,7 +31,7 @@ from backend.api.http.admin import admin_mount
 from backend.api.http.callback import job_callback
 from backend.api.http.health import healthz
 from backend.api.http.login import login, login_link, logout
-from backend.api.http.media import media_file
+from backend.api.http.media import media_file, package_file
 from backend.api.http.metrics import metrics
 from backend.api.http.ready import readyz
 from backend.api.guard import guard_factory
@@ -102,7 +102,7 @@ def create_app(
             catalog_db.bind_engine(previous)
 
     return Litestar(
-        route_handlers=[controller, job_callback, media_file, healthz, readyz, metrics, graphiql_asset,
+        route_handlers=[controller, job_callback, media_file, package_file, healthz, readyz, metrics, graphiql_asset,
                         login, logout, login_link, admin_mount()],
         lifespan=[lifespan],
         middleware=[guard_factory(settings, policy)],  # Host/Origin checks, security headers

@@ -1,6 +1,6 @@
-"""Piccolo tables: `MediaAsset`, `TranscodePreset`, `TranscodeJob` and its `JobTransition` history,
-plus the access records: `UserRole`, `UserSession`, `ApiToken`, `AuditEvent` (users themselves are
-piccolo's `BaseUser`, referenced by id).
+"""Piccolo tables: `MediaAsset`, `TranscodePreset`, `OutputTemplate`, `TranscodeJob` and its
+`JobTransition` history, plus the access records: `UserRole`, `UserSession`, `ApiToken`,
+`AuditEvent` (users themselves are piccolo's `BaseUser`, referenced by id).
 
 Plain storage of records; rules about what a valid preset or a legal job transition is live in
 `backend.media.presets` and `backend.jobs.lifecycle`.
@@ -78,6 +78,20 @@ class TranscodePreset(Table, tablename="transcode_preset"):
     updated_at = Timestamptz(default=TimestamptzNow(), auto_update=TimestamptzNow().python)
 
 
+class OutputTemplate(Table, tablename="output_template"):
+    """A named list of outputs (backend.media.templates.TemplateSpec): renditions of a streaming
+    package, files, a poster, a storyboard."""
+
+    name = Varchar(length=128, unique=True)
+    description = Text(default="")
+    builtin = Boolean(default=False)
+    outputs = JSON(default=[])  # [TemplateOutput.to_dict()]: {role, preset: {...PresetSpec}, interval}
+    segment_seconds = DoublePrecision(default=4.0)
+    packaging = Varchar(length=16, default="hls+dash")  # hls+dash | hls | dash
+    created_at = Timestamptz(default=TimestamptzNow())
+    updated_at = Timestamptz(default=TimestamptzNow(), auto_update=TimestamptzNow().python)
+
+
 class TranscodeJob(Table, tablename="transcode_job"):
     source = ForeignKey(references=MediaAsset, on_delete=OnDelete.cascade, index=True)
     preset = ForeignKey(references=TranscodePreset, on_delete=OnDelete.set_null, null=True)
@@ -104,6 +118,10 @@ class TranscodeJob(Table, tablename="transcode_job"):
     plan = JSON(default={})  # how it ran: chunks, concurrency, trim mode notes
     spec = JSON(default={})  # the JobSpec (backend.pipeline.spec) the current attempt runs with
     created_by = Integer(null=True, default=None)  # BaseUser id of who queued it (None: a tool)
+    template_id = Integer(null=True, default=None)  # the OutputTemplate a several-output job came from
+    template_snapshot = JSON(default={})  # that template as it was when the job was created
+    outputs = JSON(default=[])  # one record per rendition/file: status, key, size, bitrate, verification
+    playback_key = Varchar(length=1024, default="")  # the package's master playlist in the output area
     created_at = Timestamptz(default=TimestamptzNow(), index=True)
     started_at = Timestamptz(null=True, default=None)
     finished_at = Timestamptz(null=True, default=None)
@@ -167,7 +185,7 @@ class AuditEvent(Table, tablename="mpr_audit_event"):
 
 
 ACCOUNT_TABLES = (UserRole, UserSession, ApiToken, AuditEvent)
-ALL_TABLES = (MediaAsset, TranscodePreset, TranscodeJob, JobTransition, *ACCOUNT_TABLES)
+ALL_TABLES = (MediaAsset, TranscodePreset, OutputTemplate, TranscodeJob, JobTransition, *ACCOUNT_TABLES)
 
 # DDL Piccolo's column options cannot express; run by the migrations and by `create_tables`.
 EXTRA_DDL = (

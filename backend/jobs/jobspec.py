@@ -8,6 +8,8 @@ records about the attempt), so the row shows exactly what ran.
 from __future__ import annotations
 
 import json
+import posixpath
+from dataclasses import replace
 
 from backend.catalog.tables import TranscodeJob
 from backend.media.chunking import ChunkPlan
@@ -21,7 +23,11 @@ def _json(value) -> dict:
 
 
 def build_spec(row: dict, source: Location, output: Location, plan: ChunkPlan | None = None) -> JobSpec:
-    """The JobSpec of the attempt `row` describes (preset snapshot, trim, accurate flag)."""
+    """The JobSpec of the attempt `row` describes (preset snapshot, trim, accurate flag; a template
+    job's template snapshot as its `ladder`, its output then the job's folder, "<stem>/")."""
+    ladder = _json(row.get("template_snapshot")) or None
+    if ladder:
+        output = replace(output, key=posixpath.dirname(output.key) + "/")
     return JobSpec(
         source=source, output=output, preset=_json(row["preset_snapshot"]),
         trim_start=float(row["trim_start"] or 0.0),
@@ -29,6 +35,7 @@ def build_spec(row: dict, source: Location, output: Location, plan: ChunkPlan | 
         accurate=bool(row["accurate_trim"]),
         plan=None if plan is None else plan.to_dict(),
         trim_mode=trim_mode(row),
+        ladder=ladder,
     )
 
 

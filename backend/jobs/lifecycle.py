@@ -39,7 +39,8 @@ def now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
-JSON_FIELDS = ("preset_snapshot", "plan", "spec")
+JSON_FIELDS = ("preset_snapshot", "plan", "spec", "template_snapshot")
+JSON_LIST_FIELDS = ("outputs",)
 
 
 def decode_job(row: dict | None) -> dict | None:
@@ -48,6 +49,9 @@ def decode_job(row: dict | None) -> dict | None:
         for name in JSON_FIELDS:
             if isinstance(row.get(name), str):
                 row[name] = json.loads(row[name] or "null") or {}
+        for name in JSON_LIST_FIELDS:
+            if isinstance(row.get(name), str):
+                row[name] = json.loads(row[name] or "null") or []
     return row
 
 
@@ -76,6 +80,7 @@ def implied_fields(src: str, dst: str, current_attempt: int) -> dict:
             "progress": 0.0, "fps": None, "speed": None, "eta_seconds": None,
             "started_at": None, "finished_at": None, "heartbeat_at": None,
             "worker_id": "", "execution_id": "", "error": "",
+            "outputs": [], "playback_key": "",  # a template job's outputs belong to the attempt that made them
         }
     return {}
 

@@ -9,13 +9,15 @@ import math
 from backend.catalog.ingest import media_info_from_asset
 from backend.catalog.presets import preset_spec_from_row
 from backend.catalog.statuses import ACTIVE, READY, SUCCEEDED
-from backend.catalog.tables import MediaAsset, TranscodeJob, TranscodePreset
+from backend.catalog.tables import MediaAsset, OutputTemplate, TranscodeJob, TranscodePreset
+from backend.catalog.templates import template_spec_from_row
 from backend.config import Settings
 from backend.jobs import lifecycle
 from backend.jobs.errors import DomainError, not_found
 from backend.jobs.naming import candidates, default_stem, sanitize_stem
 from backend.media.presets import PresetError, is_keyframe_copy, output_extension, validate_preset
 from backend.media.smartcut import SMART_CODECS, SMART_CONTAINERS, TRIM_MODES
+from backend.media.templates import TemplateError, TemplateSpec, entry_file, validate_template
 from backend.storage import Storages
 
 END_TOLERANCE = 0.05  # seconds past the probed end still accepted (then clamped)
@@ -108,12 +110,23 @@ async def _free_output_key(storages: Storages, stem: str, extension: str) -> str
     raise AssertionError("unreachable")
 
 
+async def _template(template_id: int) -> tuple[dict, TemplateSpec]:
+    row = await OutputTemplate.select().where(OutputTemplate.id == template_id).first()
+    if row is None:
+        raise not_found("template", template_id)
+    try:
+        return row, validate_template(template_spec_from_row(row))
+    except TemplateError as exc:
+        raise DomainError("INVALID_TEMPLATE", f"template {row['name']!r} is invalid: {exc}") from exc
+
+
 async def create_job(
     settings: Settings,
     storages: Storages,
     *,
     source_id: int,
-    preset_id: int,
+    preset_id: int | None = None,
+    template_id: int | None = None,
     trim_start: float | None = None,
     trim_end: float | None = None,
     accurate_trim: bool | None = None,
@@ -122,8 +135,11 @@ async def create_job(
     chunked: bool | None = None,
     trim_mode: str | None = None,
 ) -> dict:
-    """Validate and queue a job. `chunked`: True/False forces/forbids parallel chunks, None lets MPR decide.
+    """Validate and queue a job: one preset (one output) or one output template (several outputs
+    under one folder). `chunked`: True/False forces/forbids parallel chunks, None lets MPR decide.
     `trim_mode`: keyframe | smart | accurate (None: keyframe for copy presets, accurate otherwise)."""
+    if (preset_id is None) == (template_id is None):
+        raise DomainError("INVALID_INPUT", "give either presetId (one output) or templateId (several outputs)")
     source = await MediaAsset.select().where(MediaAsset.id == source_id).first()
     if source is None:
         raise not_found("asset", source_id)
@@ -132,13 +148,20 @@ async def create_job(
         raise DomainError(
             "ASSET_NOT_READY", f"asset {source['filename']!r} is {source['status']}{why}; choose a ready asset"
         )
-    preset = await TranscodePreset.select().where(TranscodePreset.id == preset_id).first()
-    if preset is None:
-        raise not_found("preset", preset_id)
-    try:
-        spec = validate_preset(preset_spec_from_row(preset))
-    except PresetError as exc:
-        raise DomainError("INVALID_PRESET", f"preset {preset['name']!r} is invalid: {exc}") from exc
+    _, template = (None, None) if template_id is None else await _template(template_id)
+    if template is not None and settings.executor != "local":
+        raise DomainError("INVALID_INPUT", f"output templates run on the local executor; this installation "
+                                           f"runs jobs on {settings.executor!r} (docs/streaming.md)")
+    if template is not None:
+        spec = template.primary_preset
+    else:
+        preset = await TranscodePreset.select().where(TranscodePreset.id == preset_id).first()
+        if preset is None:
+            raise not_found("preset", preset_id)
+        try:
+            spec = validate_preset(preset_spec_from_row(preset))
+        except PresetError as exc:
+            raise DomainError("INVALID_PRESET", f"preset {preset['name']!r} is invalid: {exc}") from exc
 
     info = media_info_from_asset(source)
     if spec.kind in ("video", "image") and info.video is None:
@@ -149,8 +172,14 @@ async def create_job(
         raise DomainError("ASSET_NOT_READY", f"{source['filename']!r} has no known duration")
     start, end = validate_trim(trim_start, trim_end, source["duration"], source["frame_rate"])
 
+    if template is not None and template.storyboard_interval is not None and info.video is None:
+        raise DomainError("INVALID_TEMPLATE", f"{source['filename']!r} has no video stream for a storyboard; "
+                                              "choose an audio-only template")
     keyframe_copy = is_keyframe_copy(spec)
     mode = check_trim_mode(trim_mode, spec, info, accurate_trim)
+    if template is not None and mode == "smart":
+        raise DomainError("INVALID_TRIM", "an output template re-encodes every rendition; the smart trim mode "
+                                          "is for stream-copy presets")
     if accurate_trim and keyframe_copy and mode != "smart":
         raise DomainError(
             "INVALID_TRIM",
@@ -163,8 +192,11 @@ async def create_job(
     stem = sanitize_stem(output_name) if output_name else ""
     if output_name and not stem:
         raise DomainError("INVALID_INPUT", f"output name {output_name!r} has no usable characters; type a plain name")
-    stem = stem or default_stem(source["filename"], spec.name)
-    output_key = await _free_output_key(storages, stem, output_extension(spec))
+    stem = stem or default_stem(source["filename"], template.name if template is not None else spec.name)
+    if template is not None:  # a folder of outputs: <stem>/master.m3u8, <stem>/seg-…, …
+        output_key = await _free_output_key(storages, stem, "/" + entry_file(template))
+    else:
+        output_key = await _free_output_key(storages, stem, output_extension(spec))
 
     job = TranscodeJob(
         source=source_id,
@@ -173,13 +205,16 @@ async def create_job(
         trim_start=start,
         trim_end=end,
         accurate_trim=mode != "keyframe",
-        output_filename=output_key,
+        output_filename=output_key.split("/")[0] + "/" if template is not None else output_key,
         output_key=output_key,
+        template_id=template_id,
+        template_snapshot=template.to_dict() if template is not None else {},
         priority=int(priority),
         executor=settings.executor,
         max_attempts=settings.max_attempts,
         plan={"trim": mode,
-              **({} if chunked is None else {"chunked_requested": bool(chunked)})},
+              **({} if chunked is None or template is not None else {"chunked_requested": bool(chunked)}),
+              **({"mode": "ladder", "template": template.name} if template is not None else {})},
     )
     return await lifecycle.create(job)
 

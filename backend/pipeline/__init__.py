@@ -5,8 +5,9 @@ Between `media` (FFmpeg) and `storage`: imports only `backend.media`. Modules: `
 the one serialisable job description), `reporter` (the Reporter protocol a runner reports
 progress to and asks whether to stop), `guard` (one FFmpeg run within a time budget, stopped
 when the reporter says so), `single` (run_single), `smartcut` (run_smartcut, reached through
-run_single for a spec whose trim mode is smart) and `chunked` (chunk/audio/join steps and
-run_chunked). Where the bytes come from and where reports go is the adapters' business:
+run_single for a spec whose trim mode is smart), `chunked` (chunk/audio/join steps and
+run_chunked) and `ladder` (run_ladder: an output template's renditions, files and storyboard).
+Where the bytes come from and where reports go is the adapters' business:
 `backend.jobs.executors.local` here, `lambda/handler.py` and `lambda/chunk_actions.py` on AWS.
 """
 from .reporter import NullReporter, Reporter

@@ -9,10 +9,13 @@ Lambda with `JobSpec.from_dict`.
      "output": {"bucket": "mpr-media-out", "key": "a-h264-720p.mp4"},
      "preset": {...PresetSpec fields...},
      "trim":   {"start": 0.0, "end": 2.0, "accurate": true, "mode": "accurate"},
-     "plan":   {...ChunkPlan.to_dict()...}}                        (only when chunked)
+     "plan":   {...ChunkPlan.to_dict()...},                        (only when chunked)
+     "ladder": {...TemplateSpec.to_dict()...}}                     (only for an output template:
+               several outputs under the output key, a folder prefix; run by pipeline.ladder)
 
 Version 2 added `trim.mode` (keyframe | smart | accurate; smart runs `pipeline.smartcut`).
 Version 1 specs still parse: their mode follows from the preset (copy: keyframe, else accurate).
+`ladder` is optional: specs without it are one-output jobs.
 """
 from __future__ import annotations
 
@@ -25,6 +28,7 @@ from backend.media.chunking import ChunkingError, ChunkPlan
 from backend.media.command import Trim
 from backend.media.presets import PresetError, PresetSpec, validate_preset
 from backend.media.smartcut import TRIM_MODES
+from backend.media.templates import TemplateError, TemplateSpec, validate_template
 
 SPEC_VERSION = 2
 READ_VERSIONS = (1, 2)  # versions from_dict accepts
@@ -66,6 +70,7 @@ class JobSpec:
     trim_end: float | None = None
     accurate: bool = True
     plan: dict[str, Any] | None = None  # ChunkPlan.to_dict() when the attempt runs chunked
+    ladder: dict[str, Any] | None = None  # TemplateSpec.to_dict() when the job makes a template's outputs
     version: int = SPEC_VERSION
     trim_mode: str = ""  # keyframe | smart | accurate; "" = the preset's default (see `mode`)
 
@@ -94,6 +99,10 @@ class JobSpec:
         return None if self.plan is None else ChunkPlan.from_dict(self.plan)
 
     @property
+    def template(self) -> TemplateSpec | None:
+        return None if self.ladder is None else TemplateSpec.from_dict(self.ladder)
+
+    @property
     def chunked(self) -> bool:
         return self.plan is not None
 
@@ -120,6 +129,8 @@ class JobSpec:
         }
         if self.plan is not None:
             data["plan"] = self.plan
+        if self.ladder is not None:
+            data["ladder"] = self.ladder
         return data
 
     @classmethod
@@ -159,5 +170,13 @@ class JobSpec:
                 plan = ChunkPlan.from_dict(plan).to_dict()
             except (KeyError, TypeError, ValueError, ChunkingError) as exc:
                 raise SpecError(f"plan is not a chunk plan: {exc}") from exc
+        ladder = data.get("ladder")
+        if ladder is not None:
+            if not isinstance(ladder, Mapping):
+                raise SpecError("ladder must be an output template object")
+            try:
+                ladder = validate_template(TemplateSpec.from_dict(ladder)).to_dict()
+            except (TemplateError, TypeError, ValueError) as exc:
+                raise SpecError(f"ladder is not a valid output template: {exc}") from exc
         return cls(source=source, output=output, preset=preset, trim_start=start, trim_end=end,
-                   accurate=bool(trim.get("accurate", True)), plan=plan, trim_mode=mode)
+                   accurate=bool(trim.get("accurate", True)), plan=plan, trim_mode=mode, ladder=ladder)

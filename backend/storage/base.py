@@ -25,6 +25,10 @@ _EXTRA_TYPES = {
     ".opus": "audio/ogg",
     ".flac": "audio/flac",
     ".jpg": "image/jpeg",
+    ".m3u8": "application/vnd.apple.mpegurl",  # streaming packages (backend.media.ladder)
+    ".mpd": "application/dash+xml",
+    ".m4s": "video/iso.segment",
+    ".vtt": "text/vtt",
 }
 
 

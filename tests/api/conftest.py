@@ -15,7 +15,8 @@ from litestar.testing import AsyncTestClient
 from backend.api.app import create_app
 from backend.catalog.ingest import ingest_key
 from backend.catalog.presets import seed_builtin_presets
-from backend.catalog.tables import TranscodePreset
+from backend.catalog.templates import seed_builtin_templates
+from backend.catalog.tables import OutputTemplate, TranscodePreset
 from backend.media.clips import generate_clip
 from backend.storage import open_storages
 
@@ -41,6 +42,12 @@ def storages(api_settings):
 async def presets(db) -> dict[str, int]:
     await seed_builtin_presets()
     return {r["name"]: r["id"] for r in await TranscodePreset.select(TranscodePreset.id, TranscodePreset.name)}
+
+
+@pytest.fixture
+async def templates(db) -> dict[str, int]:
+    await seed_builtin_templates()
+    return {r["name"]: r["id"] for r in await OutputTemplate.select(OutputTemplate.id, OutputTemplate.name)}
 
 
 @pytest.fixture

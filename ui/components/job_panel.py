@@ -1,4 +1,5 @@
-"""Job panel (right, top): preset picker grouped by kind with its summary, output name, Submit.
+"""Job panel (right, top): output template picker (one file, or a template's several outputs),
+preset picker grouped by kind with its summary, output name, Submit.
 
 Submit stays disabled while `EditorState.form_message` says why (in ≥ out, out past the end, no
 preset…); a refusal from the API is shown in the same place.
@@ -8,9 +9,9 @@ from __future__ import annotations
 import reflex as rx
 
 from ui.components.theme import BORDER, FAINT, MONO, MUTED, SELECTION, TEXT, field_label, panel, panel_title
-from ui.models import PresetRow
+from ui.models import PresetRow, TemplateRow
 from ui.components.trim_mode import trim_mode_control
-from ui.state.editor import EditorState
+from ui.state.editor import NO_TEMPLATE, EditorState
 
 
 def _preset_item(preset: PresetRow) -> rx.Component:
@@ -33,6 +34,29 @@ def _preset_select() -> rx.Component:
         value=EditorState.preset_id,
         on_change=EditorState.set_preset,
         size="2",
+    )
+
+
+def _template_item(template: TemplateRow) -> rx.Component:
+    return rx.select.item(template.name, value=template.id, class_name="template-option")
+
+
+def _template_select() -> rx.Component:
+    return rx.vstack(
+        rx.select.root(
+            rx.select.trigger(id="template-select", width="100%"),
+            rx.select.content(
+                rx.select.item("One file (the preset below)", value=NO_TEMPLATE, class_name="template-option"),
+                rx.foreach(EditorState.templates, _template_item),
+                position="popper",
+            ),
+            value=rx.cond(EditorState.template_id != "", EditorState.template_id, NO_TEMPLATE),
+            on_change=EditorState.set_template,
+            size="2",
+        ),
+        rx.cond(EditorState.template_id != "",
+                rx.text(EditorState.selected_template.summary, size="1", color=MUTED, id="template-summary")),
+        spacing="1", width="100%",
     )
 
 
@@ -74,8 +98,10 @@ def job_panel() -> rx.Component:
                           spacing="1",
                       ),
                       spacing="1", width="100%"),
-            rx.vstack(field_label("Preset"), _preset_select(), _summary(), spacing="1", width="100%"),
-            trim_mode_control(),
+            rx.vstack(field_label("Outputs"), _template_select(), spacing="1", width="100%"),
+            rx.cond(EditorState.template_id == "",
+                    rx.vstack(field_label("Preset"), _preset_select(), _summary(), trim_mode_control(),
+                              spacing="1", width="100%")),
             rx.vstack(
                 field_label("Output name"),
                 rx.input(

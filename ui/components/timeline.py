@@ -10,6 +10,7 @@ import reflex as rx
 from ui.components.theme import (
     BAD, BORDER, FAINT, MONO, MUTED, PANEL_2, PLAYHEAD, SELECTION, TEXT, field_label, mono, panel,
 )
+from ui.components.stream_player import stream_player
 from ui.state.editor import EditorState
 
 TRACK_HEIGHT = "64px"  # 62 px inside the border: editor.TILE_HEIGHT
@@ -20,9 +21,26 @@ def _js(call: str):
     return rx.call_script(f"window.mprTimeline && window.mprTimeline.{call}")
 
 
+def _stream() -> rx.Component:
+    """A job's streaming package (hls.js), with its title and a way back to the source."""
+    return rx.box(
+        stream_player(EditorState.stream_url, EditorState.stream_storyboard, key=EditorState.stream_url),
+        rx.hstack(
+            rx.badge(rx.icon("radio", size=11), EditorState.stream_title, variant="soft", size="1"),
+            rx.icon_button(rx.icon("x", size=12), size="1", variant="soft", color_scheme="gray",
+                           on_click=EditorState.close_stream, id="stream-close", title="Back to the source"),
+            position="absolute", top="6px", right="6px", spacing="1", align="center",
+        ),
+        width="100%", height="100%", position="relative",
+    )
+
+
 def player() -> rx.Component:
     return rx.box(
         rx.cond(
+            EditorState.stream_url != "",
+            _stream(),
+            rx.cond(
             EditorState.has_asset,
             rx.el.video(
                 id="player",
@@ -42,6 +60,7 @@ def player() -> rx.Component:
                     align="center", spacing="2",
                 ),
                 width="100%", height="100%",
+            ),
             ),
         ),
         flex="1", min_height="0", background="#000", border_radius="6px", overflow="hidden",

@@ -12,7 +12,7 @@ import re
 import reflex as rx
 
 from ui import api
-from ui.models import AssetDetail, PresetRow, asset_detail, preset_row
+from ui.models import AssetDetail, PresetRow, TemplateRow, asset_detail, preset_row, template_row
 from ui.state.base import AppState
 from ui.statuses import READY
 from ui.timecode import format_tc, parse_tc, snap
@@ -20,6 +20,7 @@ from ui.trim import trim_problem
 
 TILE_HEIGHT = 62  # px: the timeline track's inner height (ui/components/timeline.py)
 KIND_ORDER = ("video", "audio", "copy", "image")
+NO_TEMPLATE = "none"  # the template picker's "one file" entry (a select item cannot have the value "")
 KIND_LABELS = {"video": "Video", "audio": "Audio only", "copy": "Trim without re-encoding", "image": "Images"}
 
 
@@ -48,6 +49,11 @@ class EditorState(AppState):
     out_rev: int = 0
     presets: list[PresetRow] = []
     preset_id: str = ""
+    templates: list[TemplateRow] = []
+    template_id: str = ""  # "" (NO_TEMPLATE in the picker): one output with the preset
+    stream_url: str = ""  # a job's streaming package playing in the player instead of the asset
+    stream_storyboard: str = ""
+    stream_title: str = ""
     output_name: str = ""
     output_name_edited: bool = False
     submitting: bool = False
@@ -89,9 +95,16 @@ class EditorState(AppState):
             return "Select an asset in the library."
         if self.trim_message:
             return self.trim_message
-        if not self.preset_id:
+        if not self.preset_id and not self.template_id:
             return "Choose a preset."
         return ""
+
+    @rx.var
+    def selected_template(self) -> TemplateRow:
+        for t in self.templates:
+            if t.id == self.template_id:
+                return t
+        return TemplateRow(id="")
 
     @rx.var
     def selection_text(self) -> str:
@@ -153,6 +166,8 @@ class EditorState(AppState):
 
     @rx.var
     def output_extension(self) -> str:
+        if self.template_id:
+            return "/"  # a template job writes a folder of outputs
         return "." + self.selected_preset.container if self.selected_preset.container else ""
 
     # ---------------------------------------------------------------- loading
@@ -177,6 +192,12 @@ class EditorState(AppState):
         except api.ApiError as exc:
             return f"Presets could not be loaded: {exc.message}"
         self.presets = [preset_row(r) for r in rows]
+        try:
+            self.templates = [template_row(r) for r in await api.list_templates()]
+        except api.ApiError as exc:
+            return f"Output templates could not be loaded: {exc.message}"
+        if self.template_id and all(t.id != self.template_id for t in self.templates):
+            self.template_id = ""
         if not self.preset_id or all(p.id != self.preset_id for p in self.presets):
             first = next((p for p in self.presets if p.video_codec == "libx264" and "720" in p.name), None) or next(
                 (p for k in KIND_ORDER for p in self.presets if p.kind == k), None)
@@ -197,6 +218,7 @@ class EditorState(AppState):
             self.asset_error = "That asset no longer exists."
             return
         self.asset, self.has_asset, self.asset_error = asset_detail(row), True, ""
+        self.stream_url = self.stream_storyboard = self.stream_title = ""
         self.submit_error = ""
         self._set_points(0.0, self.asset.duration)
         self.output_name_edited = False
@@ -230,7 +252,7 @@ class EditorState(AppState):
     def _prefill_name(self) -> None:
         if self.output_name_edited or not self.has_asset:
             return
-        preset = self.selected_preset
+        preset = self.selected_template if self.template_id else self.selected_preset
         self.output_name = f"{_stem(self.asset.name)}-{_slug(preset.name)}" if preset.id else _stem(self.asset.name)
 
     # ---------------------------------------------------------------- in / out
@@ -296,6 +318,21 @@ class EditorState(AppState):
         return EditorState.refresh_trim_plan
 
     @rx.event
+    def set_template(self, template_id: str):
+        self.template_id = "" if template_id == NO_TEMPLATE else template_id
+        self.submit_error = ""
+        self._prefill_name()
+
+    @rx.event
+    def play_stream(self, url: str, storyboard: str, title: str):
+        """Play a job's streaming package (its playbackUrl) in the player."""
+        self.stream_url, self.stream_storyboard, self.stream_title = url, storyboard, title
+
+    @rx.event
+    def close_stream(self):
+        self.stream_url = self.stream_storyboard = self.stream_title = ""
+
+    @rx.event
     def set_output_name(self, value: str):
         self.output_name = value
         self.output_name_edited = bool(value.strip())
@@ -314,6 +351,7 @@ class EditorState(AppState):
                 trim_end=None if at_end else self.out_s,
                 output_name=self.output_name.strip(),
                 trim_mode=self.trim_mode.upper() if self.selected_preset.keyframe_copy else None,
+                template_id=self.template_id,
             )
         except api.ApiError as exc:
             self.submitting, self.submit_error = False, exc.message

@@ -246,6 +246,11 @@ class QueueState(AppState):
         return await self._act(job_id, api.retry_job, "retry")
 
     @rx.event
+    def play_stream(self, url: str, storyboard: str, title: str):
+        if url:
+            return EditorState.play_stream(url, storyboard, title)
+
+    @rx.event
     def play_output(self, asset_id: str):
         if asset_id:
             return LibraryState.select(asset_id)

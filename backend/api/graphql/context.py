@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from backend.api.http import media_links
+from backend.api.http import media_links, package_links
 from backend.api.graphql.loaders import Loaders
 from backend.config import Settings
 from backend.storage import LocalStorage, Storage, Storages
@@ -42,6 +42,15 @@ def playback_url(ctx: ApiContext, area: str, key: str) -> str:
     if isinstance(storage, LocalStorage):
         return _local_url(storage, key, ctx.media_key, media_links.expiry(time.time()))
     return storage.playback_url(key)
+
+
+def package_url(ctx: ApiContext, area: str, entry_key: str) -> str:
+    """A URL for `entry_key` (e.g. "<stem>/master.m3u8") whose signature covers its whole folder,
+    so a player can fetch every playlist and segment the entry refers to (backend.api.http.package_links)."""
+    folder, _, entry = entry_key.rpartition("/")
+    if ctx.media_key and folder:
+        return package_links.sign(ctx.media_key, area, folder, entry)
+    return playback_url(ctx, area, entry_key)
 
 
 def api(info) -> ApiContext:

@@ -30,10 +30,12 @@ class TrimMode(Enum):
     ACCURATE = "accurate"
 
 
-@strawberry.input
+@strawberry.input(description="Give presetId (one output) or templateId (an output template: several outputs).")
 class CreateJobInput:
     source_id: strawberry.ID
-    preset_id: strawberry.ID
+    preset_id: strawberry.ID | None = None
+    template_id: strawberry.ID | None = strawberry.field(
+        default=None, description="An output template: one job, several outputs (a streaming package, files).")
     trim_start: float | None = strawberry.field(default=None, description="In point, seconds.")
     trim_end: float | None = strawberry.field(default=None, description="Out point, seconds.")
     accurate_trim: bool | None = strawberry.field(
@@ -86,6 +88,33 @@ class PresetUpdateInput:
     audio_bitrate: int | None = strawberry.UNSET
     channels: int | None = strawberry.UNSET
     sample_rate: int | None = strawberry.UNSET
+
+
+@strawberry.input(description="One output of a template: a role and a preset (an existing preset by id, "
+                               "or the preset's fields inline); a storyboard takes only an interval.")
+class TemplateOutputInput:
+    role: str = strawberry.field(description="rendition | file | poster | storyboard")
+    preset_id: strawberry.ID | None = None
+    preset: PresetInput | None = None
+    interval: float | None = strawberry.field(default=None, description="Storyboard: seconds between thumbnails.")
+
+
+@strawberry.input(description="An output template; checked by backend.media.templates.validate_template.")
+class TemplateInput:
+    name: str
+    outputs: list[TemplateOutputInput]
+    description: str = ""
+    segment_seconds: float = 4.0
+    packaging: str = "hls+dash"
+
+
+@strawberry.input(description="Template fields to change; omitted fields stay as they are.")
+class TemplateUpdateInput:
+    name: str | None = strawberry.UNSET
+    outputs: list[TemplateOutputInput] | None = strawberry.UNSET
+    description: str | None = strawberry.UNSET
+    segment_seconds: float | None = strawberry.UNSET
+    packaging: str | None = strawberry.UNSET
 
 
 def given(obj) -> dict:

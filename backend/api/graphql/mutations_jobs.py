@@ -13,13 +13,15 @@ from backend.jobs import service
 
 @strawberry.type
 class JobMutations:
-    @strawberry.mutation(description="Queue a transcode/trim of one asset with one preset.")
+    @strawberry.mutation(description="Queue a transcode/trim of one asset with one preset, or with an output "
+                                     "template (one job, several outputs: a streaming package, files).")
     async def create_job(self, info: strawberry.Info, input: CreateJobInput) -> TranscodeJob:
         ctx = api(info)
         row = await service.create_job(
             ctx.settings, ctx.storages,
             source_id=parse_id(input.source_id, "sourceId"),
-            preset_id=parse_id(input.preset_id, "presetId"),
+            preset_id=None if input.preset_id is None else parse_id(input.preset_id, "presetId"),
+            template_id=None if input.template_id is None else parse_id(input.template_id, "templateId"),
             trim_start=input.trim_start,
             trim_end=input.trim_end,
             accurate_trim=input.accurate_trim,

@@ -34,7 +34,8 @@ READ = Rule("viewer", "read")
 PERMISSIONS: dict[str, Rule] = {
     # queries
     "assets": READ, "asset": READ, "jobs": READ, "job": READ, "presets": READ, "systemStatus": READ,
-    "trimPlan": READ,  # what a cut would do (keyframes of a source): reading, like `asset`
+    "trimPlan": READ,
+    "templates": READ, "template": READ,  # what a cut would do (keyframes of a source): reading, like `asset`
     "me": READ,
     "apiTokens": READ,  # a user's own tokens; an admin may ask for anyone's
     "users": Rule("admin", "admin"),
@@ -53,6 +54,9 @@ PERMISSIONS: dict[str, Rule] = {
     "createPreset": Rule("admin", "admin", "preset"),
     "updatePreset": Rule("admin", "admin", "preset"),
     "deletePreset": Rule("admin", "admin", "preset"),
+    "createTemplate": Rule("admin", "admin", "template"),
+    "updateTemplate": Rule("admin", "admin", "template"),
+    "deleteTemplate": Rule("admin", "admin", "template"),
     "createUser": Rule("admin", "admin", "user"),
     "updateUser": Rule("admin", "admin", "user"),
     # everyone manages their own tokens (with a session, or a token of scope write or more)

@@ -16,6 +16,7 @@ from backend.api.graphql.types import (
     Edge,
     JobStatus,
     MediaAsset,
+    OutputTemplate,
     PageInfo,
     SystemStatus,
     TranscodeJob,
@@ -27,6 +28,7 @@ from backend.jobs.trimplan import trim_plan as plan_trim
 from backend.api.system import database_kind
 from backend.catalog.tables import MediaAsset as AssetTable
 from backend.catalog.tables import TranscodeJob as JobTable
+from backend.catalog.tables import OutputTemplate as TemplateTable
 from backend.catalog.tables import TranscodePreset as PresetTable
 
 
@@ -132,6 +134,16 @@ class Query:
     async def presets(self, info: strawberry.Info) -> list[TranscodePreset]:
         rows = await PresetTable.select().order_by(PresetTable.builtin, ascending=False).order_by(PresetTable.name)
         return [TranscodePreset.from_row(r) for r in rows]
+
+    @strawberry.field(description="All output templates, builtins first, then by name.")
+    async def templates(self, info: strawberry.Info) -> list[OutputTemplate]:
+        rows = await TemplateTable.select().order_by(TemplateTable.builtin, ascending=False).order_by(TemplateTable.name)
+        return [OutputTemplate.from_row(r) for r in rows]
+
+    @strawberry.field
+    async def template(self, info: strawberry.Info, id: strawberry.ID) -> OutputTemplate | None:
+        row = await TemplateTable.select().where(TemplateTable.id == parse_id(id, "template id")).first()
+        return OutputTemplate.from_row(row) if row else None
 
     @strawberry.field
     def system_status(self, info: strawberry.Info) -> SystemStatus:

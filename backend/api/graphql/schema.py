@@ -29,6 +29,7 @@ from backend.api.graphql.mutations_jobs import JobMutations
 from backend.api.graphql.mutations_presets import PresetMutations
 from backend.api.graphql.permissions import check_table, guard_type
 from backend.api.graphql.queries import Query as CatalogQuery
+from backend.api.graphql.mutations_templates import TemplateMutations
 from backend.api.graphql.subscriptions import Subscription
 
 MAX_DEPTH = 8
@@ -56,7 +57,7 @@ class Query(CatalogQuery, AccountQueries):
 
 
 @strawberry.type
-class Mutation(AssetMutations, JobMutations, PresetMutations, AccountMutations):
+class Mutation(AssetMutations, JobMutations, PresetMutations, TemplateMutations, AccountMutations):
     pass
 
 

@@ -15,7 +15,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from backend.api import system
-from backend.api.graphql.context import api, playback_url
+from backend.api.graphql.context import api, package_url, playback_url
 from backend.catalog.statuses import ASSET_STATUSES, JOB_STATUSES
 from backend.catalog.tables import MediaAsset as AssetTable
 from backend.catalog.tables import TranscodeJob as JobTable
@@ -192,6 +192,86 @@ class TranscodePreset:
             return self.name
 
 
+@strawberry.type(description="One output of an output template: a preset plus its role.")
+class TemplateOutput:
+    role: str = strawberry.field(description="rendition | file | poster | storyboard")
+    preset: JSON | None = strawberry.field(description="The preset's fields (null for a storyboard).")
+    interval: float | None = strawberry.field(description="Storyboard: seconds between thumbnails.")
+
+    @strawberry.field(description="One readable line about this output.")
+    def summary(self) -> str:
+        if self.preset is None:
+            return f"storyboard, one thumbnail every {self.interval or 2:g} s"
+        try:
+            return f"{self.preset.get('name', '')}: {summarize(PresetSpec.from_dict(self.preset))}"
+        except Exception:  # a hand-edited row must not break a listing
+            return str(self.preset.get("name", ""))
+
+
+@strawberry.type(description="A named list of outputs (renditions of a streaming package, files, a poster, "
+                             "a storyboard); builtin templates are read-only.")
+class OutputTemplate:
+    id: strawberry.ID
+    name: str
+    description: str
+    builtin: bool
+    segment_seconds: float
+    packaging: str = strawberry.field(description="hls+dash | hls | dash")
+    outputs: list[TemplateOutput]
+    created_at: dt.datetime | None
+    updated_at: dt.datetime | None
+
+    @classmethod
+    def from_row(cls, row: dict) -> "OutputTemplate":
+        outputs = _json(row.get("outputs"), [])
+        return cls(
+            id=strawberry.ID(str(row["id"])), name=row["name"], description=row["description"] or "",
+            builtin=bool(row["builtin"]), segment_seconds=row["segment_seconds"] or 4.0,
+            packaging=row["packaging"] or "hls+dash",
+            outputs=[TemplateOutput(role=str(o.get("role", "")), preset=o.get("preset"), interval=o.get("interval"))
+                     for o in outputs if isinstance(o, dict)],
+            created_at=row.get("created_at"), updated_at=row.get("updated_at"),
+        )
+
+
+@strawberry.type(description="One output of a several-output job: a rendition of its package, a file, "
+                             "the poster or the storyboard.")
+class JobOutput:
+    name: str
+    role: str
+    kind: str
+    status: str = strawberry.field(description="succeeded | skipped (a rendition above the source's size).")
+    reason: str
+    key: str | None = strawberry.field(description="Storage key in the output area (a media playlist for a rendition).")
+    size: float | None = strawberry.field(description="Bytes (init + media segments for a rendition).")
+    bitrate: float | None = strawberry.field(description="Average bit/s.")
+    peak_bitrate: float | None = strawberry.field(description="Peak segment bit/s (the declared BANDWIDTH).")
+    duration: float | None
+    width: int | None
+    height: int | None
+    frame_rate: float | None
+    segments: int | None
+    codecs: str
+    verification: str
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "JobOutput":
+        return cls(name=str(d.get("name", "")), role=str(d.get("role", "")), kind=str(d.get("kind") or ""),
+                   status=str(d.get("status", "")), reason=str(d.get("reason") or ""), key=d.get("key"),
+                   size=d.get("size"), bitrate=d.get("bitrate"), peak_bitrate=d.get("peak_bitrate"),
+                   duration=d.get("duration"), width=d.get("width"), height=d.get("height"),
+                   frame_rate=d.get("frame_rate"), segments=d.get("segments"), codecs=str(d.get("codecs") or ""),
+                   verification=str(d.get("verification") or ""))
+
+    @strawberry.field(description="URL of a file, poster or storyboard output (null for renditions: play playbackUrl).")
+    def url(self, info: strawberry.Info) -> str | None:
+        if not self.key or self.status != "succeeded" or self.role == "rendition":
+            return None
+        if self.role == "storyboard":
+            return package_url(api(info), "out", self.key)
+        return playback_url(api(info), "out", self.key)
+
+
 @strawberry.type(description="One recorded status change of a job.")
 class JobTransition:
     at: dt.datetime | None
@@ -235,6 +315,10 @@ class TranscodeJob:
     _output_asset_id: strawberry.Private[int | None]
     _preset_snapshot: strawberry.Private[object]
     _plan: strawberry.Private[object]
+    _template_id: strawberry.Private[int | None] = None
+    _template_snapshot: strawberry.Private[object] = None
+    _outputs: strawberry.Private[object] = None
+    _playback_key: strawberry.Private[str] = ""
 
     @classmethod
     def from_row(cls, row: dict) -> "TranscodeJob":
@@ -266,6 +350,10 @@ class TranscodeJob:
             _output_asset_id=row["output_asset"],
             _preset_snapshot=row.get("preset_snapshot"),
             _plan=row.get("plan"),
+            _template_id=row.get("template_id"),
+            _template_snapshot=row.get("template_snapshot"),
+            _outputs=row.get("outputs"),
+            _playback_key=row.get("playback_key") or "",
         )
 
     @strawberry.field(description="Seconds the output should last (trim window).")
@@ -303,11 +391,42 @@ class TranscodeJob:
         rows = await api(info).loaders.history.load(int(self.id))
         return [JobTransition.from_row(r) for r in rows]
 
-    @strawberry.field(description="URL that plays the output, once it exists.")
+    @strawberry.field(description="URL that plays the output, once it exists (null for a streaming package: see playbackUrl).")
     def output_url(self, info: strawberry.Info) -> str | None:
         if self.status is not JobStatus.SUCCEEDED or not self.output_key:
             return None
+        if self.output_key.endswith((".m3u8", ".mpd")):  # a package: one playlist alone is no download
+            return None
         return playback_url(api(info), "out", self.output_key)
+
+
+    @strawberry.field(description="The output template the job was made from (null for a one-preset job).")
+    def template_id(self) -> strawberry.ID | None:
+        return None if self._template_id is None else strawberry.ID(str(self._template_id))
+
+    @strawberry.field(description="The output template as it was when the job was created ({} for a one-preset job).")
+    def template_snapshot(self) -> JSON:
+        return _json(self._template_snapshot, {})
+
+    @strawberry.field(description="Each rendition/file of a template job, with its status, size, bitrate and "
+                                  "verification (skipped renditions say why).")
+    def outputs(self) -> list[JobOutput]:
+        return [JobOutput.from_dict(o) for o in _json(self._outputs, []) if isinstance(o, dict)]
+
+    @strawberry.field(description="The streaming package's master playlist (HLS; the DASH manifest for a "
+                                  "DASH-only template), under a signed link that covers the package folder.")
+    def playback_url(self, info: strawberry.Info) -> str | None:
+        if self.status is not JobStatus.SUCCEEDED or not self._playback_key:
+            return None
+        return package_url(api(info), "out", self._playback_key)
+
+    @strawberry.field(description="The storyboard's WebVTT cues (sprite-sheet thumbnails), when the job made one.")
+    def storyboard_url(self, info: strawberry.Info) -> str | None:
+        if self.status is not JobStatus.SUCCEEDED:
+            return None
+        board = next((o for o in _json(self._outputs, []) if isinstance(o, dict) and o.get("role") == "storyboard"
+                      and o.get("key")), None)
+        return package_url(api(info), "out", board["key"]) if board else None
 
 
 @strawberry.type(description="What a trim will do, from the source's keyframes (the trimPlan query).")

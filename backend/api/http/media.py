@@ -5,7 +5,10 @@ unsatisfiable range answers 416 with `Content-Range: bytes */size`; several rang
 If-Range that no longer matches, get the whole file (200). Keys go through the storage's
 `local_path`, which refuses anything outside its root. S3 media is played from presigned URLs.
 A request needs the signature GraphQL put in the URL (backend.api.http.media_links) or the API token
-as a bearer header; otherwise 403. Files are served inertly (backend.api.inert).
+as a bearer header; otherwise 403. GET/HEAD /media/pkg/<exp>/<sig>/<area>/<key> serves the files of
+a streaming package under one signature for its folder (backend.api.http.package_links); on S3
+its playlists are served from here (relative URLs stay under the signed prefix) and its segments
+redirect to presigned URLs. Files are served inertly (backend.api.inert).
 """
 from __future__ import annotations
 
@@ -16,12 +19,13 @@ from pathlib import Path
 from litestar import Request, Response, route
 from litestar.exceptions import PermissionDeniedException, NotFoundException
 from litestar.params import FromPath
-from litestar.response import Stream
+from litestar.response import Redirect, Stream
 
-from backend.api.http import media_links
+from backend.api.http import media_links, package_links
 from backend.api.auth import token_matches
 from backend.api.inert import inert_media
 from backend.storage import StorageError, content_type_for
+from backend.storage.base import safe_key
 
 CHUNK = 256 * 1024
 AREAS = ("in", "out", "thumbs")
@@ -84,6 +88,45 @@ async def media_file(request: Request, area: FromPath[str], key: FromPath[str]) 
             or token_matches(state.api_token, request.headers.get("authorization"))):
         raise PermissionDeniedException("media links are signed: take this file's URL from the GraphQL API "
                                      "(mediaUrl, posterUrl, outputUrl) or send the API token")
+    return await serve_file(request, path, key)
+
+
+TEXT_SUFFIXES = (".m3u8", ".mpd", ".vtt")
+MAX_TEXT = 4 * 1024 * 1024
+
+
+@route("/media/pkg/{exp:str}/{sig:str}/{area:str}/{key:path}", http_method=["GET", "HEAD"], include_in_schema=False)
+async def package_file(request: Request, exp: FromPath[str], sig: FromPath[str], area: FromPath[str],
+                       key: FromPath[str]) -> Response:
+    """A file of a streaming package, under the signature of its folder."""
+    if area not in AREAS:
+        raise NotFoundException()
+    storage = request.app.state.storages.get(area)
+    try:
+        key = safe_key(key.lstrip("/"))  # no "..", no absolute paths: the key stays inside the signed folder
+        path = storage.local_path(key)
+    except StorageError:
+        raise NotFoundException() from None
+    if not package_links.covers(request.app.state.media_key, exp, sig, area, key):
+        raise PermissionDeniedException("this package link is not valid (expired, or not for this folder): "
+                                        "take the package's playbackUrl from the GraphQL API")
+    if path is not None:
+        return await serve_file(request, path, key)
+    if key.endswith(TEXT_SUFFIXES):  # playlists through here: their relative URLs stay signed
+        obj = await storage.stat(key)
+        if obj is None or obj.size > MAX_TEXT:
+            raise NotFoundException()
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as tmp:
+            local = await storage.get_file(key, Path(tmp) / "f")
+            body = await asyncio.to_thread(local.read_bytes)
+        return Response(body, media_type=content_type_for(key), headers={"Cache-Control": "no-cache"})
+    return Redirect(storage.playback_url(key), status_code=302)
+
+
+async def serve_file(request: Request, path: Path, key: str) -> Response:
+    """`path` with byte ranges, ETag and Last-Modified (404 when it is not a file)."""
     try:
         st = await asyncio.to_thread(path.stat)
     except OSError:

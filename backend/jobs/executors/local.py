@@ -2,7 +2,8 @@
 
 Loop: claim the next queued job (priority, then age), build its `JobSpec` (`jobs.jobspec`, kept
 on the row), run it with the pipeline (`run_single`, or `run_chunked` when chunks pay off here),
-store the verified output, register it as an asset, mark the job succeeded. Progress goes to the
+store the verified output, register it as an asset, mark the job succeeded. A job made from an
+output template runs `run_ladder` instead and stores its whole folder (`_run_template`). Progress goes to the
 row through `jobs.reporting.CatalogReporter` at most twice a second; a progress write that finds
 the attempt no longer running (cancelled, recovered elsewhere) stops FFmpeg. A watchdog kills attempts whose FFmpeg makes no progress for
 `stall_seconds`; a recovery pass re-queues attempts whose worker died.
@@ -39,6 +40,7 @@ from backend.media.verify import VerificationError
 from backend.pipeline import JobSpec, Location
 from backend.pipeline.chunked import run_chunked
 from backend.pipeline.guard import StopRequested
+from backend.pipeline.ladder import run_ladder
 from backend.pipeline.single import run_single
 from backend.storage import Storages
 
@@ -182,6 +184,9 @@ class LocalExecutor(BackgroundLoops):
                               Location(area="out", key=row["output_key"]))
             info = media_info_from_asset(source)
             src = await self._source_path(source, workdir)
+            if spec.ladder is not None:
+                await self._run_template(row, attempt, spec, src, info, workdir)
+                return
             final_local = self.storages.output.local_path(row["output_key"])
             if final_local is not None:
                 final_local.parent.mkdir(parents=True, exist_ok=True)
@@ -233,6 +238,50 @@ class LocalExecutor(BackgroundLoops):
             shutil.rmtree(workdir, ignore_errors=True)
             self.running.pop(job_id, None)
             self._wake.set()
+
+    async def _run_template(self, row: dict, attempt: Attempt, spec: JobSpec, src: Path, info, workdir: Path) -> None:
+        """Every output of the job's template into its folder `spec.output.key` ("<stem>/"): written
+        next to the final folder and renamed into place on local storage, uploaded file by file otherwise."""
+        job_id, prefix = row["id"], spec.output.key
+        await store_spec(job_id, attempt.attempt, spec)
+        reporter = CatalogReporter(job_id, attempt.attempt, on_alive=attempt.alive)
+        final_dir = self.storages.output.local_path(prefix.rstrip("/"))
+        if final_dir is not None:
+            final_dir.parent.mkdir(parents=True, exist_ok=True)
+            outdir = final_dir.parent / f".partial-{job_id}-{attempt.attempt}-{final_dir.name}"
+            shutil.rmtree(outdir, ignore_errors=True)
+        else:
+            outdir = workdir / "outputs"
+        result = await run_ladder(spec, src, outdir, reporter, info=info)
+        try:
+            if final_dir is not None:
+                shutil.rmtree(final_dir, ignore_errors=True)  # left by an attempt that stopped after its rename
+                os.replace(outdir, final_dir)
+            else:
+                for name in result.files:
+                    await self.storages.output.put_file(outdir / name, prefix + name)
+        finally:
+            shutil.rmtree(outdir, ignore_errors=True)
+        asset_id = None
+        if result.primary is not None:
+            name, out_info = result.primary
+            asset_id = await with_retry(lambda: register_output(self.storages, prefix + name, out_info),
+                                        what=f"job {job_id} output asset")
+        outputs = [{**o, "key": prefix + o["key"]} if o.get("key") else o for o in result.outputs]
+        moved = await lifecycle.transition(
+            job_id, lifecycle.SUCCEEDED, result.note(), expect_attempt=attempt.attempt,
+            expect_from=(lifecycle.RUNNING,), output_asset=asset_id, log_tail=result.log_tail,
+            plan={**dict(row["plan"] or {}), **result.record()}, outputs=outputs,
+            playback_key=prefix + result.playback if result.playback else "",
+        )
+        if not moved:  # cancelled while we stored: the outputs are not wanted
+            for name in result.files:
+                with contextlib.suppress(Exception):
+                    await self.storages.output.delete(prefix + name)
+            if final_dir is not None:
+                shutil.rmtree(final_dir, ignore_errors=True)
+            if asset_id is not None:
+                await MediaAsset.delete().where(MediaAsset.id == asset_id)
 
     async def _choose_mode(self, row: dict, src: Path, info, spec: JobSpec) -> tuple[dict, ChunkPlan | None]:
         """Single pass, or GOP-aligned chunks encoded in parallel (when asked, or when it pays off here)."""

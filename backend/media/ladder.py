@@ -1,0 +1,216 @@
+"""An adaptive-bitrate ladder as ONE FFmpeg command: the source is decoded once, `split` feeds a
+scaler + H.264 encoder per rendition (and a storyboard tiler), and FFmpeg's DASH muxer cuts every
+rendition into CMAF (fragmented MP4) segments of the same length, writing `manifest.mpd` and the
+HLS media playlists (`media_<n>.m3u8`) over the same segment files.
+
+The storyboard branch writes one small JPEG per `interval` (`thumb-%05d.jpg`), which
+`backend.media.packaging` tiles into sprite sheets with Pillow: a sparse output (one tiled sheet
+per 25 thumbnails) would hold FFmpeg's `-progress` out_time at N/A until its first sheet, and the
+job would look stalled.
+
+Keyframes are forced at the same instants in every rendition (`-force_key_frames
+expr:gte(t,n_forced*SEG)`, `-sc_threshold 0`, GOP = one segment), so each segment of each
+rendition starts with a keyframe at the same time and players can switch at any boundary.
+The scaler keeps each rung's display aspect through its sample aspect ratio (426x240 of a 16:9
+source gets SAR 640:639), which the DASH muxer requires of one adaptation set.
+`fit_ladder` drops rungs above the source's size (never upscaled) and says why. Pure: builds
+argv and layouts; `backend.media.packaging` measures the result and writes `master.m3u8`.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from .binaries import ffmpeg_path
+from .command import GLOBAL_ARGS, Trim, output_fps, output_size, resolve_trim
+from .paths import ff_target
+from .presets import PresetSpec
+from .probe import MediaInfo
+from .templates import TemplateSpec
+
+MANIFEST = "manifest.mpd"
+MASTER = "master.m3u8"
+STORYBOARD_VTT = "storyboard.vtt"
+STORYBOARD_PATTERN = "storyboard-%03d.jpg"  # the sprite sheets
+THUMB_PATTERN = "thumb-%05d.jpg"  # FFmpeg's single thumbnails, tiled into sheets afterwards
+STORYBOARD_WIDTH = 160
+STORYBOARD_GRID = (5, 5)  # columns, rows per sprite sheet
+INIT_NAME = "init-$RepresentationID$.m4s"
+SEGMENT_NAME = "seg-$RepresentationID$-$Number%05d$.m4s"
+
+
+@dataclass(frozen=True)
+class Rung:
+    """One rendition that will be encoded: representation `index` in the manifest."""
+
+    index: int
+    preset: PresetSpec
+    kind: str  # video | audio
+    width: int | None = None
+    height: int | None = None
+    fps: float | None = None
+
+    @property
+    def name(self) -> str:
+        return self.preset.name
+
+    @property
+    def playlist(self) -> str:
+        return f"media_{self.index}.m3u8"
+
+
+@dataclass(frozen=True)
+class Storyboard:
+    interval: float
+    width: int
+    height: int
+    columns: int = STORYBOARD_GRID[0]
+    rows: int = STORYBOARD_GRID[1]
+
+    def thumbnails(self, length: float) -> int:
+        """How many thumbnails `fps=1/interval` makes over `length` seconds (one at 0 s, then every interval)."""
+        return max(1, math.ceil(length / self.interval - 1e-6))
+
+    def sheets(self, length: float) -> int:
+        return math.ceil(self.thumbnails(length) / (self.columns * self.rows))
+
+
+@dataclass(frozen=True)
+class Ladder:
+    """What the package will hold: video rungs, the audio rungs (the shared AAC track of a video
+    ladder, or the audio-only renditions), the storyboard, and the rungs skipped with why."""
+
+    video: tuple[Rung, ...]
+    audio: tuple[Rung, ...]
+    storyboard: Storyboard | None
+    skipped: tuple[tuple[str, str], ...]  # (rendition name, why)
+    segment_seconds: float
+    packaging: str
+    start: float
+    length: float
+
+    @property
+    def rungs(self) -> tuple[Rung, ...]:
+        return self.video + self.audio
+
+    @property
+    def packaged(self) -> bool:
+        return bool(self.rungs)
+
+    def summary(self) -> dict:
+        return {"renditions": [r.name for r in self.rungs], "skipped": [f"{n}: {why}" for n, why in self.skipped],
+                "segment_seconds": self.segment_seconds, "packaging": self.packaging}
+
+
+def _storyboard(template: TemplateSpec, info: MediaInfo) -> Storyboard | None:
+    interval = template.storyboard_interval
+    if interval is None or info.video is None:
+        return None
+    thumb = PresetSpec("storyboard", "image", "jpg", max_width=STORYBOARD_WIDTH, max_height=STORYBOARD_WIDTH)
+    width, height = output_size(thumb, info)
+    return Storyboard(interval=interval, width=width, height=height)
+
+
+def fit_ladder(template: TemplateSpec, info: MediaInfo, trim: Trim | None = None) -> Ladder:
+    """The rungs of `template` this source gets: a rendition taller than the source is skipped
+    (not upscaled), as is one that would come out the same size as a bigger rung."""
+    start, end = resolve_trim(trim, info)
+    video: list[Rung] = []
+    audio: list[Rung] = []
+    skipped: list[tuple[str, str]] = []
+    renditions = template.renditions
+    sizes: set[tuple[int, int]] = set()
+    if renditions and renditions[0].kind == "video":
+        if info.video is None:
+            raise ValueError("this source has no video stream; choose an audio-only template")
+        source_height = info.video.display_height
+        for preset in sorted(renditions, key=lambda p: -(p.max_height or 0)):
+            if preset.max_height and preset.max_height > source_height:
+                skipped.append((preset.name, f"the source is {source_height} px high; renditions are not upscaled"))
+                continue
+            width, height = output_size(preset, info)
+            if (width, height) in sizes:
+                skipped.append((preset.name, f"same size ({width}x{height}) as a bigger rendition"))
+                continue
+            sizes.add((width, height))
+            video.append(Rung(len(video), preset, "video", width, height, output_fps(preset, info)))
+        if info.audio is not None:
+            best = max(renditions, key=lambda p: p.audio_bitrate or 0)
+            if best.audio_codec:
+                track = PresetSpec(f"audio {best.audio_bitrate or 128}k", "audio", "m4a", audio_codec="aac",
+                                   audio_bitrate=best.audio_bitrate or 128, channels=best.channels or 2,
+                                   sample_rate=best.sample_rate)
+                audio.append(Rung(len(video), track, "audio"))
+    elif renditions:
+        if info.audio is None:
+            raise ValueError("this source has no audio stream; an audio-only template needs one")
+        for preset in sorted(renditions, key=lambda p: p.audio_bitrate or 0):
+            audio.append(Rung(len(audio), preset, "audio"))
+    return Ladder(tuple(video), tuple(audio), _storyboard(template, info), tuple(skipped),
+                  template.segment_seconds, template.packaging, start, end - start)
+
+
+def _fps_text(fps: float) -> str:
+    return f"{fps:.6f}".rstrip("0").rstrip(".")
+
+
+def ladder_command(src, outdir: Path, ladder: Ladder, *, preset_speed: str | None = None,
+                   with_storyboard: bool = True) -> list[str]:
+    """One FFmpeg argv that writes the whole package (and the storyboard sheets) into `outdir`."""
+    seg = ladder.segment_seconds
+    argv = [ffmpeg_path(), *GLOBAL_ARGS, "-y"]
+    if ladder.start > 0:
+        argv += ["-ss", f"{ladder.start:.6f}"]
+    argv += ["-t", f"{ladder.length:.6f}", "-i", ff_target(src)]
+    storyboard = ladder.storyboard if with_storyboard else None
+    branches = len(ladder.video) + (1 if storyboard else 0)
+    graph: list[str] = []
+    if branches:
+        labels = "".join(f"[s{i}]" for i in range(branches))
+        graph.append(f"[0:v:0]split={branches}{labels}" if branches > 1 else "[0:v:0]null[s0]")
+        for rung in ladder.video:
+            fps = f",fps={_fps_text(rung.fps)}" if rung.fps and rung.preset.fps else ""
+            graph.append(f"[s{rung.index}]scale={rung.width}:{rung.height}{fps},format=yuv420p[v{rung.index}]")
+        if storyboard:
+            graph.append(f"[s{len(ladder.video)}]fps=1/{storyboard.interval:g},"
+                         f"scale={storyboard.width}:{storyboard.height},setsar=1[sb]")
+        argv += ["-filter_complex", ";".join(graph)]
+    if ladder.rungs:
+        for rung in ladder.video:
+            argv += ["-map", f"[v{rung.index}]"]
+        for _ in ladder.audio:
+            argv += ["-map", "0:a:0"]
+        for n, rung in enumerate(ladder.video):
+            p = rung.preset
+            gop = max(1, round((rung.fps or 30.0) * seg))
+            argv += [f"-c:v:{n}", "libx264", f"-preset:v:{n}", preset_speed or p.speed_preset or "veryfast",
+                     f"-b:v:{n}", f"{p.video_bitrate}k", f"-maxrate:v:{n}", f"{round(p.video_bitrate * 1.1)}k",
+                     f"-bufsize:v:{n}", f"{p.video_bitrate * 2}k", f"-g:v:{n}", str(gop),
+                     f"-keyint_min:v:{n}", str(gop), f"-force_key_frames:v:{n}", f"expr:gte(t,n_forced*{seg:g})"]
+        if ladder.video:
+            argv += ["-sc_threshold", "0", "-pix_fmt", "yuv420p"]
+        for n, rung in enumerate(ladder.audio):
+            p = rung.preset
+            argv += [f"-c:a:{n}", "aac", f"-b:a:{n}", f"{p.audio_bitrate}k", f"-ac:a:{n}", str(p.channels or 2)]
+            if p.sample_rate:
+                argv += [f"-ar:a:{n}", str(p.sample_rate)]
+        sets = []
+        if ladder.video:
+            sets.append("id=0,streams=v")
+        if ladder.audio:
+            sets.append(f"id={len(sets)},streams=a")
+        argv += ["-f", "dash", "-seg_duration", f"{seg:g}", "-use_template", "1", "-use_timeline", "1",
+                 "-hls_playlist", "1", "-hls_master_name", MASTER, "-adaptation_sets", " ".join(sets),
+                 "-init_seg_name", INIT_NAME, "-media_seg_name", SEGMENT_NAME, "-write_prft", "0",
+                 ff_target(Path(outdir) / MANIFEST)]
+    if storyboard:
+        argv += ["-map", "[sb]", "-c:v", "mjpeg", "-q:v", "5", "-f", "image2",
+                 ff_target(Path(outdir) / THUMB_PATTERN)]
+    return argv
+
+
+def storyboard_command(src, outdir: Path, ladder: Ladder) -> list[str]:
+    """The storyboard sheets alone (a template with files but no renditions)."""
+    alone = Ladder((), (), ladder.storyboard, (), ladder.segment_seconds, ladder.packaging, ladder.start, ladder.length)
+    return ladder_command(src, outdir, alone)
