@@ -32,6 +32,9 @@ CALLS = {
     "createPreset": 'mutation { createPreset(input: {name: "", kind: "video", container: "mp4"}) { id } }',
     "updatePreset": 'mutation { updatePreset(id: "999999", input: {description: "x"}) { id } }',
     "deletePreset": 'mutation { deletePreset(id: "999999") { deleted } }',
+    "createTemplate": 'mutation { createTemplate(input: {name: "", outputs: []}) { id } }',
+    "updateTemplate": 'mutation { updateTemplate(id: "999999", input: {description: "x"}) { id } }',
+    "deleteTemplate": 'mutation { deleteTemplate(id: "999999") { deleted } }',
     "createUser": 'mutation { createUser(input: {username: "matrix-user", password: "short"}) { id } }',
     "updateUser": 'mutation { updateUser(id: "999999", input: {email: "x@example.org"}) { id } }',
     "createApiToken": 'mutation { createApiToken(input: {name: "m", scope: "no-such-scope"}) { token } }',
@@ -40,6 +43,7 @@ CALLS = {
     "auditLog": "{ auditLog(first: 1) { id } }",
     "me": "{ me { role } }",
     "presets": "{ presets { id } }",
+    "templates": "{ templates { id } }",
 }
 
 CALLERS = [("session", role, None) for role in ROLE_RANK] + [
