@@ -11,6 +11,7 @@ gives the tables back to the engine they had before.
 """
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from typing import AsyncIterator
@@ -31,6 +32,7 @@ from backend.api.http.media import media_file
 from backend.api.http.metrics import metrics
 from backend.api.http.ready import readyz
 from backend.catalog import db as catalog_db
+from backend.catalog.analysis import run_backfill
 from backend.catalog.engine import engine_from_url
 from backend.config import Settings
 from backend.storage import Storages, open_storages
@@ -72,7 +74,7 @@ def create_app(
         engine = engine_from_url(settings.database_url)
         catalog_db.bind_engine(engine)
         state.engine = engine
-        runtime = None
+        runtime = backfill = None
         pool = catalog_db.connection_pool(engine, settings.pool_max_size) if use_pool else contextlib.nullcontext()
         try:
             async with pool:
@@ -83,8 +85,14 @@ def create_app(
                         runtime = JobRuntime(settings, state.storages)
                         await runtime.start()
                         state.runtime = runtime
+                        # measure assets ingested before analysis existed (bounded, resumable)
+                        backfill = asyncio.create_task(run_backfill(state.storages), name="mpr-analysis-backfill")
                     yield
                 finally:
+                    if backfill is not None:
+                        backfill.cancel()
+                        with contextlib.suppress(asyncio.CancelledError):
+                            await backfill
                     if runtime is not None:
                         state.runtime = None
                         await runtime.stop()

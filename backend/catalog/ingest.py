@@ -16,10 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from backend.catalog.analysis import analyze_asset, drop_analysis
+from backend.catalog.assetinfo import media_info_from_asset
 from backend.catalog.presets import preset_spec_from_row, seed_builtin_presets
 from backend.catalog.statuses import ERROR, PENDING, READY
 from backend.catalog.tables import MediaAsset
-from backend.media.probe import AudioInfo, MediaInfo, ProbeError, VideoInfo, probe_async
+from backend.media.probe import MediaInfo, ProbeError, probe_async
 from backend.media.thumbnails import make_poster, make_thumbnails
 from backend.storage import ObjectInfo, Storage, StorageError, Storages, safe_key
 
@@ -89,30 +91,6 @@ class ScanResult:
 
 
 # ------------------------------------------------------------------------------ row <-> MediaInfo
-def media_info_from_asset(row: MediaAsset | dict) -> MediaInfo:
-    """The MediaInfo stored on an asset row (instance or `.select()` dict); ValueError if never probed."""
-    get = row.get if isinstance(row, dict) else lambda name, default=None: getattr(row, name, default)
-    if get("duration") is None:
-        raise ValueError(f"asset {get('id')} has no media metadata (status {get('status')!r})")
-    video = None
-    if get("video_codec"):
-        video = VideoInfo(
-            codec=get("video_codec"), width=get("width") or 0, height=get("height") or 0,
-            fps=get("frame_rate") or 0.0, rotation=get("rotation") or 0, pix_fmt=get("pix_fmt") or "",
-            nb_frames=None,
-        )
-    audio = None
-    if get("audio_codec"):
-        audio = AudioInfo(
-            codec=get("audio_codec"), channels=get("audio_channels") or 0,
-            sample_rate=get("audio_sample_rate") or 0,
-        )
-    return MediaInfo(
-        format_name=get("container") or "", duration=get("duration"), size=get("size") or 0,
-        bit_rate=get("bitrate"), video=video, audio=audio,
-    )
-
-
 def apply_media(row: MediaAsset, info: MediaInfo) -> None:
     """Copy probed metadata onto an asset row and mark it ready (also used for job outputs)."""
     v, a = info.video, info.audio
@@ -194,8 +172,10 @@ async def _find_row(area: str, key: str) -> MediaAsset | None:
     )
 
 
-async def ingest_key(storages: Storages, key: str, area: str = "in", *, info: ObjectInfo | None = None) -> MediaAsset:
-    """Create or refresh the MediaAsset for `key` in `area`, probe it, make its thumbnails.
+async def ingest_key(storages: Storages, key: str, area: str = "in", *, info: ObjectInfo | None = None,
+                     analyze: bool = True) -> MediaAsset:
+    """Create or refresh the MediaAsset for `key` in `area`, probe it, make its thumbnails and
+    (with `analyze`) measure it: waveform, scene cuts, black and silence ranges, loudness.
 
     Returns the saved row: status 'ready', or 'error' with a readable `error_message` when the file
     is not usable media (the row is kept either way). Raises StorageError if `key` is refused or
@@ -222,12 +202,17 @@ async def ingest_key(storages: Storages, key: str, area: str = "in", *, info: Ob
         except ProbeError as exc:
             _apply_error(row, str(exc))
             await _drop_thumbs(storages, row)
+            await drop_analysis(storages, row)
         except Exception as exc:  # environment trouble or a bug: keep the row, say so, retry later
             log.exception("ingest of %s:%s failed", area, key)
             _apply_error(row, f"{RETRY_MARK}{exc}")
         else:
             apply_media(row, media)
             row.error_message = await make_thumbs(storages, source, row, media)
+            if analyze:
+                await analyze_asset(storages, row, source, media)
+            elif row.analysis_version:  # the file changed: the old measurements are wrong now
+                await drop_analysis(storages, row)
         await row.save()
         return row
 
@@ -263,7 +248,7 @@ def _changed(row: dict, obj: ObjectInfo) -> bool:
     )
 
 
-async def scan(storages: Storages, prefix: str = "", concurrency: int = 4) -> ScanResult:
+async def scan(storages: Storages, prefix: str = "", concurrency: int = 4, *, analyze: bool = True) -> ScanResult:
     """Register new and re-probe changed files of the input area under `prefix` (≤ `concurrency` at once)."""
     objs = await storages.input.list(prefix)
     rows = await MediaAsset.select(
@@ -293,7 +278,7 @@ async def scan(storages: Storages, prefix: str = "", concurrency: int = 4) -> Sc
     async def one(obj: ObjectInfo, is_new: bool) -> None:
         async with sem:
             try:
-                asset = await ingest_key(storages, obj.key, "in", info=obj)
+                asset = await ingest_key(storages, obj.key, "in", info=obj, analyze=analyze)
             except Exception:
                 log.exception("scan: %s failed", obj.key)
                 result.errors += 1

@@ -1,0 +1,266 @@
+"""What a file shows and sounds like, in ONE FFmpeg pass: audio peaks, scene cuts, black segments,
+silences and EBU R128 loudness. Knows nothing of the catalog; `backend.catalog.analysis` stores it.
+
+The pass decodes the source once. Video: scaled to a 64 px thumbnail (nearest neighbour, almost
+free) and fed to `scdet` (scene score, cuts above SCENE_THRESHOLD) and `blackdetect`. Audio: split
+three ways, the original channels into `ebur128=peak=true` (integrated loudness, its gating
+threshold, loudness range, true peak: the measurement a linear `loudnorm` needs) and
+`silencedetect`, and a mono mix as 16-bit PCM on stdout, reduced here to one (min, max) pair per
+10 ms. The detectors report on stderr, which is parsed line by line; only matching lines are kept.
+
+Peaks are stored as a small binary file (`encode_peaks`): the 8-byte magic `MPRPEAK1`, peaks per
+second and pair count (little-endian uint32 each), then one signed byte pair (min, max) per 10 ms,
+full scale = ±127. An hour of sound is 720 kB; the UI draws it on a canvas.
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+import contextlib
+import re
+import struct
+import subprocess
+from array import array
+from dataclasses import dataclass, field
+
+from .binaries import ffmpeg_path
+from .paths import ff_target
+from .probe import Loudness, MediaInfo
+from .runner import _die_with, _stop, pick_message
+
+PEAKS_PER_SECOND = 100  # one (min, max) pair per 10 ms
+PEAKS_MAGIC = b"MPRPEAK1"
+_HEADER = struct.Struct("<8sII")
+SCENE_THRESHOLD = 10.0  # scdet score (0..100) above which a frame starts a new shot
+BLACK_MIN_SECONDS = 0.1
+BLACK_PIXEL_THRESHOLD = 0.10
+SILENCE_NOISE_DB = -50
+SILENCE_MIN_SECONDS = 0.5
+ANALYSIS_VERSION = 1  # bump when what is measured changes: the backfill then measures again
+DEFAULT_TIMEOUT = 1800.0
+
+_SCENE = re.compile(r"lavfi\.scd\.score:\s*([\d.]+),\s*lavfi\.scd\.time:\s*([\d.]+)")
+_BLACK = re.compile(r"black_start:\s*([\d.]+)\s+black_end:\s*([\d.]+)")
+_SIL_START = re.compile(r"silence_start:\s*(-?[\d.]+)")
+_SIL_END = re.compile(r"silence_end:\s*(-?[\d.]+)")
+_SUMMARY = re.compile(r"^\s*(I|Threshold|LRA|Peak):\s*(-?[\d.]+|-inf|inf|nan)\s")
+
+
+class AnalysisError(Exception):
+    """The analysis pass failed; str(e) says why."""
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """Times in seconds from the start of the file; ranges are (start, end)."""
+
+    duration: float
+    scene_cuts: tuple[float, ...] = ()
+    black_ranges: tuple[tuple[float, float], ...] = ()
+    silence_ranges: tuple[tuple[float, float], ...] = ()
+    loudness: Loudness | None = None
+    peaks: bytes = b""  # encode_peaks(...) output; empty without audio
+    notes: list[str] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------- peaks file
+
+def encode_peaks(pairs: array, rate: int = PEAKS_PER_SECOND) -> bytes:
+    """The waveform file: header + (min, max) signed bytes, `pairs` flat [min0, max0, min1, ...]."""
+    return _HEADER.pack(PEAKS_MAGIC, rate, len(pairs) // 2) + pairs.tobytes()
+
+
+def decode_peaks(data: bytes) -> tuple[int, list[tuple[int, int]]]:
+    """(peaks per second, [(min, max), ...]) from a waveform file; ValueError when it is not one."""
+    if len(data) < _HEADER.size:
+        raise ValueError("waveform file is too short")
+    magic, rate, count = _HEADER.unpack_from(data)
+    if magic != PEAKS_MAGIC or len(data) != _HEADER.size + 2 * count or rate <= 0:
+        raise ValueError("not a waveform file")
+    body = array("b", data[_HEADER.size:])
+    return rate, list(zip(body[0::2], body[1::2]))
+
+
+class _PeakReducer:
+    """Mono s16le PCM in, one (min, max) signed byte pair per `window` samples out."""
+
+    def __init__(self, window: int) -> None:
+        self.window = max(1, window)
+        self.pending = b""
+        self.pairs = array("b")
+
+    def _reduce(self, samples: array) -> None:
+        w, pairs = self.window, self.pairs
+        for i in range(0, len(samples), w):
+            chunk = samples[i:i + w]
+            pairs.append(max(-127, min(127, round(min(chunk) * 127 / 32767))))
+            pairs.append(max(-127, min(127, round(max(chunk) * 127 / 32767))))
+
+    def feed(self, data: bytes) -> None:
+        data = self.pending + data
+        usable = len(data) - len(data) % (2 * self.window)
+        self.pending = data[usable:]
+        if usable:
+            samples = array("h")
+            samples.frombytes(data[:usable])
+            self._reduce(samples)
+
+    def finish(self) -> array:
+        tail = self.pending[: len(self.pending) - len(self.pending) % 2]
+        if tail:
+            samples = array("h")
+            samples.frombytes(tail)
+            self._reduce(samples)
+        self.pending = b""
+        return self.pairs
+
+
+# ---------------------------------------------------------------- the pass
+
+def analysis_argv(src, info: MediaInfo) -> list[str]:
+    """ffmpeg argv of the analysis pass: detector reports on stderr, mono PCM on stdout."""
+    parts, maps = [], []
+    if info.video is not None and not info.is_image:
+        parts.append(
+            "[0:v:0]scale=64:-2:flags=neighbor,"
+            f"scdet=threshold={SCENE_THRESHOLD:g},"
+            f"blackdetect=d={BLACK_MIN_SECONDS:g}:pix_th={BLACK_PIXEL_THRESHOLD:g}"
+            + (",nullsink" if info.audio is not None else "[vo]")  # a graph needs one output
+        )
+    if info.audio is not None:
+        parts.append(
+            "[0:a:0]asplit=3[r][s][p];"
+            "[r]ebur128=peak=true:framelog=quiet,anullsink;"
+            f"[s]silencedetect=n={SILENCE_NOISE_DB}dB:d={SILENCE_MIN_SECONDS:g},anullsink;"
+            "[p]aformat=sample_fmts=s16:channel_layouts=mono[pcm]"
+        )
+        maps = ["-map", "[pcm]", "-f", "s16le", "pipe:1"]
+    else:
+        maps = ["-map", "[vo]", "-f", "null", "-"]
+    if not parts:
+        raise AnalysisError("nothing to analyse: the source has neither audio nor moving pictures")
+    return [ffmpeg_path(), "-hide_banner", "-nostdin", "-nostats", "-loglevel", "info",
+            "-threads", "1", "-filter_complex_threads", "1", "-sn", "-dn", "-i", ff_target(src),
+            "-filter_complex", ";".join(parts), *maps]
+
+
+@dataclass
+class _Log:
+    cuts: list[float] = field(default_factory=list)
+    black: list[tuple[float, float]] = field(default_factory=list)
+    silence: list[tuple[float, float]] = field(default_factory=list)
+    open_silence: float | None = None
+    summary: dict[str, float] = field(default_factory=dict)
+    in_summary: bool = False
+    tail: list[str] = field(default_factory=list)
+
+    def line(self, text: str) -> None:
+        if m := _SCENE.search(text):
+            self.cuts.append(float(m.group(2)))
+        elif m := _BLACK.search(text):
+            self.black.append((float(m.group(1)), float(m.group(2))))
+        elif m := _SIL_START.search(text):
+            self.open_silence = max(0.0, float(m.group(1)))
+        elif m := _SIL_END.search(text):
+            start = self.open_silence if self.open_silence is not None else 0.0
+            self.silence.append((start, float(m.group(1))))
+            self.open_silence = None
+        elif "Summary:" in text and "ebur128" in text:
+            self.in_summary = True
+        elif self.in_summary and (m := _SUMMARY.match(text)):
+            key = m.group(1)
+            if key == "Threshold":  # the first threshold is the integrated one, the second LRA's
+                key = "Threshold" if "Threshold" not in self.summary else "LRA threshold"
+            self.summary.setdefault(key, float(m.group(2)))
+        else:
+            self.tail = (self.tail + [text])[-20:]
+
+
+def _loudness(summary: dict[str, float]) -> Loudness | None:
+    if not {"I", "Threshold", "LRA", "Peak"} <= summary.keys():
+        return None
+    return Loudness(integrated=summary["I"], threshold=summary["Threshold"], range=summary["LRA"],
+                    true_peak=summary["Peak"])
+
+
+def _finish(log: _Log, duration: float, fps: float | None) -> tuple[tuple, tuple, tuple]:
+    frame = 1.0 / fps if fps else 0.04
+    black = []
+    for start, end in log.black:  # blackdetect ends a range at the last black frame's start
+        if duration and end + 1.5 * frame >= duration:
+            end = duration
+        black.append((round(start, 4), round(end, 4)))
+    silence = [(round(a, 4), round(b, 4)) for a, b in log.silence]
+    if log.open_silence is not None and duration:  # silent to the end
+        silence.append((round(log.open_silence, 4), round(duration, 4)))
+    cuts = tuple(sorted({round(t, 4) for t in log.cuts if 0 < t < (duration or float("inf"))}))
+    return cuts, tuple(black), tuple(silence)
+
+
+async def analyze(src, info: MediaInfo, *, timeout: float | None = DEFAULT_TIMEOUT) -> Analysis:
+    """Run the analysis pass over `src` (a path or URL) described by `info`."""
+    argv = analysis_argv(src, info)
+    rate = info.audio.sample_rate if info.audio and info.audio.sample_rate else 48000
+    reducer = _PeakReducer(round(rate / PEAKS_PER_SECOND))
+    log = _Log()
+    proc = await asyncio.create_subprocess_exec(
+        *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE, preexec_fn=_die_with(os.getpid()),
+    )
+
+    async def read_pcm() -> None:
+        while chunk := await proc.stdout.read(1 << 16):
+            reducer.feed(chunk)
+
+    async def read_log() -> None:
+        while raw := await proc.stderr.readline():
+            log.line(raw.decode("utf-8", "replace").rstrip("\r\n"))
+
+    try:
+        try:
+            await asyncio.wait_for(asyncio.gather(read_pcm(), read_log()), timeout)
+        except asyncio.TimeoutError:
+            await _stop(proc)
+            raise AnalysisError(f"analysis took longer than {timeout:g} s and was stopped") from None
+        rc = await proc.wait()
+    except BaseException:
+        await asyncio.shield(_stop(proc))
+        raise
+    finally:
+        if proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+            await proc.wait()
+    if rc != 0:
+        raise AnalysisError(pick_message(log.tail, rc) or f"ffmpeg exited with {rc}")
+    cuts, black, silence = _finish(log, info.duration or 0.0, info.video.fps if info.video else None)
+    notes = []
+    loudness = _loudness(log.summary) if info.audio is not None else None
+    if info.audio is not None and loudness is None:
+        notes.append("no loudness summary from ebur128")
+    pairs = reducer.finish() if info.audio is not None else array("b")
+    return Analysis(duration=info.duration or 0.0, scene_cuts=cuts, black_ranges=black,
+                    silence_ranges=silence, loudness=loudness,
+                    peaks=encode_peaks(pairs) if info.audio is not None else b"", notes=notes)
+
+
+__all__ = ["ANALYSIS_VERSION", "Analysis", "AnalysisError", "PEAKS_PER_SECOND",
+           "analysis_argv", "analyze", "decode_peaks", "encode_peaks", "measure_loudness"]
+
+
+def measure_loudness(path, *, timeout: float = 600) -> Loudness:
+    """EBU R128 measurement of a file's first audio stream (blocking; used to verify outputs)."""
+    argv = [ffmpeg_path(), "-hide_banner", "-nostdin", "-nostats", "-loglevel", "info", "-i", ff_target(path),
+            "-map", "0:a:0", "-filter:a", "ebur128=peak=true:framelog=quiet", "-f", "null", "-"]
+    try:
+        proc = subprocess.run(argv, capture_output=True, text=True, errors="replace", timeout=timeout,
+                              stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        raise AnalysisError(f"loudness measurement took longer than {timeout:g} s") from None
+    log = _Log()
+    for line in proc.stderr.splitlines():
+        log.line(line)
+    loudness = _loudness(log.summary)
+    if proc.returncode != 0 or loudness is None:
+        raise AnalysisError(pick_message(log.tail, proc.returncode) or "no loudness summary from ebur128")
+    return loudness
