@@ -28,7 +28,7 @@ BACKFILL_BATCH = 4
 BACKFILL_PAUSE_SECONDS = 2.0
 BACKFILL_IDLE_SECONDS = 30.0
 
-ANALYSIS_COLUMNS = ("waveform_key", "scene_cuts", "black_ranges", "silence_ranges", "loudness_integrated",
+ANALYSIS_COLUMNS = ("waveform_key", "scene_cuts", "keyframes", "black_ranges", "silence_ranges", "loudness_integrated",
                     "loudness_threshold", "loudness_range", "loudness_true_peak", "analysis_version",
                     "analysis_error")
 
@@ -41,7 +41,7 @@ async def drop_analysis(storages: Storages, row: MediaAsset) -> None:
         except StorageError as exc:
             log.warning("could not delete waveform %r: %s", row.waveform_key, exc)
     row.waveform_key = ""
-    row.scene_cuts, row.black_ranges, row.silence_ranges = [], [], []
+    row.scene_cuts, row.keyframes, row.black_ranges, row.silence_ranges = [], [], [], []
     row.loudness_integrated = row.loudness_threshold = row.loudness_range = row.loudness_true_peak = None
     row.analysis_version = 0
     row.analysis_error = ""
@@ -72,6 +72,7 @@ async def analyze_asset(storages: Storages, row: MediaAsset, source: str, info: 
         await drop_analysis(storages, row)
     row.waveform_key = key
     row.scene_cuts = list(result.scene_cuts)
+    row.keyframes = list(result.keyframes)
     row.black_ranges = [list(r) for r in result.black_ranges]
     row.silence_ranges = [list(r) for r in result.silence_ranges]
     loud = result.loudness

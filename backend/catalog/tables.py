@@ -50,6 +50,7 @@ class MediaAsset(Table, tablename="media_asset"):
     # analysis (backend.media.analysis): waveform peaks file in the thumbs area, markers, EBU R128
     waveform_key = Varchar(length=1024, default="")
     scene_cuts = JSON(default=[])  # [seconds, ...]
+    keyframes = JSON(default=[])  # [seconds, ...] of the video's keyframes
     black_ranges = JSON(default=[])  # [[start, end], ...]
     silence_ranges = JSON(default=[])  # [[start, end], ...]
     loudness_integrated = DoublePrecision(null=True, default=None)  # LUFS

@@ -1,7 +1,8 @@
 """What a file shows and sounds like, in ONE FFmpeg pass: audio peaks, scene cuts, black segments,
 silences and EBU R128 loudness. Knows nothing of the catalog; `backend.catalog.analysis` stores it.
 
-The pass decodes the source once. Video: scaled to a 64 px thumbnail (nearest neighbour, almost
+The pass decodes the source once. Video: keyframes (`select` of key frames into `showinfo`), and,
+scaled to a 64 px thumbnail (nearest neighbour, almost
 free) and fed to `scdet` (scene score, cuts above SCENE_THRESHOLD) and `blackdetect`. Audio: split
 three ways, the original channels into `ebur128=peak=true` (integrated loudness, its gating
 threshold, loudness range, true peak: the measurement a linear `loudnorm` needs) and
@@ -39,6 +40,8 @@ SILENCE_MIN_SECONDS = 0.5
 ANALYSIS_VERSION = 1  # bump when what is measured changes: the backfill then measures again
 DEFAULT_TIMEOUT = 1800.0
 
+_KEYFRAME = re.compile(r"\bpts_time:\s*(-?[\d.]+)")
+MAX_KEYFRAMES = 20000
 _SCENE = re.compile(r"lavfi\.scd\.score:\s*([\d.]+),\s*lavfi\.scd\.time:\s*([\d.]+)")
 _BLACK = re.compile(r"black_start:\s*([\d.]+)\s+black_end:\s*([\d.]+)")
 _SIL_START = re.compile(r"silence_start:\s*(-?[\d.]+)")
@@ -56,6 +59,7 @@ class Analysis:
 
     duration: float
     scene_cuts: tuple[float, ...] = ()
+    keyframes: tuple[float, ...] = ()
     black_ranges: tuple[tuple[float, float], ...] = ()
     silence_ranges: tuple[tuple[float, float], ...] = ()
     loudness: Loudness | None = None
@@ -122,7 +126,8 @@ def analysis_argv(src, info: MediaInfo) -> list[str]:
     parts, maps = [], []
     if info.video is not None and not info.is_image:
         parts.append(
-            "[0:v:0]scale=64:-2:flags=neighbor,"
+            "[0:v:0]split=2[v][k];[k]select='eq(key,1)',showinfo,nullsink;"  # keyframes: one log line each
+            "[v]scale=64:-2:flags=neighbor,"
             f"scdet=threshold={SCENE_THRESHOLD:g},"
             f"blackdetect=d={BLACK_MIN_SECONDS:g}:pix_th={BLACK_PIXEL_THRESHOLD:g}"
             + (",nullsink" if info.audio is not None else "[vo]")  # a graph needs one output
@@ -147,6 +152,7 @@ def analysis_argv(src, info: MediaInfo) -> list[str]:
 @dataclass
 class _Log:
     cuts: list[float] = field(default_factory=list)
+    keyframes: list[float] = field(default_factory=list)
     black: list[tuple[float, float]] = field(default_factory=list)
     silence: list[tuple[float, float]] = field(default_factory=list)
     open_silence: float | None = None
@@ -155,7 +161,10 @@ class _Log:
     tail: list[str] = field(default_factory=list)
 
     def line(self, text: str) -> None:
-        if m := _SCENE.search(text):
+        if "showinfo" in text:
+            if (m := _KEYFRAME.search(text)) and len(self.keyframes) < MAX_KEYFRAMES:
+                self.keyframes.append(float(m.group(1)))
+        elif m := _SCENE.search(text):
             self.cuts.append(float(m.group(2)))
         elif m := _BLACK.search(text):
             self.black.append((float(m.group(1)), float(m.group(2))))
@@ -239,7 +248,8 @@ async def analyze(src, info: MediaInfo, *, timeout: float | None = DEFAULT_TIMEO
     if info.audio is not None and loudness is None:
         notes.append("no loudness summary from ebur128")
     pairs = reducer.finish() if info.audio is not None else array("b")
-    return Analysis(duration=info.duration or 0.0, scene_cuts=cuts, black_ranges=black,
+    keyframes = tuple(sorted({round(max(t, 0.0), 4) for t in log.keyframes}))
+    return Analysis(duration=info.duration or 0.0, scene_cuts=cuts, keyframes=keyframes, black_ranges=black,
                     silence_ranges=silence, loudness=loudness,
                     peaks=encode_peaks(pairs) if info.audio is not None else b"", notes=notes)
 

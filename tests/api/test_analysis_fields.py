@@ -5,7 +5,7 @@ from __future__ import annotations
 from backend.media.analysis import decode_peaks
 from backend.media.clips import generate_marked_clip
 
-ASSET = """query($id: ID!) { asset(id: $id) { waveformUrl sceneCuts blackRanges { start end }
+ASSET = """query($id: ID!) { asset(id: $id) { waveformUrl sceneCuts keyframes blackRanges { start end }
   silenceRanges { start end } loudness { integrated range truePeak } } }"""
 CREATE = """mutation($input: PresetInput!) { createPreset(input: $input) { id loudnessTarget truePeakCeiling summary } }"""
 UPDATE = """mutation($id: ID!, $input: PresetUpdateInput!) { updatePreset(id: $id, input: $input) {
@@ -19,6 +19,7 @@ async def test_asset_analysis_fields_and_signed_waveform(gql, client, api_settin
     row = await ingest_key(storages, "marked.mp4")
     asset = (await gql(ASSET, {"id": str(row.id)}))["asset"]
     assert [round(t) for t in asset["sceneCuts"]] == [3, 5, 6]
+    assert [round(t) for t in asset["keyframes"]] == [0, 2, 4, 6]
     assert [(round(r["start"]), round(r["end"])) for r in asset["blackRanges"]] == [(5, 6)]
     assert [(round(r["start"]), round(r["end"])) for r in asset["silenceRanges"]] == [(3, 5)]
     loud = asset["loudness"]

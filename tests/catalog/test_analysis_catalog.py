@@ -25,6 +25,7 @@ async def test_ingest_stores_the_analysis(db, storages, settings, tmp_path):
     assert row.status == "ready" and row.analysis_version == ANALYSIS_VERSION and row.analysis_error == ""
     truth = marked_shots()
     assert [round(t) for t in row.scene_cuts] == [round(t) for t in truth["cuts"]]
+    assert row.keyframes == [0.0, 2.0, 4.0, 6.0]  # GOP of 2 s
     assert [[round(a), round(b)] for a, b in row.black_ranges] == [[5, 6]]
     assert [[round(a), round(b)] for a, b in row.silence_ranges] == [[3, 5]]
     assert -30 < row.loudness_integrated < -15 and row.loudness_true_peak < -19

@@ -51,6 +51,7 @@ async def test_known_clip_yields_cuts_black_silence_and_loudness(marked):
     assert abs(result.loudness.range - lra) <= 0.1
     assert abs(result.loudness.true_peak - peak) <= 0.1
     assert result.loudness.threshold < result.loudness.integrated
+    assert result.keyframes == (0.0, 2.0, 4.0, 6.0)  # the clip has a GOP of 2 s
     assert result.notes == []
 
 

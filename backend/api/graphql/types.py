@@ -77,6 +77,10 @@ class Loudness:
     true_peak: float = strawberry.field(description="True peak, dBTP.")
 
 
+def _times(value) -> list[float]:
+    return [float(t) for t in _json(value, []) or [] if isinstance(t, (int, float)) and not isinstance(t, bool)]
+
+
 def _ranges(value) -> list[TimeRange]:
     out = []
     for item in _json(value, []) or []:
@@ -110,6 +114,7 @@ class MediaAsset:
     comments: str
     filmstrip_frames: int
     scene_cuts: list[float] = strawberry.field(description="Seconds where a new shot starts (scene score above the threshold).")
+    keyframes: list[float] = strawberry.field(description="Seconds of the video's keyframes (where a stream copy can start).")
     black_ranges: list[TimeRange] = strawberry.field(description="Stretches of black picture.")
     silence_ranges: list[TimeRange] = strawberry.field(description="Stretches of silence (below -50 dB for 0.5 s or more).")
     loudness: Loudness | None = strawberry.field(description="EBU R128 loudness; null until measured or without audio.")
@@ -145,7 +150,8 @@ class MediaAsset:
             tags=[str(t) for t in tags] if isinstance(tags, list) else [],
             comments=row["comments"] or "",
             filmstrip_frames=row["filmstrip_frames"] or 0,
-            scene_cuts=[float(t) for t in _json(row.get("scene_cuts"), []) or [] if isinstance(t, (int, float))],
+            scene_cuts=_times(row.get("scene_cuts")),
+            keyframes=_times(row.get("keyframes")),
             black_ranges=_ranges(row.get("black_ranges")),
             silence_ranges=_ranges(row.get("silence_ranges")),
             loudness=_loudness(row),

@@ -12,6 +12,7 @@ DESCRIPTION = "asset analysis columns, preset loudness target"
 _ASSET_COLUMNS = (
     ("waveform_key", Varchar, {"length": 1024, "default": ""}),
     ("scene_cuts", JSON, {"default": "[]"}),
+    ("keyframes", JSON, {"default": "[]"}),
     ("black_ranges", JSON, {"default": "[]"}),
     ("silence_ranges", JSON, {"default": "[]"}),
     ("loudness_integrated", DoublePrecision, {"default": None, "null": True}),
