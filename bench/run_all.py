@@ -146,6 +146,19 @@ def parse_ui(text: str) -> list[Row]:
     ]
 
 
+def parse_analysis(text: str) -> list[Row]:
+    r = last_json(text)
+    ing = r["ingest"]
+    rows = [Row(f"ingest CPU per file, analysis on vs off ({ing['files']} × {ing['clip']})",
+                fmt(ing["with_cpu_ms"], " CPU-ms", 0), fmt(ing["without_cpu_ms"], " CPU-ms", 0),
+                f"{ing['ratio']:.2f}", f"goal ≤ 1.3; wall {ing['with_wall_ms']:.0f} vs {ing['without_wall_ms']:.0f} ms")]
+    if "waveform" in r:
+        w = r["waveform"]
+        rows.append(Row("UI select asset → first waveform pixel", fmt(w["median_ms"], " ms", 0), "300 ms target",
+                        f"{w['median_ms'] / 300:.2f}", f"median of {w['runs']}: {w['all_ms']}"))
+    return rows
+
+
 def parse_chunked(text: str) -> list[Row]:
     ratio = re.search(r"chunked / single wall time: ([\d.]+)", text)
     single = re.search(r"^\s+single pass\s+([\d.]+)\s+([\d.]+)", text, re.M)
@@ -173,6 +186,8 @@ def benches(quick: bool) -> list[Bench]:
         Bench("load", "load.py", ["--clients", "50", "--seconds", "30"], 300, parse_load),
         Bench("ui", "ui.py", ["--runs", "2" if quick else "3"], 600, parse_ui, artifact="out/ui.json"),
         Bench("chunked", "chunked.py", ["--seconds", "12"], 600, parse_chunked),
+        Bench("analysis", "analysis.py", ["--files", "4" if quick else "6", "--runs", "3" if quick else "5"], 900,
+              parse_analysis),
     ]
 
 

@@ -1,9 +1,9 @@
 """What a file shows and sounds like, in ONE FFmpeg pass: audio peaks, scene cuts, black segments,
 silences and EBU R128 loudness. Knows nothing of the catalog; `backend.catalog.analysis` stores it.
 
-The pass decodes the source once. Video: keyframes (`select` of key frames into `showinfo`), and,
-scaled to a 64 px thumbnail (nearest neighbour, almost
-free) and fed to `scdet` (scene score, cuts above SCENE_THRESHOLD) and `blackdetect`. Audio: split
+The pass decodes the source once. Video: the keyframes (`select` of key frames into `showinfo`),
+and a 64 px thumbnail (nearest neighbour, almost free) fed to `scdet` (scene score, cuts above
+SCENE_THRESHOLD) and `blackdetect`. Audio: split
 three ways, the original channels into `ebur128=peak=true` (integrated loudness, its gating
 threshold, loudness range, true peak: the measurement a linear `loudnorm` needs) and
 `silencedetect`, and a mono mix as 16-bit PCM on stdout, reduced here to one (min, max) pair per
@@ -144,8 +144,10 @@ def analysis_argv(src, info: MediaInfo) -> list[str]:
         maps = ["-map", "[vo]", "-f", "null", "-"]
     if not parts:
         raise AnalysisError("nothing to analyse: the source has neither audio nor moving pictures")
+    # no deblocking: the detectors look at a 64 px thumbnail, and decoding costs ~12 % less CPU
+    fast = ["-skip_loop_filter", "all"] if info.video is not None and not info.is_image else []
     return [ffmpeg_path(), "-hide_banner", "-nostdin", "-nostats", "-loglevel", "info",
-            "-threads", "1", "-filter_complex_threads", "1", "-sn", "-dn", "-i", ff_target(src),
+            "-threads", "1", "-filter_complex_threads", "1", *fast, "-sn", "-dn", "-i", ff_target(src),
             "-filter_complex", ";".join(parts), *maps]
 
 
