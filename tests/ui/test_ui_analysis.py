@@ -116,11 +116,14 @@ def test_zoom_down_to_frame_ticks_and_back(page, artifacts):
     # the waveform is redrawn for the visible range: still drawn, as wide as the viewport
     page.wait_for_function("() => document.querySelector('#tl-waveform').dataset.drawn")
     assert abs(page.locator("#tl-waveform").bounding_box()["width"] - viewport["width"]) <= 3
+    # filmstrip tiles for the visible range: slots one tile wide across the viewport
+    assert page.locator("#tl-strip-zoomed .tl-strip-tile").count() >= 2
     shot(page, artifacts, "21-zoomed-frame-ticks")
     for _ in range(12):
         page.click("#tl-zoom-out")
     page.wait_for_function("() => window.mprTimeline.state().zoom === 1")
     assert page.locator("#tl-ticks .tl-tick-frame").count() == 0
+    assert page.locator("#tl-strip-zoomed .tl-strip-tile").count() == 0
     # Ctrl+wheel over the track zooms around the pointer
     page.mouse.move(viewport["x"] + viewport["width"] / 2, track["y"] + 20)
     page.keyboard.down("Control")

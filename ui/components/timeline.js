@@ -239,7 +239,33 @@
     c.dataset.drawn = wave.url;
     window.mprTimeline && (window.mprTimeline.lastWaveDraw = performance.now());
   }
-  function redraw() { drawTicks(); drawWave(); }
+  /* While zoomed: tiles for the visible range (the 1× strip stretches one tile per cell). */
+  function drawStrip() {
+    const box = $("tl-strip-zoomed"); const strip = document.querySelector(".tl-strip"); const view = visible();
+    if (!box) return;
+    const m = view && view.m;
+    const url = m ? m.tl.dataset.strip || "" : "";
+    const frames = m ? parseInt(m.tl.dataset.stripFrames || "0", 10) : 0;
+    const tileW = m ? parseFloat(m.tl.dataset.tileWidth || "0") : 0;
+    if (!view || zoom <= 1 || !url || !(frames > 0) || !(tileW > 0)) {
+      box.style.display = "none"; box.innerHTML = ""; if (strip) strip.style.visibility = ""; return;
+    }
+    box.style.display = "block"; box.style.left = view.vp.scrollLeft + "px"; box.style.width = view.vp.clientWidth + "px";
+    if (strip) strip.style.visibility = "hidden";
+    const slots = Math.ceil(view.vp.clientWidth / tileW) + 1;
+    const offset = view.t0 * view.pps % tileW; // slots move with the track while scrolling
+    const parts = [];
+    for (let i = 0; i < slots; i++) {
+      const x = i * tileW - offset;
+      const t = view.t0 + (x + tileW / 2) / view.pps;
+      const tile = Math.min(Math.max(Math.floor(t / m.duration * frames), 0), frames - 1);
+      parts.push(`<div class="tl-strip-tile" style="position:absolute;top:0;left:${x.toFixed(1)}px;width:${tileW}px;height:100%;` +
+        `border-right:1px solid #000;background-image:url('${url.replace(/'/g, "%27").replace(/&/g, "&amp;")}');` +
+        `background-size:${frames * tileW}px 100%;background-position:-${tile * tileW}px 0;background-repeat:no-repeat"></div>`);
+    }
+    box.innerHTML = parts.join("");
+  }
+  function redraw() { drawTicks(); drawWave(); drawStrip(); }
 
   /* ---------------------------------------------------------------- snapping */
   function snapped(t, e) {

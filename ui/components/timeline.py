@@ -133,6 +133,15 @@ def _filmstrip() -> rx.Component:
     )
 
 
+def _filmstrip_zoomed() -> rx.Component:
+    """While zoomed, timeline.js fills this with tiles for the visible range only: one slot per tile
+    width across the viewport, each showing the sprite tile of its instant."""
+    return rx.box(id="tl-strip-zoomed", style={
+        "position": "absolute", "top": "0", "left": "0", "height": FILM_HEIGHT, "width": "100%",
+        "display": "none", "overflow": "hidden", "pointer_events": "none",
+    })
+
+
 def _markers() -> list[rx.Component]:
     """Scene cuts (lines across both lanes), black stretches (over the filmstrip), silences (over the
     waveform lane). Ids start with tl-marker; positions in % of the track, so they follow the zoom."""
@@ -221,6 +230,7 @@ def _track() -> rx.Component:
              "pointer_events": "none", "z_index": "1"}
     return rx.box(
         _filmstrip(),
+        _filmstrip_zoomed(),
         _waveform(),
         *_markers(),
         rx.box(id="tl-shade-in", style={**shade, "left": "0", "width": in_pct.to_string() + "%"}),
@@ -266,6 +276,9 @@ def timeline() -> rx.Component:
             "data-in": EditorState.in_s.to_string(),
             "data-out": EditorState.out_s.to_string(),
             "data-waveform": EditorState.asset.waveform_url,
+            "data-strip": EditorState.asset.filmstrip_url,
+            "data-strip-frames": EditorState.asset.filmstrip_frames.to_string(),
+            "data-tile-width": EditorState.filmstrip_tile_width,
             "data-cuts": EditorState.cuts_attr,
             "data-snaps": EditorState.snaps_attr,
         },
