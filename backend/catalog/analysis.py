@@ -17,8 +17,9 @@ from pathlib import Path
 from backend.catalog.assetinfo import media_info_from_asset
 from backend.catalog.statuses import READY
 from backend.catalog.tables import MediaAsset
-from backend.media.analysis import ANALYSIS_VERSION, AnalysisError, analyze
+from backend.media.analysis import ANALYSIS_VERSION, AnalysisError, Pictures, analyze
 from backend.media.probe import MediaInfo
+from backend.media.thumbnails import FilmstripInfo
 from backend.storage import StorageError, Storages
 
 log = logging.getLogger(__name__)
@@ -47,20 +48,22 @@ async def drop_analysis(storages: Storages, row: MediaAsset) -> None:
     row.analysis_error = ""
 
 
-async def analyze_asset(storages: Storages, row: MediaAsset, source: str, info: MediaInfo) -> str:
-    """Measure `source` (the asset's bytes) and put the results on `row` (not saved). Returns a
-    note on failure ("" on success); the asset stays usable either way."""
+async def analyze_asset(storages: Storages, row: MediaAsset, source: str, info: MediaInfo,
+                        pictures: Pictures | None = None) -> FilmstripInfo | None:
+    """Measure `source` (the asset's bytes) and put the results on `row` (not saved); a failure is
+    recorded in `analysis_error` and the asset stays usable. With `pictures`, the poster and
+    filmstrip are made in the same pass: returns the filmstrip when both were made, else None."""
     if info.is_image or (info.video is None and info.audio is None):
         await drop_analysis(storages, row)
         row.analysis_version = ANALYSIS_VERSION
-        return ""
+        return None
     try:
-        result = await analyze(source, info)
+        result = await analyze(source, info, pictures=pictures)
     except (AnalysisError, OSError) as exc:
         log.warning("analysis of asset %s failed: %s", row.id, exc)
         await drop_analysis(storages, row)
         row.analysis_version, row.analysis_error = ANALYSIS_VERSION, str(exc)[:2000]
-        return f"no analysis: {exc}"
+        return None
     key = ""
     if result.peaks:
         key = f"{row.id}/waveform.peaks"
@@ -82,7 +85,7 @@ async def analyze_asset(storages: Storages, row: MediaAsset, source: str, info: 
     row.loudness_true_peak = loud.true_peak if loud else None
     row.analysis_version = ANALYSIS_VERSION
     row.analysis_error = "; ".join(result.notes)
-    return ""
+    return result.pictures
 
 
 async def _save_analysis(row: MediaAsset) -> None:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from backend.catalog.analysis import analyze_asset, drop_analysis
+from backend.media.analysis import Pictures, can_make_pictures
 from backend.catalog.assetinfo import media_info_from_asset
 from backend.catalog.presets import preset_spec_from_row, seed_builtin_presets
 from backend.catalog.statuses import ERROR, PENDING, READY
@@ -130,14 +131,47 @@ async def _drop_thumbs(storages: Storages, row: MediaAsset) -> None:
     row.filmstrip_frames = 0
 
 
-async def make_thumbs(storages: Storages, source: str, row: MediaAsset, info: MediaInfo) -> str:
-    """Poster (+ filmstrip for moving pictures) into the thumbs area; returns a note on failure."""
+async def make_thumbs(storages: Storages, source: str, row: MediaAsset, info: MediaInfo, *,
+                      analyze: bool = False) -> str:
+    """Poster (+ filmstrip for moving pictures) into the thumbs area; returns a note on failure.
+
+    With `analyze`, also the analysis (waveform, markers, loudness): for a video in the same FFmpeg
+    pass as the pictures (it decodes every frame anyway), else in a pass of its own."""
+    if analyze and can_make_pictures(info):
+        tmp = Path(tempfile.mkdtemp(prefix="mpr-thumbs-"))
+        try:
+            pictures = Pictures(tmp / "poster.jpg", tmp / "filmstrip.jpg", FILMSTRIP_FRAMES, FILMSTRIP_TILE_WIDTH)
+            strip = await analyze_asset(storages, row, source, info, pictures)
+            if strip is not None:
+                try:
+                    await _store_thumbs(storages, row, tmp, strip.frames)
+                    return ""
+                except Exception as exc:  # storage trouble: the usual way below says what went wrong
+                    log.warning("storing thumbnails of asset %s failed: %s", row.id, exc)
+        finally:
+            await asyncio.to_thread(shutil.rmtree, tmp, True)
+        return await make_thumbs(storages, source, row, info)  # measured; pictures the usual way
+    note = await _make_thumbs(storages, source, row, info)
+    if analyze:
+        await analyze_asset(storages, row, source, info)
+    return note
+
+
+async def _store_thumbs(storages: Storages, row: MediaAsset, folder: Path, frames: int) -> None:
+    poster_key, strip_key = f"{row.id}/poster.jpg", f"{row.id}/filmstrip.jpg"
+    await storages.thumbs.put_file(folder / "poster.jpg", poster_key, "image/jpeg")
+    row.poster_key = poster_key
+    await storages.thumbs.put_file(folder / "filmstrip.jpg", strip_key, "image/jpeg")
+    row.filmstrip_key, row.filmstrip_frames = strip_key, frames
+
+
+async def _make_thumbs(storages: Storages, source: str, row: MediaAsset, info: MediaInfo) -> str:
     if info.video is None:
         await _drop_thumbs(storages, row)
         return ""
     tmp = Path(tempfile.mkdtemp(prefix="mpr-thumbs-"))
     try:
-        poster_key, strip_key = f"{row.id}/poster.jpg", f"{row.id}/filmstrip.jpg"
+        poster_key = f"{row.id}/poster.jpg"
         try:
             if info.is_image:  # a still picture: a poster, no filmstrip
                 await make_poster(source, tmp / "poster.jpg", info)
@@ -149,10 +183,7 @@ async def make_thumbs(storages: Storages, source: str, row: MediaAsset, info: Me
                 source, tmp / "poster.jpg", tmp / "filmstrip.jpg", info,
                 frames=FILMSTRIP_FRAMES, tile_width=FILMSTRIP_TILE_WIDTH,
             )
-            await storages.thumbs.put_file(tmp / "poster.jpg", poster_key, "image/jpeg")
-            row.poster_key = poster_key
-            await storages.thumbs.put_file(tmp / "filmstrip.jpg", strip_key, "image/jpeg")
-            row.filmstrip_key, row.filmstrip_frames = strip_key, strip.frames
+            await _store_thumbs(storages, row, tmp, strip.frames)
         except Exception as exc:  # a missing picture must not make a playable file unusable
             log.warning("thumbnails for asset %s failed: %s", row.id, exc)
             await _drop_thumbs(storages, row)  # no stale pictures of an earlier version of the file
@@ -208,10 +239,8 @@ async def ingest_key(storages: Storages, key: str, area: str = "in", *, info: Ob
             _apply_error(row, f"{RETRY_MARK}{exc}")
         else:
             apply_media(row, media)
-            row.error_message = await make_thumbs(storages, source, row, media)
-            if analyze:
-                await analyze_asset(storages, row, source, media)
-            elif row.analysis_version:  # the file changed: the old measurements are wrong now
+            row.error_message = await make_thumbs(storages, source, row, media, analyze=analyze)
+            if not analyze and row.analysis_version:  # the file changed: the old measurements are wrong now
                 await drop_analysis(storages, row)
         await row.save()
         return row

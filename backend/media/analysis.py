@@ -23,10 +23,12 @@ import struct
 import subprocess
 from array import array
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from .binaries import ffmpeg_path
 from .paths import ff_target
 from .probe import Loudness, MediaInfo
+from .thumbnails import MAX_TILES, POSTER_WIDTH, FilmstripInfo, one_pass_graph
 from .runner import _die_with, _stop, pick_message
 
 PEAKS_PER_SECOND = 100  # one (min, max) pair per 10 ms
@@ -54,6 +56,24 @@ class AnalysisError(Exception):
 
 
 @dataclass(frozen=True)
+class Pictures:
+    """Poster and filmstrip to make in the same pass (the video is decoded anyway): where to write
+    them and the filmstrip's shape, as `thumbnails.make_thumbnails` takes them."""
+
+    poster: Path
+    filmstrip: Path
+    frames: int = 12
+    tile_width: int = 160
+    poster_width: int = POSTER_WIDTH
+
+
+def can_make_pictures(info: MediaInfo) -> bool:
+    """Whether the analysis pass can also make the poster and filmstrip of this source."""
+    return (info.video is not None and not info.is_image and info.video.codec != "webp"
+            and (info.duration or 0) > 0)
+
+
+@dataclass(frozen=True)
 class Analysis:
     """Times in seconds from the start of the file; ranges are (start, end)."""
 
@@ -65,6 +85,7 @@ class Analysis:
     loudness: Loudness | None = None
     peaks: bytes = b""  # encode_peaks(...) output; empty without audio
     notes: list[str] = field(default_factory=list)
+    pictures: FilmstripInfo | None = None  # the filmstrip, when Pictures were asked for and made
 
 
 # ---------------------------------------------------------------- peaks file
@@ -121,12 +142,23 @@ class _PeakReducer:
 
 # ---------------------------------------------------------------- the pass
 
-def analysis_argv(src, info: MediaInfo) -> list[str]:
-    """ffmpeg argv of the analysis pass: detector reports on stderr, mono PCM on stdout."""
-    parts, maps = [], []
+def analysis_argv(src, info: MediaInfo, pictures: Pictures | None = None) -> list[str]:
+    """ffmpeg argv of the analysis pass: detector reports on stderr, mono PCM on stdout, and with
+    `pictures` the poster and filmstrip JPEGs."""
+    parts, maps, picture_outputs = [], [], []
+    if pictures is not None and not can_make_pictures(info):
+        raise AnalysisError("this source's pictures are made by thumbnails.make_thumbnails")
     if info.video is not None and not info.is_image:
+        video = "[0:v:0]split=2[v][k];"
+        if pictures is not None:
+            if not 1 <= pictures.frames <= MAX_TILES:
+                raise ValueError(f"frames must be between 1 and {MAX_TILES}, got {pictures.frames}")
+            graph, picture_outputs, _ = one_pass_graph(
+                info, pictures.poster, pictures.filmstrip, frames=pictures.frames,
+                tile_width=pictures.tile_width, poster_width=pictures.poster_width, source="[t]", prefix="t")
+            video = f"[0:v:0]split=3[v][k][t];{graph};"
         parts.append(
-            "[0:v:0]split=2[v][k];[k]select='eq(key,1)',showinfo,nullsink;"  # keyframes: one log line each
+            video + "[k]select='eq(key,1)',showinfo,nullsink;"  # keyframes: one log line each
             "[v]scale=64:-2:flags=neighbor,"
             f"scdet=threshold={SCENE_THRESHOLD:g},"
             f"blackdetect=d={BLACK_MIN_SECONDS:g}:pix_th={BLACK_PIXEL_THRESHOLD:g}"
@@ -144,11 +176,12 @@ def analysis_argv(src, info: MediaInfo) -> list[str]:
         maps = ["-map", "[vo]", "-f", "null", "-"]
     if not parts:
         raise AnalysisError("nothing to analyse: the source has neither audio nor moving pictures")
-    # no deblocking: the detectors look at a 64 px thumbnail, and decoding costs ~12 % less CPU
-    fast = ["-skip_loop_filter", "all"] if info.video is not None and not info.is_image else []
-    return [ffmpeg_path(), "-hide_banner", "-nostdin", "-nostats", "-loglevel", "info",
+    # no deblocking when only the detectors look (a 64 px thumbnail): ~12 % less CPU to decode;
+    # the poster and filmstrip are made from properly decoded frames
+    fast = ["-skip_loop_filter", "all"] if info.video is not None and not info.is_image and pictures is None else []
+    return [ffmpeg_path(), "-hide_banner", "-nostdin", "-nostats", "-loglevel", "info", "-y",
             "-threads", "1", "-filter_complex_threads", "1", *fast, "-sn", "-dn", "-i", ff_target(src),
-            "-filter_complex", ";".join(parts), *maps]
+            "-filter_complex", ";".join(parts), *picture_outputs, *maps]
 
 
 @dataclass
@@ -208,9 +241,15 @@ def _finish(log: _Log, duration: float, fps: float | None) -> tuple[tuple, tuple
     return cuts, tuple(black), tuple(silence)
 
 
-async def analyze(src, info: MediaInfo, *, timeout: float | None = DEFAULT_TIMEOUT) -> Analysis:
-    """Run the analysis pass over `src` (a path or URL) described by `info`."""
-    argv = analysis_argv(src, info)
+async def analyze(src, info: MediaInfo, *, timeout: float | None = DEFAULT_TIMEOUT,
+                  pictures: Pictures | None = None) -> Analysis:
+    """Run the analysis pass over `src` (a path or URL) described by `info`; with `pictures`, make
+    the poster and filmstrip in the same pass (`Analysis.pictures` says whether both were made)."""
+    argv = analysis_argv(src, info, pictures)
+    if pictures is not None:
+        for path in (pictures.poster, pictures.filmstrip):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.unlink(missing_ok=True)
     rate = info.audio.sample_rate if info.audio and info.audio.sample_rate else 48000
     reducer = _PeakReducer(round(rate / PEAKS_PER_SECOND))
     log = _Log()
@@ -251,12 +290,19 @@ async def analyze(src, info: MediaInfo, *, timeout: float | None = DEFAULT_TIMEO
         notes.append("no loudness summary from ebur128")
     pairs = reducer.finish() if info.audio is not None else array("b")
     keyframes = tuple(sorted({round(max(t, 0.0), 4) for t in log.keyframes}))
-    return Analysis(duration=info.duration or 0.0, scene_cuts=cuts, keyframes=keyframes, black_ranges=black,
+    made = None
+    if pictures is not None:
+        made = one_pass_graph(info, pictures.poster, pictures.filmstrip, frames=pictures.frames,
+                              tile_width=pictures.tile_width, poster_width=pictures.poster_width)[2]
+        if not all(p.exists() and p.stat().st_size for p in (pictures.poster, pictures.filmstrip)):
+            made = None  # e.g. the container promised more than the stream holds
+            notes.append("the pass made no poster/filmstrip")
+    return Analysis(pictures=made, duration=info.duration or 0.0, scene_cuts=cuts, keyframes=keyframes, black_ranges=black,
                     silence_ranges=silence, loudness=loudness,
                     peaks=encode_peaks(pairs) if info.audio is not None else b"", notes=notes)
 
 
-__all__ = ["ANALYSIS_VERSION", "Analysis", "AnalysisError", "PEAKS_PER_SECOND",
+__all__ = ["ANALYSIS_VERSION", "Analysis", "AnalysisError", "Pictures", "can_make_pictures", "PEAKS_PER_SECOND",
            "analysis_argv", "analyze", "decode_peaks", "encode_peaks", "measure_loudness"]
 
 

@@ -95,3 +95,30 @@ async def test_a_broken_file_raises_analysis_error(tmp_path, marked):
         await analyze(broken, info)
     with pytest.raises(AnalysisError):
         measure_loudness(broken)
+
+
+async def test_the_pass_can_make_the_poster_and_filmstrip_too(marked, tmp_path):
+    from PIL import Image
+
+    from backend.media.analysis import Pictures
+    from backend.media.thumbnails import make_thumbnails
+
+    path, info = marked
+    result = await analyze(path, info, pictures=Pictures(tmp_path / "p.jpg", tmp_path / "f.jpg", frames=8))
+    assert result.pictures is not None and result.pictures.frames == 8 and result.scene_cuts
+    alone = await make_thumbnails(path, tmp_path / "p2.jpg", tmp_path / "f2.jpg", info, frames=8)
+    assert result.pictures == alone  # the same shapes as make_thumbnails makes
+    with Image.open(tmp_path / "f.jpg") as strip, Image.open(tmp_path / "f2.jpg") as other:
+        assert strip.size == other.size == (8 * alone.tile_width, alone.tile_height)
+    with Image.open(tmp_path / "p.jpg") as poster, Image.open(tmp_path / "p2.jpg") as other:
+        assert poster.size == other.size
+
+
+async def test_pictures_of_a_source_without_video_are_refused(tmp_path):
+    from backend.media.analysis import Pictures, can_make_pictures
+
+    audio = generate_clip(tmp_path / "a.m4a", duration=1.0, video=False)
+    info = probe(audio)
+    assert not can_make_pictures(info)
+    with pytest.raises(AnalysisError):
+        await analyze(audio, info, pictures=Pictures(tmp_path / "p.jpg", tmp_path / "f.jpg"))
