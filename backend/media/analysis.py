@@ -40,7 +40,14 @@ BLACK_PIXEL_THRESHOLD = 0.10
 SILENCE_NOISE_DB = -50
 SILENCE_MIN_SECONDS = 0.5
 ANALYSIS_VERSION = 1  # bump when what is measured changes: the backfill then measures again
-DEFAULT_TIMEOUT = 1800.0
+TIMEOUT_BASE_SECONDS = 120.0  # the pass is stopped after this + TIMEOUT_PER_MEDIA_SECOND × duration
+TIMEOUT_PER_MEDIA_SECOND = 8.0  # a single decoding thread on a busy machine, 4K HEVC included
+TIMEOUT_MAX_SECONDS = 4 * 3600.0
+
+
+def pass_timeout(info: MediaInfo) -> float:
+    """How long the analysis of this source may run before it is stopped (a bounded ingest)."""
+    return min(TIMEOUT_MAX_SECONDS, TIMEOUT_BASE_SECONDS + TIMEOUT_PER_MEDIA_SECOND * max(info.duration or 0.0, 0.0))
 
 _KEYFRAME = re.compile(r"\bpts_time:\s*(-?[\d.]+)")
 MAX_KEYFRAMES = 20000
@@ -241,11 +248,12 @@ def _finish(log: _Log, duration: float, fps: float | None) -> tuple[tuple, tuple
     return cuts, tuple(black), tuple(silence)
 
 
-async def analyze(src, info: MediaInfo, *, timeout: float | None = DEFAULT_TIMEOUT,
+async def analyze(src, info: MediaInfo, *, timeout: float | None = None,
                   pictures: Pictures | None = None) -> Analysis:
     """Run the analysis pass over `src` (a path or URL) described by `info`; with `pictures`, make
     the poster and filmstrip in the same pass (`Analysis.pictures` says whether both were made)."""
     argv = analysis_argv(src, info, pictures)
+    timeout = pass_timeout(info) if timeout is None else timeout
     if pictures is not None:
         for path in (pictures.poster, pictures.filmstrip):
             path.parent.mkdir(parents=True, exist_ok=True)

@@ -47,3 +47,32 @@ async def test_preset_loudness_options(gql):
         assert err["extensions"]["code"] == "INVALID_PRESET" and field in err["message"], err
     err = await gql.error(CREATE, {"input": {"name": "copy", "kind": "copy", "container": "mp4", "loudnessTarget": -16}})
     assert err["extensions"]["code"] == "INVALID_PRESET"
+
+
+async def test_the_app_backfills_assets_ingested_without_analysis(api_settings, storages, api_clip):
+    """The backfill starts with the app: an asset ingested before analysis existed gets measured."""
+    import asyncio
+    import shutil
+
+    from litestar.testing import AsyncTestClient
+
+    from backend.api.app import create_app
+    from backend.catalog.ingest import ingest_key
+    from backend.catalog.tables import MediaAsset
+    from backend.media.analysis import ANALYSIS_VERSION
+
+    shutil.copyfile(api_clip, api_settings.in_root / "old.mp4")
+    row = await ingest_key(storages, "old.mp4", analyze=False)
+    assert (row.analysis_version, row.waveform_key) == (0, "")
+    app = create_app(api_settings, run_jobs=True, db_pool=False)
+    loop = asyncio.get_running_loop()
+    async with AsyncTestClient(app=app):
+        deadline = loop.time() + 60
+        while loop.time() < deadline:
+            saved = await MediaAsset.select(MediaAsset.analysis_version, MediaAsset.waveform_key,
+                                            MediaAsset.loudness_integrated).where(MediaAsset.id == row.id).first()
+            if saved["analysis_version"]:
+                break
+            await asyncio.sleep(0.1)
+    assert saved["analysis_version"] == ANALYSIS_VERSION
+    assert saved["waveform_key"] == f"{row.id}/waveform.peaks" and saved["loudness_integrated"] is not None

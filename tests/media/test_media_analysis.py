@@ -122,3 +122,13 @@ async def test_pictures_of_a_source_without_video_are_refused(tmp_path):
     assert not can_make_pictures(info)
     with pytest.raises(AnalysisError):
         await analyze(audio, info, pictures=Pictures(tmp_path / "p.jpg", tmp_path / "f.jpg"))
+
+
+async def test_the_pass_is_bounded_in_time(marked):
+    from backend.media.analysis import TIMEOUT_MAX_SECONDS, pass_timeout
+
+    path, info = marked
+    assert pass_timeout(info) < pass_timeout(replace(info, duration=3600)) <= TIMEOUT_MAX_SECONDS
+    assert pass_timeout(replace(info, duration=10 ** 9)) == TIMEOUT_MAX_SECONDS
+    with pytest.raises(AnalysisError, match="longer than"):
+        await analyze(path, info, timeout=0.001)
