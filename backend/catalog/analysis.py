@@ -53,6 +53,19 @@ async def analyze_asset(storages: Storages, row: MediaAsset, source: str, info: 
     """Measure `source` (the asset's bytes) and put the results on `row` (not saved); a failure is
     recorded in `analysis_error` and the asset stays usable. With `pictures`, the poster and
     filmstrip are made in the same pass: returns the filmstrip when both were made, else None."""
+    try:
+        return await _analyze_asset(storages, row, source, info, pictures)
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:  # storage trouble or a bug: never a reason to fail an ingest
+        log.exception("analysis of asset %s failed", row.id)
+        row.waveform_key = ""
+        row.analysis_version, row.analysis_error = ANALYSIS_VERSION, f"analysis failed: {exc}"[:2000]
+        return None
+
+
+async def _analyze_asset(storages: Storages, row: MediaAsset, source: str, info: MediaInfo,
+                         pictures: Pictures | None) -> FilmstripInfo | None:
     if info.is_image or (info.video is None and info.audio is None):
         await drop_analysis(storages, row)
         row.analysis_version = ANALYSIS_VERSION

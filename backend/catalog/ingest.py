@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from backend.catalog.analysis import analyze_asset, drop_analysis
-from backend.media.analysis import Pictures, can_make_pictures
 from backend.catalog.assetinfo import media_info_from_asset
 from backend.catalog.presets import preset_spec_from_row, seed_builtin_presets
 from backend.catalog.statuses import ERROR, PENDING, READY
 from backend.catalog.tables import MediaAsset
+from backend.media.analysis import Pictures, can_make_pictures
 from backend.media.probe import MediaInfo, ProbeError, probe_async
 from backend.media.thumbnails import make_poster, make_thumbnails
 from backend.storage import ObjectInfo, Storage, StorageError, Storages, safe_key

@@ -78,3 +78,22 @@ async def test_unanalysable_asset_is_recorded_not_retried(db, storages, settings
     assert row.analysis_version == ANALYSIS_VERSION
     assert row.analysis_error and row.waveform_key == ""
     assert await backfill_once(storages) == 0
+
+
+async def test_a_waveform_that_cannot_be_stored_leaves_the_asset_ready(db, storages, place, monkeypatch):
+    from backend.storage import StorageError
+
+    real = storages.thumbs.put_file
+
+    async def refuse_peaks(path, key, content_type=None):
+        if key.endswith("waveform.peaks"):
+            raise StorageError("thumbs area is full")
+        return await real(path, key, content_type)
+
+    monkeypatch.setattr(storages.thumbs, "put_file", refuse_peaks)
+    place("av", "clip.mp4")
+    row = await ingest_key(storages, "clip.mp4")
+    assert row.status == "ready" and row.error_message == ""
+    assert row.waveform_key == "" and "thumbs area is full" in row.analysis_error
+    assert row.poster_key and row.filmstrip_key  # the pictures come the usual way
+    assert row.analysis_version == ANALYSIS_VERSION  # recorded, not retried in a loop
