@@ -3,13 +3,14 @@ timeline shows the waveform.
 
 1. Ingest CPU per file with analysis vs without, on 720p clips (goal: ≤ 1.3×). N clips (10 s,
    1280x720, 30 fps, 2 s GOP, AAC; cached under bench/out) are ingested one at a time into a fresh
-   SQLite catalog, first without analysis, then into another fresh catalog with it. CPU = user +
-   system time of this process and its children (ffprobe, ffmpeg) around each ingest.
+   SQLite catalog, each twice in turn under two names, once without analysis and once with it
+   (alternating, so a busy machine weighs on both alike). CPU = user + system time of this
+   process and its children (ffprobe, ffmpeg) around each ingest.
 2. Time to first waveform pixel after selecting an asset (goal: ≤ 300 ms): a real server
    (tests/ui/ui_stack.py, demo clips) in headless Chromium; click an asset in the library, then
    the page's own clock from the click to the first draw of the #tl-waveform canvas for it.
 
-    .venv/bin/python bench/analysis.py [--files 6] [--runs 5] [--no-ui]
+    .venv/bin/python bench/analysis.py [--files 8] [--runs 5] [--no-ui]
 Prints a table and, last, one JSON line (parsed by bench/run_all.py).
 """
 from __future__ import annotations
@@ -60,7 +61,7 @@ def _cpu() -> float:
     return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
 
 
-async def _ingest_all(clips: list[Path], analyze: bool) -> tuple[list[float], list[float]]:
+async def _ingest_all(clips: list[Path]) -> dict[bool, tuple[list[float], list[float]]]:
     root = Path(tempfile.mkdtemp(prefix="mpr-bench-analysis-"))
     try:
         settings = Settings.from_env().with_(media_root=root / "media", data_dir=root / "data",
@@ -71,26 +72,28 @@ async def _ingest_all(clips: list[Path], analyze: bool) -> tuple[list[float], li
         await catalog_db.create_tables(engine)
         catalog_db.bind_engine(engine)
         storages = open_storages(settings)
-        cpu, wall = [], []
-        for clip in clips:
-            shutil.copyfile(clip, settings.in_root / clip.name)
-            c0, w0 = _cpu(), time.perf_counter()
-            row = await ingest_key(storages, clip.name, analyze=analyze)
-            cpu.append(_cpu() - c0)
-            wall.append(time.perf_counter() - w0)
-            assert row.status == "ready", row.error_message
-            if analyze:
-                assert row.waveform_key and row.loudness_integrated is not None, row.analysis_error
-        return cpu, wall
+        out: dict[bool, tuple[list[float], list[float]]] = {False: ([], []), True: ([], [])}
+        for i, clip in enumerate(clips):
+            for analyze in ((False, True) if i % 2 == 0 else (True, False)):
+                key = f"{'with' if analyze else 'without'} {clip.name}"
+                shutil.copyfile(clip, settings.in_root / key)
+                c0, w0 = _cpu(), time.perf_counter()
+                row = await ingest_key(storages, key, analyze=analyze)
+                out[analyze][0].append(_cpu() - c0)
+                out[analyze][1].append(time.perf_counter() - w0)
+                assert row.status == "ready", row.error_message
+                if analyze:
+                    assert row.waveform_key and row.loudness_integrated is not None, row.analysis_error
+        return out
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
 
 def ingest_cpu(files: int) -> dict:
     clips = clips_720p(files)
-    asyncio.run(_ingest_all(clips[:1], True))  # warm caches (binaries, page cache) once
-    without_cpu, without_wall = asyncio.run(_ingest_all(clips, False))
-    with_cpu, with_wall = asyncio.run(_ingest_all(clips, True))
+    asyncio.run(_ingest_all(clips[:1]))  # warm caches (binaries, page cache) once
+    runs = asyncio.run(_ingest_all(clips))
+    (without_cpu, without_wall), (with_cpu, with_wall) = runs[False], runs[True]
     med = lambda xs: round(statistics.median(xs) * 1000, 1)  # noqa: E731
     return {"files": files, "clip": "1280x720 30 fps 10 s, 2 s GOP, AAC",
             "without_cpu_ms": med(without_cpu), "with_cpu_ms": med(with_cpu),
@@ -134,7 +137,7 @@ def first_waveform_pixel(runs: int) -> dict:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--files", type=int, default=6)
+    ap.add_argument("--files", type=int, default=8)
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--no-ui", action="store_true")
     args = ap.parse_args()

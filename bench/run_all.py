@@ -186,7 +186,7 @@ def benches(quick: bool) -> list[Bench]:
         Bench("load", "load.py", ["--clients", "50", "--seconds", "30"], 300, parse_load),
         Bench("ui", "ui.py", ["--runs", "2" if quick else "3"], 600, parse_ui, artifact="out/ui.json"),
         Bench("chunked", "chunked.py", ["--seconds", "12"], 600, parse_chunked),
-        Bench("analysis", "analysis.py", ["--files", "4" if quick else "6", "--runs", "3" if quick else "5"], 900,
+        Bench("analysis", "analysis.py", ["--files", "4" if quick else "8", "--runs", "3" if quick else "5"], 900,
               parse_analysis),
     ]
 
