@@ -6,7 +6,7 @@ and a 64 px thumbnail (nearest neighbour, almost free) fed to `scdet` (scene sco
 SCENE_THRESHOLD) and `blackdetect`. Audio: split
 three ways, the original channels into `ebur128=peak=true` (integrated loudness, its gating
 threshold, loudness range, true peak: the measurement a linear `loudnorm` needs) and
-`silencedetect`, and a mono mix as 16-bit PCM on stdout, reduced here to one (min, max) pair per
+`silencedetect`, and a mono mix as 8-bit PCM on stdout, reduced here to one (min, max) pair per
 10 ms. The detectors report on stderr, which is parsed line by line; only matching lines are kept.
 
 Peaks are stored as a small binary file (`encode_peaks`): the 8-byte magic `MPRPEAK1`, peaks per
@@ -29,7 +29,7 @@ from .binaries import ffmpeg_path
 from .paths import ff_target
 from .probe import Loudness, MediaInfo
 from .thumbnails import MAX_TILES, POSTER_WIDTH, FilmstripInfo, one_pass_graph
-from .runner import _die_with, _stop, pick_message
+from .runner import _die_with, pick_message
 
 PEAKS_PER_SECOND = 100  # one (min, max) pair per 10 ms
 PEAKS_MAGIC = b"MPRPEAK1"
@@ -114,43 +114,54 @@ def decode_peaks(data: bytes) -> tuple[int, list[tuple[int, int]]]:
 
 
 class _PeakReducer:
-    """Mono s16le PCM in, one (min, max) signed byte pair per `window` samples out."""
+    """Mono unsigned 8-bit PCM in (128 = silence: the peaks file keeps 8 bits anyway, and min/max
+    over bytes is the cheapest reduction pure Python has), one (min, max) signed pair per `window`
+    samples out."""
 
     def __init__(self, window: int) -> None:
         self.window = max(1, window)
         self.pending = b""
         self.pairs = array("b")
 
-    def _reduce(self, samples: array) -> None:
-        w, pairs = self.window, self.pairs
-        for i in range(0, len(samples), w):
-            chunk = samples[i:i + w]
-            pairs.append(max(-127, min(127, round(min(chunk) * 127 / 32767))))
-            pairs.append(max(-127, min(127, round(max(chunk) * 127 / 32767))))
+    def _reduce(self, data: bytes) -> None:
+        w, append = self.window, self.pairs.append
+        for i in range(0, len(data), w):
+            chunk = data[i:i + w]
+            append(max(min(chunk) - 128, -127))
+            append(min(max(chunk) - 128, 127))
 
     def feed(self, data: bytes) -> None:
         data = self.pending + data
-        usable = len(data) - len(data) % (2 * self.window)
+        usable = len(data) - len(data) % self.window
         self.pending = data[usable:]
         if usable:
-            samples = array("h")
-            samples.frombytes(data[:usable])
-            self._reduce(samples)
+            self._reduce(data[:usable])
 
     def finish(self) -> array:
-        tail = self.pending[: len(self.pending) - len(self.pending) % 2]
-        if tail:
-            samples = array("h")
-            samples.frombytes(tail)
-            self._reduce(samples)
+        if self.pending:
+            self._reduce(self.pending)
         self.pending = b""
         return self.pairs
 
 
 # ---------------------------------------------------------------- the pass
 
+async def _kill(proc: asyncio.subprocess.Process, readers: asyncio.Future) -> None:
+    """Kill ffmpeg and reap it. The readers keep draining its pipes meanwhile: a pipe left full
+    would never report EOF, and asyncio's wait() for the process would then never return."""
+    with contextlib.suppress(ProcessLookupError):
+        proc.kill()
+    try:
+        await asyncio.wait_for(readers, 10)
+    except BaseException:  # noqa: BLE001 - its outcome does not matter any more
+        readers.cancel()
+    with contextlib.suppress(asyncio.TimeoutError):
+        await asyncio.wait_for(proc.wait(), 10)
+
+
+
 def analysis_argv(src, info: MediaInfo, pictures: Pictures | None = None) -> list[str]:
-    """ffmpeg argv of the analysis pass: detector reports on stderr, mono PCM on stdout, and with
+    """ffmpeg argv of the analysis pass: detector reports on stderr, mono 8-bit PCM on stdout, and with
     `pictures` the poster and filmstrip JPEGs."""
     parts, maps, picture_outputs = [], [], []
     if pictures is not None and not can_make_pictures(info):
@@ -176,9 +187,9 @@ def analysis_argv(src, info: MediaInfo, pictures: Pictures | None = None) -> lis
             "[0:a:0]asplit=3[r][s][p];"
             "[r]ebur128=peak=true:framelog=quiet,anullsink;"
             f"[s]silencedetect=n={SILENCE_NOISE_DB}dB:d={SILENCE_MIN_SECONDS:g},anullsink;"
-            "[p]aformat=sample_fmts=s16:channel_layouts=mono[pcm]"
+            "[p]aformat=sample_fmts=u8:channel_layouts=mono[pcm]"
         )
-        maps = ["-map", "[pcm]", "-f", "s16le", "pipe:1"]
+        maps = ["-map", "[pcm]", "-f", "u8", "pipe:1"]
     else:
         maps = ["-map", "[vo]", "-f", "null", "-"]
     if not parts:
@@ -274,21 +285,16 @@ async def analyze(src, info: MediaInfo, *, timeout: float | None = None,
         while raw := await proc.stderr.readline():
             log.line(raw.decode("utf-8", "replace").rstrip("\r\n"))
 
+    readers = asyncio.ensure_future(asyncio.gather(read_pcm(), read_log()))
     try:
-        try:
-            await asyncio.wait_for(asyncio.gather(read_pcm(), read_log()), timeout)
-        except asyncio.TimeoutError:
-            await _stop(proc)
-            raise AnalysisError(f"analysis took longer than {timeout:g} s and was stopped") from None
+        done, _ = await asyncio.wait({readers}, timeout=timeout)
+        if not done:
+            raise AnalysisError(f"analysis took longer than {timeout:g} s and was stopped")
+        await readers
         rc = await proc.wait()
-    except BaseException:
-        await asyncio.shield(_stop(proc))
+    except BaseException:  # a timeout, a cancel, a reader's error: ffmpeg must not outlive this call
+        await asyncio.shield(_kill(proc, readers))
         raise
-    finally:
-        if proc.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                proc.kill()
-            await proc.wait()
     if rc != 0:
         raise AnalysisError(pick_message(log.tail, rc) or f"ffmpeg exited with {rc}")
     cuts, black, silence = _finish(log, info.duration or 0.0, info.video.fps if info.video else None)

@@ -132,3 +132,21 @@ async def test_the_pass_is_bounded_in_time(marked):
     assert pass_timeout(replace(info, duration=10 ** 9)) == TIMEOUT_MAX_SECONDS
     with pytest.raises(AnalysisError, match="longer than"):
         await analyze(path, info, timeout=0.001)
+
+
+async def test_a_cancelled_pass_leaves_no_ffmpeg_behind(marked):
+    import asyncio
+
+    import psutil
+
+    path, info = marked
+    me = psutil.Process()
+    task = asyncio.create_task(analyze(path, info))
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 20
+    while not any("ffmpeg" in c.name() for c in me.children()) and not task.done() and loop.time() < deadline:
+        await asyncio.sleep(0.001)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert not [c for c in me.children() if "ffmpeg" in c.name() and c.status() != psutil.STATUS_ZOMBIE]
