@@ -146,6 +146,13 @@ class _PeakReducer:
 
 # ---------------------------------------------------------------- the pass
 
+def _spawn_options() -> dict:
+    """How the pass's ffmpeg is started: it dies with this process (PR_SET_PDEATHSIG). The one
+    place to add the bounded-children options (memory cap, environment without secrets) that the
+    other FFmpeg runs of ingest use."""
+    return {"preexec_fn": _die_with(os.getpid())}
+
+
 async def _kill(proc: asyncio.subprocess.Process, readers: asyncio.Future) -> None:
     """Kill ffmpeg and reap it. The readers keep draining its pipes meanwhile: a pipe left full
     would never report EOF, and asyncio's wait() for the process would then never return."""
@@ -274,7 +281,7 @@ async def analyze(src, info: MediaInfo, *, timeout: float | None = None,
     log = _Log()
     proc = await asyncio.create_subprocess_exec(
         *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE, preexec_fn=_die_with(os.getpid()),
+        stderr=asyncio.subprocess.PIPE, **_spawn_options(),
     )
 
     async def read_pcm() -> None:

@@ -5,7 +5,7 @@ from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 from piccolo.columns.column_types import JSON, DoublePrecision, Integer, Text, Varchar
 from piccolo.columns.indexes import IndexMethod
 
-ID = "2026-11-30T13:40:00:000000"
+ID = "2026-11-30T14:45:19:000000"
 VERSION = "1.38.0"
 DESCRIPTION = "asset analysis columns, preset loudness target"
 
