@@ -146,6 +146,19 @@ def parse_ui(text: str) -> list[Row]:
     ]
 
 
+def parse_analysis(text: str) -> list[Row]:
+    r = last_json(text)
+    ing = r["ingest"]
+    rows = [Row(f"ingest CPU per file, analysis on vs off ({ing['files']} × {ing['clip']})",
+                fmt(ing["with_cpu_ms"], " CPU-ms", 0), fmt(ing["without_cpu_ms"], " CPU-ms", 0),
+                f"{ing['ratio']:.2f}", f"goal ≤ 1.3; wall {ing['with_wall_ms']:.0f} vs {ing['without_wall_ms']:.0f} ms")]
+    if "waveform" in r:
+        w = r["waveform"]
+        rows.append(Row("UI select asset → first waveform pixel", fmt(w["median_ms"], " ms", 0), "300 ms target",
+                        f"{w['median_ms'] / 300:.2f}", f"median of {w['runs']}: {w['all_ms']}"))
+    return rows
+
+
 def parse_chunked(text: str) -> list[Row]:
     ratio = re.search(r"chunked / single wall time: ([\d.]+)", text)
     single = re.search(r"^\s+single pass\s+([\d.]+)\s+([\d.]+)", text, re.M)
@@ -206,6 +219,8 @@ def benches(quick: bool) -> list[Bench]:
         Bench("smartcut", "smartcut.py", ["--minutes", "2" if quick else "10"], 3600 if not quick else 900,
               parse_smartcut),
         Bench("ladder", "ladder.py", ["--seconds", seconds, "--runs", "1"], 1800, parse_ladder),
+        Bench("analysis", "analysis.py", ["--files", "4" if quick else "8", "--runs", "3" if quick else "5"], 900,
+              parse_analysis),
     ]
 
 

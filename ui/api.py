@@ -120,7 +120,9 @@ ASSET_ROW = """id filename storageArea status errorMessage duration width height
   videoCodec audioCodec posterUrl"""
 ASSET_FULL = """id filename storageArea storageKey size status errorMessage duration container
   videoCodec audioCodec width height frameRate bitrate audioChannels audioSampleRate rotation
-  pixFmt tags comments filmstripFrames createdAt mediaUrl posterUrl filmstripUrl"""
+  pixFmt tags comments filmstripFrames createdAt mediaUrl posterUrl filmstripUrl waveformUrl
+  sceneCuts keyframes blackRanges { start end } silenceRanges { start end }
+  loudness { integrated range truePeak }"""
 PRESET = """id name description builtin kind container videoCodec audioCodec maxWidth maxHeight
   summary"""
 JOB_ROW = """id status progress fps speed etaSeconds attempt maxAttempts error trimStart trimEnd

@@ -41,6 +41,11 @@ class AssetDetail:
     poster_url: str = ""
     filmstrip_url: str = ""
     filmstrip_frames: int = 0
+    waveform_url: str = ""  # the audio peaks file (docs/analysis.md), drawn by timeline.js
+    scene_cuts: list[float] = dataclasses.field(default_factory=list)
+    keyframes: list[float] = dataclasses.field(default_factory=list)
+    black_ranges: list[list[float]] = dataclasses.field(default_factory=list)  # [start, end]
+    silence_ranges: list[list[float]] = dataclasses.field(default_factory=list)
     tags: list[str] = dataclasses.field(default_factory=list)
     comments: str = ""
     facts: list[list[str]] = dataclasses.field(default_factory=list)  # [label, value] rows
@@ -132,6 +137,14 @@ def asset_row(d: dict) -> AssetRow:
     )
 
 
+def _times(values) -> list[float]:
+    return [float(t) for t in values or [] if isinstance(t, (int, float))]
+
+
+def _spans(values) -> list[list[float]]:
+    return [[float(r["start"]), float(r["end"])] for r in values or [] if isinstance(r, dict)]
+
+
 def asset_detail(d: dict) -> AssetDetail:
     fps = float(d.get("frameRate") or 0.0)
     audio = ""
@@ -160,6 +173,10 @@ def asset_detail(d: dict) -> AssetDetail:
                             if x)],
         ["Stored as", f"{d.get('storageArea', 'in')}/{d.get('storageKey', '')}"],
     ]
+    loud = d.get("loudness")
+    if loud:
+        facts.insert(3, ["Loudness", f"{loud['integrated']:.1f} LUFS · range {loud['range']:.1f} LU · "
+                                     f"true peak {loud['truePeak']:.1f} dBTP"])
     return AssetDetail(
         id=str(d["id"]),
         name=d.get("filename") or "",
@@ -175,6 +192,11 @@ def asset_detail(d: dict) -> AssetDetail:
         poster_url=d.get("posterUrl") or "",
         filmstrip_url=d.get("filmstripUrl") or "",
         filmstrip_frames=int(d.get("filmstripFrames") or 0),
+        waveform_url=d.get("waveformUrl") or "",
+        scene_cuts=_times(d.get("sceneCuts")),
+        keyframes=_times(d.get("keyframes")),
+        black_ranges=_spans(d.get("blackRanges")),
+        silence_ranges=_spans(d.get("silenceRanges")),
         tags=[str(t) for t in d.get("tags") or []],
         comments=d.get("comments") or "",
         facts=facts,

@@ -14,6 +14,7 @@ FFmpeg limits are set from the settings.
 """
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from typing import AsyncIterator
@@ -38,6 +39,7 @@ from backend.api.guard import guard_factory
 from backend.api.origins import policy_for, unnamed_wildcard
 from backend.api.throttle import LoginThrottle
 from backend.catalog import db as catalog_db
+from backend.catalog.analysis import run_backfill
 from backend.catalog.engine import engine_from_url
 from backend.catalog.files import secure_data_dir
 from backend.config import Settings
@@ -82,7 +84,7 @@ def create_app(
         engine = engine_from_url(settings.database_url)
         catalog_db.bind_engine(engine)
         state.engine = engine
-        runtime = None
+        runtime = backfill = None
         pool = catalog_db.connection_pool(engine, settings.pool_max_size) if use_pool else contextlib.nullcontext()
         try:
             async with pool:
@@ -93,8 +95,14 @@ def create_app(
                         runtime = JobRuntime(settings, state.storages)
                         await runtime.start()
                         state.runtime = runtime
+                        # measure assets ingested before analysis existed (bounded, resumable)
+                        backfill = asyncio.create_task(run_backfill(state.storages), name="mpr-analysis-backfill")
                     yield
                 finally:
+                    if backfill is not None:
+                        backfill.cancel()
+                        with contextlib.suppress(asyncio.CancelledError):
+                            await backfill
                     if runtime is not None:
                         state.runtime = None
                         await runtime.stop()

@@ -19,11 +19,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from backend.catalog.analysis import analyze_asset, drop_analysis
+from backend.catalog.assetinfo import media_info_from_asset
 from backend.catalog.presets import preset_spec_from_row, seed_builtin_presets
 from backend.catalog.statuses import ERROR, PENDING, READY
 from backend.catalog.tables import MediaAsset
 from backend.media import limits
-from backend.media.probe import AudioInfo, MediaInfo, NotMediaError, ProbeError, VideoInfo, probe_async
+from backend.media.analysis import Pictures, can_make_pictures
+from backend.media.probe import MediaInfo, NotMediaError, ProbeError, probe_async
 from backend.media.thumbnails import make_poster, make_thumbnails
 from backend.storage import ObjectInfo, Storage, StorageError, Storages, safe_key
 
@@ -102,30 +105,6 @@ class ScanResult:
 
 
 # ------------------------------------------------------------------------------ row <-> MediaInfo
-def media_info_from_asset(row: MediaAsset | dict) -> MediaInfo:
-    """The MediaInfo stored on an asset row (instance or `.select()` dict); ValueError if never probed."""
-    get = row.get if isinstance(row, dict) else lambda name, default=None: getattr(row, name, default)
-    if get("duration") is None:
-        raise ValueError(f"asset {get('id')} has no media metadata (status {get('status')!r})")
-    video = None
-    if get("video_codec"):
-        video = VideoInfo(
-            codec=get("video_codec"), width=get("width") or 0, height=get("height") or 0,
-            fps=get("frame_rate") or 0.0, rotation=get("rotation") or 0, pix_fmt=get("pix_fmt") or "",
-            nb_frames=None,
-        )
-    audio = None
-    if get("audio_codec"):
-        audio = AudioInfo(
-            codec=get("audio_codec"), channels=get("audio_channels") or 0,
-            sample_rate=get("audio_sample_rate") or 0,
-        )
-    return MediaInfo(
-        format_name=get("container") or "", duration=get("duration"), size=get("size") or 0,
-        bit_rate=get("bitrate"), video=video, audio=audio,
-    )
-
-
 def apply_media(row: MediaAsset, info: MediaInfo) -> None:
     """Copy probed metadata onto an asset row and mark it ready (also used for job outputs)."""
     v, a = info.video, info.audio
@@ -165,14 +144,47 @@ async def _drop_thumbs(storages: Storages, row: MediaAsset) -> None:
     row.filmstrip_frames = 0
 
 
-async def make_thumbs(storages: Storages, source: str, row: MediaAsset, info: MediaInfo) -> str:
-    """Poster (+ filmstrip for moving pictures) into the thumbs area; returns a note on failure."""
+async def make_thumbs(storages: Storages, source: str, row: MediaAsset, info: MediaInfo, *,
+                      analyze: bool = False) -> str:
+    """Poster (+ filmstrip for moving pictures) into the thumbs area; returns a note on failure.
+
+    With `analyze`, also the analysis (waveform, markers, loudness): for a video in the same FFmpeg
+    pass as the pictures (it decodes every frame anyway), else in a pass of its own."""
+    if analyze and can_make_pictures(info):
+        tmp = Path(tempfile.mkdtemp(prefix="mpr-thumbs-"))
+        try:
+            pictures = Pictures(tmp / "poster.jpg", tmp / "filmstrip.jpg", FILMSTRIP_FRAMES, FILMSTRIP_TILE_WIDTH)
+            strip = await analyze_asset(storages, row, source, info, pictures)
+            if strip is not None:
+                try:
+                    await _store_thumbs(storages, row, tmp, strip.frames)
+                    return ""
+                except Exception as exc:  # storage trouble: the usual way below says what went wrong
+                    log.warning("storing thumbnails of asset %s failed: %s", row.id, exc)
+        finally:
+            await asyncio.to_thread(shutil.rmtree, tmp, True)
+        return await make_thumbs(storages, source, row, info)  # measured; pictures the usual way
+    note = await _make_thumbs(storages, source, row, info)
+    if analyze:
+        await analyze_asset(storages, row, source, info)
+    return note
+
+
+async def _store_thumbs(storages: Storages, row: MediaAsset, folder: Path, frames: int) -> None:
+    poster_key, strip_key = f"{row.id}/poster.jpg", f"{row.id}/filmstrip.jpg"
+    await storages.thumbs.put_file(folder / "poster.jpg", poster_key, "image/jpeg")
+    row.poster_key = poster_key
+    await storages.thumbs.put_file(folder / "filmstrip.jpg", strip_key, "image/jpeg")
+    row.filmstrip_key, row.filmstrip_frames = strip_key, frames
+
+
+async def _make_thumbs(storages: Storages, source: str, row: MediaAsset, info: MediaInfo) -> str:
     if info.video is None:
         await _drop_thumbs(storages, row)
         return ""
     tmp = Path(tempfile.mkdtemp(prefix="mpr-thumbs-"))
     try:
-        poster_key, strip_key = f"{row.id}/poster.jpg", f"{row.id}/filmstrip.jpg"
+        poster_key = f"{row.id}/poster.jpg"
         try:
             if info.is_image:  # a still picture: a poster, no filmstrip
                 await make_poster(source, tmp / "poster.jpg", info)
@@ -184,10 +196,7 @@ async def make_thumbs(storages: Storages, source: str, row: MediaAsset, info: Me
                 source, tmp / "poster.jpg", tmp / "filmstrip.jpg", info,
                 frames=FILMSTRIP_FRAMES, tile_width=FILMSTRIP_TILE_WIDTH,
             )
-            await storages.thumbs.put_file(tmp / "poster.jpg", poster_key, "image/jpeg")
-            row.poster_key = poster_key
-            await storages.thumbs.put_file(tmp / "filmstrip.jpg", strip_key, "image/jpeg")
-            row.filmstrip_key, row.filmstrip_frames = strip_key, strip.frames
+            await _store_thumbs(storages, row, tmp, strip.frames)
         except Exception as exc:  # a missing picture must not make a playable file unusable
             log.warning("thumbnails for asset %s failed: %s", row.id, exc)
             await _drop_thumbs(storages, row)  # no stale pictures of an earlier version of the file
@@ -208,8 +217,9 @@ async def _find_row(area: str, key: str) -> MediaAsset | None:
 
 
 async def ingest_key(storages: Storages, key: str, area: str = "in", *, info: ObjectInfo | None = None,
-                     refuse: bool = False) -> MediaAsset:
-    """Create or refresh the MediaAsset for `key` in `area`, probe it, make its thumbnails.
+                     refuse: bool = False, analyze: bool = True) -> MediaAsset:
+    """Create or refresh the MediaAsset for `key` in `area`, probe it, make its thumbnails and
+    (with `analyze`) measure it: waveform, scene cuts, black and silence ranges, loudness.
 
     Returns the saved row: status 'ready', or 'error' with a readable `error_message` when the file
     is not usable media (the row is kept either way). Raises StorageError if `key` is refused or
@@ -246,12 +256,15 @@ async def ingest_key(storages: Storages, key: str, area: str = "in", *, info: Ob
                                             str(exc))
                 _apply_error(row, str(exc))
                 await _drop_thumbs(storages, row)
+                await drop_analysis(storages, row)
             except Exception as exc:  # environment trouble or a bug: keep the row, say so, retry later
                 log.exception("ingest of %s:%s failed", area, key)
                 _apply_error(row, f"{RETRY_MARK}{exc}")
             else:
                 apply_media(row, media)
-                row.error_message = await make_thumbs(storages, source, row, media)
+                row.error_message = await make_thumbs(storages, source, row, media, analyze=analyze)
+                if not analyze and row.analysis_version:  # the file changed: the old measurements are wrong now
+                    await drop_analysis(storages, row)
         if refused is not None:  # the caller owns this key (an upload's fresh name): no row stays
             await MediaAsset.delete().where(MediaAsset.id == row.id)
             raise refused
@@ -294,7 +307,7 @@ def _changed(row: dict, obj: ObjectInfo) -> bool:
     )
 
 
-async def scan(storages: Storages, prefix: str = "", concurrency: int = 4) -> ScanResult:
+async def scan(storages: Storages, prefix: str = "", concurrency: int = 4, *, analyze: bool = True) -> ScanResult:
     """Register new and re-probe changed files of the input area under `prefix` (≤ `concurrency` at once)."""
     objs = await storages.input.list(prefix)
     rows = await MediaAsset.select(
@@ -324,7 +337,7 @@ async def scan(storages: Storages, prefix: str = "", concurrency: int = 4) -> Sc
     async def one(obj: ObjectInfo, is_new: bool) -> None:
         async with sem:
             try:
-                asset = await ingest_key(storages, obj.key, "in", info=obj)
+                asset = await ingest_key(storages, obj.key, "in", info=obj, analyze=analyze)
             except Exception:
                 log.exception("scan: %s failed", obj.key)
                 result.errors += 1

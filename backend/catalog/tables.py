@@ -49,6 +49,18 @@ class MediaAsset(Table, tablename="media_asset"):
     poster_key = Varchar(length=1024, default="")
     filmstrip_key = Varchar(length=1024, default="")
     filmstrip_frames = Integer(default=0)
+    # analysis (backend.media.analysis): waveform peaks file in the thumbs area, markers, EBU R128
+    waveform_key = Varchar(length=1024, default="")
+    scene_cuts = JSON(default=[])  # [seconds, ...]
+    keyframes = JSON(default=[])  # [seconds, ...] of the video's keyframes
+    black_ranges = JSON(default=[])  # [[start, end], ...]
+    silence_ranges = JSON(default=[])  # [[start, end], ...]
+    loudness_integrated = DoublePrecision(null=True, default=None)  # LUFS
+    loudness_threshold = DoublePrecision(null=True, default=None)  # LUFS (integrated gate)
+    loudness_range = DoublePrecision(null=True, default=None)  # LU
+    loudness_true_peak = DoublePrecision(null=True, default=None)  # dBTP
+    analysis_version = Integer(default=0, index=True)  # 0: not analysed yet (the backfill's queue)
+    analysis_error = Text(default="")
     tags = JSON(default=[])
     comments = Text(default="")
     created_by = Integer(null=True, default=None)  # BaseUser id of who uploaded/scanned it (None: a tool)
@@ -74,6 +86,8 @@ class TranscodePreset(Table, tablename="transcode_preset"):
     audio_bitrate = Integer(null=True, default=None)  # kbit/s
     channels = Integer(null=True, default=None)
     sample_rate = Integer(null=True, default=None)
+    loudness_target = DoublePrecision(null=True, default=None)  # LUFS; None: no normalisation
+    true_peak_ceiling = DoublePrecision(null=True, default=None)  # dBTP, with loudness_target
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow(), auto_update=TimestamptzNow().python)
 

@@ -55,7 +55,7 @@ async def delete_asset(storages: Storages, asset_id: int, delete_file: bool) -> 
 
     removed: list[str] = []
     problems: list[str] = []
-    targets = [("thumbs", row[k]) for k in ("poster_key", "filmstrip_key") if row[k]]
+    targets = [("thumbs", row[k]) for k in ("poster_key", "filmstrip_key", "waveform_key") if row[k]]
     if delete_file:
         targets.append((row["storage_area"], row["storage_key"]))
     for area, key in targets:

@@ -117,6 +117,55 @@ def _set_rotation(out: Path, rotation: int, timeout: float) -> None:
     tmp.replace(out)
 
 
+# The marked clip: (seconds, picture, sound) per shot, hard cuts between shots.
+MARKED_SHOTS = (
+    (3.0, "testsrc2", "tone"),
+    (2.0, "smptebars", "silence"),
+    (1.0, "black", "tone"),
+    (2.0, "mandelbrot", "tone"),
+)
+TONE_AMPLITUDE = 0.1  # -20 dBFS peak
+
+
+def marked_shots(shots=MARKED_SHOTS) -> dict[str, list]:
+    """What `generate_marked_clip` puts where: cuts, black and silence ranges, in seconds."""
+    cuts, black, silence, t = [], [], [], 0.0
+    for i, (length, picture, sound) in enumerate(shots):
+        if i:
+            cuts.append(t)
+        if picture == "black":
+            black.append((t, t + length))
+        if sound == "silence":
+            silence.append((t, t + length))
+        t += length
+    return {"cuts": cuts, "black": black, "silence": silence, "duration": t}
+
+
+def generate_marked_clip(path: str | Path, *, width: int = 320, height: int = 240, fps: int = 25,
+                         shots=MARKED_SHOTS, timeout: float = 120) -> Path:
+    """A clip with known content for analysis tests: shots of different lavfi sources joined by hard
+    cuts, a 1 kHz tone at -20 dBFS (stereo) or digital silence under each, one shot plain black."""
+    out = Path(path).absolute()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    args: list[str] = []
+    labels = []
+    for i, (length, picture, sound) in enumerate(shots):
+        size = f"{width}x{height}"
+        video = (f"color=black:s={size}:r={fps}" if picture == "black" else
+                 f"{picture}=s={size}:r={fps}" + (":maxiter=64" if picture == "mandelbrot" else ""))
+        audio = (f"aevalsrc={TONE_AMPLITUDE}*sin(2*PI*1000*t)|{TONE_AMPLITUDE}*sin(2*PI*1000*t):s=48000"
+                 if sound == "tone" else "anullsrc=r=48000:cl=stereo")
+        args += ["-f", "lavfi", "-t", f"{length:g}", "-i", video, "-f", "lavfi", "-t", f"{length:g}", "-i", audio]
+        labels.append(f"[{2 * i}:v][{2 * i + 1}:a]")
+    graph = "".join(labels) + f"concat=n={len(shots)}:v=1:a=1[v][a]"
+    argv = [ffmpeg_path(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y", *args,
+            "-filter_complex", graph, "-map", "[v]", "-map", "[a]", "-c:v", "libx264", "-preset", "ultrafast",
+            "-pix_fmt", "yuv420p", "-g", str(2 * fps), "-c:a", "aac", "-b:a", "128k", str(out)]
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+    _check(proc, out)
+    return out
+
+
 def make_demo_clips(folder: str | Path) -> list[Path]:
     """Write three short sample clips into `folder` (for `mpr demo`) and return their paths."""
     folder = Path(folder)

@@ -179,6 +179,39 @@ def _audio_codec_args(spec: PresetSpec) -> dict[str, object]:
     return args
 
 
+LOUDNORM_LRA = 50  # loudnorm's largest target range: linear mode is never refused for a wide range
+TRUE_PEAK_MARGIN = 0.5  # dB under the ceiling the filter aims for: room for a lossy codec's overshoot
+SILENT_LUFS = -69.0  # ebur128 reports -70 LUFS for silence: nothing to normalise
+
+
+def loudness_filter(spec: PresetSpec, info: MediaInfo, whole: bool = True) -> str:
+    """The audio filter normalising to `spec.loudness_target` in this one encode.
+
+    With the source's stored measurement (`info.loudness`, from the analysis at ingest) and the
+    whole file encoded: `loudnorm` in linear mode fed measured_I/LRA/TP/thresh, i.e. one constant
+    gain, no second analysis pass (loudnorm itself falls back to its dynamic mode when that gain
+    would push the true peak over the ceiling). Without a measurement, or for a trimmed part of
+    the file (the whole file's measurement does not describe it), loudnorm's one-pass dynamic mode.
+    loudnorm works at 192 kHz, so the output is resampled to the preset's or the source's rate.
+    """
+    target = spec.loudness_target
+    ceiling = spec.true_peak_ceiling if spec.true_peak_ceiling is not None else -1.0
+    tp = max(-9.0, ceiling - TRUE_PEAK_MARGIN)
+    rate = spec.sample_rate or (info.audio.sample_rate if info.audio and info.audio.sample_rate else 48000)
+    loud = info.loudness
+    if loud is not None and loud.integrated <= SILENT_LUFS:
+        return f"aresample={rate}"  # silence stays silence
+    parts = [f"I={target:g}", f"TP={tp:g}", f"LRA={LOUDNORM_LRA}"]
+    if loud is not None and whole:
+        clamp = lambda v, lo, hi: min(hi, max(lo, v))  # noqa: E731 - loudnorm's accepted ranges
+        parts += [f"measured_I={clamp(loud.integrated, -99, 0):g}",
+                  f"measured_LRA={clamp(loud.range, 0.1, 99):g}",  # 0 would disable linear mode
+                  f"measured_TP={clamp(loud.true_peak, -99, 99):g}",
+                  f"measured_thresh={clamp(loud.threshold, -99, 0):g}",
+                  "linear=true"]
+    return f"loudnorm={':'.join(parts)}:print_format=none,aresample={rate}"
+
+
 def _scale_filter(size: tuple[int, int] | None, info: MediaInfo) -> str | None:
     if size is None or info.video is None:
         return None
@@ -299,6 +332,8 @@ def _encode(source, target, spec, trim, info, start, end, streams, whole, extra=
     if "audio" in streams:
         maps.append(inp["a:0?"])
         opts.update(_audio_codec_args(spec))
+        if spec.loudness_target is not None:
+            opts["af"] = loudness_filter(spec, info, whole)
     else:
         opts["an"] = None
     if not whole:

@@ -61,6 +61,9 @@ WIDTH_RANGE = (16, 7680)
 HEIGHT_RANGE = (16, 4320)
 FPS_RANGE = (1, 120)
 ANIMATION_FPS_RANGE = (1, 30)
+LOUDNESS_TARGET_RANGE = (-36.0, -5.0)  # LUFS: -23 EBU R128 broadcast, -16 streaming, -14 music platforms
+TRUE_PEAK_RANGE = (-9.0, 0.0)  # dBTP, loudnorm's limits
+DEFAULT_TRUE_PEAK = -1.0
 
 CODEC_LABELS = {
     "libx264": "H.264", "libx265": "H.265", "libvpx-vp9": "VP9", "libsvtav1": "AV1",
@@ -95,6 +98,8 @@ class PresetSpec:
     audio_bitrate: int | None = None  # kbit/s
     channels: int | None = None
     sample_rate: int | None = None
+    loudness_target: float | None = None  # LUFS: normalise the sound to this integrated loudness
+    true_peak_ceiling: float | None = None  # dBTP the normalised sound stays under (default -1)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -213,6 +218,32 @@ def _audio_fields(spec: PresetSpec, codecs: tuple[str, ...], context: str, requi
     return out
 
 
+def _number(field: str, value, bounds: tuple[float, float], unit: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+        raise PresetError(field, f"{field} must be a number, got {value!r}")
+    if not bounds[0] <= value <= bounds[1]:
+        raise PresetError(field, f"{field} must be between {bounds[0]:g} and {bounds[1]:g} {unit}, got {value:g}")
+    return float(value)
+
+
+def _loudness_fields(spec: PresetSpec, loudness: tuple) -> dict[str, Any]:
+    """loudness_target (LUFS) and its true-peak ceiling (dBTP); both only on a preset with sound."""
+    target, ceiling = loudness
+    if target is None:
+        if ceiling is not None:
+            raise PresetError("true_peak_ceiling", f"true_peak_ceiling must be empty: it only applies with "
+                                                   f"loudness_target (got {ceiling!r})")
+        return {}
+    if spec.kind not in ("video", "audio"):
+        raise PresetError("loudness_target", f"loudness_target needs a re-encode of the sound; {spec.kind} presets have none")
+    if not spec.audio_codec:
+        raise PresetError("loudness_target", "loudness_target needs an audio_codec (the preset drops the sound)")
+    target = _number("loudness_target", target, LOUDNESS_TARGET_RANGE, "LUFS")
+    ceiling = DEFAULT_TRUE_PEAK if ceiling is None else ceiling
+    return {"loudness_target": target,
+            "true_peak_ceiling": _number("true_peak_ceiling", ceiling, TRUE_PEAK_RANGE, "dBTP")}
+
+
 def validate_preset(spec: PresetSpec) -> PresetSpec:
     """Return the spec normalised (codec aliases, lower case) or raise PresetError."""
     name = spec.name.strip() if isinstance(spec.name, str) else ""
@@ -222,6 +253,8 @@ def validate_preset(spec: PresetSpec) -> PresetSpec:
         raise PresetError("name", f"name must be at most 128 characters, got {len(name)}")
     if not isinstance(spec.description, str) or len(spec.description) > 2000:
         raise PresetError("description", "description must be text of at most 2000 characters")
+    loudness = (spec.loudness_target, spec.true_peak_ceiling)
+    spec = replace(spec, loudness_target=None, true_peak_ceiling=None)  # checked last, against the sound
     kind = _norm(spec.kind, {})
     _choice("kind", kind, KINDS, "as preset kind")
     container = _norm(spec.container, CONTAINER_ALIASES)
@@ -256,7 +289,8 @@ def validate_preset(spec: PresetSpec) -> PresetSpec:
             _forbid(spec, ("fps",), "a JPEG poster is a single frame")
         elif spec.fps is not None:
             changes["fps"] = _fps(spec.fps, ANIMATION_FPS_RANGE)
-    return replace(spec, **changes)
+    spec = replace(spec, **changes)
+    return replace(spec, **_loudness_fields(spec, loudness))
 
 
 # ---------------------------------------------------------------- library and helpers
@@ -317,6 +351,9 @@ def summarize(spec: PresetSpec) -> str:
                 text += {1: " mono", 2: " stereo", 6: " 5.1"}.get(spec.channels, f" {spec.channels} ch")
             if spec.sample_rate:
                 text += f" {spec.sample_rate / 1000:g} kHz"
+            if spec.loudness_target is not None:
+                ceiling = DEFAULT_TRUE_PEAK if spec.true_peak_ceiling is None else spec.true_peak_ceiling
+                text += f", {spec.loudness_target:g} LUFS (peaks under {ceiling:g} dBTP)"
             parts.append(text)
         elif spec.kind == "video":
             parts.append("no audio")

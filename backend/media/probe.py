@@ -94,6 +94,17 @@ class AudioInfo:
 
 
 @dataclass(frozen=True)
+class Loudness:
+    """EBU R128 measurement of a file's audio (`backend.media.analysis`): integrated loudness
+    (LUFS), its gating threshold (LUFS), loudness range (LU) and true peak (dBTP)."""
+
+    integrated: float
+    threshold: float
+    range: float
+    true_peak: float
+
+
+@dataclass(frozen=True)
 class MediaInfo:
     format_name: str
     duration: float
@@ -101,6 +112,7 @@ class MediaInfo:
     bit_rate: int | None = None
     video: VideoInfo | None = None
     audio: AudioInfo | None = None
+    loudness: Loudness | None = None  # known after analysis; used by loudness-normalising presets
 
     @property
     def has_video(self) -> bool:
@@ -128,9 +140,10 @@ class MediaInfo:
             names = {f.name for f in fields(klass)}
             return klass(**{k: v for k, v in data.items() if k in names})
 
-        names = {f.name for f in fields(cls)} - {"video", "audio"}
+        names = {f.name for f in fields(cls)} - {"video", "audio", "loudness"}
         base = {k: v for k, v in d.items() if k in names}
-        return cls(**base, video=pick(VideoInfo, d.get("video")), audio=pick(AudioInfo, d.get("audio")))
+        return cls(**base, video=pick(VideoInfo, d.get("video")), audio=pick(AudioInfo, d.get("audio")),
+                   loudness=pick(Loudness, d.get("loudness")))
 
 
 # ---------------------------------------------------------------- ffprobe invocation

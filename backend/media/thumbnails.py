@@ -223,23 +223,12 @@ async def make_thumbnails(src, poster_jpg, filmstrip_jpg, info: MediaInfo, *, fr
     poster, strip = Path(poster_jpg), Path(filmstrip_jpg)
     for dst in (poster, strip):
         dst.parent.mkdir(parents=True, exist_ok=True)
-    pw, ph = _tile_size(info, poster_width)
-    tw, th = _tile_size(info, tile_width)
-    at = _safe_time(info, info.duration * 0.1)
-    step = info.duration / frames  # tile i: the first frame at or after (i + 0.5) * step, as
-    last = _safe_time(info, info.duration)  # make_filmstrip picks, with the same end clamp
-    graph = (
-        "[0:v:0]split=2[a][b];"
-        f"[a]select='gte(t-start_t,{at:.3f})*lt(selected_n,1)',scale={pw}:{ph}[p];"
-        f"[b]select='gte(t-start_t,min((selected_n+0.5)*{step:.6f},{last:.3f}))',scale={tw}:{th},setsar=1,"
-        f"tile={frames}x1[f]"
-    )
+    graph, outputs, made = one_pass_graph(info, poster, strip, frames=frames, tile_width=tile_width,
+                                          poster_width=poster_width)
     # one decoding thread and no audio/subtitle demuxing cost less CPU than threads
     argv = [
         ffmpeg_path(), *GLOBAL_ARGS, "-filter_complex_threads", "1", "-y",
-        "-threads", "1", "-an", "-sn", "-dn", "-i", ff_target(src), "-filter_complex", graph,
-        "-map", "[p]", "-frames:v", "1", "-update", "1", "-q:v", "4", "-f", "image2", ff_target(poster),
-        "-map", "[f]", "-frames:v", "1", "-update", "1", "-q:v", "5", "-f", "image2", ff_target(strip),
+        "-threads", "1", "-an", "-sn", "-dn", "-i", ff_target(src), "-filter_complex", graph, *outputs,
     ]
     try:
         await run_ffmpeg(argv, duration=0, output=strip, **limits.thumbnail_run_options())
@@ -250,5 +239,31 @@ async def make_thumbnails(src, poster_jpg, filmstrip_jpg, info: MediaInfo, *, fr
         # e.g. the container promised more than the stream holds: the seeking path copes with that
         await make_poster(src, poster, info, width=poster_width)
         return await make_filmstrip(src, strip, info, frames=frames, tile_width=tile_width)
-    return FilmstripInfo(frames=frames, tile_width=tw, tile_height=th)
+    return made
+
+
+def one_pass_graph(info: MediaInfo, poster_jpg, filmstrip_jpg, *, frames: int = 12, tile_width: int = 160,
+                   poster_width: int = POSTER_WIDTH, source: str = "[0:v:0]",
+                   prefix: str = "") -> tuple[str, list[str], FilmstripInfo]:
+    """(filter graph, output arguments, what the filmstrip will be) for poster and filmstrip from
+    ONE decoding pass over the video `source` label: exactly make_poster's and make_filmstrip's
+    frames. Used by make_thumbnails and by the analysis pass (which decodes every frame anyway);
+    `prefix` keeps the graph's labels apart from the caller's."""
+    pw, ph = _tile_size(info, poster_width)
+    tw, th = _tile_size(info, tile_width)
+    at = _safe_time(info, info.duration * 0.1)
+    step = info.duration / frames  # tile i: the first frame at or after (i + 0.5) * step, as
+    last = _safe_time(info, info.duration)  # make_filmstrip picks, with the same end clamp
+    a, b, p, f = (f"[{prefix}{n}]" for n in "abpf")
+    graph = (
+        f"{source}split=2{a}{b};"
+        f"{a}select='gte(t-start_t,{at:.3f})*lt(selected_n,1)',scale={pw}:{ph}{p};"
+        f"{b}select='gte(t-start_t,min((selected_n+0.5)*{step:.6f},{last:.3f}))',scale={tw}:{th},setsar=1,"
+        f"tile={frames}x1{f}"
+    )
+    outputs = [
+        "-map", p, "-frames:v", "1", "-update", "1", "-q:v", "4", "-f", "image2", ff_target(Path(poster_jpg)),
+        "-map", f, "-frames:v", "1", "-update", "1", "-q:v", "5", "-f", "image2", ff_target(Path(filmstrip_jpg)),
+    ]
+    return graph, outputs, FilmstripInfo(frames=frames, tile_width=tw, tile_height=th)
 

@@ -10,12 +10,15 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .command import Trim, expected_duration, expected_streams, output_fps, output_size
+from .analysis import AnalysisError, measure_loudness
+from .command import SILENT_LUFS, Trim, expected_duration, expected_streams, output_fps, output_size
 from .presets import PresetSpec
 from .probe import MediaInfo, ProbeError, probe, webp_media_info
 from .webp import WebPError, finish_webp, is_frame_stream
 
 SLACK_SECONDS = 0.1
+LOUDNESS_TOLERANCE_LU = 1.0  # a normalised output's integrated loudness may miss the target by this much
+TRUE_PEAK_ROUNDING = 0.05  # ebur128 reports tenths of a dB
 AUDIO_FRAME_SECONDS = 0.05  # an AAC/MP3/Opus frame is 20-26 ms; be generous
 
 
@@ -91,4 +94,26 @@ def verify_output(
         got = (info.video.display_width, info.video.display_height)
         if want and got != want:
             raise VerificationError(f"output picture is {got[0]}x{got[1]} but {want[0]}x{want[1]} was expected")
+    check_loudness(path, spec, info, source)
     return info
+
+
+def check_loudness(path, spec: PresetSpec, info: MediaInfo, source: MediaInfo | None = None) -> None:
+    """For a loudness-normalising preset: measure the output (EBU R128) and require its integrated
+    loudness within LOUDNESS_TOLERANCE_LU of the target and its true peak at or under the ceiling.
+    Silence (a silent source) has nothing to normalise and passes."""
+    if spec.loudness_target is None or info.audio is None:
+        return
+    try:
+        got = measure_loudness(path)
+    except AnalysisError as exc:
+        raise VerificationError(f"could not measure the output's loudness: {exc}") from None
+    if got.integrated <= SILENT_LUFS and (source is None or source.loudness is None
+                                          or source.loudness.integrated <= SILENT_LUFS):
+        return
+    ceiling = spec.true_peak_ceiling if spec.true_peak_ceiling is not None else -1.0
+    if abs(got.integrated - spec.loudness_target) > LOUDNESS_TOLERANCE_LU:
+        raise VerificationError(f"output loudness is {got.integrated:.1f} LUFS but {spec.loudness_target:g} LUFS "
+                                f"(± {LOUDNESS_TOLERANCE_LU:g} LU) was requested")
+    if got.true_peak > ceiling + TRUE_PEAK_ROUNDING:
+        raise VerificationError(f"output true peak is {got.true_peak:.1f} dBTP, over the {ceiling:g} dBTP ceiling")

@@ -113,7 +113,10 @@ async def test_delete_asset(gql, add_asset, presets, api_settings):
 
     data = (await gql(DELETE, {"id": str(keep["id"])}))["deleteAsset"]
     assert data["deleted"] and data["removedJobs"] == 2
-    assert sorted(data["removedFiles"]) == sorted([f"thumbs/{keep['poster_key']}", f"thumbs/{keep['filmstrip_key']}"])
+    assert keep["waveform_key"]  # the analysis' peaks file goes with the pictures
+    assert sorted(data["removedFiles"]) == sorted([f"thumbs/{keep['poster_key']}", f"thumbs/{keep['filmstrip_key']}",
+                                                   f"thumbs/{keep['waveform_key']}"])
+    assert not (api_settings.thumbs_root / keep["waveform_key"]).exists()
     assert "file kept at in/keep.mp4" in data["message"]
     assert (api_settings.in_root / "keep.mp4").exists()
     assert not (api_settings.thumbs_root / keep["poster_key"]).exists()

@@ -118,10 +118,44 @@ async def test_thumbnail_failure_keeps_asset_ready(db, storages, place, monkeypa
 
     monkeypatch.setattr(ingest, "make_thumbnails", broken)
     place("av", "clip.mp4")
-    row = await ingest_key(storages, "clip.mp4")
+    # without analysis: the pictures come from make_thumbnails alone (with it, see the next test)
+    row = await ingest_key(storages, "clip.mp4", analyze=False)
     assert row.status == "ready"
     assert "filmstrip exploded" in row.error_message
     assert (row.poster_key, row.filmstrip_key, row.filmstrip_frames) == ("", "", 0)
+
+
+async def test_pictures_fall_back_when_the_analysis_pass_makes_none(db, storages, place, monkeypatch):
+    """The analysis pass makes the poster and filmstrip of a video; when it makes none (here: it
+    fails), make_thumbnails makes them, and a failure there too still leaves the asset ready."""
+    async def broken(*args, **kwargs):
+        raise RuntimeError("filmstrip exploded")
+
+    async def no_pictures(storages, row, source, info, pictures=None):
+        row.analysis_error = "analysis exploded"
+        return None
+
+    place("av", "clip.mp4")
+    monkeypatch.setattr(ingest, "analyze_asset", no_pictures)
+    row = await ingest_key(storages, "clip.mp4")
+    assert row.status == "ready" and row.error_message == "" and row.analysis_error == "analysis exploded"
+    assert (row.poster_key, row.filmstrip_key) == (f"{row.id}/poster.jpg", f"{row.id}/filmstrip.jpg")
+    monkeypatch.setattr(ingest, "make_thumbnails", broken)
+    row = await ingest_key(storages, "clip.mp4")
+    assert row.status == "ready" and "filmstrip exploded" in row.error_message
+    assert (row.poster_key, row.filmstrip_key, row.filmstrip_frames) == ("", "", 0)
+
+
+async def test_one_pass_makes_pictures_and_analysis(db, storages, place, monkeypatch):
+    async def unused(*args, **kwargs):
+        raise AssertionError("the analysis pass makes the pictures of a video")
+
+    monkeypatch.setattr(ingest, "make_thumbnails", unused)
+    place("av", "clip.mp4")
+    row = await ingest_key(storages, "clip.mp4")
+    assert row.status == "ready" and row.error_message == "" and row.analysis_error == ""
+    assert (row.poster_key, row.filmstrip_key, row.filmstrip_frames) == (f"{row.id}/poster.jpg", f"{row.id}/filmstrip.jpg", 12)
+    assert row.waveform_key and row.loudness_integrated is not None
 
 
 async def test_unexpected_failure_is_recorded_and_retried_by_scan(db, storages, place, monkeypatch):

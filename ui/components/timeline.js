@@ -1,11 +1,15 @@
-/* MPR timeline: playhead, scrubbing, in/out handle drags and editor keys, all in the browser.
+/* MPR timeline: playhead, scrubbing, in/out handle drags and editor keys, zoom, the waveform
+ * and snapping to the analysis markers, all in the browser.
  *
  * Python cannot seek a <video> (reflex issue 1187) and a round trip per mouse move would lag,
  * so the playhead and drags live here. Values reach the Reflex state only on release (and on
  * I / O), through the hidden #tl-bridge input whose on_change the EditorState listens to.
  * DOM contract (ui/components/timeline.py): #player <video>, #timeline[data-duration][data-fps],
  * #tl-track, #tl-in, #tl-out, #tl-selection, #tl-shade-in, #tl-shade-out, #tl-playhead,
- * #tl-time, #tl-frame, #in-point, #out-point, #tl-bridge.
+ * #tl-time, #tl-frame, #in-point, #out-point, #tl-bridge; for zoom, waveform and snapping
+ * #tl-viewport > #tl-zoom (> #tl-ruler, #tl-ticks, #tl-track), #tl-waveform <canvas>,
+ * #tl-zoom-in, #tl-zoom-out, #tl-zoom-level and #timeline[data-waveform][data-cuts][data-snaps].
+ * Snapping (Shift disables it): scene cuts, keyframes and silence edges within SNAP_PX.
  */
 (function () {
   if (window.mprTimeline) return;
@@ -14,6 +18,11 @@
   let drag = null; // {kind: 'in'|'out'|'head', pointerId}
   let shuttle = null; // reverse-play interval (J)
   let rafId = 0;
+  let zoom = 1; // 1 = the whole clip across the viewport
+  let wave = null; // {url, rate, count, mins, maxs, peak} of the loaded peaks file
+  let waveLoading = "";
+  const SNAP_PX = 8; // a handle or the playhead this close to a marker lands on it
+  const FRAME_PX_AT_MAX_ZOOM = 16; // the deepest zoom shows one frame this wide
 
   function meta() {
     const tl = $("timeline");
@@ -22,7 +31,9 @@
     const fps = parseFloat(tl.dataset.fps || "0");
     const inS = parseFloat(tl.dataset.in || "0");
     const outS = parseFloat(tl.dataset.out || String(duration));
-    return { tl, duration, fps, inS, outS };
+    const list = (s) => (s || "").split(",").filter((x) => x !== "").map(parseFloat).filter(isFinite);
+    return { tl, duration, fps, inS, outS, waveform: tl.dataset.waveform || "",
+      cuts: list(tl.dataset.cuts), snaps: list(tl.dataset.snaps) };
   }
   function video() { return $("player"); }
   function snap(t, fps) {
@@ -48,6 +59,8 @@
     const t = v.currentTime || 0;
     const head = $("tl-playhead");
     if (head) head.style.left = pct(t, m.duration) + "%";
+    const v2 = video();
+    if (zoom > 1 && v2 && !v2.paused && !drag) reveal(t);
     const label = $("tl-time");
     if (label) label.textContent = tc(t);
     const fr = $("tl-frame");
@@ -78,9 +91,201 @@
     PAINTED.forEach((id) => { const el = $(id); if (el) { el.style.left = ""; el.style.width = ""; } });
   }
   new MutationObserver((records) => {
-    if (records.some((r) => r.target.id === "timeline")) clearPaint();
+    const mine = records.filter((r) => r.target.id === "timeline");
+    if (!mine.length) return;
+    if (mine.some((r) => ["data-in", "data-out", "data-duration"].includes(r.attributeName))) clearPaint();
+    if (mine.some((r) => r.attributeName === "data-duration")) setZoom(1, 0, 0);
+    if (mine.some((r) => r.attributeName === "data-waveform")) loadWave();
   }).observe(document.documentElement, { subtree: true, attributes: true,
-    attributeFilter: ["data-in", "data-out", "data-duration"] });
+    attributeFilter: ["data-in", "data-out", "data-duration", "data-waveform"] });
+
+  /* ---------------------------------------------------------------- zoom */
+  function viewport() { return $("tl-viewport"); }
+  function maxZoom() {
+    const m = meta(); const vp = viewport();
+    if (!m || !vp || !(m.duration > 0) || !vp.clientWidth) return 1;
+    const frames = m.duration * (m.fps > 0 ? m.fps : 25);
+    return Math.max(1, frames * FRAME_PX_AT_MAX_ZOOM / vp.clientWidth);
+  }
+  /* Zoom to `z`, keeping time `anchorT` at `anchorX` px from the viewport's left edge. */
+  function setZoom(z, anchorT, anchorX) {
+    const m = meta(); const vp = viewport(); const inner = $("tl-zoom");
+    if (!m || !vp || !inner) return;
+    zoom = Math.min(Math.max(z, 1), maxZoom());
+    inner.style.width = zoom === 1 ? "" : (zoom * 100) + "%";
+    const full = vp.clientWidth * zoom;
+    const left = m.duration > 0 ? anchorT / m.duration * full - anchorX : 0;
+    vp.scrollLeft = Math.min(Math.max(left, 0), Math.max(full - vp.clientWidth, 0));
+    const label = $("tl-zoom-level");
+    if (label) label.textContent = zoom < 10 ? zoom.toFixed(1).replace(/\.0$/, "") + "×" : Math.round(zoom) + "×";
+    redraw();
+  }
+  function zoomBy(factor, clientX) {
+    const m = meta(); const vp = viewport(); const v = video();
+    if (!m || !vp || !(m.duration > 0)) return;
+    const r = vp.getBoundingClientRect();
+    let x, t;
+    if (clientX === undefined) { // buttons and keys: around the playhead (or the middle when it is off screen)
+      t = v ? v.currentTime || 0 : 0;
+      x = t / m.duration * vp.clientWidth * zoom - vp.scrollLeft;
+      if (x < 0 || x > vp.clientWidth) { x = vp.clientWidth / 2; t = (vp.scrollLeft + x) / (vp.clientWidth * zoom) * m.duration; }
+    } else {
+      x = Math.min(Math.max(clientX - r.left, 0), vp.clientWidth);
+      t = (vp.scrollLeft + x) / (vp.clientWidth * zoom) * m.duration;
+    }
+    setZoom(zoom * factor, t, x);
+  }
+  /* Scroll so that time t is visible (playback, jumps). */
+  function reveal(t) {
+    const m = meta(); const vp = viewport();
+    if (!m || !vp || zoom <= 1 || !(m.duration > 0)) return;
+    const x = t / m.duration * vp.clientWidth * zoom;
+    if (x < vp.scrollLeft || x > vp.scrollLeft + vp.clientWidth) {
+      vp.scrollLeft = Math.max(x - vp.clientWidth * 0.1, 0);
+      redraw();
+    }
+  }
+  function visible() { // [t0, t1] seconds shown, and px per second
+    const m = meta(); const vp = viewport();
+    if (!m || !vp || !(m.duration > 0) || !vp.clientWidth) return null;
+    const pps = vp.clientWidth * zoom / m.duration;
+    return { t0: vp.scrollLeft / pps, t1: (vp.scrollLeft + vp.clientWidth) / pps, pps, m, vp };
+  }
+  function drawTicks() {
+    const box = $("tl-ticks"); const ruler = $("tl-ruler"); const view = visible();
+    if (!box || !ruler) return;
+    if (!view || zoom <= 1) { box.style.display = "none"; ruler.style.visibility = ""; box.innerHTML = ""; return; }
+    ruler.style.visibility = "hidden"; box.style.display = "block";
+    const { t0, t1, pps, m } = view;
+    const f = frame(m.fps);
+    const steps = [f, 2 * f, 5 * f, 10 * f, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 1800, 3600];
+    const major = steps.find((s) => s * pps >= 70) || 3600;
+    const parts = [];
+    const at = (t) => (t / m.duration * 100).toFixed(5) + "%";
+    const showFrames = f * pps >= 5; // frame-level ticks once a frame is 5 px wide
+    if (showFrames) {
+      const first = Math.max(Math.floor(t0 / f), 0), last = Math.ceil(t1 / f);
+      for (let i = first; i <= last && i - first < 2000; i++) {
+        parts.push(`<div class="tl-tick tl-tick-frame" style="position:absolute;left:${at(i * f)};bottom:0;height:5px;border-left:1px solid #3a3f4d"></div>`);
+      }
+    }
+    const firstMajor = Math.floor(t0 / major);
+    for (let i = firstMajor; i * major <= t1 + major && i - firstMajor < 500; i++) {
+      const t = i * major;
+      if (t < 0 || t > m.duration + 1e-9) continue;
+      const label = major < 1 && m.fps > 0 ? tc(t).slice(3, 8) + ":" + String(Math.round((t % 1) * m.fps)).padStart(2, "0")
+        : tc(t).slice(3, 8);
+      parts.push(`<div class="tl-tick tl-tick-major" style="position:absolute;left:${at(t)};top:0;height:100%;padding-left:3px;border-left:1px solid #3a3f4d;font:10px monospace;color:#6b7280;white-space:nowrap">${label}</div>`);
+    }
+    box.innerHTML = parts.join("");
+    box.dataset.step = String(major);
+    box.dataset.frames = showFrames ? "1" : "0";
+  }
+
+  /* ---------------------------------------------------------------- waveform */
+  function parsePeaks(buf, url) {
+    const head = new DataView(buf);
+    const magic = String.fromCharCode(...new Uint8Array(buf, 0, 8));
+    if (magic !== "MPRPEAK1") return null;
+    const rate = head.getUint32(8, true), count = head.getUint32(12, true);
+    const body = new Int8Array(buf, 16, Math.min(count * 2, buf.byteLength - 16));
+    const mins = new Int8Array(count), maxs = new Int8Array(count);
+    let peak = 1;
+    for (let i = 0; i < count; i++) {
+      mins[i] = body[2 * i]; maxs[i] = body[2 * i + 1];
+      peak = Math.max(peak, -mins[i], maxs[i]);
+    }
+    return { url, rate, count, mins, maxs, peak };
+  }
+  function loadWave() {
+    const m = meta();
+    const url = m ? m.waveform : "";
+    if (!url) { wave = null; waveLoading = ""; drawWave(); return; }
+    if ((wave && wave.url === url) || waveLoading === url) { drawWave(); return; }
+    waveLoading = url;
+    fetch(url, { credentials: "same-origin" }).then((r) => (r.ok ? r.arrayBuffer() : null)).then((buf) => {
+      if (waveLoading !== url) return;
+      waveLoading = "";
+      wave = buf ? parsePeaks(buf, url) : null;
+      drawWave();
+    }).catch(() => { if (waveLoading === url) waveLoading = ""; });
+  }
+  function drawWave() {
+    const c = $("tl-waveform"); const view = visible();
+    if (!c) return;
+    const dpr = window.devicePixelRatio || 1;
+    const w = view ? view.vp.clientWidth : c.clientWidth, h = c.clientHeight || 36;
+    c.style.left = (view ? view.vp.scrollLeft : 0) + "px";
+    c.style.width = w + "px";
+    c.width = Math.max(Math.round(w * dpr), 1); c.height = Math.max(Math.round(h * dpr), 1);
+    const ctx = c.getContext("2d");
+    ctx.clearRect(0, 0, c.width, c.height);
+    const m = view && view.m;
+    if (!view || !wave || wave.url !== m.waveform) { delete c.dataset.drawn; return; }
+    const mid = c.height / 2, scale = (c.height / 2 - 1) / wave.peak;
+    const spp = 1 / (view.pps * dpr); // seconds per device pixel
+    ctx.fillStyle = "#4fd1a5";
+    for (let x = 0; x < c.width; x++) {
+      const a = (view.t0 + x * spp) * wave.rate, b = (view.t0 + (x + 1) * spp) * wave.rate;
+      const i0 = Math.floor(a);
+      if (i0 >= wave.count) break;
+      const i1 = Math.min(Math.max(Math.ceil(b), i0 + 1), wave.count);
+      let lo = 127, hi = -127;
+      for (let i = Math.max(i0, 0); i < i1; i++) { if (wave.mins[i] < lo) lo = wave.mins[i]; if (wave.maxs[i] > hi) hi = wave.maxs[i]; }
+      if (hi < lo) continue;
+      const y0 = Math.floor(mid - hi * scale), y1 = Math.ceil(mid - lo * scale);
+      ctx.fillRect(x, y0, 1, Math.max(y1 - y0, 1));
+    }
+    c.dataset.drawn = wave.url;
+    window.mprTimeline && (window.mprTimeline.lastWaveDraw = performance.now());
+  }
+  /* While zoomed: tiles for the visible range (the 1× strip stretches one tile per cell). */
+  function drawStrip() {
+    const box = $("tl-strip-zoomed"); const strip = document.querySelector(".tl-strip"); const view = visible();
+    if (!box) return;
+    const m = view && view.m;
+    const url = m ? m.tl.dataset.strip || "" : "";
+    const frames = m ? parseInt(m.tl.dataset.stripFrames || "0", 10) : 0;
+    const tileW = m ? parseFloat(m.tl.dataset.tileWidth || "0") : 0;
+    if (!view || zoom <= 1 || !url || !(frames > 0) || !(tileW > 0)) {
+      box.style.display = "none"; box.innerHTML = ""; if (strip) strip.style.visibility = ""; return;
+    }
+    box.style.display = "block"; box.style.left = view.vp.scrollLeft + "px"; box.style.width = view.vp.clientWidth + "px";
+    if (strip) strip.style.visibility = "hidden";
+    const slots = Math.ceil(view.vp.clientWidth / tileW) + 1;
+    const offset = view.t0 * view.pps % tileW; // slots move with the track while scrolling
+    const parts = [];
+    for (let i = 0; i < slots; i++) {
+      const x = i * tileW - offset;
+      const t = view.t0 + (x + tileW / 2) / view.pps;
+      const tile = Math.min(Math.max(Math.floor(t / m.duration * frames), 0), frames - 1);
+      parts.push(`<div class="tl-strip-tile" style="position:absolute;top:0;left:${x.toFixed(1)}px;width:${tileW}px;height:100%;` +
+        `border-right:1px solid #000;background-image:url('${url.replace(/'/g, "%27").replace(/&/g, "&amp;")}');` +
+        `background-size:${frames * tileW}px 100%;background-position:-${tile * tileW}px 0;background-repeat:no-repeat"></div>`);
+    }
+    box.innerHTML = parts.join("");
+  }
+  function redraw() { drawTicks(); drawWave(); drawStrip(); }
+
+  /* ---------------------------------------------------------------- snapping */
+  function snapped(t, e) {
+    const m = meta(); const track = $("tl-track");
+    if (!m || !track || (e && e.shiftKey) || !m.snaps.length) return t;
+    const pps = track.getBoundingClientRect().width / m.duration;
+    let best = null, bestD = SNAP_PX / Math.max(pps, 1e-9);
+    for (const s of m.snaps) { const d = Math.abs(s - t); if (d <= bestD) { best = s; bestD = d; } }
+    return best === null ? t : snap(best, m.fps);
+  }
+  function jumpCut(dir) {
+    const m = meta(); const v = video();
+    if (!m || !v || !m.cuts.length) return;
+    const now = v.currentTime || 0, half = frame(m.fps) / 2;
+    const target = dir > 0 ? m.cuts.find((c) => c > now + half) : [...m.cuts].reverse().find((c) => c < now - half);
+    if (target === undefined) return;
+    stopShuttle(); v.pause();
+    seek(snap(target, m.fps));
+    reveal(target);
+  }
 
   function loop() {
     paintHead();
@@ -176,7 +381,7 @@
     if (!drag || e.pointerId !== drag.pointerId) return;
     const m = meta(); if (!m) return;
     const f = frame(m.fps);
-    let t = timeAt(e.clientX);
+    let t = snapped(timeAt(e.clientX), e);
     if (drag.kind === "in") {
       t = Math.min(t, snap(drag.outS - f, m.fps)); t = Math.max(t, 0);
       drag.inS = t; paintSelection(drag.inS, drag.outS); seek(t);
@@ -219,6 +424,8 @@
       "ArrowLeft": () => step(e.shiftKey ? -10 : -1), "ArrowRight": () => step(e.shiftKey ? 10 : 1),
       "i": () => setPoint("in"), "I": () => setPoint("in"), "o": () => setPoint("out"), "O": () => setPoint("out"),
       "Home": () => seek(m.inS), "End": () => seek(m.outS),
+      "ArrowUp": () => jumpCut(-1), "ArrowDown": () => jumpCut(1),
+      "+": () => zoomBy(2), "=": () => zoomBy(2), "-": () => zoomBy(0.5), "_": () => zoomBy(0.5),
     }[k];
     if (!handled) return;
     e.preventDefault();
@@ -239,7 +446,34 @@
   document.addEventListener("pointerup", onUp, true);
   document.addEventListener("pointercancel", onUp, true);
   document.addEventListener("keydown", onKey);
+  document.addEventListener("click", (e) => {
+    const b = e.target.closest && e.target.closest("#tl-zoom-in, #tl-zoom-out");
+    if (!b) return;
+    e.preventDefault();
+    zoomBy(b.id === "tl-zoom-in" ? 2 : 0.5);
+  }, true);
+  document.addEventListener("wheel", (e) => { // Ctrl+wheel zooms around the pointer; a wheel scrolls a zoomed track
+    const vp = e.target.closest && e.target.closest("#tl-viewport");
+    if (!vp) return;
+    if (e.ctrlKey || e.metaKey) {
+      e.preventDefault();
+      zoomBy(e.deltaY < 0 ? 1.25 : 0.8, e.clientX);
+    } else if (zoom > 1) {
+      e.preventDefault();
+      vp.scrollLeft += Math.abs(e.deltaX) > Math.abs(e.deltaY) ? e.deltaX : e.deltaY;
+      redraw();
+    }
+  }, { passive: false, capture: true });
+  if (window.ResizeObserver) {
+    let watched = null;
+    const ro = new ResizeObserver(() => { if (zoom > maxZoom()) setZoom(maxZoom(), 0, 0); redraw(); });
+    setInterval(() => { // the viewport is rendered by React after this script runs, and again per page
+      const vp = viewport();
+      if (vp && vp !== watched) { if (watched) ro.unobserve(watched); ro.observe(vp); watched = vp; loadWave(); }
+    }, 500);
+  }
 
   window.mprTimeline = { toggle, step, forward, backward, pause, seek, setPoint, tc, snap,
-    paint: paintHead, state: () => ({ drag, meta: meta() }) };
+    paint: paintHead, state: () => ({ drag, meta: meta(), zoom }), zoomBy, setZoom, jumpCut, redraw,
+    lastWaveDraw: 0 };
 })();

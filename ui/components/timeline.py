@@ -1,7 +1,9 @@
-"""Player and timeline (center): the <video>, the transport bar with in/out fields, the filmstrip track.
+"""Player and timeline (center): the <video>, the transport bar with in/out fields, the filmstrip
+track with the audio waveform under it and the analysis markers (scene cuts, black, silence).
 
-Positions rendered here come from EditorState (in/out as % of the duration); the playhead and
-any drag in progress are painted by timeline.js, which commits through the hidden #tl-bridge.
+Positions rendered here come from EditorState (in/out and markers as % of the duration); the
+playhead, drags with snapping, zoom (#tl-zoom width, #tl-viewport scroll), the zoomed ruler ticks
+and the waveform canvas are painted by timeline.js, which commits through the hidden #tl-bridge.
 """
 from __future__ import annotations
 
@@ -13,7 +15,10 @@ from ui.components.theme import (
 from ui.components.stream_player import stream_player
 from ui.state.editor import EditorState
 
-TRACK_HEIGHT = "64px"  # 62 px inside the border: editor.TILE_HEIGHT
+FILM_HEIGHT = "62px"  # editor.TILE_HEIGHT
+WAVE_HEIGHT = "36px"  # the audio lane under the filmstrip: the waveform canvas and silence markers
+TRACK_HEIGHT = "100px"  # both lanes + the 1 px border
+CUT_COLOR = "#5ec8ff"
 SCRIPT = rx.asset("timeline.js", shared=True)
 
 
@@ -142,7 +147,64 @@ def _filmstrip() -> rx.Component:
                 border_right="1px solid #000",
             ),
         ),
-        spacing="0", position="absolute", inset="0", class_name="tl-strip",
+        spacing="0", position="absolute", top="0", left="0", right="0", height=FILM_HEIGHT,
+        class_name="tl-strip",
+    )
+
+
+def _filmstrip_zoomed() -> rx.Component:
+    """While zoomed, timeline.js fills this with tiles for the visible range only: one slot per tile
+    width across the viewport, each showing the sprite tile of its instant."""
+    return rx.box(id="tl-strip-zoomed", style={
+        "position": "absolute", "top": "0", "left": "0", "height": FILM_HEIGHT, "width": "100%",
+        "display": "none", "overflow": "hidden", "pointer_events": "none",
+    })
+
+
+def _markers() -> list[rx.Component]:
+    """Scene cuts (lines across both lanes), black stretches (over the filmstrip), silences (over the
+    waveform lane). Ids start with tl-marker; positions in % of the track, so they follow the zoom."""
+    lane = {"position": "absolute", "pointer_events": "none", "z_index": "1"}
+    return [
+        rx.foreach(EditorState.black_markers, lambda m: rx.box(
+            id="tl-marker-black", class_name="tl-marker tl-marker-black", title="black picture",
+            style={**lane, "top": "0", "height": FILM_HEIGHT, "left": m[0] + "%", "width": m[1] + "%",
+                   "background": "repeating-linear-gradient(135deg, rgba(0,0,0,0.75) 0 4px, rgba(120,120,140,0.35) 4px 6px)",
+                   "border_left": "1px solid #8a8fa3", "border_right": "1px solid #8a8fa3"},
+        )),
+        rx.foreach(EditorState.silence_markers, lambda m: rx.box(
+            id="tl-marker-silence", class_name="tl-marker tl-marker-silence", title="silence",
+            style={**lane, "top": FILM_HEIGHT, "height": WAVE_HEIGHT, "left": m[0] + "%", "width": m[1] + "%",
+                   "background": "rgba(160,120,255,0.18)", "border_top": "1px dashed rgba(160,120,255,0.7)"},
+        )),
+        rx.foreach(EditorState.cut_markers, lambda left: rx.box(
+            id="tl-marker-cut", class_name="tl-marker tl-marker-cut", title="scene cut",
+            style={**lane, "top": "0", "bottom": "0", "left": left + "%", "width": "1px",
+                   "margin_left": "-0.5px", "background": CUT_COLOR, "box_shadow": "0 0 3px rgba(94,200,255,0.7)"},
+        )),
+    ]
+
+
+def _waveform() -> rx.Component:
+    """The audio lane's canvas; timeline.js sizes it to the visible part of the track and draws the
+    peaks of the visible time range at device-pixel resolution (crisp at any zoom)."""
+    return rx.el.canvas(
+        id="tl-waveform",
+        style={"position": "absolute", "top": FILM_HEIGHT, "left": "0", "height": WAVE_HEIGHT,
+               "width": "100%", "pointer_events": "none", "background": "#0a0c10",
+               "border_top": "1px solid #000"},
+    )
+
+
+def _zoom_bar() -> rx.Component:
+    button = dict(size="1", variant="ghost", color_scheme="gray")
+    return rx.hstack(
+        rx.text("Zoom", size="1", color=FAINT),
+        rx.icon_button(rx.icon("minus", size=14), id="tl-zoom-out", title="Zoom out (−, Ctrl+wheel)", **button),
+        rx.el.span("1×", id="tl-zoom-level", style={"font_family": MONO, "font_size": "11px", "color": MUTED,
+                                                    "min_width": "44px", "text_align": "center"}),
+        rx.icon_button(rx.icon("plus", size=14), id="tl-zoom-in", title="Zoom in (+, Ctrl+wheel)", **button),
+        spacing="1", align="center", justify="end", width="100%", margin_bottom="2px",
     )
 
 
@@ -164,44 +226,67 @@ def _handle(id_: str, pct) -> rx.Component:
     )
 
 
-def timeline() -> rx.Component:
+def _ruler() -> rx.Component:
+    """Ticks across the whole clip at 1×; hidden while zoomed, when #tl-ticks (timeline.js) shows
+    the visible range, down to single frames."""
+    return rx.box(
+        rx.foreach(
+            EditorState.ruler,
+            lambda tick: rx.box(
+                rx.text(tick[1], size="1", color=FAINT, font_family=MONO, white_space="nowrap",
+                        style={"font_size": "10px"}),
+                position="absolute", left=tick[0] + "%", top="0", padding_left="3px",
+                border_left=f"1px solid {BORDER}", height="100%",
+            ),
+        ),
+        id="tl-ruler", position="relative", height="18px", margin_bottom="4px", overflow="hidden",
+    )
+
+
+def _track() -> rx.Component:
     in_pct, out_pct = EditorState.in_pct, EditorState.out_pct
     shade = {"position": "absolute", "top": "0", "bottom": "0", "background": "rgba(5,6,9,0.62)",
              "pointer_events": "none", "z_index": "1"}
     return rx.box(
-        rx.box(  # ruler
-            rx.foreach(
-                EditorState.ruler,
-                lambda tick: rx.box(
-                    rx.text(tick[1], size="1", color=FAINT, font_family=MONO, white_space="nowrap",
-                            style={"font_size": "10px"}),
-                    position="absolute", left=tick[0] + "%", top="0", padding_left="3px",
-                    border_left=f"1px solid {BORDER}", height="100%",
-                ),
+        _filmstrip(),
+        _filmstrip_zoomed(),
+        _waveform(),
+        *_markers(),
+        rx.box(id="tl-shade-in", style={**shade, "left": "0", "width": in_pct.to_string() + "%"}),
+        rx.box(id="tl-shade-out", style={**shade, "left": out_pct.to_string() + "%",
+                                         "width": (100 - out_pct).to_string() + "%"}),
+        rx.box(id="tl-selection", style={
+            "position": "absolute", "top": "0", "bottom": "0", "z_index": "2", "pointer_events": "none",
+            "left": in_pct.to_string() + "%", "width": (out_pct - in_pct).to_string() + "%",
+            "border_top_width": "2px", "border_bottom_width": "2px", "border_style": "solid none",
+            "border_color": _edge_color(),
+        }),
+        _handle("tl-in", in_pct),
+        _handle("tl-out", out_pct),
+        rx.box(id="tl-playhead", style={
+            "position": "absolute", "top": "-22px", "bottom": "-4px", "left": "0%", "width": "2px",
+            "margin_left": "-1px", "background": PLAYHEAD, "z_index": "4", "pointer_events": "none",
+            "box_shadow": "0 0 4px rgba(255,90,95,0.6)",
+        }),
+        id="tl-track",
+        position="relative", height=TRACK_HEIGHT, background="#07080b", border_radius="4px",
+        border=f"1px solid {BORDER}", cursor="text", user_select="none", touch_action="none",
+    )
+
+
+def timeline() -> rx.Component:
+    ticks = {"position": "absolute", "top": "0", "left": "0", "right": "0", "height": "18px",
+             "display": "none", "pointer_events": "none", "overflow": "hidden"}
+    return rx.box(
+        _zoom_bar(),
+        rx.box(  # viewport: clips the zoomed content; timeline.js scrolls it
+            rx.box(  # the content: 100 % wide at 1×, zoom × 100 % when zoomed in (timeline.js)
+                _ruler(),
+                rx.box(id="tl-ticks", style=ticks),
+                _track(),
+                id="tl-zoom", position="relative", width="100%",
             ),
-            position="relative", height="18px", margin_bottom="4px", overflow="hidden",
-        ),
-        rx.box(  # track
-            _filmstrip(),
-            rx.box(id="tl-shade-in", style={**shade, "left": "0", "width": in_pct.to_string() + "%"}),
-            rx.box(id="tl-shade-out", style={**shade, "left": out_pct.to_string() + "%",
-                                             "width": (100 - out_pct).to_string() + "%"}),
-            rx.box(id="tl-selection", style={
-                "position": "absolute", "top": "0", "bottom": "0", "z_index": "2", "pointer_events": "none",
-                "left": in_pct.to_string() + "%", "width": (out_pct - in_pct).to_string() + "%",
-                "border_top_width": "2px", "border_bottom_width": "2px", "border_style": "solid none",
-                "border_color": _edge_color(),
-            }),
-            _handle("tl-in", in_pct),
-            _handle("tl-out", out_pct),
-            rx.box(id="tl-playhead", style={
-                "position": "absolute", "top": "-22px", "bottom": "-4px", "left": "0%", "width": "2px",
-                "margin_left": "-1px", "background": PLAYHEAD, "z_index": "4", "pointer_events": "none",
-                "box_shadow": "0 0 4px rgba(255,90,95,0.6)",
-            }),
-            id="tl-track",
-            position="relative", height=TRACK_HEIGHT, background="#07080b", border_radius="4px",
-            border=f"1px solid {BORDER}", cursor="text", user_select="none", touch_action="none",
+            id="tl-viewport", position="relative", overflow="hidden", padding_bottom="4px",
         ),
         id="timeline",
         custom_attrs={
@@ -209,6 +294,12 @@ def timeline() -> rx.Component:
             "data-fps": EditorState.asset.fps.to_string(),
             "data-in": EditorState.in_s.to_string(),
             "data-out": EditorState.out_s.to_string(),
+            "data-waveform": EditorState.asset.waveform_url,
+            "data-strip": EditorState.asset.filmstrip_url,
+            "data-strip-frames": EditorState.asset.filmstrip_frames.to_string(),
+            "data-tile-width": EditorState.filmstrip_tile_width,
+            "data-cuts": EditorState.cuts_attr,
+            "data-snaps": EditorState.snaps_attr,
         },
         padding="8px 14px 12px",
         background=PANEL_2,
@@ -220,7 +311,8 @@ def timeline() -> rx.Component:
 
 
 def keys_hint() -> rx.Component:
-    keys = [("Space", "play/pause"), ("J K L", "shuttle"), ("← →", "frame"), ("I / O", "set in/out")]
+    keys = [("Space", "play/pause"), ("J K L", "shuttle"), ("← →", "frame"), ("↑ ↓", "cut"),
+            ("I / O", "set in/out"), ("+ −", "zoom")]
     return rx.hstack(
         *[rx.hstack(rx.code(k, size="1", variant="soft", color_scheme="gray"),
                     rx.text(v, size="1", color=FAINT), spacing="1", align="center") for k, v in keys],

@@ -143,6 +143,45 @@ class EditorState(AppState):
             t += step
         return ticks
 
+    # ---------------------------------------------------------------- analysis markers
+    def _pct(self, t: float) -> str:
+        d = self.asset.duration
+        return f"{min(max(t / d, 0.0), 1.0) * 100:.4f}" if d else "0"
+
+    def _spans(self, ranges: list[list[float]]) -> list[list[str]]:
+        d = self.asset.duration
+        if not d:
+            return []
+        return [[self._pct(a), f"{max(min(b, d) - max(a, 0.0), 0.0) / d * 100:.4f}"] for a, b in ranges]
+
+    @rx.var
+    def cut_markers(self) -> list[str]:
+        """left % of each scene cut."""
+        return [self._pct(t) for t in self.asset.scene_cuts] if self.asset.duration else []
+
+    @rx.var
+    def black_markers(self) -> list[list[str]]:
+        """[left %, width %] of each black stretch."""
+        return self._spans(self.asset.black_ranges)
+
+    @rx.var
+    def silence_markers(self) -> list[list[str]]:
+        """[left %, width %] of each silence."""
+        return self._spans(self.asset.silence_ranges)
+
+    @rx.var
+    def cuts_attr(self) -> str:
+        """Scene cuts for timeline.js (↑/↓ jump between them), seconds, comma separated."""
+        return ",".join(f"{t:g}" for t in self.asset.scene_cuts)
+
+    @rx.var
+    def snaps_attr(self) -> str:
+        """Where handles and the playhead snap: scene cuts, keyframes, silence edges (seconds)."""
+        points = {*self.asset.scene_cuts, *self.asset.keyframes}
+        for a, b in self.asset.silence_ranges:
+            points.update((a, b))
+        return ",".join(f"{t:g}" for t in sorted(points))
+
     @rx.var
     def filmstrip_tiles(self) -> list[str]:
         """background-position (px) of each tile of the sprite, one tile per filmstrip frame."""

@@ -69,6 +69,10 @@ class PresetInput:
     audio_bitrate: int | None = None
     channels: int | None = None
     sample_rate: int | None = None
+    loudness_target: float | None = strawberry.field(
+        default=None, description="Normalise the sound to this integrated loudness, LUFS (-36..-5; e.g. -23, -16, -14).")
+    true_peak_ceiling: float | None = strawberry.field(
+        default=None, description="True-peak ceiling of the normalised sound, dBTP (-9..0, default -1).")
 
 
 @strawberry.input(description="Preset fields to change; omitted fields stay as they are.")
@@ -88,6 +92,8 @@ class PresetUpdateInput:
     audio_bitrate: int | None = strawberry.UNSET
     channels: int | None = strawberry.UNSET
     sample_rate: int | None = strawberry.UNSET
+    loudness_target: float | None = strawberry.UNSET
+    true_peak_ceiling: float | None = strawberry.UNSET
 
 
 @strawberry.input(description="One output of a template: a role and a preset (an existing preset by id, "

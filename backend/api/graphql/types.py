@@ -38,6 +38,13 @@ def _opt_id(value) -> strawberry.ID | None:
     return strawberry.ID(str(value)) if value is not None else None
 
 
+def _loudness(row: dict) -> "Loudness | None":
+    values = [row.get(k) for k in ("loudness_integrated", "loudness_range", "loudness_true_peak")]
+    if any(v is None for v in values):
+        return None
+    return Loudness(integrated=values[0], range=values[1], true_peak=values[2])
+
+
 def related(loader, key, cls):
     """`cls` for the row `key` of `loader`: at once when the row is already loaded (the list
     resolvers prefetch a page's related rows in one query), else an awaitable that batches."""
@@ -60,6 +67,31 @@ JobStatus = strawberry.enum(enum.Enum("JobStatus", [(s.upper(), s) for s in JOB_
                             description="Where a job is in its lifecycle.")
 AssetStatus = strawberry.enum(enum.Enum("AssetStatus", [(s.upper(), s) for s in ASSET_STATUSES]),
                               description="Whether an asset was probed successfully.")
+
+
+@strawberry.type(description="A stretch of a file, in seconds from its start.")
+class TimeRange:
+    start: float
+    end: float
+
+
+@strawberry.type(description="EBU R128 measurement of the file's audio.")
+class Loudness:
+    integrated: float = strawberry.field(description="Integrated loudness, LUFS.")
+    range: float = strawberry.field(description="Loudness range (LRA), LU.")
+    true_peak: float = strawberry.field(description="True peak, dBTP.")
+
+
+def _times(value) -> list[float]:
+    return [float(t) for t in _json(value, []) or [] if isinstance(t, (int, float)) and not isinstance(t, bool)]
+
+
+def _ranges(value) -> list[TimeRange]:
+    out = []
+    for item in _json(value, []) or []:
+        if isinstance(item, (list, tuple)) and len(item) == 2:
+            out.append(TimeRange(start=float(item[0]), end=float(item[1])))
+    return out
 
 
 @strawberry.type(description="A media file MPR knows about: an input, or an output a job made.")
@@ -87,10 +119,16 @@ class MediaAsset:
     comments: str
     filmstrip_frames: int
     created_by_id: strawberry.ID | None = strawberry.field(description="The user who uploaded it (null: a scan or a tool).")
+    scene_cuts: list[float] = strawberry.field(description="Seconds where a new shot starts (scene score above the threshold).")
+    keyframes: list[float] = strawberry.field(description="Seconds of the video's keyframes (where a stream copy can start).")
+    black_ranges: list[TimeRange] = strawberry.field(description="Stretches of black picture.")
+    silence_ranges: list[TimeRange] = strawberry.field(description="Stretches of silence (below -50 dB for 0.5 s or more).")
+    loudness: Loudness | None = strawberry.field(description="EBU R128 loudness; null until measured or without audio.")
     created_at: dt.datetime | None
     updated_at: dt.datetime | None
     _poster_key: strawberry.Private[str]
     _filmstrip_key: strawberry.Private[str]
+    _waveform_key: strawberry.Private[str]
 
     @classmethod
     def from_row(cls, row: dict) -> "MediaAsset":
@@ -119,10 +157,16 @@ class MediaAsset:
             comments=row["comments"] or "",
             filmstrip_frames=row["filmstrip_frames"] or 0,
             created_by_id=_opt_id(row.get("created_by")),
+            scene_cuts=_times(row.get("scene_cuts")),
+            keyframes=_times(row.get("keyframes")),
+            black_ranges=_ranges(row.get("black_ranges")),
+            silence_ranges=_ranges(row.get("silence_ranges")),
+            loudness=_loudness(row),
             created_at=row["created_at"],
             updated_at=row["updated_at"],
             _poster_key=row["poster_key"] or "",
             _filmstrip_key=row["filmstrip_key"] or "",
+            _waveform_key=row.get("waveform_key") or "",
         )
 
     @strawberry.field(description="URL that plays the file (byte ranges on local storage, presigned on S3).")
@@ -136,6 +180,11 @@ class MediaAsset:
     @strawberry.field(description="URL of the filmstrip sprite: `filmstripFrames` tiles side by side.")
     def filmstrip_url(self, info: strawberry.Info) -> str | None:
         return playback_url(api(info), "thumbs", self._filmstrip_key) if self._filmstrip_key else None
+
+    @strawberry.field(description="URL of the audio peaks file: `MPRPEAK1`, peaks per second and count "
+                                  "(uint32 LE), then a (min, max) signed byte pair per 10 ms (see docs/analysis.md).")
+    def waveform_url(self, info: strawberry.Info) -> str | None:
+        return playback_url(api(info), "thumbs", self._waveform_key) if self._waveform_key else None
 
 
 @strawberry.type(description="A named set of encoding choices; builtin presets are read-only.")
@@ -157,6 +206,8 @@ class TranscodePreset:
     audio_bitrate: int | None
     channels: int | None
     sample_rate: int | None
+    loudness_target: float | None = strawberry.field(description="Integrated loudness the sound is normalised to, LUFS; null: not normalised.")
+    true_peak_ceiling: float | None = strawberry.field(description="True-peak ceiling of the normalised sound, dBTP.")
     created_at: dt.datetime | None
     updated_at: dt.datetime | None
 
@@ -180,6 +231,8 @@ class TranscodePreset:
             audio_bitrate=row["audio_bitrate"],
             channels=row["channels"],
             sample_rate=row["sample_rate"],
+            loudness_target=row.get("loudness_target"),
+            true_peak_ceiling=row.get("true_peak_ceiling"),
             created_at=row.get("created_at"),
             updated_at=row.get("updated_at"),
         )

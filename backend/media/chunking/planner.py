@@ -24,6 +24,8 @@ def chunkable(spec: PresetSpec, info: MediaInfo) -> str:
     """Why this job cannot be chunked ("" when it can)."""
     if spec.kind != "video":
         return f"{spec.kind} presets are not chunked (only video re-encodes are)"
+    if spec.loudness_target is not None:
+        return "loudness-normalised presets are not chunked (the output's loudness is checked in one piece)"
     if spec.video_codec not in CHUNKABLE_CODECS:
         return f"video codec {spec.video_codec!r} is not chunked"
     if info.video is None or info.video.fps <= 0:
