@@ -113,18 +113,22 @@ async def test_delete_asset_on_s3(s3_client, s3, s3_settings, api_clip):
     keep = (await upload(s3_client, api_clip.read_bytes(), "keep.mp4")).json()["data"]["uploadAsset"]
     gone = (await upload(s3_client, api_clip.read_bytes(), "gone.mp4")).json()["data"]["uploadAsset"]
     thumbs_before = keys(s3, s3_settings.s3_out_bucket, THUMBS_PREFIX)
-    rows = {r["id"]: r for r in await MediaAsset.select(MediaAsset.id, MediaAsset.poster_key, MediaAsset.filmstrip_key)}
+    rows = {r["id"]: r for r in await MediaAsset.select(MediaAsset.id, MediaAsset.poster_key, MediaAsset.filmstrip_key,
+                                                             MediaAsset.waveform_key)}
     keep_row = rows[int(keep["id"])]
 
     data = (await gql(DELETE, {"id": keep["id"]}))["deleteAsset"]
     assert data["deleted"] and "file kept at in/keep.mp4" in data["message"]
+    assert keep_row["waveform_key"]  # the analysis' peaks file goes with the pictures
     assert sorted(data["removedFiles"]) == sorted([f"thumbs/{keep_row['poster_key']}",
-                                                   f"thumbs/{keep_row['filmstrip_key']}"])
+                                                   f"thumbs/{keep_row['filmstrip_key']}",
+                                                   f"thumbs/{keep_row['waveform_key']}"])
     assert "keep.mp4" in keys(s3, s3_settings.s3_in_bucket)  # the source stays in the bucket
     thumbs_after = keys(s3, s3_settings.s3_out_bucket, THUMBS_PREFIX)
     assert f"{THUMBS_PREFIX}{keep_row['poster_key']}" in thumbs_before
     assert f"{THUMBS_PREFIX}{keep_row['poster_key']}" not in thumbs_after
     assert f"{THUMBS_PREFIX}{keep_row['filmstrip_key']}" not in thumbs_after
+    assert f"{THUMBS_PREFIX}{keep_row['waveform_key']}" not in thumbs_after
 
     data = (await gql(DELETE, {"id": gone["id"], "f": True}))["deleteAsset"]
     assert "in/gone.mp4" in data["removedFiles"] and "file removed" in data["message"]
