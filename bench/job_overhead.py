@@ -72,19 +72,26 @@ def bare(argv: list[str]) -> float:
     return time.perf_counter() - t0
 
 
-async def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--runs", type=int, default=2)
-    parser.add_argument("--seconds", type=int, default=60)
-    args = parser.parse_args()
-    src = source_clip(args.seconds)
-    work = Path(tempfile.mkdtemp(prefix="mpr-bench-"))
+async def bench_install(src: Path, prefix: str) -> tuple[Path, Settings]:
+    """A throwaway installation for one bench: (its folder, its Settings) with in/out/thumbs, `src`
+    copied in as in/source.mp4, and a SQLite catalog holding the builtin presets."""
+    work = Path(tempfile.mkdtemp(prefix=prefix))
     settings = Settings.from_env().with_(media_root=work / "media", data_dir=work / "data", workers=1)
     for sub in ("in", "out", "thumbs"):
         (settings.media_root / sub).mkdir(parents=True)
     shutil.copyfile(src, settings.in_root / "source.mp4")
     await create_tables(engine_from_url(f"sqlite:///{work / 'bench.sqlite'}"))
     await seed_builtin_presets()
+    return work, settings
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=2)
+    parser.add_argument("--seconds", type=int, default=60)
+    args = parser.parse_args()
+    src = source_clip(args.seconds)
+    work, settings = await bench_install(src, "mpr-bench-")
     storages = open_storages(settings)
     asset = await ingest_key(storages, "source.mp4")
     info = media_info_from_asset(asset.to_dict())

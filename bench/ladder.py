@@ -23,22 +23,17 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from job_overhead import source_clip  # noqa: E402
+from job_overhead import bench_install, source_clip  # noqa: E402
 
-from backend.catalog.db import create_tables  # noqa: E402
-from backend.catalog.engine import engine_from_url  # noqa: E402
 from backend.catalog.ingest import ingest_key  # noqa: E402
-from backend.catalog.presets import seed_builtin_presets  # noqa: E402
 from backend.catalog.tables import OutputTemplate  # noqa: E402
 from backend.catalog.templates import seed_builtin_templates  # noqa: E402
-from backend.config import Settings  # noqa: E402
 from backend.jobs import lifecycle, service  # noqa: E402
 from backend.jobs.events import BUS  # noqa: E402
 from backend.jobs.executors.local import LocalExecutor  # noqa: E402
@@ -113,13 +108,7 @@ async def main() -> int:
     parser.add_argument("--runs", type=int, default=1)
     args = parser.parse_args()
     src = source_clip(args.seconds)
-    work = Path(tempfile.mkdtemp(prefix="mpr-bench-ladder-"))
-    settings = Settings.from_env().with_(media_root=work / "media", data_dir=work / "data", workers=1)
-    for sub in ("in", "out", "thumbs"):
-        (settings.media_root / sub).mkdir(parents=True)
-    shutil.copyfile(src, settings.in_root / "source.mp4")
-    await create_tables(engine_from_url(f"sqlite:///{work / 'bench.sqlite'}"))
-    await seed_builtin_presets()
+    work, settings = await bench_install(src, "mpr-bench-ladder-")
     await seed_builtin_templates()
     from backend.storage import open_storages
 
