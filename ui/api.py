@@ -105,7 +105,12 @@ def _unwrap(response: httpx.Response) -> dict:
 
 
 async def gql(query: str, variables: dict[str, Any] | None = None) -> dict:
-    """Run one GraphQL operation and return its `data`; raises ApiError."""
+    """Run one GraphQL operation and return its `data`; raises ApiError.
+
+    A tab without a session has no identity the API would accept: it is answered here, as the API
+    would answer it (UNAUTHENTICATED), and no request leaves the UI process."""
+    if not _session.get():
+        raise ApiError("Sign in to use MPR.", "UNAUTHENTICATED")
     try:
         response = await _client().post(
             endpoint(), json={"query": query, "variables": variables or {}}, headers=_headers()

@@ -305,7 +305,13 @@ async def _cancel_mid_chunk(src, info, index, tmp_path, cancels: int) -> None:
     task = asyncio.create_task(encode_chunks(plan, src, dst, lambda p: seen.set(), 2))
     try:
         await asyncio.wait_for(seen.wait(), 60)
-        assert len(ffmpeg_children(str(tmp_path))) >= 2  # two chunks encoding (and the audio)
+        # two chunks encoding at once (and the audio): the first progress can come before the
+        # second FFmpeg has started on a busy machine, so wait (bounded) until both run
+        for _ in range(200):
+            if len(ffmpeg_children(str(tmp_path))) >= 2 or task.done():
+                break
+            await asyncio.sleep(0.05)
+        assert len(ffmpeg_children(str(tmp_path))) >= 2
         task.cancel()
         for _ in range(cancels - 1):  # the executor cancels again (progress write, watchdog, stop)
             await asyncio.sleep(0.05)  # while the first cancel is stopping the chunks

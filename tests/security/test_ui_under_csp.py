@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+import ui_stack
 from skips import missing_tool
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.timeout(600)]
@@ -39,8 +40,7 @@ def test_ui_loads_and_plays_under_the_csp(stack, tmp_path):
             page.set_default_timeout(30_000)
             page.add_init_script(RECORD)
             page.on("console", lambda m: console.append(m.text))
-            page.goto(stack.url + "/")
-            page.wait_for_selector("#asset-list")
+            ui_stack.sign_in(page, stack.url)  # every page needs a session; waits for #asset-list
             page.locator("[id^=asset-item]", has_text="csp-clip").first.click()
             page.wait_for_selector("#player")
             page.wait_for_function("() => { const v = document.querySelector('#player');"

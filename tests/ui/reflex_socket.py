@@ -35,10 +35,12 @@ class ReflexSocket:
         self._markers = 0
 
     @classmethod
-    async def open(cls, base_url: str, marker_event: str, token: str | None = None) -> "ReflexSocket":
+    async def open(cls, base_url: str, marker_event: str, token: str | None = None,
+                   cookie: str | None = None) -> "ReflexSocket":
+        """`cookie`: a Cookie header for the handshake (a signed-in browser sends its session)."""
         token = token or str(uuid.uuid4())
         url = base_url.replace("http", "ws", 1) + f"{NAMESPACE}/?EIO=4&transport=websocket&token={token}"
-        ws = await connect(url, origin=base_url)
+        ws = await connect(url, origin=base_url, additional_headers={"Cookie": cookie} if cookie else None)
         opened = await asyncio.wait_for(ws.recv(), 10)
         assert opened.startswith("0"), opened
         await ws.send(f"40{NAMESPACE},")

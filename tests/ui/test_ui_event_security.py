@@ -105,6 +105,21 @@ def stranger_events(asset_id: str) -> list[tuple[str, dict]]:
     ]
 
 
+
+def sign_in_cookie(base: str) -> str:
+    """Sign in as the login form does (POST /api/auth/login); the session's Cookie header."""
+    done = httpx.post(base + "/api/auth/login", json={"username": "admin", "password": ui_stack.ADMIN_PASSWORD},
+                      headers={"Origin": base}, timeout=30)
+    assert done.status_code == 200, done.text
+    return f"mpr_session={done.cookies['mpr_session']}"
+
+
+def sign_out(base: str, cookie: str) -> None:
+    """What the page does after the logout event: GET /api/auth/logout ends the session."""
+    done = httpx.get(base + "/api/auth/logout", headers={"Origin": base, "Cookie": cookie}, timeout=30,
+                     follow_redirects=False)
+    assert done.status_code < 400, done.text
+
 async def test_a_stranger_s_events_run_nothing(login_stack):
     base, port, proc, media = login_stack
     assert api_calls_in_flight(proc, port) == [], "no tab has logged in yet: the UI has called nothing"
@@ -118,7 +133,6 @@ async def test_a_stranger_s_events_run_nothing(login_stack):
         booted = await tab.call(event_name(AppState, "boot"))
         values = delta_values(hydrated + booted)
         assert values[f"{AppState.get_full_name()}.authenticated_rx_state_"] is False
-        assert values[f"{AppState.get_full_name()}.login_required_rx_state_"] is True
         assert values.get(f"{LibraryState.get_full_name()}.assets_rx_state_", []) == []
         for name, payload in stranger_events(asset_id):
             await tab.call(name, payload)
@@ -137,11 +151,10 @@ async def test_a_stranger_s_events_run_nothing(login_stack):
     assert not values.get(f"{EditorState.get_full_name()}.has_asset_rx_state_", False)
 
     # the positive twin: after a real login the same socket path reaches the API and the library
-    tab = await ReflexSocket.open(base, MARKER)
+    tab = await ReflexSocket.open(base, MARKER, cookie=sign_in_cookie(base))
     try:
         await tab.call(HYDRATE)
-        await tab.call(event_name(AppState, "login"),
-                       {"form": {"username": "admin", "password": ui_stack.ADMIN_PASSWORD}})
+        await tab.call(event_name(AppState, "boot"))
         assert api_calls_in_flight(proc, port), "the observation must see the UI's API calls"
         library = delta_values(tab.updates).get(f"{LibraryState.get_full_name()}.assets_rx_state_", [])
         assert {a["id"] for a in library} == {i for i, _ in before["assets"]}
@@ -159,16 +172,16 @@ async def test_a_signed_out_tab_cannot_delete_or_scan(login_stack):
     on_disk = media / "in" / key
     assert on_disk.exists()
 
-    tab = await ReflexSocket.open(base, MARKER)
+    cookie = sign_in_cookie(base)
+    tab = await ReflexSocket.open(base, MARKER, cookie=cookie)
     try:
         await tab.call(HYDRATE)
         await tab.call(event_name(AppState, "boot"))  # what the page sends on load
-        await tab.call(event_name(AppState, "login"),
-                       {"form": {"username": "admin", "password": ui_stack.ADMIN_PASSWORD}})
         await tab.call(event_name(LibraryState, "select"), {"asset_id": asset_id})
         opened = delta_values(tab.updates)
         assert opened[f"{EditorState.get_full_name()}.has_asset_rx_state_"] is True  # it works signed in
         await tab.call(event_name(AppState, "logout"))
+        sign_out(base, cookie)  # the page then opens /api/auth/logout, which ends the session
         assert delta_values(tab.updates)[f"{AppState.get_full_name()}.authenticated_rx_state_"] is False
         await tab.call(event_name(DetailsState, "set_delete_file"), {"value": True})
         await tab.call(event_name(DetailsState, "delete"))

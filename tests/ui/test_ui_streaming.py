@@ -46,7 +46,7 @@ def page(browser, server, template):
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     pg = context.new_page()
     pg.set_default_timeout(30_000)
-    pg.goto(base + "/")
+    ui_stack.sign_in(pg, base)  # every page needs a session
     pg.wait_for_selector("#asset-item")
     yield pg
     context.close()

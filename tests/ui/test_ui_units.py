@@ -229,10 +229,11 @@ async def test_gql_acts_as_the_tab_and_raises_refusals(fake_api):
                                                             "extensions": {"code": "UNAUTHENTICATED"}}]})
     with pytest.raises(api.ApiError, match="API token"):
         await api.list_presets()
-    api.use_session(None)
-    replies["next"] = httpx.Response(200, json={"data": {"presets": []}})
-    await api.list_presets()
-    assert "cookie" not in requests[-1].headers and "authorization" not in requests[-1].headers
+    api.use_session(None)  # a tab without a session: refused here, nothing is sent (no cookie, no token)
+    sent = len(requests)
+    with pytest.raises(api.ApiError) as caught:
+        await api.list_presets()
+    assert caught.value.code == "UNAUTHENTICATED" and len(requests) == sent
 
 
 async def test_upload_follows_the_multipart_request_spec(fake_api, tmp_path):
