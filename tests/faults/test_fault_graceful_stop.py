@@ -86,8 +86,13 @@ async def test_mpr_worker_second_ctrl_c_stops_at_once(tmp_path, fault_clips):
     settings = Settings.from_env().with_(media_root=app.media_root, data_dir=tmp_path / "data")
     storages = open_storages(settings)
     asset = await ingest_key(storages, "medium.mp4", "in")
-    preset = await TranscodePreset.select(TranscodePreset.id).where(TranscodePreset.name == "H.264 720p").first()
-    job = (await service.create_job(settings, storages, source_id=asset.id, preset_id=preset["id"]))["id"]
+    # the builtin 720p keeps the clip's 360p and ends in about 2 s on a quiet machine: a veryslow
+    # copy of it is still encoding when the second Ctrl-C comes
+    base = await TranscodePreset.select().where(TranscodePreset.name == "H.264 720p").first()
+    slow = TranscodePreset(**{k: v for k, v in base.items() if k != "id"})
+    slow.name, slow.builtin, slow.speed_preset = "H.264 720p veryslow", False, "veryslow"
+    await slow.save()
+    job = (await service.create_job(settings, storages, source_id=asset.id, preset_id=slow.id))["id"]
     log_path = tmp_path / "worker.log"
     with open(log_path, "wb") as log:
         proc = subprocess.Popen([sys.executable, "-m", "backend.cli", "worker"], cwd=REPO_ROOT,

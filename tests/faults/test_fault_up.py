@@ -112,6 +112,14 @@ async def test_mpr_up_leaves_nothing_behind(kind, victim, tmp_path, fault_clips)
         await finish_app(app)
 
 
+async def _veryslow_preset(app) -> str:
+    """A preset whose encode of the 20 s clip lasts well past the test's two signals on any machine
+    (the builtin H.264 720p keeps the clip's 360p and finishes in about 2 s on a quiet one)."""
+    data = await app.gql('mutation { createPreset(input: {name: "H.264 veryslow", kind: "video", container: "mp4", '
+                         'videoCodec: "libx264", crf: 23, speedPreset: "veryslow"}) { id } }')
+    return data["createPreset"]["id"]
+
+
 async def test_mpr_up_second_ctrl_c_stops_at_once(tmp_path, fault_clips):
     """MPR_SHUTDOWN_GRACE=600 and a 20 s encode: the second SIGINT ends it now; `mpr up` kills its
     server and itself puts the job back in the queue as the same attempt, then exits 0."""
@@ -119,7 +127,7 @@ async def test_mpr_up_second_ctrl_c_stops_at_once(tmp_path, fault_clips):
                          stall_seconds=STALL, MPR_SHUTDOWN_GRACE="600")
     try:
         source = (await app.scan())["medium.mp4"]["id"]
-        preset = (await app.preset_ids())["H.264 720p"]
+        preset = await _veryslow_preset(app)
         job = await _job(app, source, preset, "up-ctrl-c")
         await wait_encoding(app, job)
         tree = app.tree()
