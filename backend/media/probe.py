@@ -477,6 +477,19 @@ async def keyframes_before(path_or_url, times: list[float], timeout: float = 30)
     return [max((k for k in keys if k <= t + 1e-3), default=None) for t in times]
 
 
+def run_ffprobe(argv: list[str], timeout: float, doing: str = "") -> str:
+    """Run one bounded ffprobe (limits.probe_spawn_options) and return its stdout; ProbeError
+    saying why when it times out or fails. `doing` names the work in the timeout message."""
+    try:
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
+                              stdin=subprocess.DEVNULL, errors="replace", **limits.probe_spawn_options())
+    except subprocess.TimeoutExpired:
+        raise ProbeError(f"ffprobe timed out after {timeout:g} s{' ' + doing if doing else ''}") from None
+    if proc.returncode != 0:
+        raise ProbeError(_stderr_reason(proc.stderr))
+    return proc.stdout
+
+
 def _keyframe_csv(out: str) -> tuple[float, set[float]]:
     """(container start time, keyframe times) from ffprobe's `format=start_time:packet=pts_time,
     dts_time,flags` output in `csv=p=1` form; times as the packets state them (absolute)."""
@@ -508,14 +521,7 @@ def keyframe_times(path_or_url, timeout: float = 60, *, interval: tuple[float, f
         a = max(interval[0], 0.0)  # "+": from the container's start time, like -ss
         argv += ["-read_intervals", f"+{a:.6f}%+{max(interval[1] - a, 0.0):.6f}"]
     argv.append(ff_target(path_or_url))
-    try:
-        proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
-                              stdin=subprocess.DEVNULL, errors="replace", **limits.probe_spawn_options())
-    except subprocess.TimeoutExpired:
-        raise ProbeError(f"ffprobe timed out after {timeout:g} s") from None
-    if proc.returncode != 0:
-        raise ProbeError(_stderr_reason(proc.stderr))
-    start, keys = _keyframe_csv(proc.stdout)
+    start, keys = _keyframe_csv(run_ffprobe(argv, timeout))
     return sorted({round(t - start, 6) for t in keys})
 
 

@@ -4,13 +4,11 @@ packet headers (`read_frame_index`), or a synthetic constant-frame-rate grid (`g
 from __future__ import annotations
 
 import json
-import subprocess
 from dataclasses import dataclass
 
 from ..binaries import ffprobe_path
 from ..paths import ff_target
-from ..probe import MediaInfo, ProbeError, _stderr_reason
-from .. import limits
+from ..probe import MediaInfo, ProbeError, run_ffprobe
 from .plan import ChunkingError
 
 
@@ -38,14 +36,7 @@ def read_frame_index(src, timeout: float = 600) -> FrameIndex:
         "-show_entries", "format=start_time:packet=pts_time,flags", "-of", "json",
         ff_target(src),
     ]
-    try:
-        proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
-                              stdin=subprocess.DEVNULL, errors="replace", **limits.probe_spawn_options())
-    except subprocess.TimeoutExpired:
-        raise ProbeError(f"ffprobe timed out after {timeout:g} s listing frames") from None
-    if proc.returncode != 0:
-        raise ProbeError(_stderr_reason(proc.stderr))
-    data = json.loads(proc.stdout or "{}")
+    data = json.loads(run_ffprobe(argv, timeout, "listing frames") or "{}")
     start = float((data.get("format") or {}).get("start_time") or 0.0)
     packets = sorted(
         (float(p["pts_time"]), "K" in (p.get("flags") or ""))
