@@ -55,7 +55,7 @@ RETRY_MARK = "could not ingest (retried on next scan): "
 _METADATA_DEFAULTS: dict[str, Any] = {
     "duration": None, "container": "", "video_codec": "", "audio_codec": "", "width": None,
     "height": None, "frame_rate": None, "bitrate": None, "audio_channels": None,
-    "audio_sample_rate": None, "rotation": 0, "pix_fmt": "",
+    "audio_sample_rate": None, "rotation": 0, "pix_fmt": "", "reorder_delay": None,
 }
 
 
@@ -117,6 +117,7 @@ def apply_media(row: MediaAsset, info: MediaInfo) -> None:
     row.frame_rate = v.fps if v else None
     row.rotation = v.rotation if v else 0
     row.pix_fmt = v.pix_fmt if v else ""
+    row.reorder_delay = v.reorder_delay if v else None
     row.audio_codec = a.codec if a else ""
     row.audio_channels = a.channels if a else None
     row.audio_sample_rate = a.sample_rate if a else None

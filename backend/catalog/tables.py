@@ -46,6 +46,8 @@ class MediaAsset(Table, tablename="media_asset"):
     audio_sample_rate = Integer(null=True, default=None)
     rotation = Integer(default=0)
     pix_fmt = Varchar(length=32, default="")
+    # frames of B-frame reordering (ffprobe has_b_frames); NULL: probed before it was recorded
+    reorder_delay = Integer(null=True, default=None)
     poster_key = Varchar(length=1024, default="")
     filmstrip_key = Varchar(length=1024, default="")
     filmstrip_frames = Integer(default=0)
