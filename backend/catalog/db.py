@@ -13,7 +13,7 @@ from piccolo.engine.base import Engine
 from piccolo.table import create_db_tables
 from piccolo_api.session_auth.tables import SessionsBase
 
-from backend.catalog.tables import ALL_TABLES, EXTRA_DDL, MediaAsset
+from backend.catalog.tables import ALL_TABLES, MediaAsset, engine_ddl
 
 AUTH_TABLES = (BaseUser, SessionsBase)
 
@@ -49,7 +49,7 @@ async def create_tables(engine: Engine | None = None) -> None:
     if engine is not None:
         bind_engine(engine)
     await create_db_tables(*AUTH_TABLES, *ALL_TABLES, if_not_exists=True)
-    for statement in EXTRA_DDL:
+    for statement in engine_ddl(MediaAsset._meta.db):
         await MediaAsset.raw(statement)
 
 

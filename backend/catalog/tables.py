@@ -208,3 +208,19 @@ EXTRA_DDL = (
     "CREATE UNIQUE INDEX IF NOT EXISTS media_asset_location ON media_asset (storage_area, storage_key)",
     "CREATE INDEX IF NOT EXISTS transcode_job_claim ON transcode_job (status, executor, priority, created_at)",
 )
+# PostgreSQL only: trigram indexes serve the substring search of api/graphql/filters.py (ILIKE
+# '%text%' on filenames and tags), which a b-tree cannot; SQLite scans, which is fine at its size.
+# The expressions are the filters' own (`CAST(tags AS TEXT)`), or the planner would not use them.
+POSTGRES_DDL = (
+    "CREATE EXTENSION IF NOT EXISTS pg_trgm",
+    "CREATE INDEX IF NOT EXISTS media_asset_filename_trgm ON media_asset USING gin (filename gin_trgm_ops)",
+    "CREATE INDEX IF NOT EXISTS media_asset_tags_trgm ON media_asset USING gin ((CAST(tags AS TEXT)) gin_trgm_ops)",
+    "CREATE INDEX IF NOT EXISTS transcode_job_output_trgm ON transcode_job USING gin (output_filename gin_trgm_ops)",
+)
+
+
+def engine_ddl(engine) -> tuple[str, ...]:
+    """The DDL beyond the Table classes for this engine: EXTRA_DDL, plus POSTGRES_DDL on PostgreSQL."""
+    from piccolo.engine.postgres import PostgresEngine
+
+    return EXTRA_DDL + (POSTGRES_DDL if isinstance(engine, PostgresEngine) else ())
