@@ -194,6 +194,14 @@ def parse_smartcut(text: str) -> list[Row]:
     ]
 
 
+def parse_queue(text: str) -> list[Row]:
+    r = last_json(text)
+    return [Row(f"queue: {r['jobs']:,} stream-copy jobs, 2 worker processes x {r['workers_per_process']}",
+                f"{r['jobs_per_s']:.1f} jobs/s", "25 jobs/s target", f"{r['jobs_per_s'] / 25:.2f}",
+                f"PostgreSQL; {r['not_exactly_once']} not exactly once; {r['span_s']:.1f} s first claim to last "
+                f"success")]
+
+
 def parse_ladder(text: str) -> list[Row]:
     r = last_json(text)
     wall, ratios, cpu = r["wall_s"], r["ratios"], r.get("cpu_s", {})
@@ -217,6 +225,7 @@ def benches(quick: bool) -> list[Bench]:
         Bench("scan_720p", "scan.py", ["--files", "50", "--size", "1280x720", "--seconds", "10", "--no-postgres"],
               600, parse_scan),
         Bench("graphql", "graphql.py", ["--jobs", "1000000", "--assets", "100000"], 900, parse_graphql),
+        Bench("queue", "queue_throughput.py", ["--jobs", "300" if quick else "1000"], 900, parse_queue),
         Bench("load", "load.py", ["--clients", "50", "--seconds", "30"], 300, parse_load),
         Bench("ui", "ui.py", ["--runs", "2" if quick else "3"], 600, parse_ui, artifact="out/ui.json"),
         Bench("chunked", "chunked.py", ["--seconds", "12"], 600, parse_chunked),
