@@ -17,6 +17,7 @@ import argparse
 import asyncio
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -119,17 +120,23 @@ def main() -> int:
                "MPR_DATA_DIR": str(work / "data"), "MPR_LOG_LEVEL": "warning"}
         mpr = str(Path(sys.executable).parent / "mpr")
         t0 = time.perf_counter()
+        cpu0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         procs = [subprocess.Popen([mpr, "worker", "--once", "--workers", str(args.workers_per_process),
                                    "--timeout", str(args.timeout)], env=env, cwd=ROOT) for _ in range(2)]
         codes = [p.wait(timeout=args.timeout + 60) for p in procs]
         wall = time.perf_counter() - t0
+        cpu1 = resource.getrusage(resource.RUSAGE_CHILDREN)  # the workers and the FFmpegs they waited for
+        cpu_ms = ((cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)) * 1000
         if any(codes):
             raise SystemExit(f"a worker exited with {codes}")
         result = asyncio.run(check(url, work / "media" / "out"))
+        result["cpu_ms_per_job"] = round(cpu_ms / max(result["jobs"], 1), 1)
         rate = result["jobs"] / result["span_s"] if result["span_s"] else 0.0
         print(f"drained {result['jobs']:,} jobs with 2 worker processes x {args.workers_per_process}: "
               f"{rate:.1f} jobs/s from first claim to last success ({result['span_s']:.1f} s; "
-              f"{wall:.1f} s with process start-up); not exactly once: {result['not_exactly_once']}", flush=True)
+              f"{wall:.1f} s with process start-up); not exactly once: {result['not_exactly_once']}; "
+              f"{result['cpu_ms_per_job']} CPU-ms per job (workers + FFmpeg/ffprobe; the bound on 2 free cores "
+              f"is {2000 / max(result['cpu_ms_per_job'], 0.1):.0f} jobs/s)", flush=True)
         print(f"machine load average: {os.getloadavg()} on {os.cpu_count()} cores", flush=True)
         print(json.dumps({**result, "jobs_per_s": round(rate, 2), "wall_s": round(wall, 1),
                           "workers_per_process": args.workers_per_process, "target_ok": rate >= 25,

@@ -198,8 +198,8 @@ def parse_queue(text: str) -> list[Row]:
     r = last_json(text)
     return [Row(f"queue: {r['jobs']:,} stream-copy jobs, 2 worker processes x {r['workers_per_process']}",
                 f"{r['jobs_per_s']:.1f} jobs/s", "25 jobs/s target", f"{r['jobs_per_s'] / 25:.2f}",
-                f"PostgreSQL; {r['not_exactly_once']} not exactly once; {r['span_s']:.1f} s first claim to last "
-                f"success")]
+                f"PostgreSQL; {r['not_exactly_once']} not exactly once; {r['cpu_ms_per_job']} CPU-ms/job; "
+                f"{r['span_s']:.1f} s first claim to last success")]
 
 
 def parse_ladder(text: str) -> list[Row]:
