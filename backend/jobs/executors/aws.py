@@ -40,7 +40,7 @@ from backend.jobs.recovery import recover_attempt
 from backend.sfn_errors import error_message
 from backend.media.command import Trim
 from backend.media.presets import PresetSpec
-from backend.pipeline import JobSpec, Location
+from backend.pipeline import JobSpec, Location, SpecError
 from backend.storage import Storages, safe_key
 
 log = logging.getLogger("mpr.jobs.aws")
@@ -232,7 +232,7 @@ class AwsExecutor(BackgroundLoops):
                 arn = await asyncio.to_thread(self._start_execution, mode.state_machine_arn,
                                               execution_name(job_id, attempt), event)
             except Exception as exc:  # noqa: BLE001 - never leave a claimed job running with nothing behind it
-                reason = str(exc) if isinstance(exc, DispatchError) else f"{type(exc).__name__}: {exc}"
+                reason = str(exc) if isinstance(exc, (DispatchError, SpecError)) else f"{type(exc).__name__}: {exc}"
                 log.warning("job %s: could not start on AWS: %s", job_id, reason, extra={"job_id": job_id})
                 await lifecycle.transition(
                     job_id, lifecycle.FAILED, f"could not start on AWS: {reason}", expect_attempt=attempt,
