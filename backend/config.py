@@ -53,6 +53,7 @@ class Settings:
     chunked_state_machine_arn: str | None = None  # sfn/transcode-chunked.asl.json, deployed beside it
     callback_url: str | None = None
     callback_secret: str | None = None
+    callback_tolerance: int = 300  # seconds a callback's signed timestamp may be off (backend.signing)
     api_token: str | None = None
     admin_password: str | None = None
     workers: int = field(default_factory=default_workers)
@@ -122,6 +123,7 @@ class Settings:
             chunked_state_machine_arn=_env("MPR_CHUNKED_STATE_MACHINE_ARN"),
             callback_url=_env("MPR_CALLBACK_URL"),
             callback_secret=_env("MPR_CALLBACK_SECRET"),
+            callback_tolerance=_int("MPR_CALLBACK_TOLERANCE", 300),
             api_token=_env("MPR_API_TOKEN"),
             admin_password=_env("MPR_ADMIN_PASSWORD"),
             workers=_int("MPR_WORKERS", default_workers()),

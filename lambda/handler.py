@@ -5,16 +5,16 @@ Invoked by the Step Functions state machine (sfn/transcode.asl.json) with the jo
 the envelope (who to report to) beside a `backend.pipeline.JobSpec`, carried verbatim:
 
     {"job_id": 7, "attempt": 1, "callback_url": "https://mpr.example.com/api/jobs/7/callback",
-     **JobSpec.to_dict()}      # version, input{bucket,key}, output{bucket,key}, preset, trim, plan
+     "nonce": "<the attempt's execution nonce>", **JobSpec.to_dict()}      # version, input{bucket,key}, output{bucket,key}, preset, trim, plan
 
 (the chunked state machine, sfn/transcode-chunked.asl.json, invokes the actions of
 lambda/chunk_actions.py through `process` below instead), and, from the state machine's Catch,
-with {"action": "report_failure", "job_id", "attempt", "callback_url", "error", "cause"} to report
+with {"action": "report_failure", "job_id", "attempt", "callback_url", "nonce", "error", "cause"} to report
 a failure the transcode step could not report itself.
 
 Callbacks are POSTs of JSON {attempt, status, progress, error, output{key,size,duration}, log_tail}
-(plus fps/speed/eta while running) signed with backend.signing (header X-MPR-Signature, key from
-env MPR_CALLBACK_SECRET); progress at most one per 2 s, a heartbeat while downloading/uploading.
+(plus fps/speed/eta while running) signed with backend.signing (headers X-MPR-Timestamp,
+X-MPR-Nonce: the event's nonce, X-MPR-Signature; key from env MPR_CALLBACK_SECRET); progress at most one per 2 s, a heartbeat while downloading/uploading.
 The reply is `backend.jobs.callbacks.CallbackReply`: {"accepted", "stop", "reason", "job_status"}.
 `"stop": true` (or HTTP 409/410, or a job status other than running) stops FFmpeg and skips the
 upload; the reply's wording is never read. Every failure is sent as a "failed" callback with its
@@ -95,6 +95,7 @@ class Invocation:
     attempt: int
     callback_url: str
     spec: JobSpec
+    nonce: str  # the attempt's execution nonce: every callback signs it (backend.signing)
 
 
 def _positive_int(event: dict, name: str) -> int:
@@ -109,6 +110,13 @@ def _callback_url(event: dict) -> str:
     if not isinstance(url, str) or not url.startswith(("http://", "https://")):
         raise InvalidEvent(f"callback_url must be an http(s) URL, got {url!r}")
     return url
+
+
+def _nonce(event: dict) -> str:
+    nonce = event.get("nonce")
+    if not isinstance(nonce, str) or not nonce or len(nonce) > 64:
+        raise InvalidEvent(f"nonce must be the attempt's execution nonce (a short string), got {nonce!r}")
+    return nonce
 
 
 def parse_spec(event: dict) -> JobSpec:
@@ -128,19 +136,21 @@ def parse_event(event: Any) -> Invocation:
         raise InvalidEvent("the event must be a JSON object")
     job_id, attempt = _positive_int(event, "job_id"), _positive_int(event, "attempt")
     url = _callback_url(event)
-    return Invocation(job_id, attempt, url, parse_spec(event))
+    return Invocation(job_id, attempt, url, parse_spec(event), _nonce(event))
 
 
 # -- callbacks ---------------------------------------------------------------------------------
-def post_callback(url: str, secret: str, job_id: int, payload: dict, timeout: float = CALLBACK_TIMEOUT_S) -> dict:
-    """POST one signed callback; returns the reply's JSON object (or {}).
+def post_callback(url: str, secret: str, job_id: int, nonce: str, payload: dict,
+                  timeout: float = CALLBACK_TIMEOUT_S) -> dict:
+    """POST one callback signed with this moment's timestamp and the attempt's `nonce`; returns
+    the reply's JSON object (or {}).
 
     Raises AttemptNotWanted on HTTP 409/410 and CallbackError when it cannot be delivered or is refused.
     """
     body = json.dumps(payload, separators=(",", ":")).encode()
     request = urllib.request.Request(
         url, data=body, method="POST",
-        headers={"Content-Type": "application/json", signing.HEADER: signing.sign_body(secret, job_id, body)},
+        headers={"Content-Type": "application/json", **signing.signed_headers(secret, job_id, nonce, body)},
     )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - http(s) checked
@@ -221,7 +231,8 @@ class Reporter:
             last_sent = time.monotonic()
             payload = {"attempt": self.job.attempt, "status": "running", "error": "", "log_tail": "", **fields}
             try:
-                why = stop_requested(post_callback(self.job.callback_url, self.secret, self.job.job_id, payload))
+                why = stop_requested(post_callback(self.job.callback_url, self.secret, self.job.job_id,
+                                                   self.job.nonce, payload))
                 if why:
                     raise AttemptNotWanted(why)
             except AttemptNotWanted as exc:
@@ -242,14 +253,15 @@ class Reporter:
             raise AttemptNotWanted(self.reason)
 
 
-def send_final(job_id: int, attempt: int, url: str, secret: str, payload: dict, *,
+def send_final(job_id: int, attempt: int, nonce: str, url: str, secret: str, payload: dict, *,
                tries: int = FINAL_CALLBACK_TRIES, delay: float = 1.0) -> dict:
-    """The succeeded/failed callback, retried with backoff on network errors and 5xx."""
+    """The succeeded/failed callback, retried with backoff on network errors and 5xx (each try
+    signed afresh, so its timestamp is current)."""
     payload = {"attempt": attempt, "progress": 100.0 if payload.get("status") == "succeeded" else 0.0,
                "error": "", "log_tail": "", **payload}
     for attempt_no in range(1, tries + 1):
         try:
-            return post_callback(url, secret, job_id, payload)
+            return post_callback(url, secret, job_id, nonce, payload)
         except AttemptNotWanted as exc:
             return {"ignored": str(exc)}
         except CallbackError as exc:
@@ -426,13 +438,13 @@ def run_job(event: dict, context: Any, env: Mapping[str, str]) -> dict:
             reason = str(exc) if isinstance(exc, TranscodeFailed) else f"{type(exc).__name__}: {exc}"
             log.error("job %s attempt %s failed: %s", job.job_id, job.attempt, reason)
             try:
-                send_final(job.job_id, job.attempt, job.callback_url, secret,
+                send_final(job.job_id, job.attempt, job.nonce, job.callback_url, secret,
                            {"status": "failed", "error": reason, "log_tail": "".join(tail)[-8000:]},
                            **final_options(env))
             except CallbackError as cb_exc:
                 reason += f" (and the failure callback failed: {cb_exc})"
             raise TranscodeFailed(reason) from exc
-        send_final(job.job_id, job.attempt, job.callback_url, secret,
+        send_final(job.job_id, job.attempt, job.nonce, job.callback_url, secret,
                    {"status": "succeeded", "output": output, "log_tail": "".join(tail)[-8000:]},
                    **final_options(env))
         log.info("job %s attempt %s: done in %.1f s: %s", job.job_id, job.attempt, time.monotonic() - started, output)
@@ -452,9 +464,10 @@ def report_failure(event: dict, env: Mapping[str, str]) -> dict:
     if not isinstance(event, dict):
         raise InvalidEvent("the event must be a JSON object")
     job_id, attempt = _positive_int(event, "job_id"), _positive_int(event, "attempt")
-    url, secret = _callback_url(event), _secret(env)
+    url, secret, nonce = _callback_url(event), _secret(env), _nonce(event)
     reason = failure_reason(event.get("error"), event.get("cause"))
-    reply = send_final(job_id, attempt, url, secret, {"status": "failed", "error": reason}, **final_options(env))
+    reply = send_final(job_id, attempt, nonce, url, secret, {"status": "failed", "error": reason},
+                       **final_options(env))
     return {"job_id": job_id, "attempt": attempt, "status": "failed", "reason": reason, "reply": reply}
 
 

@@ -128,6 +128,7 @@ class TranscodeJob(Table, tablename="transcode_job"):
     priority = Integer(default=0, index=True)  # higher runs first
     executor = Varchar(length=16, default="local")
     execution_id = Varchar(length=2048, default="")
+    callback_nonce = Varchar(length=64, default="")  # the dispatched attempt's nonce; callbacks must sign it
     worker_id = Varchar(length=128, default="")
     error = Text(default="")
     log_tail = Text(default="")

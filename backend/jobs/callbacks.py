@@ -15,6 +15,7 @@ documented shape; the Lambda decides with its fields and never reads the wording
 """
 from __future__ import annotations
 
+import hmac
 import json
 import logging
 from dataclasses import dataclass
@@ -42,7 +43,16 @@ MESSAGES = {
     "succeeded": "job succeeded",
     "changed_meanwhile": "job changed meanwhile; callback ignored",
     "unreadable": "the reported output {key!r} cannot be read: {error}",
+    "nonce": "the callback's execution nonce is not the one of job {job_id}'s current attempt; refused",
 }
+
+
+class StaleExecution(DomainError):
+    """A signed callback whose nonce is not the job's current attempt's (answered 409, stop)."""
+
+    def __init__(self, job_id: int, job_status: str):
+        super().__init__("STALE_EXECUTION", MESSAGES["nonce"].format(job_id=job_id))
+        self.job_status = job_status
 
 
 @dataclass(frozen=True)
@@ -79,7 +89,10 @@ def _number(value, name: str, default: float = 0.0) -> float:
         raise DomainError("INVALID_INPUT", f"callback field {name} must be a number") from exc
 
 
-async def apply_callback(job_id: int, payload: dict, storages: Storages, settings: Settings) -> CallbackReply:
+async def apply_callback(job_id: int, payload: dict, storages: Storages, settings: Settings, *,
+                         nonce: str) -> CallbackReply:
+    """Apply one signature-checked report. `nonce` is the execution nonce it was signed with:
+    anything but the job's current attempt's raises StaleExecution and changes nothing."""
     if not isinstance(payload, dict):
         raise DomainError("INVALID_INPUT", "callback body must be a JSON object")
     status = payload.get("status")
@@ -92,6 +105,8 @@ async def apply_callback(job_id: int, payload: dict, storages: Storages, setting
     job = await TranscodeJob.select().where(TranscodeJob.id == job_id).first()
     if job is None:
         raise not_found("job", job_id)
+    if not job["callback_nonce"] or not hmac.compare_digest(job["callback_nonce"].encode(), (nonce or "").encode()):
+        raise StaleExecution(job_id, job["status"])
     if attempt != job["attempt"]:
         return CallbackReply(False, True, MESSAGES["stale"].format(attempt=attempt, current=job["attempt"]),
                              job["status"])

@@ -13,7 +13,9 @@ from dataclasses import replace
 
 from backend.catalog.tables import TranscodeJob
 from backend.media.chunking import ChunkPlan
-from backend.pipeline import JobSpec, Location
+from backend.pipeline import JobSpec, Location, SpecError
+
+REFUSED = "the job's recorded settings are not valid, so nothing ran"
 
 
 def _json(value) -> dict:
@@ -24,11 +26,17 @@ def _json(value) -> dict:
 
 def build_spec(row: dict, source: Location, output: Location, plan: ChunkPlan | None = None) -> JobSpec:
     """The JobSpec of the attempt `row` describes (preset snapshot, trim, accurate flag; a template
-    job's template snapshot as its `ladder`, its output then the job's folder, "<stem>/")."""
+    job's template snapshot as its `ladder`, its output then the job's folder, "<stem>/").
+
+    The row is not trusted: an admin can edit `preset_snapshot` (or the template snapshot, the
+    trim) in piccolo-admin after the job was created. So the spec is re-checked exactly as the
+    Lambda checks its input (`JobSpec.from_dict`: `validate_preset`, `validate_template`, trim
+    bounds); anything invalid raises SpecError with REFUSED and the reason, before any FFmpeg runs.
+    """
     ladder = _json(row.get("template_snapshot")) or None
     if ladder:
         output = replace(output, key=posixpath.dirname(output.key) + "/")
-    return JobSpec(
+    spec = JobSpec(
         source=source, output=output, preset=_json(row["preset_snapshot"]),
         trim_start=float(row["trim_start"] or 0.0),
         trim_end=None if row["trim_end"] is None else float(row["trim_end"]),
@@ -37,6 +45,10 @@ def build_spec(row: dict, source: Location, output: Location, plan: ChunkPlan | 
         trim_mode=trim_mode(row),
         ladder=ladder,
     )
+    try:
+        return JobSpec.from_dict(spec.to_dict())
+    except SpecError as exc:
+        raise SpecError(f"{REFUSED}: {exc}") from exc
 
 
 def trim_mode(row: dict) -> str:

@@ -68,7 +68,8 @@ def implied_fields(src: str, dst: str, current_attempt: int) -> dict:
     single UPDATE in `backend.jobs.claim` takes them from here too)."""
     t = now()
     if dst == RUNNING:
-        return {"started_at": t, "heartbeat_at": t, "finished_at": None, "progress": 0.0}
+        # a new execution: no callback is valid until the dispatcher stores this attempt's nonce
+        return {"started_at": t, "heartbeat_at": t, "finished_at": None, "progress": 0.0, "callback_nonce": ""}
     if dst in TERMINAL:
         fields = {"finished_at": t, "eta_seconds": None}
         if dst == SUCCEEDED:
@@ -79,7 +80,7 @@ def implied_fields(src: str, dst: str, current_attempt: int) -> dict:
             "attempt": current_attempt + 1,
             "progress": 0.0, "fps": None, "speed": None, "eta_seconds": None,
             "started_at": None, "finished_at": None, "heartbeat_at": None,
-            "worker_id": "", "execution_id": "", "error": "",
+            "worker_id": "", "execution_id": "", "callback_nonce": "", "error": "",
             "outputs": [], "playback_key": "",  # a template job's outputs belong to the attempt that made them
         }
     return {}

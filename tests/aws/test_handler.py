@@ -46,6 +46,8 @@ def ctx(seconds: float = 900.0) -> LambdaContext:
         ({"input": {"bucket": "b"}}, "input.bucket and input.key"),
         ({"output": None}, "output must be an object"),
         ({"callback_url": "file:///etc/passwd"}, "callback_url must be an http.s. URL"),
+        ({"nonce": None}, "nonce must be the attempt's execution nonce"),
+        ({"nonce": ""}, "nonce must be the attempt's execution nonce"),
         ({"trim": {"start": 3, "end": 1}}, "empty or negative"),
         ({"preset": {"name": "x", "kind": "video", "container": "exe"}}, "invalid preset"),
     ],
@@ -216,11 +218,12 @@ def test_failure_reason_from_catch(error, cause, expected):
 def test_report_failure_action(moto_stack, receiver, env):
     out = handler.process(
         {"action": "report_failure", "job_id": 209, "attempt": 2, "callback_url": receiver.callback_url(209),
-         "error": "States.Timeout", "cause": ""}, ctx(), env,
+         "nonce": "nonce-209-2", "error": "States.Timeout", "cause": ""}, ctx(), env,
     )
     assert out["status"] == "failed"
     [failed] = receiver.payloads(209, "failed")
     assert failed["attempt"] == 2 and "timed out" in failed["error"]
+    assert [c["nonce"] for c in receiver.calls if c["job_id"] == 209] == ["nonce-209-2"]
 
 
 def test_content_types():

@@ -34,7 +34,9 @@ def header() -> rx.Component:
                 spacing="2", align="center", padding_left="12px",
             ),
         ),
-        rx.link("Admin", href="/admin/", size="1", color=MUTED, padding_left="12px", is_external=True),
+        rx.cond(AppState.is_admin,  # /admin lets in admins only: nobody else gets the link
+                rx.link("Admin", href="/admin/", size="1", color=MUTED, padding_left="12px", is_external=True,
+                        id="admin-link")),
         height="44px", padding_x="14px", align="center", width="100%",
         background=PANEL, border_bottom=f"1px solid {BORDER}", flex_shrink="0",
     )

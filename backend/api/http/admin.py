@@ -3,6 +3,7 @@
 Sign-in: only active users with the MPR role admin (`admin_auth.AdminUser`), admin session tokens
 stored hashed (`admin_auth.HashedSessions`). Over TLS (directly or through a trusted proxy's
 X-Forwarded-Proto) the admin runs with `production=True`: Secure cookies and its CSRF Referer check.
+Every row it creates, updates or deletes is written to the audit log (`admin_audit.audited`).
 
 Mounted with copy_scope so the admin sees paths relative to /admin; a bare /admin redirects to
 /admin/ (the admin's assets are relative and 404 otherwise). The admin app (FastAPI + pydantic
@@ -17,6 +18,7 @@ from litestar.types import Receive, Scope, Send
 from piccolo_admin.endpoints import TableConfig, create_admin
 from piccolo_api.rate_limiting.middleware import InMemoryLimitProvider
 
+from backend.api.http.admin_audit import audited
 from backend.api.http.admin_auth import AdminUser, HashedSessions, bind_like_base
 from backend.api.identity import is_secure
 from backend.catalog.tables import (
@@ -61,6 +63,12 @@ def build_admin(production: bool = False):
     )
 
 
+@functools.cache
+def audited_admin(production: bool = False):
+    """The admin with its row writes recorded in the audit log (backend.api.http.admin_audit)."""
+    return audited(build_admin(production))
+
+
 def _secure(scope: Scope, trusted: tuple[str, ...]) -> bool:
     headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers") or []}
     peer = (scope.get("client") or ("",))[0]
@@ -79,6 +87,6 @@ def admin_mount():
         bind_like_base()
         settings = scope["app"].state.settings if scope.get("app") is not None else None
         trusted = settings.trusted_proxies if settings is not None else ()
-        await build_admin(_secure(scope, trusted))(scope, receive, send)
+        await audited_admin(_secure(scope, trusted))(scope, receive, send)
 
     return admin

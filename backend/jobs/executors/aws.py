@@ -5,7 +5,9 @@ asset's own bucket/key and the output bucket; local storage: the source is uploa
 bucket first and the output is fetched back when the job succeeds), decide how it runs
 (`aws_plan.choose_mode`: one Lambda run on MPR_STATE_MACHINE_ARN, or chunks encoded in parallel on
 MPR_CHUNKED_STATE_MACHINE_ARN; recorded in the job's `plan`), build the attempt's JobSpec (kept on
-the row, and the execution input beside the callback envelope: `execution_input`), start an execution named `job-{id}-attempt-{attempt}` and store its ARN in `execution_id`.
+the row, and the execution input beside the callback envelope: `execution_input`, which carries the
+attempt's fresh execution nonce, also stored in `callback_nonce`), start an execution named
+`job-{id}-attempt-{attempt}` and store its ARN in `execution_id`.
 From then on the Lambda reports through the signed callback route; this process only:
 
 - stops the execution when the job is cancelled (`cancel()`, or a `cancelled` event on the bus);
@@ -24,6 +26,7 @@ import logging
 import secrets
 from pathlib import Path
 
+from backend import signing
 from backend.catalog.ingest import media_info_from_asset
 from backend.catalog.tables import MediaAsset, TranscodeJob
 from backend.config import Settings
@@ -37,7 +40,7 @@ from backend.jobs.recovery import recover_attempt
 from backend.sfn_errors import error_message
 from backend.media.command import Trim
 from backend.media.presets import PresetSpec
-from backend.pipeline import JobSpec, Location
+from backend.pipeline import JobSpec, Location, SpecError
 from backend.storage import Storages, safe_key
 
 log = logging.getLogger("mpr.jobs.aws")
@@ -59,10 +62,11 @@ def callback_url(settings: Settings, job_id: int) -> str:
     return f"{base.rstrip('/')}/api/jobs/{job_id}/callback"
 
 
-def execution_input(job_id: int, attempt: int, url: str, spec: JobSpec) -> dict:
-    """The Step Functions input: who the Lambda reports to, beside the JobSpec, verbatim. The
-    Lambda reads the spec back with `JobSpec.from_dict` (the envelope's keys are not the spec's)."""
-    return {"job_id": job_id, "attempt": attempt, "callback_url": url, **spec.to_dict()}
+def execution_input(job_id: int, attempt: int, url: str, spec: JobSpec, nonce: str) -> dict:
+    """The Step Functions input: who the Lambda reports to and the attempt's execution nonce its
+    callbacks sign (backend.signing), beside the JobSpec, verbatim. The Lambda reads the spec back
+    with `JobSpec.from_dict` (the envelope's keys are not the spec's)."""
+    return {"job_id": job_id, "attempt": attempt, "callback_url": url, "nonce": nonce, **spec.to_dict()}
 
 
 def execution_name(job_id: int, attempt: int) -> str:
@@ -216,13 +220,19 @@ class AwsExecutor(BackgroundLoops):
         self._dispatching.add(job_id)
         try:
             try:
+                # this attempt's execution nonce, on the row before anything can call back with it
+                nonce = signing.new_nonce()
+                await TranscodeJob.update({TranscodeJob.callback_nonce: nonce}).where(
+                    (TranscodeJob.id == job_id) & (TranscodeJob.attempt == attempt)
+                )
+                row = {**row, "callback_nonce": nonce}
                 event, mode = await self.prepare(row)
                 # what runs and how (the API shows `plan`), on the row before the execution starts
                 await store_spec(job_id, attempt, JobSpec.from_dict(event), mode.record)
                 arn = await asyncio.to_thread(self._start_execution, mode.state_machine_arn,
                                               execution_name(job_id, attempt), event)
             except Exception as exc:  # noqa: BLE001 - never leave a claimed job running with nothing behind it
-                reason = str(exc) if isinstance(exc, DispatchError) else f"{type(exc).__name__}: {exc}"
+                reason = str(exc) if isinstance(exc, (DispatchError, SpecError)) else f"{type(exc).__name__}: {exc}"
                 log.warning("job %s: could not start on AWS: %s", job_id, reason, extra={"job_id": job_id})
                 await lifecycle.transition(
                     job_id, lifecycle.FAILED, f"could not start on AWS: {reason}", expect_attempt=attempt,
@@ -244,8 +254,9 @@ class AwsExecutor(BackgroundLoops):
         """The execution input (the Lambda's event) for a job row, and how the job runs: single
         pass, or chunked (the spec's `plan` then holds the ChunkPlan, for the chunked state machine).
 
-        The input is `execution_input(...)`: the envelope (job id, attempt, callback URL) beside the
-        attempt's JobSpec, which is also what `dispatch` keeps on the row."""
+        The input is `execution_input(...)`: the envelope (job id, attempt, callback URL, the
+        attempt's nonce from `row["callback_nonce"]`) beside the attempt's JobSpec, which is also
+        what `dispatch` keeps on the row."""
         if not self.settings.state_machine_arn:
             raise DispatchError("MPR_STATE_MACHINE_ARN is not set; run `mpr aws deploy` (or `mpr aws local`) "
                                 "and export the settings it prints")
@@ -259,7 +270,8 @@ class AwsExecutor(BackgroundLoops):
         spec = build_spec(row, Location(bucket=in_bucket, key=in_key), Location(bucket=out_bucket, key=out_key))
         mode = await self._choose_mode(row, source, spec.preset_spec, spec.trim)
         spec = spec.with_plan(mode.plan)
-        return execution_input(row["id"], row["attempt"], callback_url(self.settings, row["id"]), spec), mode
+        return execution_input(row["id"], row["attempt"], callback_url(self.settings, row["id"]), spec,
+                               row.get("callback_nonce") or ""), mode
 
     async def _choose_mode(self, row: dict, source: dict, spec: PresetSpec, trim: Trim) -> Mode:
         try:
