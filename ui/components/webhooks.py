@@ -24,7 +24,7 @@ def _hook_row(hook: WebhookRow) -> rx.Component:
         id="webhook-row-" + hook.id,
         class_name="webhook-row",
         on_click=WebhooksState.select(hook.id),
-        cursor="pointer", padding="6px 8px", border_radius="6px",
+        cursor="pointer", padding="6px 8px", border_radius="6px", width="100%",
         background=rx.cond(WebhooksState.selected_id == hook.id, PANEL_2, "transparent"),
         border=f"1px solid {BORDER}",
     )
@@ -33,7 +33,7 @@ def _hook_row(hook: WebhookRow) -> rx.Component:
 def _delivery_row(d: DeliveryRow) -> rx.Component:
     return rx.hstack(
         rx.badge(d.status, color_scheme=rx.match(d.status, *DELIVERY_COLORS, "gray"), variant="soft", size="1",
-                 class_name="webhook-delivery-status"),
+                 class_name="webhook-delivery-status", flex_shrink="0", min_width="72px", justify_content="center"),
         rx.vstack(
             rx.text(d.event_type, size="2", color=TEXT),
             rx.text(d.summary, size="1", color=MUTED),
@@ -45,7 +45,7 @@ def _delivery_row(d: DeliveryRow) -> rx.Component:
                   loading=WebhooksState.busy_id == d.id, on_click=WebhooksState.redeliver(d.id)),
         id="webhook-delivery-" + d.id,
         class_name="webhook-delivery",
-        align="center", width="100%", padding="4px 0", border_bottom=f"1px solid {BORDER}",
+        align="center", width="100%", padding="4px 2px", border_bottom=f"1px solid {BORDER}",
     )
 
 
