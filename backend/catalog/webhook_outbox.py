@@ -101,6 +101,12 @@ async def record_attempt(delivery_id: int, *, ok: bool, code: int | None, latenc
     return status
 
 
+async def release(delivery_ids: list[int]) -> None:
+    """Give claimed deliveries back (their sender is stopping): due again now, attempt not counted."""
+    await WebhookDelivery.update({WebhookDelivery.next_attempt_at: now()}).where(
+        WebhookDelivery.id.is_in(delivery_ids) & (WebhookDelivery.status == PENDING))
+
+
 async def redeliver(delivery_id: int) -> dict | None:
     """Queue the same event (same id and body) for the same endpoint again, as a new delivery due
     now; the original row keeps its log. None if there is no such delivery."""

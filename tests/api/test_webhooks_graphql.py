@@ -141,3 +141,24 @@ def test_signature_format():
     assert not verify("whsec_x", '{"a":1}', header, now=1_700_000_000 + 301)
     assert not verify("whsec_x", '{"a":2}', header, now=1_700_000_000)
     assert not verify("whsec_x", '{"a":1}', "garbage", now=1_700_000_000)
+
+
+async def test_stopping_gives_deliveries_in_flight_back(db, settings):
+    await webhooks.create_endpoint("http://receiver.test/hook", [])
+    started = asyncio.Event()
+
+    async def hang(request: httpx.Request) -> httpx.Response:
+        started.set()
+        await asyncio.sleep(3600)
+        return httpx.Response(200)
+
+    dispatcher = WebhookDispatcher(settings.with_(webhook_timeout=600.0), transport=httpx.MockTransport(hang))
+    await dispatcher.start()
+    await webhooks.emit("asset.ready", "asset:1", {"asset": {"id": 1}})
+    await asyncio.wait_for(started.wait(), 30)
+    row = await WebhookDelivery.select().first()
+    assert row["next_attempt_at"] > webhooks.now() + dt.timedelta(seconds=600)  # leased while it is sent
+    await dispatcher.stop()
+    row = await WebhookDelivery.select().first()
+    assert row["status"] == "pending" and row["attempts"] == 0  # not an attempt: the sender went away
+    assert row["next_attempt_at"] <= webhooks.now()  # due again at once, for the next start

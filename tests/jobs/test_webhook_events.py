@@ -9,6 +9,7 @@ import json
 import pytest
 
 from backend.catalog import webhook_outbox, webhooks
+from backend.catalog.ingest import ingest_key
 from backend.catalog.tables import WebhookDelivery, WebhookEndpoint
 from backend.jobs import lifecycle, service
 from backend.jobs.claim import claim_next
@@ -88,6 +89,17 @@ async def test_failed_and_cancelled_jobs_and_inactive_endpoints(endpoints, setti
     done = await deliveries(finished)
     assert [d["event_type"] for d in done] == ["job.failed"]  # cancelled is not among what it wants
     assert json.loads(done[0]["body"])["data"]["job"]["error"] == "ffmpeg said no"
+
+
+async def test_an_ingest_that_fails_is_an_asset_error_event(endpoints, settings, storages):
+    every, _ = endpoints
+    (settings.in_root / "not-video.mp4").write_bytes(b"this is no video at all" * 100)
+    row = await ingest_key(storages, "not-video.mp4")
+    assert row.status == "error"
+    sent = await deliveries(every)
+    assert [(d["event_type"], d["subject"]) for d in sent] == [("asset.error", f"asset:{row.id}")]
+    asset = json.loads(sent[0]["body"])["data"]["asset"]
+    assert asset["storage_key"] == "not-video.mp4" and asset["status"] == "error" and asset["error_message"]
 
 
 async def test_claims_lease_rows_and_failures_back_off_until_the_window_ends(endpoints):

@@ -45,6 +45,7 @@ class WebhookDispatcher:
         self._wake = asyncio.Event()
         self._loop_task: asyncio.Task | None = None
         self._sending: set[asyncio.Task] = set()
+        self._in_flight: set[int] = set()  # delivery ids being sent now
 
     @property
     def alive(self) -> bool:
@@ -54,6 +55,7 @@ class WebhookDispatcher:
         self._wake = asyncio.Event()
         self._client = httpx.AsyncClient(
             timeout=httpx.Timeout(self.timeout), follow_redirects=False, transport=self._transport,
+            trust_env=False,  # no ~/.netrc credentials or environment proxies for addresses admins chose
             limits=httpx.Limits(max_connections=self.concurrency, max_keepalive_connections=self.concurrency),
             headers={"User-Agent": USER_AGENT},
         )
@@ -61,10 +63,11 @@ class WebhookDispatcher:
         self._loop_task = asyncio.create_task(self._run(), name="mpr-webhook-dispatcher")
 
     async def stop(self) -> None:
-        """Stop claiming and abandon the attempts in flight: their rows are due again when their
-        lease ends, so the next start sends them (a receiver may then see one twice; the event id
-        is the same)."""
+        """Stop claiming and abandon the attempts in flight: their rows are made due again at once
+        (or, if that fails, when their lease ends), so the next start sends them; a receiver may
+        then see one twice, with the same event id."""
         webhooks.remove_waker(self._wake.set)
+        abandoned = sorted(self._in_flight)
         tasks = [t for t in (self._loop_task, *self._sending) if t is not None]
         for task in tasks:
             task.cancel()
@@ -72,6 +75,12 @@ class WebhookDispatcher:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._loop_task = None
+        if abandoned:
+            try:
+                await outbox.release(abandoned)
+            except Exception:  # noqa: BLE001 - the leases end by themselves
+                log.warning("webhook dispatcher: could not release %d deliveries; they are sent when their lease ends",
+                            len(abandoned))
         if self._client is not None:
             await self._client.aclose()
             self._client = None
@@ -100,6 +109,13 @@ class WebhookDispatcher:
         self._wake.set()  # a slot is free
 
     async def _deliver(self, due: outbox.Due) -> None:
+        self._in_flight.add(due.id)
+        try:
+            await self._attempt(due)
+        finally:
+            self._in_flight.discard(due.id)
+
+    async def _attempt(self, due: outbox.Due) -> None:
         if not due.active or not due.secret or not due.url:
             why = "the endpoint is inactive" if not due.active else "the endpoint has no URL or secret"
             await outbox.record_attempt(due.id, ok=False, code=None, latency_ms=None, error=why, policy=self.policy,
