@@ -166,7 +166,8 @@ def test_settings_travel_through_the_environment(monkeypatch, tmp_path):
     settings = Settings().with_(database_url=f"sqlite:///{tmp_path}/x.sqlite", data_dir=tmp_path / "d",
                                 media_root=tmp_path / "m", host="0.0.0.0", port=8123, workers=3,
                                 api_token="tok", admin_password="pw", callback_secret="cb",
-                                stall_seconds=33, max_attempts=5, max_upload_bytes=1234)
+                                stall_seconds=33, max_attempts=5, max_upload_bytes=1234, webhook_timeout=2.5,
+                                webhook_concurrency=3, webhook_retry_base=0.2, webhook_retry_window=60.0)
     for key in SETTINGS_VARS:
         monkeypatch.delenv(key, raising=False)
     for key, value in settings_env(settings).items():
