@@ -18,6 +18,8 @@ class WebhooksState(AppState):
     busy_id: str = ""
 
     async def _load(self) -> None:
+        if not self.authenticated:  # like every panel: nothing before sign-in (the API refuses anyway)
+            return
         try:
             self.hooks = [webhook_row(h) for h in await api.list_webhooks()]
             if self.selected_id not in {h.id for h in self.hooks}:
@@ -31,7 +33,7 @@ class WebhooksState(AppState):
     @rx.event
     async def set_dialog_open(self, value: bool):
         self.dialog_open = value
-        if value and self.authenticated:
+        if value:
             await self._load()
 
     @rx.event
@@ -45,6 +47,8 @@ class WebhooksState(AppState):
 
     @rx.event
     async def redeliver(self, delivery_id: str):
+        if not self.authenticated:
+            return
         self.busy_id = delivery_id
         try:
             await api.redeliver_webhook(delivery_id)
