@@ -88,7 +88,8 @@ async def create_endpoint(url: str, event_types: list[str] | None, *, descriptio
     """Store a new endpoint; returns (its row without the secret, the secret — shown once)."""
     secret = new_secret()
     row = WebhookEndpoint(url=check_url(url), secret=secret, event_types=check_event_types(event_types),
-                          description=(description or "")[:256], active=True, created_by=created_by)
+                          description=(description or "").replace("\x00", "")[:256], active=True,
+                          created_by=created_by)  # PostgreSQL text holds no NUL
     await row.save()
     return await endpoint(row.id), secret
 

@@ -158,3 +158,8 @@ async def test_unknown_event_types_are_refused_and_secrets_never_listed(db):
     assert row["event_types"] == ["asset.ready", "job.failed"]
     assert all("secret" not in r for r in await webhooks.endpoints())
     assert await webhooks.delete_endpoint(row["id"]) and not await webhooks.delete_endpoint(row["id"])
+
+
+async def test_a_description_with_nul_is_stored_without_it(db):
+    row, _ = await webhooks.create_endpoint("http://127.0.0.1:1/", [], description="a\x00b" + "c" * 300)
+    assert row["description"] == "ab" + "c" * 254
