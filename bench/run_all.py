@@ -178,6 +178,18 @@ def parse_chunked(text: str) -> list[Row]:
     return rows
 
 
+def parse_webhooks(text: str) -> list[Row]:
+    r = last_json(text)
+    d, idle, busy, after = r["delivery_ms"], r["graphql_idle_ms"], r["graphql_hanging_ms"], r["graphql_after_ms"]
+    return [
+        Row("webhook delivery latency (replay → receiver): p50", fmt(d["p50"], " ms", 1), "", "",
+            f"p90 {d['p90']} ms, {d['n']} deliveries, loopback receiver"),
+        Row("GraphQL p50 while every webhook slot hangs", fmt(busy["p50"], " ms", 1), fmt(idle["p50"], " ms", 1),
+            f"{busy['p50'] / idle['p50']:.2f}",
+            f"{r['hanging_requests_held']} deliveries hanging; p50 {after['p50']} ms after (drift); p99 {busy['p99']} ms"),
+    ]
+
+
 def parse_smartcut(text: str) -> list[Row]:
     rows = {m[1]: (float(m[2]), m[3]) for m in re.finditer(
         r"^\s+(smart cut|keyframe copy|full re-encode)\s+([\d.]+)\s+\d+\s+(yes|NO)", text, re.M)}
@@ -232,6 +244,7 @@ def benches(quick: bool) -> list[Bench]:
         Bench("smartcut", "smartcut.py", ["--minutes", "2" if quick else "10"], 3600 if not quick else 900,
               parse_smartcut),
         Bench("ladder", "ladder.py", ["--seconds", seconds, "--runs", "1"], 1800, parse_ladder),
+        Bench("webhooks", "webhooks.py", ["--requests", "300"], 300, parse_webhooks),
         Bench("analysis", "analysis.py", ["--files", "4" if quick else "8", "--runs", "3" if quick else "5"], 900,
               parse_analysis),
     ]

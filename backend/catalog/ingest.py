@@ -23,6 +23,7 @@ from backend.catalog.analysis import analyze_asset, drop_analysis
 from backend.catalog.assetinfo import media_info_from_asset
 from backend.catalog.presets import preset_spec_from_row, seed_builtin_presets
 from backend.catalog.statuses import ERROR, PENDING, READY
+from backend.catalog import webhooks
 from backend.catalog.tables import MediaAsset
 from backend.media import limits
 from backend.media.analysis import Pictures, can_make_pictures
@@ -270,7 +271,8 @@ async def ingest_key(storages: Storages, key: str, area: str = "in", *, info: Ob
             await MediaAsset.delete().where(MediaAsset.id == row.id)
             raise refused
         await row.save()
-        return row
+    await webhooks.asset_settled(row.to_dict())  # asset.ready / asset.error (queued, never raises)
+    return row
 
 
 class _OverLimits(Exception):

@@ -1,6 +1,7 @@
 """Piccolo tables: `MediaAsset`, `TranscodePreset`, `OutputTemplate`, `TranscodeJob` and its
 `JobTransition` history, plus the access records: `UserRole`, `UserSession`, `ApiToken`,
-`AuditEvent` (users themselves are piccolo's `BaseUser`, referenced by id).
+`AuditEvent` (users themselves are piccolo's `BaseUser`, referenced by id), and the webhooks:
+`WebhookEndpoint` and its outbox of `WebhookDelivery` rows (backend.catalog.webhooks).
 
 Plain storage of records; rules about what a valid preset or a legal job transition is live in
 `backend.media.presets` and `backend.jobs.lifecycle`.
@@ -201,8 +202,43 @@ class AuditEvent(Table, tablename="mpr_audit_event"):
     client = Varchar(length=64, default="")
 
 
+class WebhookEndpoint(Table, tablename="mpr_webhook_endpoint"):
+    """Where events are POSTed: a URL, the event types it wants, and the secret deliveries are signed
+    with (kept as is: signing needs it; never shown after creation, see docs/webhooks.md)."""
+    url = Varchar(length=2048)
+    secret = Varchar(length=128, default="", secret=True)
+    event_types = JSON(default=[])  # ["job.succeeded", ...]; empty: every event type
+    description = Varchar(length=256, default="")
+    active = Boolean(default=True)
+    created_by = Integer(null=True, default=None)  # BaseUser id of the admin who added it (None: a tool)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class WebhookDelivery(Table, tablename="mpr_webhook_delivery"):
+    """One event for one endpoint: the outbox row the dispatcher sends until delivered or failed.
+
+    `body` is the exact JSON sent (the signature covers it); `event_id` stays the same across
+    retries and redeliveries of the event."""
+    endpoint = ForeignKey(references=WebhookEndpoint, on_delete=OnDelete.cascade, index=True)
+    event_id = Varchar(length=64, index=True)
+    event_type = Varchar(length=32)
+    subject = Varchar(length=64, default="", index=True)  # "job:12" / "asset:3": what the event is about
+    body = Text(default="")
+    status = Varchar(length=16, default="pending", index=True)  # pending | delivered | failed
+    attempts = Integer(default=0)
+    next_attempt_at = Timestamptz(default=TimestamptzNow())
+    last_attempt_at = Timestamptz(null=True, default=None)
+    response_code = Integer(null=True, default=None)
+    latency_ms = Integer(null=True, default=None)
+    error = Text(default="")
+    redelivery_of = Integer(null=True, default=None)  # the delivery this one replays (redeliverWebhook)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
 ACCOUNT_TABLES = (UserRole, UserSession, ApiToken, AuditEvent)
-ALL_TABLES = (MediaAsset, TranscodePreset, OutputTemplate, TranscodeJob, JobTransition, *ACCOUNT_TABLES)
+WEBHOOK_TABLES = (WebhookEndpoint, WebhookDelivery)
+ALL_TABLES = (MediaAsset, TranscodePreset, OutputTemplate, TranscodeJob, JobTransition, *ACCOUNT_TABLES,
+              *WEBHOOK_TABLES)
 
 # DDL Piccolo's column options cannot express; run by the migrations and by `create_tables`.
 EXTRA_DDL = (

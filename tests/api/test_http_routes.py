@@ -144,7 +144,12 @@ async def test_admin(client, api_settings):
                            headers={"X-CSRFToken": csrf})
     assert ok.status_code == 200
     tables = (await client.get("/admin/api/tables/")).json()
-    assert set(tables) >= {"media_asset", "transcode_job", "transcode_preset", "job_transition"}
+    assert set(tables) >= {"media_asset", "transcode_job", "transcode_preset", "job_transition",
+                           "mpr_webhook_endpoint", "mpr_webhook_delivery"}
+    # the webhook signing secret is not among what the admin lists
+    endpoints = (await client.get("/admin/api/tables/mpr_webhook_endpoint/schema/")).json()
+    visible = endpoints["extra"]["visible_column_names"]
+    assert "url" in visible and "secret" not in visible
     await BaseUser.delete(force=True)
 
 

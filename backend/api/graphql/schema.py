@@ -31,6 +31,7 @@ from backend.api.graphql.permissions import check_table, guard_type
 from backend.api.graphql.queries import Query as CatalogQuery
 from backend.api.graphql.mutations_templates import TemplateMutations
 from backend.api.graphql.subscriptions import Subscription
+from backend.api.graphql.webhooks import WebhookMutations, WebhookQueries
 
 MAX_DEPTH = 8
 MAX_TOKENS = 3000
@@ -52,12 +53,12 @@ class Guards(DomainErrors):
 
 
 @strawberry.type
-class Query(CatalogQuery, AccountQueries):
+class Query(CatalogQuery, AccountQueries, WebhookQueries):
     pass
 
 
 @strawberry.type
-class Mutation(AssetMutations, JobMutations, PresetMutations, TemplateMutations, AccountMutations):
+class Mutation(AssetMutations, JobMutations, PresetMutations, TemplateMutations, AccountMutations, WebhookMutations):
     pass
 
 

@@ -1,4 +1,4 @@
-"""/admin: piccolo-admin over the catalog tables, the users' roles, tokens and the audit log.
+"""/admin: piccolo-admin over the catalog tables, the users' roles, tokens, the audit log and webhooks.
 
 Sign-in: only active users with the MPR role admin (`admin_auth.AdminUser`), admin session tokens
 stored hashed (`admin_auth.HashedSessions`). Over TLS (directly or through a trusted proxy's
@@ -30,6 +30,8 @@ from backend.catalog.tables import (
     TranscodeJob,
     TranscodePreset,
     UserRole,
+    WebhookDelivery,
+    WebhookEndpoint,
 )
 
 # per client address; per user name AdminUser throttles (5 failures): an office behind one proxy
@@ -54,6 +56,12 @@ def build_admin(production: bool = False):
                                                      AuditEvent.object_type, AuditEvent.object_id, AuditEvent.ok]),
             UserRole,
             TableConfig(ApiToken, exclude_visible_columns=[ApiToken.secret_hash]),
+            # the signing secret is not listed (it is shown once, by createWebhook); see docs/webhooks.md
+            TableConfig(WebhookEndpoint, exclude_visible_columns=[WebhookEndpoint.secret]),
+            TableConfig(WebhookDelivery, visible_columns=[
+                WebhookDelivery.id, WebhookDelivery.endpoint, WebhookDelivery.event_type, WebhookDelivery.status,
+                WebhookDelivery.attempts, WebhookDelivery.response_code, WebhookDelivery.latency_ms,
+                WebhookDelivery.next_attempt_at, WebhookDelivery.created_at]),
         ],
         site_name="MPR admin",
         auth_table=AdminUser,
