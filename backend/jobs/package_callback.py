@@ -19,7 +19,7 @@ from backend.catalog.outputs import register_output
 from backend.config import Settings
 from backend.jobs import lifecycle
 from backend.media.probe import probe_async
-from backend.storage import Storages, safe_key
+from backend.storage import StorageError, Storages, safe_key
 
 MAX_FILES = 10_000  # a 4-rendition, 2-hour package at 4 s segments holds ~7200 segments
 MAX_OUTPUTS = 64
@@ -53,7 +53,11 @@ def _checked(output: dict, folder: str) -> tuple[list[str], list[dict], str | No
         raise PackageReportError("the report's output records are too large")
     names = []
     for name in files:
-        if not isinstance(name, str) or safe_key(folder + name) != folder + name:
+        try:
+            inside = isinstance(name, str) and safe_key(folder + name) == folder + name
+        except StorageError:
+            inside = False
+        if not inside:
             raise PackageReportError(f"file {name!r} is not a plain name inside the job's folder")
         names.append(name)
     known = set(names)
