@@ -36,7 +36,8 @@ from backend.media.probe import ProbeError, probe
 from backend.media.runner import FFmpegError
 from backend.media.verify import VerificationError
 from backend.pipeline import SpecError
-from backend.pipeline.ladder_steps import LadderPlan, assemble, plan_of, primary_name, run_package, run_step
+from backend.pipeline.ladder_plan import LadderPlan, StepError
+from backend.pipeline.ladder_steps import assemble, plan_of, primary_name, run_package, run_step
 
 LADDER_ACTIONS = ("ladder_step", "ladder_package")
 WORK_FOLDER = "ladder/"  # under chunk_actions.work_location's prefix
@@ -118,7 +119,7 @@ def ladder_step(event: dict, context: Any, env: Mapping[str, str], base) -> dict
     step = event.get("step")
     try:
         position = plan.position(step)
-    except SpecError as exc:
+    except StepError as exc:
         raise base.InvalidEvent(str(exc)) from exc
     what = _describe(step)
     bucket, prefix = _work(job, base)
@@ -160,7 +161,7 @@ def _check_results(plan: LadderPlan, results: Any) -> list[dict]:
         raise StepFailed("package: the steps' results are missing")
     try:
         got = sorted(plan.position(r.get("step")) for r in results)
-    except SpecError as exc:
+    except StepError as exc:
         raise StepFailed(f"package: {exc}") from exc
     if got != list(range(len(plan.steps))):
         raise StepFailed(f"package got steps {got}, the plan has {len(plan.steps)}")

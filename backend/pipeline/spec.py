@@ -14,7 +14,7 @@ Lambda with `JobSpec.from_dict`.
                several outputs under the output key, a folder prefix; run by pipeline.ladder)
 
 With a `ladder`, `plan` (when present) is not a chunk plan but the fitted ladder and its steps
-(`pipeline.ladder_steps.LadderPlan.to_dict()`), made once by the AWS executor: the Step Functions
+(`pipeline.ladder_plan.LadderPlan.to_dict()`), made once by the AWS executor: the Step Functions
 Map runs one Lambda per step, every Lambda reads the same fitted rungs.
 
 Version 2 added `trim.mode` (keyframe | smart | accurate; smart runs `pipeline.smartcut`).
@@ -33,6 +33,8 @@ from backend.media.command import Trim
 from backend.media.presets import PresetError, PresetSpec, validate_preset
 from backend.media.smartcut import TRIM_MODES
 from backend.media.templates import TemplateError, TemplateSpec, validate_template
+
+from .ladder_plan import LadderPlan
 
 SPEC_VERSION = 2
 READ_VERSIONS = (1, 2)  # versions from_dict accepts
@@ -189,8 +191,6 @@ class JobSpec:
 
 
 def _ladder_plan(plan: Any) -> dict[str, Any]:
-    from .ladder_steps import LadderPlan  # noqa: PLC0415 - ladder_steps imports this module
-
     try:
         return LadderPlan.from_dict(plan).to_dict()
     except (KeyError, TypeError, ValueError, AttributeError) as exc:

@@ -24,7 +24,7 @@ from backend.media.presets import PresetSpec
 from backend.media.probe import MediaInfo, ProbeError, probe
 from backend.media.templates import TemplateSpec
 from backend.pipeline import JobSpec
-from backend.pipeline.ladder_steps import LadderPlan
+from backend.pipeline.ladder_plan import LadderPlan
 
 BUDGET_SECONDS = 600.0  # estimated single-pass encode time one Lambda run may take (of its 900 s)
 MAX_WAYS = 50  # chunks worth running at once: beyond ~50 the whole-audio encode and the join dominate
@@ -112,7 +112,7 @@ def ladder_mode(settings: Settings, previous: dict | None, template: TemplateSpe
     fit the source. Each rendition is one Lambda run (single pass): `BUDGET_SECONDS` bounds it the
     same way as a single-pass job, and the reason says so."""
     record = {k: v for k, v in (previous or {}).items() if k not in RUN_KEYS}
-    plan = LadderPlan.make(template, info, spec)
+    plan = LadderPlan.make(template, info, spec.trim)
     record.update(plan.summary(), state_machine="ladder",
                   reason=f"output template: {len(plan.steps)} step(s) in parallel Lambda runs (one per "
                          f"rendition, each single pass), then one packaging run")
