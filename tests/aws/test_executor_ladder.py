@@ -130,3 +130,28 @@ async def test_template_job_runs_a_map_of_renditions_then_the_package(app, moto_
     work = s3.list_objects_v2(Bucket=bucket, Prefix=f"_chunks/job-{row['id']}-attempt-1/")
     assert not work.get("Contents")
     assert [h["to_status"] for h in await lifecycle.history(row["id"])] == ["queued", "running", "succeeded"]
+
+
+async def test_a_failing_step_fails_the_job_and_nothing_lands_in_its_folder(app, moto_stack, aws_clips):
+    """Every step reads a source damaged after it was registered: the steps fail (StepFailed, not
+    retried), the Catch reports it, the job fails with the reason and the folder stays empty."""
+    template = await OutputTemplate.insert(OutputTemplate(**template_columns(validate_template(
+        TemplateSpec("AWS failing ladder", TEMPLATE.outputs[1:3], segment_seconds=SEG)))))
+    asset = await add_asset(app, aws_clips["tiny"], "e2e/ladder-soon-corrupt.mp4")
+    moto_stack.aws.client("s3").upload_file(str(aws_clips["garbage"]), app.settings.s3_in_bucket,
+                                            "e2e/ladder-soon-corrupt.mp4")
+    created = await service.create_job(app.settings, app.storages, source_id=asset["id"],
+                                       template_id=template[0]["id"], output_name="ladder-fails")
+    row = await wait_job(created["id"], timeout=120)
+    assert row["status"] == "failed", row
+    assert "StepFailed" in row["error"] and "cannot be read as media" in row["error"], row["error"]
+    desc = await asyncio.to_thread(wait_execution, moto_stack, row["execution_id"])
+    assert desc["status"] == "FAILED"
+    entered = states_entered(moto_stack, row["execution_id"])
+    assert "ReportFailure" in entered and "Package" not in entered
+    folder = row["output_key"].rsplit("/", 1)[0] + "/"
+    listing = moto_stack.aws.client("s3").list_objects_v2(Bucket=app.settings.s3_out_bucket, Prefix=folder)
+    assert not listing.get("Contents")
+    done = await lifecycle.load_job(row["id"])
+    assert done["outputs"] == [] and done["playback_key"] == "" and done["output_asset"] is None
+    assert [h["to_status"] for h in await lifecycle.history(row["id"])] == ["queued", "running", "failed"]
