@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from backend.config import Settings
-from backend.jobs.executors.cost_model import chunk_seconds_for, should_chunk
+from backend.jobs.executors.cost_model import MEASURED_SPEEDS, chunk_seconds_for, estimate_seconds, should_chunk
 from backend.media.chunking import ChunkingError, ChunkPlan, grid_index, plan_chunks, read_frame_index
 from backend.media.command import CommandError, Trim, resolve_trim
 from backend.media.presets import PresetSpec
@@ -34,7 +34,8 @@ MAX_CHUNK_SECONDS = 120.0
 # plan keys that describe one attempt's run: dropped before a new attempt decides again
 RUN_KEYS = ("mode", "reason", "estimated_single_seconds", "state_machine", "chunks", "concurrency",
             "target_seconds", "aligned_to_keyframes", "frames", "audio", "chunk_frames", "wall_seconds",
-            "frames_out", "renditions", "skipped", "segment_seconds", "packaging", "steps")
+            "frames_out", "renditions", "skipped", "segment_seconds", "packaging", "steps",
+            "estimated_rendition_seconds")
 
 
 @dataclass(frozen=True)
@@ -113,7 +114,15 @@ def ladder_mode(settings: Settings, previous: dict | None, template: TemplateSpe
     same way as a single-pass job, and the reason says so."""
     record = {k: v for k, v in (previous or {}).items() if k not in RUN_KEYS}
     plan = LadderPlan.make(template, info, spec.trim)
-    record.update(plan.summary(), state_machine="ladder",
-                  reason=f"output template: {len(plan.steps)} step(s) in parallel Lambda runs (one per "
-                         f"rendition, each single pass), then one packaging run")
+    reason = (f"output template: {len(plan.steps)} step(s) in parallel Lambda runs (one per rendition, "
+              f"each single pass), then one packaging run")
+    estimates = {r.name: estimate_seconds(info, r.preset, spec.trim, MEASURED_SPEEDS) for r in plan.ladder.video}
+    estimates = {name: est for name, est in estimates.items() if est is not None}
+    if estimates:
+        name, longest = max(estimates.items(), key=lambda kv: kv[1])
+        record["estimated_rendition_seconds"] = round(longest, 1)
+        if longest > BUDGET_SECONDS:
+            reason += (f"; the {name} rendition needs about {longest:.0f} s, above the {BUDGET_SECONDS:.0f} s "
+                       "budget of one Lambda run, and renditions are not chunked: it may run out of time")
+    record.update(plan.summary(), state_machine="ladder", reason=reason)
     return Mode(record, None, settings.ladder_state_machine_arn, plan)
