@@ -21,7 +21,7 @@ from backend.jobs import lifecycle
 from backend.media.probe import probe_async
 from backend.storage import StorageError, Storages, safe_key
 
-MAX_FILES = 10_000  # a 4-rendition, 2-hour package at 4 s segments holds ~7200 segments
+MAX_FILES = 50_000  # names; the 1 MiB callback body bounds it first (a 4 h, 5-rung package at 4 s: ~18k, ~400 KB)
 MAX_OUTPUTS = 64
 MAX_RECORD_BYTES = 200_000  # JSON of the outputs and the plan record
 

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 
 import m3u8
 import pytest
-from app_helpers import add_asset, wait_job
+from app_helpers import STALL, add_asset, serving, wait_job
 from aws_helpers import states_entered, wait_execution
 
+from backend.awsdeploy.local import free_port
+from backend.catalog.ingest import ingest_key
 from backend.catalog.tables import MediaAsset, OutputTemplate
 from backend.catalog.templates import template_columns
 from backend.jobs import lifecycle, service
@@ -155,3 +158,38 @@ async def test_a_failing_step_fails_the_job_and_nothing_lands_in_its_folder(app,
     done = await lifecycle.load_job(row["id"])
     assert done["outputs"] == [] and done["playback_key"] == "" and done["output_asset"] is None
     assert [h["to_status"] for h in await lifecycle.history(row["id"])] == ["queued", "running", "failed"]
+
+
+async def test_local_storage_gets_the_package_back_from_the_bucket(db, settings, moto_stack, aws_clips, monkeypatch):
+    """MPR_STORAGE=local + MPR_EXECUTOR=aws: the package comes back into media/out/<folder>/ when the
+    job succeeds (and leaves the bucket), playable from there."""
+    port = free_port()
+    s = moto_stack.settings(settings, storage="local", database_url=db, host="127.0.0.1", port=port,
+                            callback_url=f"http://127.0.0.1:{port}", stall_seconds=STALL)
+    for name, value in {"AWS_ENDPOINT_URL": s.aws_endpoint_url, "AWS_DEFAULT_REGION": s.aws_region,
+                        "MPR_S3_IN_BUCKET": s.s3_in_bucket, "MPR_S3_OUT_BUCKET": s.s3_out_bucket}.items():
+        monkeypatch.setenv(name, value)  # the callback route reads where to fetch from the environment
+    async with serving(s, moto_stack) as app:
+        template = await OutputTemplate.insert(OutputTemplate(**template_columns(validate_template(
+            TemplateSpec("AWS local-storage ladder", (_rung(240, 426, 300), _rung(180, 320, 200)),
+                         segment_seconds=1.0)))))
+        shutil.copyfile(aws_clips["tiny"], s.in_root / "ladder clip.mp4")
+        asset = await ingest_key(app.storages, "ladder clip.mp4", "in")
+        created = await service.create_job(s, app.storages, source_id=asset.id, template_id=template[0]["id"],
+                                           output_name="ladder-local")
+        row = await wait_job(created["id"], timeout=120)
+        assert row["status"] == "succeeded", row["error"]
+        row = await lifecycle.load_job(row["id"])
+        folder = row["output_key"].rsplit("/", 1)[0] + "/"
+        assert row["playback_key"] == folder + "master.m3u8"
+        assert [o["name"] for o in row["outputs"]] == ["240p", "180p", "audio 128k"]
+        local = s.out_root / folder
+        master = m3u8.load(str(local / "master.m3u8"))
+        assert sorted(tuple(v.stream_info.resolution) for v in master.playlists) == [(240, 180), (320, 240)]
+        for uri in [v.uri for v in master.playlists] + [m.uri for m in master.media]:
+            media = m3u8.load(str(local / uri))
+            assert len(media.segments) >= 2 and all(decodes(d) == "" for d in segment_bytes(local, media))
+        assert all(t == [0.0, 1.0] for t in keyframe_starts(local, master))
+        dash_and_hls_agree(local, master)
+        left = moto_stack.aws.client("s3").list_objects_v2(Bucket=s.s3_out_bucket, Prefix=folder)
+        assert not left.get("Contents")  # fetched, then removed from the bucket
