@@ -61,7 +61,11 @@ class LadderPlan:
         steps = tuple(dict(s) for s in data["steps"])
         if any(s.get("step") not in STEP_WEIGHTS for s in steps):
             raise ValueError("a step is not one of " + ", ".join(STEP_WEIGHTS))
-        return cls(Ladder.from_dict(data["ladder"]), steps, int(data["max_concurrency"]))
+        ladder = Ladder.from_dict(data["ladder"])
+        rungs = sorted(r.index for r in ladder.rungs)
+        if sorted(s.get("index") for s in steps if s["step"] == "rendition") != rungs or rungs != list(range(len(rungs))):
+            raise ValueError("the rendition steps are not the ladder's rungs")
+        return cls(ladder, steps, max(1, int(data["max_concurrency"])))
 
     def summary(self) -> dict:
         """What `TranscodeJob.plan` records (the local run records the same `ladder.summary()`)."""

@@ -130,7 +130,7 @@ async def test_template_job_runs_a_map_of_renditions_then_the_package(app, moto_
     assert (pkg / "storyboard.vtt").read_text().count("#xywh=") == 3
 
     # the work objects are gone; history is the usual three steps
-    work = s3.list_objects_v2(Bucket=bucket, Prefix=f"_chunks/job-{row['id']}-attempt-1/")
+    work = s3.list_objects_v2(Bucket=bucket, Prefix=f"_chunks/job-{row['id']}-attempt-1/ladder/")
     assert not work.get("Contents")
     assert [h["to_status"] for h in await lifecycle.history(row["id"])] == ["queued", "running", "succeeded"]
 
