@@ -8,7 +8,8 @@ the envelope (who to report to) beside a `backend.pipeline.JobSpec`, carried ver
      "nonce": "<the attempt's execution nonce>", **JobSpec.to_dict()}      # version, input{bucket,key}, output{bucket,key}, preset, trim, plan
 
 (the chunked state machine, sfn/transcode-chunked.asl.json, invokes the actions of
-lambda/chunk_actions.py through `process` below instead), and, from the state machine's Catch,
+lambda/chunk_actions.py through `process` below instead, and the output-template state machine,
+sfn/transcode-ladder.asl.json, those of lambda/ladder_actions.py), and, from the state machine's Catch,
 with {"action": "report_failure", "job_id", "attempt", "callback_url", "nonce", "error", "cause"} to report
 a failure the transcode step could not report itself.
 
@@ -67,6 +68,9 @@ CONTENT_TYPES = {
     ".webm": "video/webm", ".m4a": "audio/mp4", ".mp3": "audio/mpeg", ".ogg": "audio/ogg",
     ".opus": "audio/ogg", ".wav": "audio/wav", ".flac": "audio/flac", ".aac": "audio/aac",
     ".gif": "image/gif", ".webp": "image/webp", ".jpg": "image/jpeg", ".png": "image/png",
+    # streaming packages (lambda/ladder_actions.py), as backend.storage serves them
+    ".m3u8": "application/vnd.apple.mpegurl", ".mpd": "application/dash+xml", ".m4s": "video/iso.segment",
+    ".vtt": "text/vtt",
 }
 
 
@@ -471,23 +475,31 @@ def report_failure(event: dict, env: Mapping[str, str]) -> dict:
     return {"job_id": job_id, "attempt": attempt, "status": "failed", "reason": reason, "reply": reply}
 
 
-_chunk_actions = None
-_chunk_lock = threading.Lock()
+_actions: dict[str, Any] = {}
+_actions_lock = threading.Lock()
+
+
+def _load_actions(name: str):
+    """lambda/<name>.py, loaded by path like this file is in the moto harness."""
+    with _actions_lock:
+        if name not in _actions:
+            import importlib.util
+
+            spec = importlib.util.spec_from_file_location(f"mpr_{name}", Path(__file__).with_name(f"{name}.py"))
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            _actions[name] = module
+        return _actions[name]
 
 
 def chunk_actions():
-    """lambda/chunk_actions.py (chunked encoding), loaded by path like this file is in the moto harness."""
-    global _chunk_actions
-    with _chunk_lock:
-        if _chunk_actions is None:
-            import importlib.util
+    """lambda/chunk_actions.py (chunked encoding)."""
+    return _load_actions("chunk_actions")
 
-            spec = importlib.util.spec_from_file_location(
-                "mpr_chunk_actions", Path(__file__).with_name("chunk_actions.py"))
-            module = importlib.util.module_from_spec(spec)
-            spec.loader.exec_module(module)
-            _chunk_actions = module
-        return _chunk_actions
+
+def ladder_actions():
+    """lambda/ladder_actions.py (output templates: one rendition per Map iteration, then the package)."""
+    return _load_actions("ladder_actions")
 
 
 def process(event: dict, context: Any, env: Mapping[str, str]) -> dict:
@@ -495,12 +507,16 @@ def process(event: dict, context: Any, env: Mapping[str, str]) -> dict:
     action = event.get("action", "transcode") if isinstance(event, dict) else None
     if action == "report_failure":
         return report_failure(event, env)
-    if action in ("chunk_encode", "chunk_audio", "chunk_join"):
+    if action in ("chunk_encode", "chunk_audio", "chunk_join", "ladder_step", "ladder_package"):
         from types import SimpleNamespace
 
-        return chunk_actions().process(event, context, env, SimpleNamespace(**globals()))
+        module = chunk_actions() if action.startswith("chunk_") else ladder_actions()
+        return module.process(event, context, env, SimpleNamespace(**globals()))
     if action != "transcode":
         raise InvalidEvent(f"unknown action {action!r}")
+    if isinstance(event.get("ladder"), dict):
+        raise InvalidEvent("this job makes an output template's outputs: it runs on the ladder state machine "
+                           "(sfn/transcode-ladder.asl.json; run `mpr aws deploy`), not as one transcode")
     return run_job(event, context, env)
 
 

@@ -25,6 +25,7 @@ from backend.catalog.tables import TranscodeJob
 from backend.config import Settings
 from backend.jobs import lifecycle
 from backend.jobs.errors import DomainError, not_found
+from backend.jobs.package_callback import apply_package, is_template_job
 from backend.media.probe import probe_async
 from backend.storage import Storages
 
@@ -140,6 +141,10 @@ async def apply_callback(job_id: int, payload: dict, storages: Storages, setting
         )
         return await _reply(job_id, attempt, moved, MESSAGES["failed" if moved else "changed_meanwhile"])
 
+    if is_template_job(job):  # an output template's folder of outputs (lambda/ladder_actions.py)
+        moved, reason = await apply_package(job, attempt, payload, storages, settings)
+        return await _reply(job_id, attempt, moved, (reason or MESSAGES["succeeded"]) if moved
+                            else MESSAGES["changed_meanwhile"])
     output = payload.get("output") or {}
     key = output.get("key") or job["output_key"]
     try:

@@ -61,7 +61,8 @@ class MotoStack:
             "storage": "s3", "executor": "aws", "aws_endpoint_url": self.aws.endpoint, "aws_region": self.aws.region,
             "s3_in_bucket": self.env["MPR_S3_IN_BUCKET"], "s3_out_bucket": self.env["MPR_S3_OUT_BUCKET"],
             "state_machine_arn": self.env["MPR_STATE_MACHINE_ARN"],
-            "chunked_state_machine_arn": self.env["MPR_CHUNKED_STATE_MACHINE_ARN"], "callback_secret": SECRET,
+            "chunked_state_machine_arn": self.env["MPR_CHUNKED_STATE_MACHINE_ARN"],
+            "ladder_state_machine_arn": self.env["MPR_LADDER_STATE_MACHINE_ARN"], "callback_secret": SECRET,
             **changes,
         })
 

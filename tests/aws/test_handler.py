@@ -246,3 +246,26 @@ def test_the_executor_and_the_lambda_read_step_functions_errors_alike():
     # a payload without a type takes the Error's name; a timeout with a Lambda payload shows the payload
     assert handler.failure_reason("Lambda.Unknown", json.dumps({"errorMessage": "boom"})) == "Lambda.Unknown: boom"
     assert handler.failure_reason("States.Timeout", own) == "FFmpeg says no"
+
+
+def test_template_events_need_the_ladder_machine_and_a_planned_step(moto_stack, receiver, env, tiny_key, aws_clips):
+    """A template job sent to the single-pass machine (an old deployment) is refused, not run as one
+    file; a ladder step that is not one of the spec's plan is refused before any work."""
+    from backend.media.probe import probe
+    from backend.media.templates import builtin_template, validate_template
+    from backend.pipeline.ladder_plan import LadderPlan
+
+    template = validate_template(builtin_template("Mobile ABR"))
+    event = {**job_event(moto_stack, 203, tiny_key, receiver.callback_url(203), out_key="pkg-203/"),
+             "ladder": template.to_dict()}
+    with pytest.raises(handler.InvalidEvent, match="ladder state machine"):
+        handler.process(event, ctx(), env)
+    plan = LadderPlan.make(template, probe(str(aws_clips["tiny"])), None)
+    event = {**event, "plan": plan.to_dict(), "action": "ladder_step"}
+    with pytest.raises(handler.InvalidEvent, match="not one of this job's planned steps"):
+        handler.process({**event, "step": {"step": "rendition", "index": 9, "name": "9000p"}}, ctx(), env)
+    with pytest.raises(handler.InvalidEvent, match="plan is not a ladder plan"):
+        handler.process({**event, "plan": {"steps": "all"}}, ctx(), env)
+    assert not receiver.calls
+    assert handler.content_type("pkg/master.m3u8") == "application/vnd.apple.mpegurl"
+    assert handler.content_type("pkg/seg-0-00001.m4s") == "video/iso.segment"

@@ -4,10 +4,12 @@ Loop: claim the next queued `aws` job, work out where its input and output live 
 asset's own bucket/key and the output bucket; local storage: the source is uploaded to the input
 bucket first and the output is fetched back when the job succeeds), decide how it runs
 (`aws_plan.choose_mode`: one Lambda run on MPR_STATE_MACHINE_ARN, or chunks encoded in parallel on
-MPR_CHUNKED_STATE_MACHINE_ARN; recorded in the job's `plan`), build the attempt's JobSpec (kept on
-the row, and the execution input beside the callback envelope: `execution_input`, which carries the
-attempt's fresh execution nonce, also stored in `callback_nonce`), start an execution named
-`job-{id}-attempt-{attempt}` and store its ARN in `execution_id`.
+MPR_CHUNKED_STATE_MACHINE_ARN; an output-template job: `aws_plan.ladder_mode`, one Lambda per
+rendition then one packaging run on MPR_LADDER_STATE_MACHINE_ARN; recorded in the job's `plan`),
+build the attempt's JobSpec (kept on the row, and the execution input beside the callback envelope:
+`execution_input`, which carries the attempt's fresh execution nonce, also stored in
+`callback_nonce`), start an execution named `job-{id}-attempt-{attempt}` and store its ARN in
+`execution_id`.
 From then on the Lambda reports through the signed callback route; this process only:
 
 - stops the execution when the job is cancelled (`cancel()`, or a `cancelled` event on the bus);
@@ -24,6 +26,7 @@ import datetime as dt
 import json
 import logging
 import secrets
+from dataclasses import replace
 from pathlib import Path
 
 from backend import signing
@@ -34,12 +37,13 @@ from backend.jobs import lifecycle
 from backend.jobs.claim import claim_next, new_worker_id
 from backend.jobs.events import BUS
 from backend.jobs.executors.base import BackgroundLoops
-from backend.jobs.executors.aws_plan import Mode, choose_mode
+from backend.jobs.executors.aws_plan import Mode, choose_mode, ladder_mode
 from backend.jobs.jobspec import build_spec, store_spec
 from backend.jobs.recovery import recover_attempt
 from backend.sfn_errors import error_message
 from backend.media.command import Trim
 from backend.media.presets import PresetSpec
+from backend.media.verify import VerificationError
 from backend.pipeline import JobSpec, Location, SpecError
 from backend.storage import Storages, safe_key
 
@@ -244,7 +248,8 @@ class AwsExecutor(BackgroundLoops):
             )
         finally:
             self._dispatching.discard(job_id)
-        how = f"{mode.record['chunks']} chunks" if mode.chunked else "single pass"
+        how = (f"{mode.record['chunks']} chunks" if mode.chunked
+               else f"{len(mode.ladder.steps)} template steps" if mode.ladder else "single pass")
         log.info("job %s attempt %s: started %s (%s)", job_id, attempt, arn, how, extra={"job_id": job_id})
         now = await TranscodeJob.select(TranscodeJob.status).where(TranscodeJob.id == job_id).first()
         if now is None or now["status"] != lifecycle.RUNNING:  # cancelled while we were starting it
@@ -268,10 +273,24 @@ class AwsExecutor(BackgroundLoops):
         in_bucket, in_key = await self._input_location(source)
         out_bucket, out_key = self._output_location(row["output_key"])
         spec = build_spec(row, Location(bucket=in_bucket, key=in_key), Location(bucket=out_bucket, key=out_key))
+        if spec.ladder is not None:
+            mode = self._ladder_mode(row, source, spec)
+            spec = replace(spec, plan=mode.ladder.to_dict())
+            return execution_input(row["id"], row["attempt"], callback_url(self.settings, row["id"]), spec,
+                                   row.get("callback_nonce") or ""), mode
         mode = await self._choose_mode(row, source, spec.preset_spec, spec.trim)
         spec = spec.with_plan(mode.plan)
         return execution_input(row["id"], row["attempt"], callback_url(self.settings, row["id"]), spec,
                                row.get("callback_nonce") or ""), mode
+
+    def _ladder_mode(self, row: dict, source: dict, spec: JobSpec) -> Mode:
+        if not self.settings.ladder_state_machine_arn:
+            raise DispatchError("MPR_LADDER_STATE_MACHINE_ARN is not set, so output-template jobs cannot run on "
+                                "AWS; run `mpr aws deploy` (or `mpr aws local`) and export the settings it prints")
+        try:
+            return ladder_mode(self.settings, _json(row["plan"]), spec.template, spec, media_info_from_asset(source))
+        except (ValueError, VerificationError) as exc:
+            raise DispatchError(str(exc)) from exc
 
     async def _choose_mode(self, row: dict, source: dict, spec: PresetSpec, trim: Trim) -> Mode:
         try:
@@ -377,6 +396,8 @@ class AwsExecutor(BackgroundLoops):
         machine = self.settings.state_machine_arn
         if _json(row.get("plan")).get("state_machine") == "chunked":
             machine = self.settings.chunked_state_machine_arn
+        elif _json(row.get("plan")).get("state_machine") == "ladder":
+            machine = self.settings.ladder_state_machine_arn
         if not arn and machine:
             arn = execution_arn(machine, execution_name(job_id, attempt))
         try:
