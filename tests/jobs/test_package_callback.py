@@ -9,10 +9,12 @@ from __future__ import annotations
 import pytest
 
 from backend.catalog.templates import seed_builtin_templates
-from backend.catalog.tables import OutputTemplate
+from backend.catalog.tables import OutputTemplate, TranscodeJob
 from backend.jobs import lifecycle, service
 from backend.jobs.callbacks import apply_callback
 from backend.jobs.claim import claim_next
+
+NONCE = "the-ladder-executions-nonce"
 
 
 @pytest.fixture
@@ -22,6 +24,8 @@ async def template_job(db, settings, storages, presets, add_asset) -> dict:
     asset = await add_asset("small")
     job = await service.create_job(settings, storages, source_id=asset["id"], template_id=template["id"])
     assert (await claim_next("local", "w1"))["id"] == job["id"]
+    # dispatched: the row holds the execution's nonce, as the AWS executor stores it
+    await TranscodeJob.update({TranscodeJob.callback_nonce: NONCE}).where(TranscodeJob.id == job["id"])
     return job
 
 
@@ -41,7 +45,7 @@ async def test_a_package_report_is_recorded_like_a_local_template_job(template_j
     local.mkdir(parents=True)
     for name in report(folder)["output"]["files"]:
         (local / name).write_text("#EXTM3U\n")
-    reply = await apply_callback(template_job["id"], report(folder), storages, settings)
+    reply = await apply_callback(template_job["id"], report(folder), storages, settings, nonce=NONCE)
     assert reply.accepted and reply.job_status == "succeeded"
     row = await lifecycle.load_job(template_job["id"])
     assert row["playback_key"] == folder + "master.m3u8" and row["output_asset"] is None
@@ -61,7 +65,7 @@ async def test_a_package_report_is_recorded_like_a_local_template_job(template_j
 ])
 async def test_a_report_outside_the_job_s_folder_fails_the_job(template_job, settings, storages, changes, words):
     folder = template_job["output_key"].rsplit("/", 1)[0] + "/"
-    reply = await apply_callback(template_job["id"], report(folder, **changes), storages, settings)
+    reply = await apply_callback(template_job["id"], report(folder, **changes), storages, settings, nonce=NONCE)
     assert reply.accepted and reply.stop and reply.job_status == "failed"
     row = await lifecycle.load_job(template_job["id"])
     assert words in row["error"], row["error"]
