@@ -131,7 +131,7 @@ ASSET_FULL = """id filename storageArea storageKey size status errorMessage dura
 PRESET = """id name description builtin kind container videoCodec audioCodec maxWidth maxHeight
   summary"""
 JOB_ROW = """id status progress fps speed etaSeconds attempt maxAttempts error trimStart trimEnd
-  accurateTrim outputFilename createdAt startedAt finishedAt outputUrl
+  accurateTrim outputFilename createdAt startedAt finishedAt outputUrl downloadUrl outputDeleted
   source { id filename } preset { id name kind } presetSnapshot outputAsset { id }
   playbackUrl storyboardUrl templateSnapshot"""
 TEMPLATE = "id name description builtin packaging outputs { role summary }"
@@ -228,6 +228,17 @@ async def cancel_job(job_id: str) -> dict:
 async def retry_job(job_id: str) -> dict:
     data = await gql(f"mutation($id: ID!) {{ retryJob(id: $id) {{ {JOB_ROW} }} }}", {"id": job_id})
     return data["retryJob"]
+
+
+async def delete_job(job_id: str) -> dict:
+    data = await gql("mutation($id: ID!) { deleteJob(id: $id) { ids count } }", {"id": job_id})
+    return data["deleteJob"]
+
+
+async def delete_finished_jobs(statuses: list[str] | None = None) -> dict:
+    data = await gql("mutation($s: [JobStatus!]) { deleteFinishedJobs(statuses: $s) { ids count } }",
+                     {"s": [s.upper() for s in statuses] if statuses else None})
+    return data["deleteFinishedJobs"]
 
 
 async def update_asset(asset_id: str, *, filename: str | None = None, tags: list[str] | None = None,

@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
-from ui.statuses import ACTIVE, PENDING, QUEUED, RETRYABLE, RUNNING, SUCCEEDED
+from ui.statuses import ACTIVE, PENDING, QUEUED, RETRYABLE, RUNNING, SUCCEEDED, TERMINAL
 from ui.timecode import format_duration, format_tc
 
 
@@ -92,11 +92,14 @@ class JobRow:
     error: str = ""
     attempt_text: str = ""
     output_url: str = ""
+    download_url: str = ""  # served as an attachment: the browser saves the file
+    output_deleted: bool = False  # succeeded, but its output was deleted from the library
     output_asset_id: str = ""
     playback_url: str = ""  # a template job's streaming package (master playlist, signed link)
     storyboard_url: str = ""
     can_cancel: bool = False
     can_retry: bool = False
+    can_delete: bool = False
 
 
 def _resolution(w, h) -> str:
@@ -261,7 +264,7 @@ def job_row(d: dict) -> JobRow:
             "trimEnd") is not None else f"from {format_tc(d.get('trimStart') or 0)}"
     preset = ((d.get("templateSnapshot") or {}).get("name") or (d.get("preset") or {}).get("name")
               or (d.get("presetSnapshot") or {}).get("name") or "—")
-    attempt, max_attempts = d.get("attempt") or 1, d.get("maxAttempts") or 1
+    attempt = d.get("attempt") or 1
     return JobRow(
         id=str(d["id"]),
         status=status,
@@ -273,11 +276,15 @@ def job_row(d: dict) -> JobRow:
         output_name=d.get("outputFilename") or "",
         trim_text=trim,
         error=d.get("error") or "",
-        attempt_text=f"attempt {attempt}/{max_attempts}" if attempt > 1 else "",
+        # not "n/max": retries by hand do not spend the automatic budget (max_attempts grows with them)
+        attempt_text=f"attempt {attempt}" if attempt > 1 else "",
         output_url=d.get("outputUrl") or "",
+        download_url=d.get("downloadUrl") or "",
+        output_deleted=bool(d.get("outputDeleted")),
         playback_url=d.get("playbackUrl") or "",
         storyboard_url=d.get("storyboardUrl") or "",
         output_asset_id=str((d.get("outputAsset") or {}).get("id") or ""),
         can_cancel=status in ACTIVE,
         can_retry=status in RETRYABLE,
+        can_delete=status in TERMINAL,
     )

@@ -91,15 +91,19 @@ def test_job_row_running_and_failed():
                        "outputFilename": "a-h264.mp4"})
     assert running.status == "running" and running.progress == 41.3 and running.progress_text == "41%"
     assert running.detail == "2.3× · 66 fps · ETA 1:15" and running.can_cancel and not running.can_retry
-    assert running.attempt_text == "attempt 2/3" and running.trim_text == "00:00:01.000 → 00:00:03.500"
+    assert running.attempt_text == "attempt 2" and not running.can_delete and running.trim_text == "00:00:01.000 → 00:00:03.500"
     failed = job_row({"id": "8", "status": "FAILED", "progress": 12, "error": "ffmpeg said no",
                       "presetSnapshot": {"name": "Old preset"}, "source": None})
-    assert failed.can_retry and not failed.can_cancel and failed.error == "ffmpeg said no"
+    assert failed.can_retry and failed.can_delete and not failed.can_cancel and failed.error == "ffmpeg said no"
     assert failed.preset_name == "Old preset" and failed.source_name == "(deleted source)"
     done = job_row({"id": "9", "status": "SUCCEEDED", "progress": 99.2, "outputUrl": "/media/out/x.mp4",
+                    "downloadUrl": "/media/out/x.mp4?dl=1&exp=1&sig=a",
                     "outputAsset": {"id": "12"}, "startedAt": "2026-01-01T00:00:00+00:00",
                     "finishedAt": "2026-01-01T00:00:04.5+00:00"})
     assert done.progress == 100 and done.output_asset_id == "12" and done.detail == "took 4.5 s"
+    assert done.download_url.endswith("sig=a") and done.can_delete and not done.output_deleted
+    gone = job_row({"id": "10", "status": "SUCCEEDED", "outputDeleted": True})
+    assert gone.output_deleted and gone.download_url == "" and gone.output_url == ""
 
 
 def test_asset_records():

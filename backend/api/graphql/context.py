@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from backend.api.http import media_links, package_links
+from backend.api.inert import attachment
 from backend.api.graphql.loaders import Loaders
 from backend.config import Settings
 from backend.storage import LocalStorage, Storage, Storages
@@ -41,6 +42,19 @@ def playback_url(ctx: ApiContext, area: str, key: str) -> str:
     storage = ctx.storages.get(area)
     if isinstance(storage, LocalStorage):
         return _local_url(storage, key, ctx.media_key, media_links.expiry(time.time()))
+    return storage.playback_url(key)
+
+
+def download_url(ctx: ApiContext, area: str, key: str) -> str:
+    """Like `playback_url`, but the browser saves the file: a signed `dl=1` /media link (served as an
+    attachment) on local storage, a presigned URL asking S3 for `Content-Disposition: attachment`."""
+    storage = ctx.storages.get(area)
+    if isinstance(storage, LocalStorage):
+        path = storage.playback_url(key)
+        exp = media_links.expiry(time.time())
+        return media_links.sign(ctx.media_key, path, exp, download=True) if ctx.media_key else path
+    if hasattr(storage, "download_url"):
+        return storage.download_url(key, attachment(key))
     return storage.playback_url(key)
 
 

@@ -5,7 +5,8 @@ unsatisfiable range answers 416 with `Content-Range: bytes */size`; several rang
 If-Range that no longer matches, get the whole file (200). Keys go through the storage's
 `local_path`, which refuses anything outside its root. S3 media is played from presigned URLs.
 A request needs the signature GraphQL put in the URL (backend.api.http.media_links) or the API token
-as a bearer header; otherwise 403. GET/HEAD /media/pkg/<exp>/<sig>/<area>/<key> serves the files of
+as a bearer header; otherwise 403. A signed download link (`dl=1`, covered by its signature) is
+answered with `Content-Disposition: attachment; filename=…` so the browser saves the file. GET/HEAD /media/pkg/<exp>/<sig>/<area>/<key> serves the files of
 a streaming package under one signature for its folder (backend.api.http.package_links); on S3
 its playlists are served from here (relative URLs stay under the signed prefix) and its segments
 redirect to presigned URLs. Files are served inertly (backend.api.inert).
@@ -23,7 +24,7 @@ from litestar.response import Redirect, Stream
 
 from backend.api.http import media_links, package_links
 from backend.api.auth import token_matches
-from backend.api.inert import inert_media
+from backend.api.inert import attachment, inert_media
 from backend.storage import StorageError, content_type_for
 from backend.storage.base import safe_key
 
@@ -83,12 +84,13 @@ async def media_file(request: Request, area: FromPath[str], key: FromPath[str]) 
     if path is None:
         raise NotFoundException()
     state = request.app.state
+    download = request.query_params.get("dl") == "1"
     if not (media_links.verify(state.media_key, canonical, request.query_params.get("exp"),
-                               request.query_params.get("sig"))
+                               request.query_params.get("sig"), download=download)
             or token_matches(state.api_token, request.headers.get("authorization"))):
         raise PermissionDeniedException("media links are signed: take this file's URL from the GraphQL API "
-                                     "(mediaUrl, posterUrl, outputUrl) or send the API token")
-    return await serve_file(request, path, key)
+                                     "(mediaUrl, posterUrl, outputUrl, downloadUrl) or send the API token")
+    return await serve_file(request, path, key, download=download)
 
 
 TEXT_SUFFIXES = (".m3u8", ".mpd", ".vtt")
@@ -125,8 +127,9 @@ async def package_file(request: Request, exp: FromPath[str], sig: FromPath[str],
     return Redirect(storage.playback_url(key), status_code=302)
 
 
-async def serve_file(request: Request, path: Path, key: str) -> Response:
-    """`path` with byte ranges, ETag and Last-Modified (404 when it is not a file)."""
+async def serve_file(request: Request, path: Path, key: str, download: bool = False) -> Response:
+    """`path` with byte ranges, ETag and Last-Modified (404 when it is not a file); with `download`,
+    as an attachment the browser saves."""
     try:
         st = await asyncio.to_thread(path.stat)
     except OSError:
@@ -141,6 +144,8 @@ async def serve_file(request: Request, path: Path, key: str) -> Response:
                "Cache-Control": "no-cache"}
     media_type, inert = inert_media(content_type_for(key), key)  # never a page of this origin
     headers.update(inert)
+    if download:
+        headers["Content-Disposition"] = attachment(key)
 
     wanted = None
     range_header = request.headers.get("range")
