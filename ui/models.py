@@ -49,6 +49,7 @@ class AssetDetail:
     tags: list[str] = dataclasses.field(default_factory=list)
     comments: str = ""
     facts: list[list[str]] = dataclasses.field(default_factory=list)  # [label, value] rows
+    kind: str = "video"  # video | audio | image: what element shows it (media_kind)
 
 
 @dataclasses.dataclass
@@ -148,6 +149,23 @@ def _spans(values) -> list[list[float]]:
     return [[float(r["start"]), float(r["end"])] for r in values or [] if isinstance(r, dict)]
 
 
+IMAGE_EXTENSIONS = ("gif", "jpg", "jpeg", "png", "webp", "bmp", "tif", "tiff", "avif")
+AUDIO_EXTENSIONS = ("mp3", "m4a", "aac", "wav", "flac", "ogg", "oga", "opus")
+
+
+def media_kind(d: dict) -> str:
+    """"image" for a still or animated picture (GIF, JPEG, PNG, WebP …: a <video> cannot play those),
+    "audio" for a file without a picture, else "video"."""
+    name = (d.get("filename") or d.get("storageKey") or "").lower()
+    ext = name.rsplit(".", 1)[-1] if "." in name else ""
+    container = (d.get("container") or "").lower()
+    if ext in IMAGE_EXTENSIONS or container in ("image2", "gif") or container.endswith("_pipe"):
+        return "image"
+    if (not d.get("videoCodec") and d.get("audioCodec")) or ext in AUDIO_EXTENSIONS:
+        return "audio"
+    return "video"
+
+
 def asset_detail(d: dict) -> AssetDetail:
     fps = float(d.get("frameRate") or 0.0)
     audio = ""
@@ -203,6 +221,7 @@ def asset_detail(d: dict) -> AssetDetail:
         tags=[str(t) for t in d.get("tags") or []],
         comments=d.get("comments") or "",
         facts=facts,
+        kind=media_kind(d),
     )
 
 

@@ -1,7 +1,8 @@
 """Queue and downloads in headless Chromium (issue 23): the ⬇ link saves the output's bytes (a plain
 <a download> to a link served as an attachment, not a page of the client-side router), a job whose
-output was deleted says so instead of offering a dead link, finished jobs can be deleted one by
-one or per filter (with a confirmation), and "Cancelled" is a filter of its own."""
+output was deleted says so instead of offering a dead link, image and audio outputs open in an
+<img> / <audio> (not a dead <video>), finished jobs can be deleted one by one or per filter (with a
+confirmation), and "Cancelled" is a filter of its own."""
 from __future__ import annotations
 
 import time
@@ -24,11 +25,11 @@ def graphql(server, query: str, variables: dict | None = None) -> dict:
     return body["data"]
 
 
-def make_job(server, name: str, wait_for: tuple[str, ...] = ("succeeded",)) -> dict:
+def make_job(server, name: str, wait_for: tuple[str, ...] = ("succeeded",), preset_name: str = "H.264 480p") -> dict:
     data = graphql(server, '{ assets(search: "Color bars") { nodes { id filename } } '
                            'presets { id name } }')
     source = next(a for a in data["assets"]["nodes"] if a["filename"] == SHORT)
-    preset = next(p for p in data["presets"] if p["name"] == "H.264 480p")
+    preset = next(p for p in data["presets"] if p["name"] == preset_name)
     job = graphql(server, 'mutation($i: CreateJobInput!) { createJob(input: $i) { id } }', {"i": {
         "sourceId": source["id"], "presetId": preset["id"], "trimStart": 0, "trimEnd": 2, "outputName": name}})
     job_id = job["createJob"]["id"]
@@ -84,6 +85,27 @@ def test_a_deleted_output_is_marked_not_linked(page, server):
             {"id": job["outputAsset"]["id"]})
     row.locator(".job-output-deleted").wait_for(timeout=15_000)  # the poller brings the news
     assert row.locator(".job-download").count() == 0 and row.locator(".job-play").count() == 0
+
+
+def test_image_and_audio_outputs_get_their_own_player(page, server, artifacts):
+    for preset, name, selector in (("GIF preview", "ui-gif", "#player-image"),
+                                   ("Poster JPEG", "ui-poster", "#player-image"),
+                                   ("AAC audio", "ui-audio", "audio#player")):
+        job = make_job(server, name, preset_name=preset)
+        row = row_of(page, job["id"])
+        row.locator(".job-play").click()
+        page.wait_for_function("n => document.querySelector('#editor-title')?.textContent.startsWith(n)", arg=name)
+        page.wait_for_selector(selector)
+        assert page.locator("video#player").count() == 0, preset
+        if selector == "#player-image":  # the picture decoded: a real image, not a broken icon
+            page.wait_for_function("() => { const i = document.querySelector('#player-image');"
+                                   " return i.complete && i.naturalWidth > 0 }")
+            assert page.get_attribute("#player-image", "alt").startswith(name)
+        else:
+            page.wait_for_function("() => document.querySelector('audio#player').readyState >= 1")
+            duration = page.eval_on_selector("audio#player", "a => a.duration")
+            assert abs(duration - 2) < 0.2, duration
+        page.screenshot(path=str(artifacts / f"23-output-{name}.png"))
 
 
 def test_cancelled_is_its_own_filter_and_jobs_can_be_deleted(page, server):

@@ -106,6 +106,18 @@ def test_job_row_running_and_failed():
     assert gone.output_deleted and gone.download_url == "" and gone.output_url == ""
 
 
+def test_media_kind_picks_the_element():
+    from ui.models import media_kind
+
+    assert media_kind({"filename": "a.gif", "container": "gif", "videoCodec": "gif"}) == "image"
+    assert media_kind({"filename": "poster.jpg", "container": "image2", "videoCodec": "mjpeg"}) == "image"
+    assert media_kind({"filename": "x.png", "container": "png_pipe", "videoCodec": "png"}) == "image"
+    assert media_kind({"filename": "a.m4a", "container": "mov,mp4,m4a", "audioCodec": "aac"}) == "audio"
+    assert media_kind({"filename": "a.mp4", "container": "mov,mp4", "audioCodec": "aac"}) == "audio"  # no picture
+    assert media_kind({"filename": "a.mp4", "videoCodec": "h264", "audioCodec": "aac"}) == "video"
+    assert media_kind({"filename": "a.avi", "container": "avi", "videoCodec": "mjpeg"}) == "video"
+
+
 def test_asset_records():
     row = asset_row({"id": 3, "filename": "clip.webm", "status": "ERROR", "errorMessage": "not a media file"})
     assert row.status == "error" and row.error == "not a media file" and row.resolution == ""

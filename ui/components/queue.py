@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from ui.components.theme import ACCENT, BAD, BORDER, FAINT, MUTED, OK, PANEL_2, TEXT, panel, panel_title, status_badge
+from ui.components.theme import ACCENT, BAD, BORDER, DANGER_SOLID, FAINT, MUTED, OK, PANEL_2, TEXT, panel, panel_title, status_badge
 from ui.models import JobRow
 from ui.state.queue import QueueState
 from ui.statuses import CANCELLED, FAILED, SUCCEEDED
@@ -108,7 +108,8 @@ def _confirm_dialog() -> rx.Component:
                 rx.alert_dialog.cancel(rx.button("Keep", variant="soft", color_scheme="gray", id="confirm-keep")),
                 rx.alert_dialog.action(
                     rx.button(rx.cond(QueueState.confirm == "cancel", "Cancel job", "Delete"),
-                              color_scheme="red", on_click=QueueState.confirmed, id="confirm-queue-action"),
+                              color_scheme="red", on_click=QueueState.confirmed, id="confirm-queue-action",
+                              background=DANGER_SOLID),
                 ),
                 spacing="3", justify="end", padding_top="12px",
             ),
@@ -141,11 +142,9 @@ def queue_panel() -> rx.Component:
         ),
         rx.box(
             rx.segmented_control.root(
-                rx.segmented_control.item("All", value="all"),
-                rx.segmented_control.item("Active", value="active"),
-                rx.segmented_control.item("Done", value="done"),
-                rx.segmented_control.item("Failed", value="failed"),
-                rx.segmented_control.item("Cancelled", value="cancelled"),
+                *[rx.segmented_control.item(label, value=value)
+                  for label, value in (("All", "all"), ("Active", "active"), ("Done", "done"),
+                                       ("Failed", "failed"), ("Cancelled", "cancelled"))],
                 value=QueueState.filter,
                 on_change=QueueState.set_filter,
                 size="1",

@@ -410,13 +410,27 @@
     return tag === "input" || tag === "textarea" || tag === "select" || el.isContentEditable ||
       ["combobox", "radio", "option", "menuitem", "slider", "tab", "checkbox"].includes(role);
   }
+  /* The library is a listbox of focusable rows: ↑/↓ move between them, Enter (or Space) opens one. */
+  function onLibraryKey(e, row) {
+    if (e.key === "Enter" || e.key === " ") { e.preventDefault(); row.click(); return true; }
+    if (e.key === "ArrowDown" || e.key === "ArrowUp") {
+      const rows = Array.from(document.querySelectorAll("#asset-list [role=option]"));
+      const next = rows[rows.indexOf(row) + (e.key === "ArrowDown" ? 1 : -1)];
+      e.preventDefault();
+      if (next) { next.focus(); next.scrollIntoView({ block: "nearest" }); }
+      return true;
+    }
+    return false;
+  }
   function onKey(e) {
     const t = e.target;
     if ((t && (t.id === "in-point" || t.id === "out-point")) && e.key === "Enter") {
       e.preventDefault(); t.blur(); return;
     }
+    const row = t && t.closest && t.closest("#asset-list [role=option]");
+    if (row && !e.ctrlKey && !e.metaKey && !e.altKey && onLibraryKey(e, row)) return;
     if (e.ctrlKey || e.metaKey || e.altKey || typing(t)) return;
-    if (document.querySelector("[role=dialog], [role=alertdialog], [role=listbox]")) return;
+    if (document.querySelector("[role=dialog], [role=alertdialog], [role=listbox]:not(#asset-list)")) return;
     const m = meta(); if (!m || !video()) return;
     const k = e.key;
     const handled = {
@@ -434,13 +448,33 @@
   }
 
   /* ---------------------------------------------------------------- wiring */
+  function showPlaying() { // the play button shows pause while playing (theme.py: #play-toggle[data-playing])
+    const b = $("play-toggle"); const v = video();
+    if (!b) return;
+    const playing = !!(v && !v.paused && !v.ended) || !!shuttle;
+    b.setAttribute("data-playing", playing ? "true" : "false");
+    b.setAttribute("aria-label", playing ? "Pause" : "Play");
+  }
   function onMedia(e) {
     if (!e.target || e.target.id !== "player") return;
     if (e.type === "play" || e.type === "playing") kick();
+    showPlaying();
     paintHead();
   }
-  ["play", "playing", "pause", "seeked", "timeupdate", "loadedmetadata", "emptied"].forEach((type) =>
+  /* With focus on the player (after clicking the picture) its native controls also take Space and
+   * the arrows: both would toggle, and nothing seems to happen. The editor's keys win: handled
+   * here in the capture phase, before the element, with the native default prevented. */
+  const PLAYER_KEYS = [" ", "k", "K", "j", "J", "l", "L", "ArrowLeft", "ArrowRight", "Home", "End"];
+  function onPlayerKey(e) {
+    const t = e.target;
+    if (!t || t.id !== "player" || e.ctrlKey || e.metaKey || e.altKey || !PLAYER_KEYS.includes(e.key)) return;
+    e.preventDefault();
+    e.stopPropagation();
+    if (e.type === "keydown") onKey(e);
+  }
+  ["play", "playing", "pause", "ended", "seeked", "timeupdate", "loadedmetadata", "emptied"].forEach((type) =>
     document.addEventListener(type, onMedia, true));
+  ["keydown", "keypress", "keyup"].forEach((type) => document.addEventListener(type, onPlayerKey, true));
   document.addEventListener("pointerdown", onDown, true);
   document.addEventListener("pointermove", onMove, true);
   document.addEventListener("pointerup", onUp, true);
@@ -468,6 +502,9 @@
     let watched = null;
     const ro = new ResizeObserver(() => { if (zoom > maxZoom()) setZoom(maxZoom(), 0, 0); redraw(); });
     setInterval(() => { // the viewport is rendered by React after this script runs, and again per page
+      // the upload's hidden file input (react-dropzone's, no props of ours reach it) gets a name
+      document.querySelectorAll("input[type=file]:not([aria-label])").forEach((i) =>
+        i.setAttribute("aria-label", "Files to upload"));
       const vp = viewport();
       if (vp && vp !== watched) { if (watched) ro.unobserve(watched); ro.observe(vp); watched = vp; loadWave(); }
     }, 500);
