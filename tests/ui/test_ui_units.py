@@ -297,3 +297,24 @@ def test_ui_status_names_are_the_graphql_enum_values():
     assert statuses.JOB_STATUSES == enum_values("JobStatus") == backend_statuses.JOB_STATUSES
     assert statuses.ASSET_STATUSES == enum_values("AssetStatus") == backend_statuses.ASSET_STATUSES
     assert set(statuses.ACTIVE) == set(backend_statuses.ACTIVE)
+
+
+def test_in_out_entry_forms():
+    from ui.timecode import parse_entry
+
+    assert parse_entry("00:00:03.500", 25) == 3.5  # the usual form still works
+    assert parse_entry("00:00:03:10", 25) == 3.4  # SMPTE: frame 10 at 25 fps
+    assert parse_entry("01:00:00:00", 25) == 3600
+    assert parse_entry("150f", 30) == 5.0 and parse_entry("150 F", 25) == 6.0
+    assert parse_entry("+2s", 25, current=1.0) == 3.0 and parse_entry("+1.5", 25, current=1.0) == 2.5
+    assert parse_entry("-10f", 25, current=1.0) == 0.6
+    # drop-frame (29.97): 00:01:00;02 is the 1,800th frame (00;00 and 00;01 of minute 1 do not exist)
+    ntsc = 30000 / 1001
+    assert abs(parse_entry("00:01:00;02", ntsc) - 1800 / ntsc) < 1e-9
+    assert abs(parse_entry("00:10:00;00", ntsc) - 17982 / ntsc) < 1e-9  # every tenth minute keeps its labels
+    assert abs(parse_entry("00:01:00:02", ntsc) - 1802 / ntsc) < 1e-9  # ':' counts every label
+    for bad, fps, why in (("00:00:01:25", 25, "does not exist"), ("00:01:00;00", ntsc, "skipped"),
+                          ("00:00:01:02", None, "frame rate"), ("12f", 0, "frame rate"),
+                          ("soon", 25, "HH:MM:SS:FF"), ("00:61:00:00", 25, "below 60")):
+        with pytest.raises(ValueError, match=why):
+            parse_entry(bad, fps)

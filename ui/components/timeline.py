@@ -112,6 +112,7 @@ def _tc_field(id_: str, label: str, value, rev, on_commit) -> rx.Component:
             default_value=value,
             key=value + "-" + rev.to_string(),
             on_blur=on_commit,
+            title="HH:MM:SS.mmm, SMPTE HH:MM:SS:FF (;FF drop-frame), frames 150f, or relative +2s / -10f",
             spell_check=False,
             auto_complete="off",
             style={"width": "112px", "font_family": MONO, "font_size": "13px", "padding": "4px 8px",
