@@ -2,7 +2,8 @@
 violation with the page empty, a clip open, a job running, the delete dialog and the cancel
 confirmation open; a keyboard reaches and opens a library row; Space after clicking the picture
 toggles playback once and the play button shows the state; the tag field keeps fast typing and
-Backspace removes the last tag; the favicon exists.
+Backspace removes the last tag; the favicon exists; and with the keyboard alone a person opens a
+clip, sets in and out, picks a preset, submits, cancels (confirming), retries and downloads.
 
 axe-core 4.14.1 is vendored (tests/ui/vendor/axe.min.js, MPL-2.0, from the npm package) and
 injected into the page, so the audit needs no network.
@@ -22,7 +23,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.timeout(600)]
 AXE = Path(__file__).parent / "vendor" / "axe.min.js"
 CLIP = "Test pattern 720p.mp4"  # 20 s, 1280x720, 30 fps
 WEBM = "Mandelbrot 360p.webm"
-SLOW_PRESET = "H.264 1080p a11y slow"
+SLOW_PRESET = "Slow a11y 1080p"  # the only preset starting with "S": typeahead finds it
 
 
 def graphql(server, query: str, variables: dict | None = None) -> dict:
@@ -181,3 +182,68 @@ def test_tag_field_keeps_fast_typing_and_backspace_removes_the_last_tag(page):
     remove.focus()
     page.keyboard.press("Enter")
     page.wait_for_function("n => document.querySelectorAll('.tag-chip').length === n", arg=start + 1)
+
+
+def tab_to(page, selector: str, limit: int = 150) -> None:
+    """Press Tab until the focused element matches `selector` (as a keyboard user would)."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if page.evaluate("s => !!document.activeElement?.matches(s)", selector):
+            return
+    raise AssertionError(f"Tab never reached {selector}")
+
+
+def test_keyboard_alone_opens_cuts_submits_cancels_retries_and_downloads(browser, server, artifacts):
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, accept_downloads=True)
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    try:
+        ui_stack.sign_in(page, server[0])  # the login form, typed
+        page.wait_for_selector("#asset-item")
+        tab_to(page, f"#asset-item[data-name='{CLIP}']")
+        page.keyboard.press("Enter")
+        page.wait_for_function("n => document.querySelector('#editor-title')?.textContent === n", arg=CLIP)
+        page.wait_for_function("() => document.querySelector('#player')?.readyState >= 2")
+        tab_to(page, "#player")
+        for _ in range(30):  # 1 s at 30 fps
+            page.keyboard.press("ArrowRight")
+        page.keyboard.press("i")
+        page.wait_for_function("() => document.querySelector('#in-point').value === '00:00:01.000'")
+        for _ in range(9):  # 3 s on, ten frames a press (a short cut: the retry below runs to the end)
+            page.keyboard.press("Shift+ArrowRight")
+        page.keyboard.press("o")
+        page.wait_for_function("() => document.querySelector('#out-point').value === '00:00:04.000'")
+
+        tab_to(page, "#preset-select")
+        page.keyboard.press("Enter")
+        page.wait_for_selector("[role=listbox]")
+        page.keyboard.type("Slow", delay=0)  # the select's typeahead
+        page.keyboard.press("Enter")
+        page.wait_for_function("n => document.querySelector('#preset-select').textContent.includes(n)", arg=SLOW_PRESET)
+        tab_to(page, "#output-name")
+        page.keyboard.press("Control+A")
+        page.keyboard.type("keyboard-only", delay=0)
+        tab_to(page, "#submit-job")
+        page.keyboard.press("Enter")
+        row = page.locator("#job-row", has_text="keyboard-only.mp4").first
+        row.and_(page.locator("[data-status=running]")).wait_for(timeout=60_000)
+
+        tab_to(page, "#job-row[data-status=running] .job-cancel")
+        page.keyboard.press("Enter")
+        page.wait_for_selector("[role=alertdialog]")
+        tab_to(page, "#confirm-queue-action", limit=5)  # the dialog keeps the focus inside
+        page.keyboard.press("Enter")
+        row.and_(page.locator("[data-status=cancelled]")).wait_for()
+
+        tab_to(page, "#job-row[data-status=cancelled] .job-retry")
+        page.keyboard.press("Enter")
+        row.and_(page.locator("[data-status=succeeded]")).wait_for(timeout=180_000)
+        assert "attempt 2" in row.inner_text()
+        tab_to(page, "#job-row[data-status=succeeded] .job-download")
+        with page.expect_download() as info:
+            page.keyboard.press("Enter")
+        assert info.value.suggested_filename == "keyboard-only.mp4"
+        assert info.value.path().stat().st_size > 10_000
+        page.screenshot(path=str(artifacts / "23-keyboard-only.png"))
+    finally:
+        context.close()

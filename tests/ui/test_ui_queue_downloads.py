@@ -1,8 +1,9 @@
-"""Queue and downloads in headless Chromium (issue 23): the ⬇ link saves the output's bytes (a plain
-<a download> to a link served as an attachment, not a page of the client-side router), a job whose
-output was deleted says so instead of offering a dead link, image and audio outputs open in an
-<img> / <audio> (not a dead <video>), finished jobs can be deleted one by one or per filter (with a
-confirmation), and "Cancelled" is a filter of its own."""
+"""Queue, downloads and library paging in headless Chromium (issue 23): the ⬇ link saves the
+output's bytes (a plain <a download> to a link served as an attachment, not a page of the
+client-side router), a job whose output was deleted says so instead of offering a dead link, image
+and audio outputs open in an <img> / <audio> (not a dead <video>), finished jobs can be deleted one
+by one or per filter (with a confirmation), "Cancelled" is a filter of its own, and the library
+pages past its first 100 assets."""
 from __future__ import annotations
 
 import time
@@ -137,3 +138,31 @@ def test_cancelled_is_its_own_filter_and_jobs_can_be_deleted(page, server):
     page.wait_for_function("() => document.querySelectorAll('#job-row').length === 0")
     left = graphql(server, "{ jobs(first: 50) { nodes { status } } }")["jobs"]["nodes"]
     assert left == []  # succeeded gone; the cancelled one was deleted before
+
+
+def test_the_library_pages_past_its_first_page(page, server):
+    """450 error assets (rows only, no files): the list shows the first page and 'Show N more'
+    brings the rest, page by page, to the last one."""
+    from backend.catalog.tables import MediaAsset
+
+    async def add_rows():
+        rows = [MediaAsset(filename=f"bulk-{i:04d}.mp4", storage_key=f"bulk/{i:04d}.mp4", status="error",
+                           error_message="not real") for i in range(450)]
+        await MediaAsset.insert(*rows)
+
+    ui_stack.on_catalog(server[1], add_rows)
+    page.locator("#asset-area-filter").get_by_role("radio", name="Sources").click()
+    page.click("#asset-status-filter")
+    page.get_by_role("option", name="Error", exact=True).click()
+    page.wait_for_function("() => document.querySelector('#asset-more')?.textContent.includes('350 more')")
+    assert page.locator("#asset-item").count() == 100
+    for shown in (200, 300, 400, 450):
+        page.click("#asset-more")
+        page.wait_for_function("n => document.querySelectorAll('#asset-item').length === n", arg=shown)
+    page.wait_for_timeout(16_000)  # the poller's library refresh (every 5th tick) keeps all pages shown
+    assert page.locator("#asset-item").count() == 450
+    assert page.locator("#asset-more").count() == 0
+    names = page.eval_on_selector_all("#asset-item", "els => els.map(e => e.dataset.name)")
+    assert len(set(names)) == 450 and "bulk-0000.mp4" in names and "bulk-0449.mp4" in names
+    page.locator("#asset-item").last.scroll_into_view_if_needed()
+    assert page.locator("#asset-item").last.is_visible()

@@ -170,9 +170,15 @@ def library_panel() -> rx.Component:
             rx.text(LibraryState.list_error, color=BAD, size="1", padding="8px 12px"),
         ),
         rx.box(
-            rx.foreach(LibraryState.assets, asset_item),
+            rx.box(  # options only (axe: a listbox holds no buttons); "Show more" comes after it
+                rx.foreach(LibraryState.assets, asset_item),
+                id="asset-listbox", role="listbox", aria_label="Library",
+                display="flex", flex_direction="column", gap="2px",
+            ),
             rx.cond(LibraryState.more_text != "",
-                    rx.text(LibraryState.more_text, size="1", color=FAINT, padding="8px 10px")),
+                    rx.button(rx.icon("chevrons-down", size=14, aria_hidden="true"), "Show ",
+                              LibraryState.more_text, size="1", variant="soft", color_scheme="gray",
+                              on_click=LibraryState.load_more, id="asset-more", margin="6px 4px")),
             rx.cond(
                 (LibraryState.total == 0) & ~LibraryState.loading,
                 rx.vstack(
@@ -183,8 +189,6 @@ def library_panel() -> rx.Component:
                 ),
             ),
             id="asset-list",
-            role="listbox",
-            aria_label="Library",
             flex="1", overflow_y="auto", padding="6px", min_height="0",
             display="flex", flex_direction="column", gap="2px",
         ),

@@ -414,7 +414,7 @@
   function onLibraryKey(e, row) {
     if (e.key === "Enter" || e.key === " ") { e.preventDefault(); row.click(); return true; }
     if (e.key === "ArrowDown" || e.key === "ArrowUp") {
-      const rows = Array.from(document.querySelectorAll("#asset-list [role=option]"));
+      const rows = Array.from(document.querySelectorAll("#asset-listbox [role=option]"));
       const next = rows[rows.indexOf(row) + (e.key === "ArrowDown" ? 1 : -1)];
       e.preventDefault();
       if (next) { next.focus(); next.scrollIntoView({ block: "nearest" }); }
@@ -427,10 +427,10 @@
     if ((t && (t.id === "in-point" || t.id === "out-point")) && e.key === "Enter") {
       e.preventDefault(); t.blur(); return;
     }
-    const row = t && t.closest && t.closest("#asset-list [role=option]");
+    const row = t && t.closest && t.closest("#asset-listbox [role=option]");
     if (row && !e.ctrlKey && !e.metaKey && !e.altKey && onLibraryKey(e, row)) return;
     if (e.ctrlKey || e.metaKey || e.altKey || typing(t)) return;
-    if (document.querySelector("[role=dialog], [role=alertdialog], [role=listbox]:not(#asset-list)")) return;
+    if (document.querySelector("[role=dialog], [role=alertdialog], [role=listbox]:not(#asset-listbox)")) return;
     const m = meta(); if (!m || !video()) return;
     const k = e.key;
     const handled = {

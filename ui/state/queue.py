@@ -160,6 +160,8 @@ class QueueState(AppState):
                                 "" if library.status_filter == "all" else library.status_filter,
                                 "" if library.area_filter == "all" else library.area_filter)
                     lib_pending = any(a.status == PENDING for a in library.assets)
+                    lib_shown = len(library.assets)  # keep the pages the person has loaded
+                    lib_scanning = library.scanning  # a scan registers assets as it goes: show them
                     editor = await self.get_state(EditorState)
                     open_pending = editor.has_asset and editor.asset.status != ERROR and (
                         editor.asset.status == PENDING
@@ -181,17 +183,18 @@ class QueueState(AppState):
                     finished = self._apply_page(result)
                     self._apply_status(status)
                     active = self.active_count or any(j.can_cancel for j in self.jobs)
-                refresh_library = finished or lib_pending or tick % 5 == 0
+                refresh_library = finished or lib_pending or tick % 5 == 0 or (lib_scanning and tick % 2 == 0)
                 if refresh_library:
                     try:
-                        rows, total = await api.list_assets(lib_args[0], lib_args[1], LIST_LIMIT, area=lib_args[2])
+                        rows, total, cursor = await api.list_assets_upto(
+                            lib_args[0], lib_args[1], lib_args[2], max(LIST_LIMIT, lib_shown))
                     except api.ApiError:
                         rows = None
                     if rows is not None:
                         async with self:
                             library = await self.get_state(LibraryState)
                             library.assets = [asset_row(r) for r in rows]
-                            library.total = total
+                            library.total, library._next_cursor = total, cursor or ""
                 if open_expiring:
                     yield EditorState.refresh_asset
                 if open_pending and open_id and tick % 2 == 0:
