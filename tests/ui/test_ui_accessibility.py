@@ -184,6 +184,24 @@ def test_tag_field_keeps_fast_typing_and_backspace_removes_the_last_tag(page):
     page.wait_for_function("n => document.querySelectorAll('.tag-chip').length === n", arg=start + 1)
 
 
+def test_in_and_out_handles_are_sliders(page):
+    """The open clip (Mandelbrot, 25 fps): Tab reaches the in handle; ←/→ step a frame, Shift ten,
+    pressed as fast as the keyboard repeats; the value reads as a timecode."""
+    page.locator("#asset-search").focus()
+    tab_to(page, "#tl-in")
+    assert page.get_attribute("#tl-in", "role") == "slider" and page.get_attribute("#tl-in", "aria-label") == "In point"
+    for key in ("ArrowRight",) * 5 + ("Shift+ArrowRight",):
+        page.keyboard.press(key)
+    page.wait_for_function("() => document.querySelector('#in-point').value === '00:00:00.600'")
+    page.keyboard.press("ArrowLeft")
+    page.wait_for_function("() => document.querySelector('#tl-in').getAttribute('aria-valuetext') === '00:00:00.560'")
+    page.keyboard.press("Tab")
+    assert page.evaluate("() => document.activeElement.id") == "tl-out"
+    page.keyboard.press("Shift+ArrowLeft")
+    page.wait_for_function("() => document.querySelector('#out-point').value === '00:00:07.600'")
+    assert page.get_attribute("#tl-out", "aria-valuenow") == "7.6"
+
+
 def tab_to(page, selector: str, limit: int = 150) -> None:
     """Press Tab until the focused element matches `selector` (as a keyboard user would)."""
     for _ in range(limit):

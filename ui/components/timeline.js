@@ -90,9 +90,16 @@
     if (drag) return;
     PAINTED.forEach((id) => { const el = $(id); if (el) { el.style.left = ""; el.style.width = ""; } });
   }
+  const pendingPoint = {}; // in/out values moved by keys that React has not rendered yet
   new MutationObserver((records) => {
     const mine = records.filter((r) => r.target.id === "timeline");
     if (!mine.length) return;
+    const now = meta();
+    if (now) {
+      if (pendingPoint.in !== undefined && Math.abs(now.inS - pendingPoint.in) < 1e-4) delete pendingPoint.in;
+      if (pendingPoint.out !== undefined && Math.abs(now.outS - pendingPoint.out) < 1e-4) delete pendingPoint.out;
+      if (mine.some((r) => r.attributeName === "data-duration")) { delete pendingPoint.in; delete pendingPoint.out; }
+    }
     if (mine.some((r) => ["data-in", "data-out", "data-duration"].includes(r.attributeName))) clearPaint();
     if (mine.some((r) => r.attributeName === "data-duration")) setZoom(1, 0, 0);
     if (mine.some((r) => r.attributeName === "data-waveform")) loadWave();
@@ -422,11 +429,38 @@
     }
     return false;
   }
+  /* A focused in/out handle is a slider: ←/→ move it a frame (Shift: ten), Home/End to the ends.
+   * Keys repeat faster than the state answers: a moved value stays `pendingPoint` until React has
+   * rendered it (the #timeline data attribute equals it), so each press steps from the last one. */
+  function onHandleKey(e, edge) {
+    const m = meta();
+    if (!m || !(m.duration > 0)) return false;
+    const f = frame(m.fps);
+    const steps = { ArrowLeft: -1, ArrowRight: 1, ArrowDown: -1, ArrowUp: 1 }[e.key];
+    const inS = pendingPoint.in !== undefined ? pendingPoint.in : m.inS;
+    const outS = pendingPoint.out !== undefined ? pendingPoint.out : m.outS;
+    m.inS = inS; m.outS = outS;
+    let t;
+    if (steps !== undefined) t = (edge === "in" ? inS : outS) + steps * (e.shiftKey ? 10 : 1) * f;
+    else if (e.key === "Home") t = edge === "in" ? 0 : m.inS + f;
+    else if (e.key === "End") t = edge === "in" ? m.outS - f : m.duration;
+    else return false;
+    e.preventDefault();
+    t = edge === "in" ? Math.min(Math.max(snap(t, m.fps), 0), snap(m.outS - f, m.fps))
+                      : Math.max(Math.min(snap(t, m.fps), m.duration), snap(m.inS + f, m.fps));
+    pendingPoint[edge] = t;
+    paintSelection(edge === "in" ? t : m.inS, edge === "in" ? m.outS : t);
+    seek(t);
+    commit(edge === "in" ? { edge, in: t } : { edge, out: t });
+    return true;
+  }
   function onKey(e) {
     const t = e.target;
     if ((t && (t.id === "in-point" || t.id === "out-point")) && e.key === "Enter") {
       e.preventDefault(); t.blur(); return;
     }
+    if (t && (t.id === "tl-in" || t.id === "tl-out") && !e.ctrlKey && !e.metaKey && !e.altKey &&
+        onHandleKey(e, t.id === "tl-in" ? "in" : "out")) return;
     const row = t && t.closest && t.closest("#asset-listbox [role=option]");
     if (row && !e.ctrlKey && !e.metaKey && !e.altKey && onLibraryKey(e, row)) return;
     if (e.ctrlKey || e.metaKey || e.altKey || typing(t)) return;

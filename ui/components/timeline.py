@@ -254,9 +254,22 @@ def _edge_color():
 
 
 def _handle(id_: str, pct) -> rx.Component:
+    """An in/out handle: dragged with the pointer, or focused and moved with ←/→ (a frame; Shift:
+    ten) as a slider whose value a screen reader reads as a timecode (timeline.js does the keys)."""
+    is_in = id_ == "tl-in"
     return rx.box(
         rx.box(width="2px", height="100%", background=_edge_color(), margin="0 auto"),
         id=id_,
+        role="slider",
+        tab_index=0,
+        aria_label="In point" if is_in else "Out point",
+        custom_attrs={
+            "aria-valuemin": "0",
+            "aria-valuemax": EditorState.asset.duration.to_string(),
+            "aria-valuenow": (EditorState.in_s if is_in else EditorState.out_s).to_string(),
+            "aria-valuetext": EditorState.in_text if is_in else EditorState.out_text,
+            "aria-orientation": "horizontal",
+        },
         position="absolute", top="-4px", bottom="-4px", left=pct.to_string() + "%",
         width="14px", margin_left="-7px", cursor="ew-resize", z_index="3",
         _before={"content": "''", "position": "absolute", "top": "0", "left": "1px", "width": "12px",
