@@ -104,7 +104,7 @@ def _unwrap(response: httpx.Response) -> dict:
     return payload.get("data") or {}
 
 
-async def gql(query: str, variables: dict[str, Any] | None = None) -> dict:
+async def gql(query: str, variables: dict[str, Any] | None = None, timeout: float | None = None) -> dict:
     """Run one GraphQL operation and return its `data`; raises ApiError.
 
     A tab without a session has no identity the API would accept: it is answered here, as the API
@@ -112,8 +112,9 @@ async def gql(query: str, variables: dict[str, Any] | None = None) -> dict:
     if not _session.get():
         raise ApiError("Sign in to use MPR.", "UNAUTHENTICATED")
     try:
+        extra = {"timeout": httpx.Timeout(timeout, connect=5.0)} if timeout else {}
         response = await _client().post(
-            endpoint(), json={"query": query, "variables": variables or {}}, headers=_headers()
+            endpoint(), json={"query": query, "variables": variables or {}}, headers=_headers(), **extra
         )
     except httpx.HTTPError as exc:
         raise ApiError(f"The API is not reachable ({type(exc).__name__}).", "UNREACHABLE") from exc
@@ -131,7 +132,7 @@ ASSET_FULL = """id filename storageArea storageKey size status errorMessage dura
 PRESET = """id name description builtin kind container videoCodec audioCodec maxWidth maxHeight
   summary"""
 JOB_ROW = """id status progress fps speed etaSeconds attempt maxAttempts error trimStart trimEnd
-  accurateTrim outputFilename createdAt startedAt finishedAt outputUrl
+  accurateTrim outputFilename createdAt startedAt finishedAt outputUrl downloadUrl outputDeleted
   source { id filename } preset { id name kind } presetSnapshot outputAsset { id }
   playbackUrl storyboardUrl templateSnapshot"""
 TEMPLATE = "id name description builtin packaging outputs { role summary }"
@@ -140,16 +141,37 @@ TEMPLATE = "id name description builtin packaging outputs { role summary }"
 # ------------------------------------------------------------------ reads
 async def list_assets(search: str = "", status: str = "", first: int = 100, area: str = ""
                       ) -> tuple[list[dict], int]:
+    rows, total, _ = await list_assets_page(search, status, first, area)
+    return rows, total
+
+
+async def list_assets_page(search: str = "", status: str = "", first: int = 100, area: str = "",
+                           after: str | None = None) -> tuple[list[dict], int, str | None]:
+    """(assets, total matching, cursor to ask for the next page with, or None at the end)."""
     data = await gql(
-        f"""query($first: Int, $search: String, $status: [AssetStatus!], $area: String) {{
-          assets(first: $first, search: $search, status: $status, area: $area) {{
-            totalCount nodes {{ {ASSET_ROW} }} }}
+        f"""query($first: Int, $after: String, $search: String, $status: [AssetStatus!], $area: String) {{
+          assets(first: $first, after: $after, search: $search, status: $status, area: $area) {{
+            totalCount pageInfo {{ endCursor hasNextPage }} nodes {{ {ASSET_ROW} }} }}
         }}""",
-        {"first": first, "search": search or None, "status": [status.upper()] if status else None,
-         "area": area or None},
+        {"first": first, "after": after, "search": search or None,
+         "status": [status.upper()] if status else None, "area": area or None},
     )
     conn = data["assets"]
-    return conn["nodes"], conn["totalCount"]
+    page = conn.get("pageInfo") or {}
+    return conn["nodes"], conn["totalCount"], page.get("endCursor") if page.get("hasNextPage") else None
+
+
+API_PAGE = 100  # the most rows one connection page gives (backend MAX_PAGE)
+
+
+async def list_assets_upto(search: str, status: str, area: str, want: int) -> tuple[list[dict], int, str | None]:
+    """The first `want` matching assets (page after page of API_PAGE), the total and the cursor after them."""
+    rows, total, cursor = await list_assets_page(search, status, min(want, API_PAGE), area)
+    while cursor and len(rows) < want:
+        more, total, cursor = await list_assets_page(search, status, min(want - len(rows), API_PAGE), area,
+                                                     after=cursor)
+        rows += more
+    return rows, total, cursor
 
 
 async def get_asset(asset_id: str) -> dict | None:
@@ -188,8 +210,12 @@ async def system_status() -> dict:
 
 
 # ------------------------------------------------------------------ writes
+SCAN_TIMEOUT = 3600.0  # a scan probes every new file: hundreds take minutes, not the 30 s of a query
+
+
 async def scan_folder() -> dict:
-    data = await gql("mutation { scanMediaFolder { added updated unchanged errors skipped } }")
+    data = await gql("mutation { scanMediaFolder { added updated unchanged errors skipped } }",
+                     timeout=SCAN_TIMEOUT)
     return data["scanMediaFolder"]
 
 
@@ -228,6 +254,17 @@ async def cancel_job(job_id: str) -> dict:
 async def retry_job(job_id: str) -> dict:
     data = await gql(f"mutation($id: ID!) {{ retryJob(id: $id) {{ {JOB_ROW} }} }}", {"id": job_id})
     return data["retryJob"]
+
+
+async def delete_job(job_id: str) -> dict:
+    data = await gql("mutation($id: ID!) { deleteJob(id: $id) { ids count } }", {"id": job_id})
+    return data["deleteJob"]
+
+
+async def delete_finished_jobs(statuses: list[str] | None = None) -> dict:
+    data = await gql("mutation($s: [JobStatus!]) { deleteFinishedJobs(statuses: $s) { ids count } }",
+                     {"s": [s.upper() for s in statuses] if statuses else None})
+    return data["deleteFinishedJobs"]
 
 
 async def update_asset(asset_id: str, *, filename: str | None = None, tags: list[str] | None = None,

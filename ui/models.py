@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
-from ui.statuses import ACTIVE, PENDING, QUEUED, RETRYABLE, RUNNING, SUCCEEDED
+from ui.statuses import ACTIVE, PENDING, QUEUED, RETRYABLE, RUNNING, SUCCEEDED, TERMINAL
 from ui.timecode import format_duration, format_tc
 
 
@@ -49,6 +49,7 @@ class AssetDetail:
     tags: list[str] = dataclasses.field(default_factory=list)
     comments: str = ""
     facts: list[list[str]] = dataclasses.field(default_factory=list)  # [label, value] rows
+    kind: str = "video"  # video | audio | image: what element shows it (media_kind)
 
 
 @dataclasses.dataclass
@@ -92,11 +93,14 @@ class JobRow:
     error: str = ""
     attempt_text: str = ""
     output_url: str = ""
+    download_url: str = ""  # served as an attachment: the browser saves the file
+    output_deleted: bool = False  # succeeded, but its output was deleted from the library
     output_asset_id: str = ""
     playback_url: str = ""  # a template job's streaming package (master playlist, signed link)
     storyboard_url: str = ""
     can_cancel: bool = False
     can_retry: bool = False
+    can_delete: bool = False
 
 
 def _resolution(w, h) -> str:
@@ -143,6 +147,23 @@ def _times(values) -> list[float]:
 
 def _spans(values) -> list[list[float]]:
     return [[float(r["start"]), float(r["end"])] for r in values or [] if isinstance(r, dict)]
+
+
+IMAGE_EXTENSIONS = ("gif", "jpg", "jpeg", "png", "webp", "bmp", "tif", "tiff", "avif")
+AUDIO_EXTENSIONS = ("mp3", "m4a", "aac", "wav", "flac", "ogg", "oga", "opus")
+
+
+def media_kind(d: dict) -> str:
+    """"image" for a still or animated picture (GIF, JPEG, PNG, WebP …: a <video> cannot play those),
+    "audio" for a file without a picture, else "video"."""
+    name = (d.get("filename") or d.get("storageKey") or "").lower()
+    ext = name.rsplit(".", 1)[-1] if "." in name else ""
+    container = (d.get("container") or "").lower()
+    if ext in IMAGE_EXTENSIONS or container in ("image2", "gif") or container.endswith("_pipe"):
+        return "image"
+    if (not d.get("videoCodec") and d.get("audioCodec")) or ext in AUDIO_EXTENSIONS:
+        return "audio"
+    return "video"
 
 
 def asset_detail(d: dict) -> AssetDetail:
@@ -200,6 +221,7 @@ def asset_detail(d: dict) -> AssetDetail:
         tags=[str(t) for t in d.get("tags") or []],
         comments=d.get("comments") or "",
         facts=facts,
+        kind=media_kind(d),
     )
 
 
@@ -261,7 +283,7 @@ def job_row(d: dict) -> JobRow:
             "trimEnd") is not None else f"from {format_tc(d.get('trimStart') or 0)}"
     preset = ((d.get("templateSnapshot") or {}).get("name") or (d.get("preset") or {}).get("name")
               or (d.get("presetSnapshot") or {}).get("name") or "—")
-    attempt, max_attempts = d.get("attempt") or 1, d.get("maxAttempts") or 1
+    attempt = d.get("attempt") or 1
     return JobRow(
         id=str(d["id"]),
         status=status,
@@ -273,13 +295,17 @@ def job_row(d: dict) -> JobRow:
         output_name=d.get("outputFilename") or "",
         trim_text=trim,
         error=d.get("error") or "",
-        attempt_text=f"attempt {attempt}/{max_attempts}" if attempt > 1 else "",
+        # not "n/max": retries by hand do not spend the automatic budget (max_attempts grows with them)
+        attempt_text=f"attempt {attempt}" if attempt > 1 else "",
         output_url=d.get("outputUrl") or "",
+        download_url=d.get("downloadUrl") or "",
+        output_deleted=bool(d.get("outputDeleted")),
         playback_url=d.get("playbackUrl") or "",
         storyboard_url=d.get("storyboardUrl") or "",
         output_asset_id=str((d.get("outputAsset") or {}).get("id") or ""),
         can_cancel=status in ACTIVE,
         can_retry=status in RETRYABLE,
+        can_delete=status in TERMINAL,
     )
 
 

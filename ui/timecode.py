@@ -1,4 +1,6 @@
-"""Timecodes for the timeline: HH:MM:SS.mmm formatting and parsing, snapping to frame boundaries.
+"""Timecodes for the timeline: HH:MM:SS.mmm formatting and parsing, snapping to frame boundaries,
+and the forms the in/out fields take (`parse_entry`): SMPTE HH:MM:SS:FF (HH:MM:SS;FF drop-frame),
+frame counts ("150f") and moves relative to the current value ("+2s", "-10f").
 
 Pure functions (no Reflex, no I/O) shared by the editor state; the browser script
 (ui/components/timeline.js) mirrors `snap` for drags so both sides agree on frame edges.
@@ -33,6 +35,60 @@ def parse_tc(text: str) -> float:
     if minutes is not None and float(secs.replace(",", ".")) >= 60:
         raise ValueError(f"“{text.strip()}”: seconds must be below 60")
     return int(hours or 0) * 3600 + int(minutes or 0) * 60 + float(secs.replace(",", "."))
+
+
+_SMPTE = re.compile(r"^\s*(\d+):(\d{1,2}):(\d{1,2})([:;.])(\d{1,2})\s*$")
+_FRAMES = re.compile(r"^\s*(\d+)\s*f\s*$", re.IGNORECASE)
+_RELATIVE = re.compile(r"^\s*([+-])\s*(\d+(?:[.,]\d*)?)\s*(f|s|)\s*$", re.IGNORECASE)
+
+
+def smpte_to_seconds(hours: int, minutes: int, secs: int, frames: int, fps: float, drop: bool) -> float:
+    """SMPTE timecode to seconds; `drop` counts 29.97/59.94 drop-frame labels (frames 0 and 1, or
+    0-3, are skipped at the start of each minute except every tenth)."""
+    nominal = round(fps)
+    if frames >= nominal:
+        raise ValueError(f"frame {frames} does not exist at {fps:g} fps (0–{nominal - 1})")
+    total_minutes = hours * 60 + minutes
+    count = (total_minutes * 60 + secs) * nominal + frames
+    if drop:
+        dropped = 2 if nominal <= 30 else 4
+        if secs == 0 and frames < dropped and minutes % 10:
+            raise ValueError(f"frame {frames} is skipped at the start of minute {minutes} in drop-frame timecode")
+        count -= dropped * (total_minutes - total_minutes // 10)
+    return count / fps
+
+
+def parse_entry(text: str, fps: float | None, current: float = 0.0) -> float:
+    """What a person types into an in/out field, in seconds. Besides `parse_tc`'s forms:
+    HH:MM:SS:FF (SMPTE, frames at `fps`; HH:MM:SS;FF is drop-frame), "150f" (frames), and
+    "+2s" / "-10f" / "+1.5" (relative to `current`). Raises ValueError with what to type."""
+    match = _SMPTE.match(text or "")
+    if match and match.group(4) != ".":
+        if not fps or fps <= 0:
+            raise ValueError("frame timecodes need the clip's frame rate: use HH:MM:SS.mmm")
+        hours, minutes, secs, sep, frames = match.groups()
+        if int(minutes) >= 60 or int(secs) >= 60:
+            raise ValueError(f"“{text.strip()}”: minutes and seconds must be below 60")
+        return smpte_to_seconds(int(hours), int(minutes), int(secs), int(frames), fps, sep == ";")
+    match = _FRAMES.match(text or "")
+    if match:
+        if not fps or fps <= 0:
+            raise ValueError("frame counts need the clip's frame rate: use seconds")
+        return int(match.group(1)) / fps
+    match = _RELATIVE.match(text or "")
+    if match:
+        sign, amount, unit = match.groups()
+        value = float(amount.replace(",", "."))
+        if unit.lower() == "f":
+            if not fps or fps <= 0:
+                raise ValueError("frame counts need the clip's frame rate: use seconds")
+            value /= fps
+        return current + (value if sign == "+" else -value)
+    try:
+        return parse_tc(text)
+    except ValueError:
+        raise ValueError(f"“{(text or '').strip()}” is not a time: use HH:MM:SS.mmm, HH:MM:SS:FF, "
+                         "150f, or +2s / -10f") from None
 
 
 def snap(seconds: float, fps: float | None) -> float:

@@ -23,7 +23,13 @@ def inert_media(media_type: str, key: str) -> tuple[str, dict[str, str]]:
     base = media_type.split(";")[0].strip().lower()
     if (base.startswith(INLINE_TYPES) and base not in NEVER_INLINE) or base in STREAMING_TYPES:
         return media_type, headers
+    headers["Content-Disposition"] = attachment(key)
+    return "application/octet-stream", headers
+
+
+def attachment(key: str) -> str:
+    """`Content-Disposition` that saves the file under its own name (an ASCII fallback and the
+    UTF-8 name; quotes, backslashes and control characters never reach the header)."""
     name = posixpath.basename(key) or "download"
     ascii_name = "".join(c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in name)
-    headers["Content-Disposition"] = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
-    return "application/octet-stream", headers
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"

@@ -9,7 +9,7 @@ import math
 from backend.catalog.ingest import media_info_from_asset
 from backend.catalog.presets import preset_spec_from_row
 from backend.catalog.statuses import ACTIVE, READY, SUCCEEDED
-from backend.catalog.tables import MediaAsset, OutputTemplate, TranscodeJob, TranscodePreset
+from backend.catalog.tables import JobTransition, MediaAsset, OutputTemplate, TranscodeJob, TranscodePreset
 from backend.catalog.templates import template_spec_from_row
 from backend.config import Settings
 from backend.jobs import lifecycle
@@ -223,7 +223,11 @@ async def cancel_job(job_id: int, reason: str = "cancelled by user") -> dict:
 
 
 async def retry_job(job_id: int) -> dict:
-    """Failed or cancelled → queued as a new attempt, from scratch."""
+    """Failed or cancelled → queued as a new attempt, from scratch.
+
+    A retry by hand is not one of the automatic attempts (`max_attempts` bounds how often recovery
+    re-queues a stalled or orphaned attempt): the budget grows by the attempt this retry spends,
+    so the new attempt has as many automatic re-queues left as the one before it had."""
     row = await TranscodeJob.select(TranscodeJob.attempt, TranscodeJob.max_attempts).where(
         TranscodeJob.id == job_id
     ).first()
@@ -232,6 +236,42 @@ async def retry_job(job_id: int) -> dict:
     await lifecycle.require_transition(
         job_id, lifecycle.QUEUED, "retried by user",
         expect_from=(lifecycle.FAILED, lifecycle.CANCELLED),
-        max_attempts=max(row["max_attempts"], row["attempt"] + 1),
+        max_attempts=max(row["max_attempts"], row["attempt"]) + 1,
     )
     return await lifecycle.load_job(job_id)
+
+
+async def delete_jobs(job_ids: list[int] | None = None, statuses: list[str] | None = None) -> list[int]:
+    """Forget finished jobs (succeeded, failed or cancelled) and their history; return the ids deleted.
+
+    `job_ids` names them (deleteJob), or every finished job with one of `statuses` goes (the bulk
+    delete; default: all finished). A queued or running job is never deleted (cancel it first):
+    the condition is part of the DELETE, so a job retried meanwhile stays. Outputs are not touched:
+    a succeeded job's output is an asset of the library and is deleted there.
+    """
+    wanted = set(statuses) if statuses else set(lifecycle.TERMINAL)
+    if not wanted <= lifecycle.TERMINAL:
+        raise DomainError("INVALID_INPUT", "only finished jobs (succeeded, failed, cancelled) can be deleted; "
+                                           "cancel a queued or running job first")
+    condition = TranscodeJob.status.is_in(sorted(wanted))
+    if job_ids is not None:
+        if not job_ids:
+            return []
+        condition &= TranscodeJob.id.is_in(job_ids)
+    async with TranscodeJob._meta.db.transaction():
+        rows = await TranscodeJob.delete().where(condition).returning(TranscodeJob.id)
+        ids = sorted(r["id"] for r in rows)
+        if ids:  # SQLite without foreign-key enforcement does not cascade
+            await JobTransition.delete().where(JobTransition.job.is_in(ids))
+    return ids
+
+
+async def delete_job(job_id: int) -> int:
+    """deleteJob: one finished job and its history (refused with the reason otherwise)."""
+    row = await TranscodeJob.select(TranscodeJob.status).where(TranscodeJob.id == job_id).first()
+    if row is None:
+        raise not_found("job", job_id)
+    if row["status"] not in lifecycle.TERMINAL or not await delete_jobs([job_id]):
+        raise DomainError("JOB_ACTIVE", f"job {job_id} is queued or running: cancel it (or let it finish) "
+                                        "before deleting it")
+    return job_id

@@ -182,5 +182,13 @@ class S3Storage:
     def playback_url(self, key: str) -> str:
         return self.presigned_get(key)
 
+    def download_url(self, key: str, disposition: str) -> str:
+        """A presigned GET that S3 answers with `disposition` (an attachment: the browser saves it)."""
+        return self.client.generate_presigned_url(
+            "get_object",
+            Params={"Bucket": self.bucket, "Key": self._full(key), "ResponseContentDisposition": disposition},
+            ExpiresIn=self.url_expires,
+        )
+
     def probe_source(self, key: str) -> str:
         return self.presigned_get(key)

@@ -29,6 +29,8 @@ CALLS = {
     "createJob": 'mutation { createJob(input: {sourceId: "999999", presetId: "999999"}) { id } }',
     "cancelJob": 'mutation { cancelJob(id: "999999") { id } }',
     "retryJob": 'mutation { retryJob(id: "999999") { id } }',
+    "deleteJob": 'mutation { deleteJob(id: "999999") { count } }',
+    "deleteFinishedJobs": 'mutation { deleteFinishedJobs(statuses: [CANCELLED]) { count } }',
     "createPreset": 'mutation { createPreset(input: {name: "", kind: "video", container: "mp4"}) { id } }',
     "updatePreset": 'mutation { updatePreset(id: "999999", input: {description: "x"}) { id } }',
     "deletePreset": 'mutation { deletePreset(id: "999999") { deleted } }',

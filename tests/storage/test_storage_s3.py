@@ -154,3 +154,7 @@ async def test_presigned_urls_serve_bytes_and_ranges(moto_server, monkeypatch, t
         part = await http.get(store.probe_source("a b/ü.mp4"), headers={"Range": "bytes=2-4"})
     assert full.status_code == 200 and full.content == b"0123456789"
     assert part.status_code == 206 and part.content == b"234"
+    async with httpx.AsyncClient() as http:  # a download link: S3 answers with the disposition it was signed with
+        saved = await http.get(store.download_url("a b/ü.mp4", 'attachment; filename="u.mp4"'))
+    assert saved.status_code == 200 and saved.content == b"0123456789"
+    assert saved.headers["content-disposition"] == 'attachment; filename="u.mp4"'

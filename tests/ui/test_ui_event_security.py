@@ -98,6 +98,9 @@ def stranger_events(asset_id: str) -> list[tuple[str, dict]]:
         (event_name(QueueState, "set_filter"), {"value": "all"}),
         (event_name(QueueState, "cancel"), {"job_id": "1"}),
         (event_name(QueueState, "retry"), {"job_id": "1"}),
+        (event_name(QueueState, "delete"), {"job_id": "1"}),
+        (event_name(QueueState, "ask_clear"), {}),
+        (event_name(QueueState, "confirmed"), {}),  # would delete every finished job
         (event_name(LibraryState, "scan"), {}),
         # no setter makes a tab "authenticated": setvar refuses vars without one
         (event_name(AppState, "setvar"), {"var_name": "authenticated", "value": True}),

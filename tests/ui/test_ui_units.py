@@ -91,15 +91,31 @@ def test_job_row_running_and_failed():
                        "outputFilename": "a-h264.mp4"})
     assert running.status == "running" and running.progress == 41.3 and running.progress_text == "41%"
     assert running.detail == "2.3× · 66 fps · ETA 1:15" and running.can_cancel and not running.can_retry
-    assert running.attempt_text == "attempt 2/3" and running.trim_text == "00:00:01.000 → 00:00:03.500"
+    assert running.attempt_text == "attempt 2" and not running.can_delete and running.trim_text == "00:00:01.000 → 00:00:03.500"
     failed = job_row({"id": "8", "status": "FAILED", "progress": 12, "error": "ffmpeg said no",
                       "presetSnapshot": {"name": "Old preset"}, "source": None})
-    assert failed.can_retry and not failed.can_cancel and failed.error == "ffmpeg said no"
+    assert failed.can_retry and failed.can_delete and not failed.can_cancel and failed.error == "ffmpeg said no"
     assert failed.preset_name == "Old preset" and failed.source_name == "(deleted source)"
     done = job_row({"id": "9", "status": "SUCCEEDED", "progress": 99.2, "outputUrl": "/media/out/x.mp4",
+                    "downloadUrl": "/media/out/x.mp4?dl=1&exp=1&sig=a",
                     "outputAsset": {"id": "12"}, "startedAt": "2026-01-01T00:00:00+00:00",
                     "finishedAt": "2026-01-01T00:00:04.5+00:00"})
     assert done.progress == 100 and done.output_asset_id == "12" and done.detail == "took 4.5 s"
+    assert done.download_url.endswith("sig=a") and done.can_delete and not done.output_deleted
+    gone = job_row({"id": "10", "status": "SUCCEEDED", "outputDeleted": True})
+    assert gone.output_deleted and gone.download_url == "" and gone.output_url == ""
+
+
+def test_media_kind_picks_the_element():
+    from ui.models import media_kind
+
+    assert media_kind({"filename": "a.gif", "container": "gif", "videoCodec": "gif"}) == "image"
+    assert media_kind({"filename": "poster.jpg", "container": "image2", "videoCodec": "mjpeg"}) == "image"
+    assert media_kind({"filename": "x.png", "container": "png_pipe", "videoCodec": "png"}) == "image"
+    assert media_kind({"filename": "a.m4a", "container": "mov,mp4,m4a", "audioCodec": "aac"}) == "audio"
+    assert media_kind({"filename": "a.mp4", "container": "mov,mp4", "audioCodec": "aac"}) == "audio"  # no picture
+    assert media_kind({"filename": "a.mp4", "videoCodec": "h264", "audioCodec": "aac"}) == "video"
+    assert media_kind({"filename": "a.avi", "container": "avi", "videoCodec": "mjpeg"}) == "video"
 
 
 def test_asset_records():
@@ -305,3 +321,24 @@ async def test_webhook_calls_and_records(fake_api):
     assert row.when_text == "2026-11-30 17:00:00 · next try 2026-11-30 17:00:20"
     done = delivery_row({"id": 4, "status": "DELIVERED", "attempts": 1, "createdAt": None})
     assert done.summary == "1 attempt" and done.when_text == ""
+
+
+def test_in_out_entry_forms():
+    from ui.timecode import parse_entry
+
+    assert parse_entry("00:00:03.500", 25) == 3.5  # the usual form still works
+    assert parse_entry("00:00:03:10", 25) == 3.4  # SMPTE: frame 10 at 25 fps
+    assert parse_entry("01:00:00:00", 25) == 3600
+    assert parse_entry("150f", 30) == 5.0 and parse_entry("150 F", 25) == 6.0
+    assert parse_entry("+2s", 25, current=1.0) == 3.0 and parse_entry("+1.5", 25, current=1.0) == 2.5
+    assert parse_entry("-10f", 25, current=1.0) == 0.6
+    # drop-frame (29.97): 00:01:00;02 is the 1,800th frame (00;00 and 00;01 of minute 1 do not exist)
+    ntsc = 30000 / 1001
+    assert abs(parse_entry("00:01:00;02", ntsc) - 1800 / ntsc) < 1e-9
+    assert abs(parse_entry("00:10:00;00", ntsc) - 17982 / ntsc) < 1e-9  # every tenth minute keeps its labels
+    assert abs(parse_entry("00:01:00:02", ntsc) - 1802 / ntsc) < 1e-9  # ':' counts every label
+    for bad, fps, why in (("00:00:01:25", 25, "does not exist"), ("00:01:00;00", ntsc, "skipped"),
+                          ("00:00:01:02", None, "frame rate"), ("12f", 0, "frame rate"),
+                          ("soon", 25, "HH:MM:SS:FF"), ("00:61:00:00", 25, "below 60")):
+        with pytest.raises(ValueError, match=why):
+            parse_entry(bad, fps)

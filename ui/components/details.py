@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from ui.components.theme import BAD, BORDER, FAINT, MUTED, TEXT, field_label, panel, panel_title, status_badge
+from ui.components.theme import BAD, BORDER, DANGER_SOLID, FAINT, MUTED, TEXT, field_label, panel, panel_title, status_badge
 from ui.state.base import AppState
 from ui.state.details import DetailsState
 
@@ -26,33 +26,52 @@ def _facts() -> rx.Component:
 
 def _tags() -> rx.Component:
     return rx.vstack(
-        field_label("Tags"),
+        field_label("Tags", html_for="tag-input"),
         rx.flex(
             rx.foreach(
                 DetailsState.tags_draft,
                 lambda tag: rx.badge(
                     tag,
-                    rx.cond(AppState.can_edit,
-                            rx.icon("x", size=11, cursor="pointer", on_click=DetailsState.remove_tag(tag))),
+                    rx.cond(
+                        AppState.can_edit,
+                        rx.el.button(
+                            rx.icon("x", size=11, aria_hidden="true"), on_click=DetailsState.remove_tag(tag),
+                            aria_label="Remove tag " + tag, class_name="tag-remove", type="button",
+                            style={"background": "none", "border": "none", "padding": "0", "color": "inherit",
+                                   "cursor": "pointer", "display": "inline-flex", "border_radius": "50%"},
+                        ),
+                    ),
                     variant="surface", color_scheme="indigo", radius="full", class_name="tag-chip",
                 ),
             ),
+            # uncontrolled, in a form: the browser owns what is typed (a value echoed back by the
+            # server lost letters typed faster than a round trip); Enter submits the form, which
+            # the browser empties at once, so letters typed right after stay in the next tag
             rx.cond(
                 AppState.can_edit,
-                rx.el.input(
-                    value=DetailsState.tag_input,
-                    on_change=DetailsState.set_tag_input,
-                    on_key_down=DetailsState.tag_key,
-                    placeholder="add tag ↵",
-                    id="tag-input",
-                    style={"background": "transparent", "border": "none", "outline": "none", "color": TEXT,
-                           "font_size": "12px", "min_width": "80px", "flex": "1"},
+                rx.el.form(  # a plain <form> (rx.form would add @radix-ui/react-form for nothing)
+                    rx.el.input(
+                        name="tag",
+                        default_value="",
+                        on_change=DetailsState.set_tag_input,
+                        on_key_down=DetailsState.tag_key,
+                        placeholder="add tag ↵",
+                        id="tag-input",
+                        auto_complete="off",
+                        style={"background": "transparent", "border": "none", "outline": "none", "color": TEXT,
+                               "font_size": "12px", "width": "100%"},
+                    ),
+                    on_submit=DetailsState.submit_tag,
+                    reset_on_submit=True,
+                    key="tag-form-" + DetailsState.tag_rev.to_string(),
+                    style={"flex": "1", "min_width": "80px"},
                 ),
             ),
+            id="tag-box",
             wrap="wrap", gap="4px", align="center", padding="4px 6px", width="100%",
             border=f"1px solid {BORDER}", border_radius="4px", background="#0b0d11", min_height="30px",
         ),
-        field_label("Comments"),
+        field_label("Comments", html_for="asset-comments"),
         rx.text_area(
             value=DetailsState.comments_draft,
             on_change=DetailsState.set_comments_draft,
@@ -78,14 +97,16 @@ def _delete_dialog() -> rx.Component:
             ),
             rx.hstack(
                 rx.checkbox(checked=DetailsState.delete_file, on_change=DetailsState.set_delete_file,
-                            id="delete-file"),
-                rx.text("Also delete the file from storage", size="2"),
+                            id="delete-file", aria_label="Also delete the file from storage"),
+                rx.el.label("Also delete the file from storage", html_for="delete-file",
+                            style={"font_size": "14px"}),
                 spacing="2", align="center", padding_y="12px",
             ),
             rx.hstack(
                 rx.alert_dialog.cancel(rx.button("Cancel", variant="soft", color_scheme="gray")),
                 rx.alert_dialog.action(
-                    rx.button("Delete", color_scheme="red", on_click=DetailsState.delete, id="confirm-delete"),
+                    rx.button("Delete", color_scheme="red", on_click=DetailsState.delete, id="confirm-delete",
+                              background=DANGER_SOLID),
                 ),
                 spacing="3", justify="end",
             ),

@@ -11,11 +11,11 @@ from ui.state.queue import QueueState
 
 
 def header() -> rx.Component:
-    return rx.hstack(
+    return rx.el.header(rx.hstack(
         rx.hstack(
             rx.box(rx.icon("scissors", size=15, color="white"), background=ACCENT, border_radius="5px",
                    padding="4px", display="flex"),
-            rx.text("MPR", weight="bold", size="3", color=TEXT, letter_spacing="0.04em"),
+            rx.heading("MPR", as_="h1", weight="bold", size="3", color=TEXT, letter_spacing="0.04em"),
             rx.text("media processor", size="1", color=FAINT),
             spacing="2", align="center",
         ),
@@ -42,4 +42,4 @@ def header() -> rx.Component:
                         id="admin-link")),
         height="44px", padding_x="14px", align="center", width="100%",
         background=PANEL, border_bottom=f"1px solid {BORDER}", flex_shrink="0",
-    )
+    ), style={"flex_shrink": "0"})

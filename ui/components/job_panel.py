@@ -21,7 +21,7 @@ def _preset_item(preset: PresetRow) -> rx.Component:
 
 def _preset_select() -> rx.Component:
     return rx.select.root(
-        rx.select.trigger(placeholder="Choose a preset", id="preset-select", width="100%"),
+        rx.select.trigger(placeholder="Choose a preset", id="preset-select", width="100%", aria_label="Preset"),
         rx.select.content(
             rx.foreach(
                 EditorState.preset_groups,
@@ -45,7 +45,7 @@ def _template_item(template: TemplateRow) -> rx.Component:
 def _template_select() -> rx.Component:
     return rx.vstack(
         rx.select.root(
-            rx.select.trigger(id="template-select", width="100%"),
+            rx.select.trigger(id="template-select", width="100%", aria_label="Outputs"),
             rx.select.content(
                 rx.select.item("One file (the preset below)", value=NO_TEMPLATE, class_name="template-option"),
                 rx.foreach(EditorState.templates, _template_item),
@@ -104,7 +104,7 @@ def job_panel() -> rx.Component:
                     rx.vstack(field_label("Preset"), _preset_select(), _summary(), trim_mode_control(),
                               spacing="1", width="100%")),
             rx.vstack(
-                field_label("Output name"),
+                field_label("Output name", html_for="output-name"),
                 rx.input(
                     rx.input.slot(rx.text(EditorState.output_extension, size="1", color=FAINT), side="right"),
                     value=EditorState.output_name,

@@ -17,7 +17,7 @@ from ui.state.base import AppState
 def workspace() -> rx.Component:
     return rx.box(
         header(),
-        rx.box(
+        rx.el.main(
             library_panel(),
             rx.box(editor_panel(), details_panel(),
                    display="flex", flex_direction="column", gap="8px", min_height="0", min_width="0"),
@@ -27,6 +27,7 @@ def workspace() -> rx.Component:
             grid_template_columns=rx.breakpoints(initial="290px minmax(0, 1fr) 340px",
                                                  xl="340px minmax(0, 1fr) 400px"),
             gap="8px", padding="8px", flex="1", min_height="0",
+            aria_label="Editor",
         ),
         display="flex", flex_direction="column", height="100vh", width="100vw", background=BG,
         overflow="hidden",

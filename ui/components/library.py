@@ -56,7 +56,11 @@ def asset_item(asset: AssetRow) -> rx.Component:
             spacing="3", align="center", width="100%",
         ),
         id="asset-item",
-        custom_attrs={"data-asset-id": asset.id, "data-status": asset.status, "data-name": asset.name},
+        # an option of the #asset-list listbox: Tab reaches it, ↑/↓ move, Enter opens (timeline.js)
+        role="option",
+        tab_index=0,
+        custom_attrs={"data-asset-id": asset.id, "data-status": asset.status, "data-name": asset.name,
+                      "aria-selected": rx.cond(selected, "true", "false")},
         on_click=LibraryState.select(asset.id),
         padding="8px 10px",
         cursor="pointer",
@@ -96,7 +100,7 @@ def _toolbar() -> rx.Component:
                 size="1", width="100%", id="asset-search",
             ),
             rx.select.root(
-                rx.select.trigger(id="asset-status-filter", width="92px"),
+                rx.select.trigger(id="asset-status-filter", width="92px", aria_label="Asset status"),
                 rx.select.content(
                     rx.select.item("All", value="all"),
                     rx.select.item("Ready", value=READY),
@@ -139,7 +143,8 @@ def _toolbar() -> rx.Component:
                     rx.text(LibraryState.upload_pct, "%", size="1", color=MUTED),
                     width="100%",
                 ),
-                rx.progress(value=LibraryState.upload_pct, max=100, size="1", id="upload-progress"),
+                rx.progress(value=LibraryState.upload_pct, max=100, size="1", id="upload-progress",
+                            aria_label="Upload progress"),
                 width="100%", spacing="1",
             ),
         ),
@@ -169,9 +174,15 @@ def library_panel() -> rx.Component:
             rx.text(LibraryState.list_error, color=BAD, size="1", padding="8px 12px"),
         ),
         rx.box(
-            rx.foreach(LibraryState.assets, asset_item),
+            rx.box(  # options only (axe: a listbox holds no buttons); "Show more" comes after it
+                rx.foreach(LibraryState.assets, asset_item),
+                id="asset-listbox", role="listbox", aria_label="Library",
+                display="flex", flex_direction="column", gap="2px",
+            ),
             rx.cond(LibraryState.more_text != "",
-                    rx.text(LibraryState.more_text, size="1", color=FAINT, padding="8px 10px")),
+                    rx.button(rx.icon("chevrons-down", size=14, aria_hidden="true"), "Show ",
+                              LibraryState.more_text, size="1", variant="soft", color_scheme="gray",
+                              on_click=LibraryState.load_more, id="asset-more", margin="6px 4px")),
             rx.cond(
                 (LibraryState.total == 0) & ~LibraryState.loading,
                 rx.vstack(

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from ui.components.theme import ACCENT, BAD, BORDER, FAINT, MUTED, OK, PANEL_2, TEXT, panel, panel_title, status_badge
+from ui.components.theme import ACCENT, BAD, BORDER, DANGER_SOLID, FAINT, MUTED, OK, PANEL_2, TEXT, panel, panel_title, status_badge
 from ui.models import JobRow
 from ui.state.base import AppState
 from ui.state.queue import QueueState
@@ -19,7 +19,8 @@ def _bar(job: JobRow) -> rx.Component:
         ),
         id="job-progress",
         role="progressbar",
-        custom_attrs={"aria-valuenow": job.progress.to_string(), "aria-valuemin": "0",
+        custom_attrs={"aria-label": "Progress of job " + job.id, "aria-valuenow": job.progress.to_string(),
+                      "aria-valuemin": "0",
                       "aria-valuemax": "100", "data-progress": job.progress.to_string()},
         height="5px", width="100%", background="#0b0d11", border_radius="3px", overflow="hidden",
     )
@@ -34,6 +35,11 @@ def _actions(job: JobRow) -> rx.Component:
         rx.cond(job.can_retry & AppState.can_edit,
                 rx.button(rx.icon("rotate-cw", size=12), "Retry", class_name="job-retry",
                           loading=QueueState.busy_id == job.id, on_click=QueueState.retry(job.id), **small)),
+        rx.cond(job.can_delete & AppState.can_edit,
+                rx.icon_button(rx.icon("trash-2", size=12), class_name="job-delete", color_scheme="gray",
+                               loading=QueueState.busy_id == job.id, on_click=QueueState.delete(job.id),
+                               title="Delete this job from the queue (its output stays in the library)",
+                               aria_label="Delete job " + job.id, **small)),
         rx.cond(job.output_asset_id != "",
                 rx.button(rx.icon("play", size=12), "Play", class_name="job-play",
                           on_click=QueueState.play_output(job.output_asset_id), **small)),
@@ -41,10 +47,18 @@ def _actions(job: JobRow) -> rx.Component:
                 rx.button(rx.icon("radio", size=12), "Stream", class_name="job-stream",
                           on_click=QueueState.play_stream(job.playback_url, job.storyboard_url, job.output_name),
                           **small)),
-        rx.cond(job.output_url != "",
-                rx.link(rx.icon("download", size=13), href=job.output_url, class_name="job-download",
-                        custom_attrs={"download": job.output_name}, title="Download the output",
-                        color=MUTED, padding_x="4px")),
+        # rx.el.a is react-router's <Link>, which would take /media/… as a page of the app (its 404):
+        # reload_document leaves the click to the browser, and with `download` and a link the server
+        # answers as an attachment, the browser saves the file
+        rx.cond(job.download_url != "",
+                rx.el.a(rx.icon("download", size=13, aria_hidden="true"), href=job.download_url,
+                        reload_document=True,
+                        download=job.output_name, class_name="job-download", title="Download the output",
+                        aria_label="Download " + job.output_name,
+                        style={"color": MUTED, "padding": "0 4px", "display": "inline-flex"})),
+        rx.cond(job.output_deleted,
+                rx.text("output deleted", size="1", color=MUTED, class_name="job-output-deleted",
+                        title="The output was deleted from the library")),
         spacing="1", align="center",
     )
 
@@ -85,33 +99,63 @@ def job_row(job: JobRow) -> rx.Component:
     )
 
 
+def _confirm_dialog() -> rx.Component:
+    """Asks before cancelling a running job (its work is lost) and before clearing finished jobs."""
+    return rx.alert_dialog.root(
+        rx.alert_dialog.content(
+            rx.alert_dialog.title(QueueState.confirm_title),
+            rx.alert_dialog.description(rx.text(QueueState.confirm_text, size="2")),
+            rx.hstack(
+                rx.alert_dialog.cancel(rx.button("Keep", variant="soft", color_scheme="gray", id="confirm-keep")),
+                rx.alert_dialog.action(
+                    rx.button(rx.cond(QueueState.confirm == "cancel", "Cancel job", "Delete"),
+                              color_scheme="red", on_click=QueueState.confirmed, id="confirm-queue-action",
+                              background=DANGER_SOLID),
+                ),
+                spacing="3", justify="end", padding_top="12px",
+            ),
+            max_width="440px",
+        ),
+        open=QueueState.confirm != "",
+        on_open_change=QueueState.set_confirm_open,
+    )
+
+
 def queue_panel() -> rx.Component:
     return panel(
         panel_title(
             "Queue",
-            rx.text(QueueState.page_text, size="1", color=FAINT, id="queue-count"),
+            rx.hstack(
+                rx.text(QueueState.page_text, size="1", color=MUTED, id="queue-count"),
+                rx.cond(QueueState.can_clear & AppState.can_edit,
+                        rx.icon_button(rx.icon("brush-cleaning", size=14), size="1", variant="soft",
+                                       color_scheme="gray", on_click=QueueState.ask_clear, id="queue-clear",
+                                       title="Delete the finished jobs shown by this filter",
+                                       aria_label="Delete the finished jobs shown by this filter")),
+                rx.icon_button(rx.icon("chevron-left", size=14), size="1", variant="soft", color_scheme="gray",
+                               disabled=~QueueState.has_prev, on_click=QueueState.prev_page, id="queue-prev",
+                               title="Newer jobs", aria_label="Newer jobs"),
+                rx.icon_button(rx.icon("chevron-right", size=14), size="1", variant="soft", color_scheme="gray",
+                               disabled=~QueueState.has_next, on_click=QueueState.next_page, id="queue-next",
+                               title="Older jobs", aria_label="Older jobs"),
+                spacing="1", align="center",
+            ),
         ),
-        rx.hstack(
+        rx.box(
             rx.segmented_control.root(
-                rx.segmented_control.item("All", value="all"),
-                rx.segmented_control.item("Active", value="active"),
-                rx.segmented_control.item("Done", value="done"),
-                rx.segmented_control.item("Failed", value="failed"),
+                *[rx.segmented_control.item(label, value=value)
+                  for label, value in (("All", "all"), ("Active", "active"), ("Done", "done"),
+                                       ("Failed", "failed"), ("Cancelled", "cancelled"))],
                 value=QueueState.filter,
                 on_change=QueueState.set_filter,
                 size="1",
                 id="queue-filter",
+                aria_label="Which jobs to show",
+                width="100%",
             ),
-            rx.spacer(),
-            rx.icon_button(rx.icon("chevron-left", size=14), size="1", variant="soft", color_scheme="gray",
-                           disabled=~QueueState.has_prev, on_click=QueueState.prev_page, id="queue-prev",
-                           title="Newer jobs"),
-            rx.icon_button(rx.icon("chevron-right", size=14), size="1", variant="soft", color_scheme="gray",
-                           disabled=~QueueState.has_next, on_click=QueueState.next_page, id="queue-next",
-                           title="Older jobs"),
-            padding="8px 10px", border_bottom=f"1px solid {BORDER}", width="100%", align="center",
-            spacing="1",
+            padding="8px 10px", border_bottom=f"1px solid {BORDER}", width="100%",
         ),
+        _confirm_dialog(),
         rx.cond(QueueState.error != "", rx.text(QueueState.error, size="1", color=BAD, padding="6px 10px")),
         rx.box(
             rx.foreach(QueueState.jobs, job_row),

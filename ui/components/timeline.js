@@ -90,9 +90,16 @@
     if (drag) return;
     PAINTED.forEach((id) => { const el = $(id); if (el) { el.style.left = ""; el.style.width = ""; } });
   }
+  const pendingPoint = {}; // in/out values moved by keys that React has not rendered yet
   new MutationObserver((records) => {
     const mine = records.filter((r) => r.target.id === "timeline");
     if (!mine.length) return;
+    const now = meta();
+    if (now) {
+      if (pendingPoint.in !== undefined && Math.abs(now.inS - pendingPoint.in) < 1e-4) delete pendingPoint.in;
+      if (pendingPoint.out !== undefined && Math.abs(now.outS - pendingPoint.out) < 1e-4) delete pendingPoint.out;
+      if (mine.some((r) => r.attributeName === "data-duration")) { delete pendingPoint.in; delete pendingPoint.out; }
+    }
     if (mine.some((r) => ["data-in", "data-out", "data-duration"].includes(r.attributeName))) clearPaint();
     if (mine.some((r) => r.attributeName === "data-duration")) setZoom(1, 0, 0);
     if (mine.some((r) => r.attributeName === "data-waveform")) loadWave();
@@ -410,13 +417,54 @@
     return tag === "input" || tag === "textarea" || tag === "select" || el.isContentEditable ||
       ["combobox", "radio", "option", "menuitem", "slider", "tab", "checkbox"].includes(role);
   }
+  /* The library is a listbox of focusable rows: ↑/↓ move between them, Enter (or Space) opens one. */
+  function onLibraryKey(e, row) {
+    if (e.key === "Enter" || e.key === " ") { e.preventDefault(); row.click(); return true; }
+    if (e.key === "ArrowDown" || e.key === "ArrowUp") {
+      const rows = Array.from(document.querySelectorAll("#asset-listbox [role=option]"));
+      const next = rows[rows.indexOf(row) + (e.key === "ArrowDown" ? 1 : -1)];
+      e.preventDefault();
+      if (next) { next.focus(); next.scrollIntoView({ block: "nearest" }); }
+      return true;
+    }
+    return false;
+  }
+  /* A focused in/out handle is a slider: ←/→ move it a frame (Shift: ten), Home/End to the ends.
+   * Keys repeat faster than the state answers: a moved value stays `pendingPoint` until React has
+   * rendered it (the #timeline data attribute equals it), so each press steps from the last one. */
+  function onHandleKey(e, edge) {
+    const m = meta();
+    if (!m || !(m.duration > 0)) return false;
+    const f = frame(m.fps);
+    const steps = { ArrowLeft: -1, ArrowRight: 1, ArrowDown: -1, ArrowUp: 1 }[e.key];
+    const inS = pendingPoint.in !== undefined ? pendingPoint.in : m.inS;
+    const outS = pendingPoint.out !== undefined ? pendingPoint.out : m.outS;
+    m.inS = inS; m.outS = outS;
+    let t;
+    if (steps !== undefined) t = (edge === "in" ? inS : outS) + steps * (e.shiftKey ? 10 : 1) * f;
+    else if (e.key === "Home") t = edge === "in" ? 0 : m.inS + f;
+    else if (e.key === "End") t = edge === "in" ? m.outS - f : m.duration;
+    else return false;
+    e.preventDefault();
+    t = edge === "in" ? Math.min(Math.max(snap(t, m.fps), 0), snap(m.outS - f, m.fps))
+                      : Math.max(Math.min(snap(t, m.fps), m.duration), snap(m.inS + f, m.fps));
+    pendingPoint[edge] = t;
+    paintSelection(edge === "in" ? t : m.inS, edge === "in" ? m.outS : t);
+    seek(t);
+    commit(edge === "in" ? { edge, in: t } : { edge, out: t });
+    return true;
+  }
   function onKey(e) {
     const t = e.target;
     if ((t && (t.id === "in-point" || t.id === "out-point")) && e.key === "Enter") {
       e.preventDefault(); t.blur(); return;
     }
+    if (t && (t.id === "tl-in" || t.id === "tl-out") && !e.ctrlKey && !e.metaKey && !e.altKey &&
+        onHandleKey(e, t.id === "tl-in" ? "in" : "out")) return;
+    const row = t && t.closest && t.closest("#asset-listbox [role=option]");
+    if (row && !e.ctrlKey && !e.metaKey && !e.altKey && onLibraryKey(e, row)) return;
     if (e.ctrlKey || e.metaKey || e.altKey || typing(t)) return;
-    if (document.querySelector("[role=dialog], [role=alertdialog], [role=listbox]")) return;
+    if (document.querySelector("[role=dialog], [role=alertdialog], [role=listbox]:not(#asset-listbox)")) return;
     const m = meta(); if (!m || !video()) return;
     const k = e.key;
     const handled = {
@@ -434,13 +482,33 @@
   }
 
   /* ---------------------------------------------------------------- wiring */
+  function showPlaying() { // the play button shows pause while playing (theme.py: #play-toggle[data-playing])
+    const b = $("play-toggle"); const v = video();
+    if (!b) return;
+    const playing = !!(v && !v.paused && !v.ended) || !!shuttle;
+    b.setAttribute("data-playing", playing ? "true" : "false");
+    b.setAttribute("aria-label", playing ? "Pause" : "Play");
+  }
   function onMedia(e) {
     if (!e.target || e.target.id !== "player") return;
     if (e.type === "play" || e.type === "playing") kick();
+    showPlaying();
     paintHead();
   }
-  ["play", "playing", "pause", "seeked", "timeupdate", "loadedmetadata", "emptied"].forEach((type) =>
+  /* With focus on the player (after clicking the picture) its native controls also take Space and
+   * the arrows: both would toggle, and nothing seems to happen. The editor's keys win: handled
+   * here in the capture phase, before the element, with the native default prevented. */
+  const PLAYER_KEYS = [" ", "k", "K", "j", "J", "l", "L", "ArrowLeft", "ArrowRight", "Home", "End"];
+  function onPlayerKey(e) {
+    const t = e.target;
+    if (!t || t.id !== "player" || e.ctrlKey || e.metaKey || e.altKey || !PLAYER_KEYS.includes(e.key)) return;
+    e.preventDefault();
+    e.stopPropagation();
+    if (e.type === "keydown") onKey(e);
+  }
+  ["play", "playing", "pause", "ended", "seeked", "timeupdate", "loadedmetadata", "emptied"].forEach((type) =>
     document.addEventListener(type, onMedia, true));
+  ["keydown", "keypress", "keyup"].forEach((type) => document.addEventListener(type, onPlayerKey, true));
   document.addEventListener("pointerdown", onDown, true);
   document.addEventListener("pointermove", onMove, true);
   document.addEventListener("pointerup", onUp, true);
@@ -468,6 +536,9 @@
     let watched = null;
     const ro = new ResizeObserver(() => { if (zoom > maxZoom()) setZoom(maxZoom(), 0, 0); redraw(); });
     setInterval(() => { // the viewport is rendered by React after this script runs, and again per page
+      // the upload's hidden file input (react-dropzone's, no props of ours reach it) gets a name
+      document.querySelectorAll("input[type=file]:not([aria-label])").forEach((i) =>
+        i.setAttribute("aria-label", "Files to upload"));
       const vp = viewport();
       if (vp && vp !== watched) { if (watched) ro.unobserve(watched); ro.observe(vp); watched = vp; loadWave(); }
     }, 500);

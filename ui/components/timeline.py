@@ -40,6 +40,31 @@ def _stream() -> rx.Component:
     )
 
 
+def _image() -> rx.Component:
+    """A GIF/JPEG/PNG/WebP output: an <img> (a <video> shows nothing for those)."""
+    return rx.el.img(
+        id="player-image", src=EditorState.asset.media_url, alt=EditorState.asset.name,
+        style={"width": "100%", "height": "100%", "object_fit": "contain", "background": "#000", "display": "block"},
+        key=EditorState.asset.id,
+    )
+
+
+def _audio() -> rx.Component:
+    """An audio-only file: an <audio> player (still #player, so the transport and in/out work; the
+    waveform is in the timeline's audio lane)."""
+    return rx.center(
+        rx.vstack(
+            rx.icon("audio-lines", size=48, color=MUTED, aria_hidden="true"),
+            rx.text(EditorState.asset.name, size="2", color=TEXT),
+            rx.el.audio(id="player", src=EditorState.asset.media_url, controls=True, preload="auto",
+                        aria_label="Player: " + EditorState.asset.name, key=EditorState.asset.id,
+                        style={"width": "min(520px, 90%)"}),
+            align="center", spacing="3", width="100%",
+        ),
+        width="100%", height="100%",
+    )
+
+
 def player() -> rx.Component:
     return rx.box(
         rx.cond(
@@ -47,16 +72,22 @@ def player() -> rx.Component:
             _stream(),
             rx.cond(
             EditorState.has_asset,
-            rx.el.video(
-                id="player",
-                src=EditorState.asset.media_url,
-                poster=EditorState.asset.poster_url,
-                controls=True,
-                preload="auto",
-                plays_inline=True,
-                style={"width": "100%", "height": "100%", "object_fit": "contain", "background": "#000",
-                       "display": "block"},
-                key=EditorState.asset.id,
+            rx.match(
+                EditorState.asset.kind,
+                ("image", _image()),
+                ("audio", _audio()),
+                rx.el.video(
+                    id="player",
+                    src=EditorState.asset.media_url,
+                    poster=EditorState.asset.poster_url,
+                    controls=True,
+                    preload="auto",
+                    plays_inline=True,
+                    aria_label="Player: " + EditorState.asset.name,
+                    style={"width": "100%", "height": "100%", "object_fit": "contain", "background": "#000",
+                           "display": "block"},
+                    key=EditorState.asset.id,
+                ),
             ),
             rx.center(
                 rx.vstack(
@@ -75,12 +106,13 @@ def player() -> rx.Component:
 
 def _tc_field(id_: str, label: str, value, rev, on_commit) -> rx.Component:
     return rx.vstack(
-        field_label(label),
+        field_label(label, html_for=id_),
         rx.el.input(
             id=id_,
             default_value=value,
             key=value + "-" + rev.to_string(),
             on_blur=on_commit,
+            title="HH:MM:SS.mmm, SMPTE HH:MM:SS:FF (;FF drop-frame), frames 150f, or relative +2s / -10f",
             spell_check=False,
             auto_complete="off",
             style={"width": "112px", "font_family": MONO, "font_size": "13px", "padding": "4px 8px",
@@ -96,10 +128,15 @@ def transport() -> rx.Component:
     button = dict(size="1", variant="ghost", color_scheme="gray")
     return rx.hstack(
         rx.hstack(
-            rx.icon_button(rx.icon("step-back", size=16), on_click=_js("step(-1)"), title="Back one frame (←)", **button),
-            rx.icon_button(rx.icon("play", size=16), on_click=_js("toggle()"), title="Play / pause (Space)",
+            rx.icon_button(rx.icon("step-back", size=16), on_click=_js("step(-1)"), title="Back one frame (←)",
+                           aria_label="Back one frame", **button),
+            # both icons; timeline.js sets data-playing on play/pause and the theme shows the right one
+            rx.icon_button(rx.icon("play", size=16, class_name="icon-play"),
+                           rx.icon("pause", size=16, class_name="icon-pause"),
+                           on_click=_js("toggle()"), title="Play / pause (Space)", aria_label="Play",
                            id="play-toggle", **button),
-            rx.icon_button(rx.icon("step-forward", size=16), on_click=_js("step(1)"), title="Forward one frame (→)", **button),
+            rx.icon_button(rx.icon("step-forward", size=16), on_click=_js("step(1)"), title="Forward one frame (→)",
+                           aria_label="Forward one frame", **button),
             rx.vstack(
                 rx.el.span("00:00:00.000", id="tl-time",
                            style={"font_family": MONO, "font_size": "15px", "color": TEXT}),
@@ -121,11 +158,12 @@ def transport() -> rx.Component:
                 spacing="1",
             ),
             rx.icon_button(rx.icon("rotate-ccw", size=14), on_click=EditorState.reset_points,
-                           title="Select the whole clip", size="1", variant="soft", color_scheme="gray",
+                           title="Select the whole clip", aria_label="Select the whole clip", size="1", variant="soft", color_scheme="gray",
                            margin_top="16px"),
             spacing="3", align="start",
         ),
-        width="100%", align="center", padding="8px 4px 4px",
+        # at 1024 px the in/out fields go under the transport instead of past the edge
+        width="100%", align="center", padding="8px 4px 4px", flex_wrap="wrap", row_gap="6px",
     )
 
 
@@ -205,6 +243,8 @@ def _zoom_bar() -> rx.Component:
                                                     "min_width": "44px", "text_align": "center"}),
         rx.icon_button(rx.icon("plus", size=14), id="tl-zoom-in", title="Zoom in (+, Ctrl+wheel)", **button),
         spacing="1", align="center", justify="end", width="100%", margin_bottom="2px",
+        # nothing to zoom without a clip (and dimmed text under the timeline's opacity would be unreadable)
+        visibility=rx.cond(EditorState.has_asset, "visible", "hidden"),
     )
 
 
@@ -214,9 +254,22 @@ def _edge_color():
 
 
 def _handle(id_: str, pct) -> rx.Component:
+    """An in/out handle: dragged with the pointer, or focused and moved with ←/→ (a frame; Shift:
+    ten) as a slider whose value a screen reader reads as a timecode (timeline.js does the keys)."""
+    is_in = id_ == "tl-in"
     return rx.box(
         rx.box(width="2px", height="100%", background=_edge_color(), margin="0 auto"),
         id=id_,
+        role="slider",
+        tab_index=0,
+        aria_label="In point" if is_in else "Out point",
+        custom_attrs={
+            "aria-valuemin": "0",
+            "aria-valuemax": EditorState.asset.duration.to_string(),
+            "aria-valuenow": (EditorState.in_s if is_in else EditorState.out_s).to_string(),
+            "aria-valuetext": EditorState.in_text if is_in else EditorState.out_text,
+            "aria-orientation": "horizontal",
+        },
         position="absolute", top="-4px", bottom="-4px", left=pct.to_string() + "%",
         width="14px", margin_left="-7px", cursor="ew-resize", z_index="3",
         _before={"content": "''", "position": "absolute", "top": "0", "left": "1px", "width": "12px",
@@ -324,8 +377,8 @@ def editor_panel() -> rx.Component:
     return panel(
         rx.box(
             rx.hstack(
-                rx.text(rx.cond(EditorState.has_asset, EditorState.asset.name, "No asset selected"),
-                        size="2", weight="bold", color=TEXT, id="editor-title",
+                rx.heading(rx.cond(EditorState.has_asset, EditorState.asset.name, "No asset selected"),
+                           as_="h2", size="2", weight="bold", color=TEXT, id="editor-title",
                         overflow="hidden", text_overflow="ellipsis", white_space="nowrap"),
                 rx.spacer(),
                 keys_hint(),

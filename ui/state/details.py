@@ -10,7 +10,8 @@ from ui.state.editor import EditorState
 
 class DetailsState(EditorState):
     tags_draft: list[str] = []
-    tag_input: str = ""
+    tag_input: str = ""  # what the (uncontrolled) tag field holds, as its on_change events said
+    tag_rev: int = 0  # bumped to empty the tag field (it re-mounts with its key)
     comments_draft: str = ""
     saving: bool = False
     delete_file: bool = False
@@ -32,23 +33,37 @@ class DetailsState(EditorState):
         self.tags_draft = list(self.asset.tags)
         self.comments_draft = self.asset.comments
         self.tag_input, self.details_error = "", ""
+        self.tag_rev += 1
 
     @rx.event
     def set_tag_input(self, value: str):
         self.tag_input = value
 
-    @rx.event
-    def add_tag(self):
-        for part in self.tag_input.split(","):
+    def _add_tags(self, text: str) -> None:
+        for part in text.split(","):
             tag = part.strip()
             if tag and tag not in self.tags_draft:
                 self.tags_draft.append(tag)
         self.tag_input = ""
 
     @rx.event
+    def add_tag(self):
+        """What the tag field holds becomes tags (Save does this); the field is emptied by re-mounting."""
+        self._add_tags(self.tag_input)
+        self.tag_rev += 1
+
+    @rx.event
+    def submit_tag(self, form_data: dict):
+        """Enter in the tag field: its form carries the text and the browser has emptied the field
+        already (and keeps the focus in it), so nothing is sent back to the field."""
+        self._add_tags(str(form_data.get("tag") or ""))
+
+    @rx.event
     def tag_key(self, key: str):
-        if key == "Enter":
-            self.add_tag()
+        """Backspace in the empty field removes the last tag (events reach the state in order, so
+        `tag_input` is what the field held when the key went down)."""
+        if key == "Backspace" and not self.tag_input and self.tags_draft:
+            self.tags_draft = self.tags_draft[:-1]
 
     @rx.event
     def remove_tag(self, tag: str):

@@ -15,7 +15,7 @@ from ui import api
 from ui.models import AssetDetail, PresetRow, TemplateRow, asset_detail, preset_row, template_row
 from ui.state.base import AppState
 from ui.statuses import READY
-from ui.timecode import format_tc, parse_tc, snap
+from ui.timecode import format_tc, parse_entry, snap
 from ui.trim import trim_problem
 
 TILE_HEIGHT = 62  # px: the timeline track's inner height (ui/components/timeline.py)
@@ -311,7 +311,7 @@ class EditorState(AppState):
     @rx.event
     def commit_in(self, text: str):
         try:
-            value = parse_tc(text)
+            value = parse_entry(text, self.asset.fps, self.in_s)
         except ValueError as exc:
             self.field_error = f"In point: {exc}"
             return
@@ -321,7 +321,7 @@ class EditorState(AppState):
     @rx.event
     def commit_out(self, text: str):
         try:
-            value = parse_tc(text)
+            value = parse_entry(text, self.asset.fps, self.out_s)
         except ValueError as exc:
             self.field_error = f"Out point: {exc}"
             return

@@ -12,7 +12,7 @@ from ui.state.editor import EditorState
 from ui.statuses import ERROR
 
 UPLOAD_ID = "asset-upload"
-LIST_LIMIT = 200
+LIST_LIMIT = 100  # one page of the list (the API's largest page); "Show N more" adds the next
 
 
 class LibraryState(AppState):
@@ -30,27 +30,48 @@ class LibraryState(AppState):
     upload_phase: str = ""
     upload_error: str = ""
 
+    _next_cursor: str = ""  # where the next page of the list starts ("" at the end)
+
     @rx.var
     def more_text(self) -> str:
         hidden = self.total - len(self.assets)
-        return f"{hidden} more not shown: search or filter to narrow the list." if hidden > 0 else ""
+        return f"{hidden} more" if hidden > 0 else ""
 
     async def _hear(self, news: str) -> list:
         if news in ("signed-in", "assets-changed"):
             await self._fetch()
         return []
 
-    async def _fetch(self) -> None:
+    def _list_args(self) -> tuple[str, str, str]:
+        return (self.search, "" if self.status_filter == "all" else self.status_filter,
+                "" if self.area_filter == "all" else self.area_filter)
+
+    async def _fetch(self, keep: int = 0) -> None:
+        """The first page again (as many rows as are shown, at least LIST_LIMIT)."""
+        search, status, area = self._list_args()
         try:
-            status = "" if self.status_filter == "all" else self.status_filter
-            rows, total = await api.list_assets(self.search, status, LIST_LIMIT,
-                                                area="" if self.area_filter == "all" else self.area_filter)
+            rows, total, cursor = await api.list_assets_upto(search, status, area, max(LIST_LIMIT, keep))
         except api.ApiError as exc:
             self.list_error = exc.message
             return
         self.list_error = ""
         self.assets = [asset_row(r) for r in rows]
-        self.total = total
+        self.total, self._next_cursor = total, cursor or ""
+
+    @rx.event
+    async def load_more(self):
+        """The next LIST_LIMIT assets, appended (the list pages through any number of assets)."""
+        if not self.authenticated or not self._next_cursor:
+            return
+        search, status, area = self._list_args()
+        try:
+            rows, total, cursor = await api.list_assets_page(search, status, LIST_LIMIT, area,
+                                                             after=self._next_cursor)
+        except api.ApiError as exc:
+            self.list_error = exc.message
+            return
+        self.assets = self.assets + [asset_row(r) for r in rows]
+        self.total, self._next_cursor = total, cursor or ""
 
     @rx.event
     async def load(self):
@@ -86,20 +107,24 @@ class LibraryState(AppState):
         self.selected_id = asset_id
         return EditorState.open_asset(asset_id)
 
-    @rx.event
+    @rx.event(background=True)
     async def scan(self):
-        if not self.authenticated or self.scanning:
-            return
-        self.scanning = True
-        yield
+        """In the background: a scan of hundreds of new files takes minutes (each is probed), and
+        the tab stays usable meanwhile; the queue poller refreshes the list as assets land."""
+        async with self:
+            if not self.authenticated or self.scanning:
+                return
+            self.scanning = True
         try:
             result = await api.scan_folder()
         except api.ApiError as exc:
-            self.scanning = False
+            async with self:
+                self.scanning = False
             yield rx.toast.error(f"Scan failed: {exc.message}")
             return
-        self.scanning = False
-        await self._fetch()
+        async with self:
+            self.scanning = False
+            await self._fetch(keep=len(self.assets))
         summary = (f"Scan: {result['added']} added, {result['updated']} updated, "
                    f"{result['unchanged']} unchanged")
         if result.get("errors"):
@@ -109,8 +134,17 @@ class LibraryState(AppState):
 
     @rx.event
     def upload_progress(self, progress: dict):
-        self.upload_pct = int(round(float(progress.get("progress", 0)) * 100))
-        self.upload_phase = "Uploading" if self.upload_pct < 100 else "Registering"
+        """Bytes sent so far (the browser reports them while they travel): the bar shows from the
+        first byte, not only once the file has arrived."""
+        pct = int(round(float(progress.get("progress", 0)) * 100))
+        if pct >= 100:
+            # the last report can arrive after handle_upload has finished: it changes nothing then
+            if self.uploading:
+                self.upload_pct, self.upload_phase = 100, "Registering"
+            return
+        if not self.uploading:  # the first bytes of a new upload
+            self.uploading, self.upload_error = True, ""
+        self.upload_pct, self.upload_phase = pct, "Uploading"
 
     @rx.event
     async def handle_upload(self, files: list[rx.UploadFile]):

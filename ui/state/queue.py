@@ -25,7 +25,8 @@ log = logging.getLogger("mpr.ui")
 PAGE_SIZE = 25
 FAST, SLOW = 1.0, 3.0
 RENEW_LINKS_S = 1800.0  # fetch the open asset's URLs again when they have less than this left
-FILTERS = {"all": None, "active": list(ACTIVE), "done": [SUCCEEDED], "failed": [FAILED, CANCELLED]}
+FILTERS = {"all": None, "active": list(ACTIVE), "done": [SUCCEEDED], "failed": [FAILED], "cancelled": [CANCELLED]}
+FINISHED = {"all": None, "done": [SUCCEEDED], "failed": [FAILED], "cancelled": [CANCELLED]}  # "Clear" per filter
 
 
 def client_connected(token: str) -> bool:
@@ -49,6 +50,8 @@ class QueueState(AppState):
     filter: str = "all"
     error: str = ""
     busy_id: str = ""
+    confirm: str = ""  # "" | "cancel" (a running job) | "clear" (the finished jobs of the filter)
+    confirm_id: str = ""
     active_count: int = 0
     status_text: str = ""
     _cursors: list[str] = []
@@ -157,6 +160,8 @@ class QueueState(AppState):
                                 "" if library.status_filter == "all" else library.status_filter,
                                 "" if library.area_filter == "all" else library.area_filter)
                     lib_pending = any(a.status == PENDING for a in library.assets)
+                    lib_shown = len(library.assets)  # keep the pages the person has loaded
+                    lib_scanning = library.scanning  # a scan registers assets as it goes: show them
                     editor = await self.get_state(EditorState)
                     open_pending = editor.has_asset and editor.asset.status != ERROR and (
                         editor.asset.status == PENDING
@@ -178,17 +183,18 @@ class QueueState(AppState):
                     finished = self._apply_page(result)
                     self._apply_status(status)
                     active = self.active_count or any(j.can_cancel for j in self.jobs)
-                refresh_library = finished or lib_pending or tick % 5 == 0
+                refresh_library = finished or lib_pending or tick % 5 == 0 or (lib_scanning and tick % 2 == 0)
                 if refresh_library:
                     try:
-                        rows, total = await api.list_assets(lib_args[0], lib_args[1], LIST_LIMIT, area=lib_args[2])
+                        rows, total, cursor = await api.list_assets_upto(
+                            lib_args[0], lib_args[1], lib_args[2], max(LIST_LIMIT, lib_shown))
                     except api.ApiError:
                         rows = None
                     if rows is not None:
                         async with self:
                             library = await self.get_state(LibraryState)
                             library.assets = [asset_row(r) for r in rows]
-                            library.total = total
+                            library.total, library._next_cursor = total, cursor or ""
                 if open_expiring:
                     yield EditorState.refresh_asset
                 if open_pending and open_id and tick % 2 == 0:
@@ -239,7 +245,64 @@ class QueueState(AppState):
 
     @rx.event
     async def cancel(self, job_id: str):
+        """A queued job is cancelled at once; a running one asks first (its work so far is lost)."""
+        job = next((j for j in self.jobs if j.id == job_id), None)
+        if job is not None and job.status == RUNNING:
+            self.confirm, self.confirm_id = "cancel", job_id
+            return None
         return await self._act(job_id, api.cancel_job, "cancel")
+
+    @rx.event
+    def ask_clear(self):
+        self.confirm, self.confirm_id = "clear", ""
+
+    @rx.event
+    def set_confirm_open(self, value: bool):
+        if not value:
+            self.confirm, self.confirm_id = "", ""
+
+    @rx.event
+    async def confirmed(self):
+        action, job_id = self.confirm, self.confirm_id
+        self.confirm, self.confirm_id = "", ""
+        if action == "cancel" and job_id:
+            return await self._act(job_id, api.cancel_job, "cancel")
+        if action == "clear" and self.authenticated:
+            try:
+                result = await api.delete_finished_jobs(FINISHED.get(self.filter))
+            except api.ApiError as exc:
+                return rx.toast.error(f"Could not delete the finished jobs: {exc.message}")
+            self.page, self._cursors = 0, []
+            await self.refresh_now()
+            return rx.toast.success(f"Deleted {result['count']} finished job{'s' if result['count'] != 1 else ''}.")
+        return None
+
+    @rx.var
+    def confirm_title(self) -> str:
+        if self.confirm == "cancel":
+            return f"Cancel running job #{self.confirm_id}?"
+        return "Delete the finished jobs?" if self.confirm == "clear" else ""
+
+    @rx.var
+    def confirm_text(self) -> str:
+        if self.confirm == "cancel":
+            job = next((j for j in self.jobs if j.id == self.confirm_id), None)
+            done = f" It is {job.progress_text} done;" if job is not None else ""
+            return f"FFmpeg stops and the partial output is removed.{done} a retry starts from the beginning."
+        if self.confirm == "clear":
+            which = {"all": "succeeded, failed and cancelled", "done": "succeeded", "failed": "failed",
+                     "cancelled": "cancelled"}.get(self.filter, "finished")
+            return (f"Every {which} job is removed from the queue with its history. Queued and running jobs "
+                    "stay, and outputs stay in the library.")
+        return ""
+
+    @rx.var
+    def can_clear(self) -> bool:
+        return self.filter in FINISHED
+
+    @rx.event
+    async def delete(self, job_id: str):
+        return await self._act(job_id, api.delete_job, "delete")
 
     @rx.event
     async def retry(self, job_id: str):

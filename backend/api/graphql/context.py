@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from backend.api.http import media_links, package_links
+from backend.api.inert import attachment
 from backend.api.graphql.loaders import Loaders
 from backend.config import Settings
 from backend.storage import LocalStorage, StorageError, Storages
@@ -31,8 +32,17 @@ class ApiContext:
 
 
 @functools.lru_cache(maxsize=8192)
-def _signed_url(area: str, key: str, media_key: bytes, exp: int, version: str, asset: int | None) -> str:
-    return media_links.sign(media_key, media_links.media_path(area, safe_key(key)), exp, version=version, asset=asset)
+def _signed_url(area: str, key: str, media_key: bytes, exp: int, version: str, asset: int | None,
+                download: bool = False) -> str:
+    return media_links.sign(media_key, media_links.media_path(area, safe_key(key)), exp, version=version, asset=asset,
+                            download=download)
+
+
+def _local_version(storage: LocalStorage, key: str) -> str:
+    try:
+        return file_version(storage.local_path(key))
+    except StorageError:
+        return ""
 
 
 def playback_url(ctx: ApiContext, area: str, key: str, *, asset: int | None = None, etag: str = "") -> str:
@@ -47,13 +57,24 @@ def playback_url(ctx: ApiContext, area: str, key: str, *, asset: int | None = No
     if isinstance(storage, LocalStorage):
         if not ctx.media_key:
             return storage.playback_url(key)
-        try:
-            version = file_version(storage.local_path(key))
-        except StorageError:
-            version = ""
-        return _signed_url(area, key, ctx.media_key, media_links.expiry(time.time()), version, asset)
+        return _signed_url(area, key, ctx.media_key, media_links.expiry(time.time()), _local_version(storage, key), asset)
     if ctx.media_key and asset is not None and etag:
         return _signed_url(area, key, ctx.media_key, media_links.expiry(time.time()), etag, asset)
+    return storage.playback_url(key)
+
+
+def download_url(ctx: ApiContext, area: str, key: str, *, asset: int | None = None) -> str:
+    """Like `playback_url`, but the browser saves the file: a signed `dl=1` /media link (served as an
+    attachment; bound to `asset` and the file's version like a playback link) on local storage, a
+    presigned URL asking S3 for `Content-Disposition: attachment`."""
+    storage = ctx.storages.get(area)
+    if isinstance(storage, LocalStorage):
+        if not ctx.media_key:
+            return storage.playback_url(key)
+        return _signed_url(area, key, ctx.media_key, media_links.expiry(time.time()), _local_version(storage, key),
+                           asset, download=True)
+    if hasattr(storage, "download_url"):
+        return storage.download_url(key, attachment(key))
     return storage.playback_url(key)
 
 

@@ -1,4 +1,4 @@
-"""Job mutations: createJob, cancelJob, retryJob (rules live in backend.jobs.service)."""
+"""Job mutations: createJob, cancelJob, retryJob, deleteJob, deleteFinishedJobs (rules live in backend.jobs.service)."""
 from __future__ import annotations
 
 import strawberry
@@ -6,7 +6,7 @@ import strawberry
 from backend.api.graphql.context import api
 from backend.api.graphql.ids import parse_id
 from backend.api.graphql.inputs import CreateJobInput
-from backend.api.graphql.types import TranscodeJob
+from backend.api.graphql.types import JobDeletion, JobStatus, TranscodeJob
 from backend.catalog.tables import TranscodeJob as JobTable
 from backend.jobs import service
 
@@ -42,3 +42,16 @@ class JobMutations:
     @strawberry.mutation(description="Run a failed or cancelled job again as a new attempt.")
     async def retry_job(self, info: strawberry.Info, id: strawberry.ID) -> TranscodeJob:
         return TranscodeJob.from_row(await service.retry_job(parse_id(id, "job id")))
+
+    @strawberry.mutation(description="Forget a finished job (succeeded, failed or cancelled) and its history. "
+                                     "Refused (JOB_ACTIVE) while it is queued or running; its output asset stays.")
+    async def delete_job(self, info: strawberry.Info, id: strawberry.ID) -> JobDeletion:
+        job_id = await service.delete_job(parse_id(id, "job id"))
+        return JobDeletion(ids=[strawberry.ID(str(job_id))], count=1)
+
+    @strawberry.mutation(description="Forget every finished job with one of `statuses` (default: succeeded, "
+                                     "failed and cancelled) and their history; queued and running jobs stay.")
+    async def delete_finished_jobs(self, info: strawberry.Info,
+                                   statuses: list[JobStatus] | None = None) -> JobDeletion:
+        ids = await service.delete_jobs(None, [s.value for s in statuses] if statuses else None)
+        return JobDeletion(ids=[strawberry.ID(str(i)) for i in ids], count=len(ids))

@@ -52,6 +52,8 @@ PERMISSIONS: dict[str, Rule] = {
     "createJob": Rule("editor", "write", "job"),
     "cancelJob": Rule("editor", "write", "job"),
     "retryJob": Rule("editor", "write", "job"),
+    "deleteJob": Rule("editor", "write", "job"),
+    "deleteFinishedJobs": Rule("editor", "write", "job"),
     # admins: presets, users
     "createPreset": Rule("admin", "admin", "preset"),
     "updatePreset": Rule("admin", "admin", "preset"),

@@ -15,7 +15,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from backend.api import system
-from backend.api.graphql.context import api, package_url, playback_url
+from backend.api.graphql.context import api, download_url, package_url, playback_url
 from backend.catalog.statuses import ASSET_STATUSES, JOB_STATUSES
 from backend.catalog.tables import MediaAsset as AssetTable
 from backend.catalog.tables import TranscodeJob as JobTable
@@ -446,13 +446,29 @@ class TranscodeJob:
         rows = await api(info).loaders.history.load(int(self.id))
         return [JobTransition.from_row(r) for r in rows]
 
-    @strawberry.field(description="URL that plays the output, once it exists (null for a streaming package: see playbackUrl).")
+    def _single_output(self) -> bool:
+        """A succeeded job with one output file (not a streaming package: one playlist alone is no download)."""
+        return (self.status is JobStatus.SUCCEEDED and bool(self.output_key)
+                and not self.output_key.endswith((".m3u8", ".mpd")))
+
+    @strawberry.field(description="URL that plays the output, once it exists (null for a streaming package: see "
+                                  "playbackUrl; null once the output asset was deleted: see outputDeleted).")
     def output_url(self, info: strawberry.Info) -> str | None:
-        if self.status is not JobStatus.SUCCEEDED or not self.output_key:
-            return None
-        if self.output_key.endswith((".m3u8", ".mpd")):  # a package: one playlist alone is no download
+        if not self._single_output() or self._output_asset_id is None:
             return None
         return playback_url(api(info), "out", self.output_key)
+
+    @strawberry.field(description="URL that downloads the output (served as an attachment, so the browser saves "
+                                  "it); null when outputUrl is.")
+    def download_url(self, info: strawberry.Info) -> str | None:
+        if not self._single_output() or self._output_asset_id is None:
+            return None
+        return download_url(api(info), "out", self.output_key, asset=self._output_asset_id)
+
+    @strawberry.field(description="True when the job succeeded but its output was deleted from the library "
+                                  "(deleteAsset): it has no outputUrl or downloadUrl any more.")
+    def output_deleted(self) -> bool:
+        return self._single_output() and self._output_asset_id is None
 
 
     @strawberry.field(description="The output template the job was made from (null for a one-preset job).")
@@ -549,6 +565,12 @@ class DeleteResult:
     removed_files: list[str] = strawberry.field(description="Storage keys removed, as area/key.")
     removed_jobs: int
     message: str
+
+
+@strawberry.type(description="Jobs deleted by deleteJob or deleteFinishedJobs.")
+class JobDeletion:
+    ids: list[strawberry.ID]
+    count: int
 
 
 @strawberry.type(description="What scanMediaFolder found.")

@@ -7,7 +7,9 @@ If-Range that no longer matches, get the whole file (200). Keys go through the s
 A request needs the signature GraphQL put in the URL (backend.api.http.media_links) or the API token
 as a bearer header; otherwise 403. A signed link opens only the version of the file it was made
 for (size + mtime; on S3 the ETag, answered with a short presigned redirect) and only while its
-asset still holds the file; a replaced file or a deleted asset answers 403. GET/HEAD /media/pkg/<exp>/<sig>/<area>/<key> serves the files of
+asset still holds the file; a replaced file or a deleted asset answers 403. A signed download link
+(`dl=1`, covered by its signature) is answered with `Content-Disposition: attachment; filename=…`
+so the browser saves the file. GET/HEAD /media/pkg/<exp>/<sig>/<area>/<key> serves the files of
 a streaming package under one signature for its folder (backend.api.http.package_links); on S3
 its playlists are served from here (relative URLs stay under the signed prefix) and its segments
 redirect to presigned URLs. Files are served inertly (backend.api.inert).
@@ -25,7 +27,7 @@ from litestar.response import Redirect, Stream
 
 from backend.api.http import media_links, package_links
 from backend.api.auth import token_matches
-from backend.api.inert import inert_media
+from backend.api.inert import attachment, inert_media
 from backend.catalog.tables import MediaAsset
 from backend.storage import StorageError, content_type_for
 from backend.storage.base import safe_key
@@ -103,16 +105,17 @@ async def media_file(request: Request, area: FromPath[str], key: FromPath[str]) 
         raise NotFoundException() from None
     state, query = request.app.state, request.query_params
     version, asset = query.get("v"), query.get("a")
+    download = query.get("dl") == "1"
     signed = bool(state.media_key) and media_links.verify(
         state.media_key, media_links.media_path(area, key), query.get("exp"), query.get("sig"),
-        version=version, asset=asset)
+        version=version, asset=asset, download=download)
     if not signed:
         if not token_matches(state.api_token, request.headers.get("authorization")):
             raise PermissionDeniedException("media links are signed: take this file's URL from the GraphQL API "
-                                            "(mediaUrl, posterUrl, outputUrl) or send the API token")
+                                            "(mediaUrl, posterUrl, outputUrl, downloadUrl) or send the API token")
         if path is None:
             raise NotFoundException()
-        return await serve_file(request, path, key)
+        return await serve_file(request, path, key, download=download)
     if asset is not None and not await _asset_holds(asset, area, key):
         raise PermissionDeniedException(ASSET_GONE)
     if path is None:  # S3: the object must still be the version the link was made for
@@ -121,12 +124,14 @@ async def media_file(request: Request, area: FromPath[str], key: FromPath[str]) 
             raise NotFoundException()
         if obj.etag != version:
             raise PermissionDeniedException(CHANGED)
+        if download and hasattr(storage, "download_url"):
+            return Redirect(storage.download_url(key, attachment(key)), status_code=302)
         return Redirect(storage.presigned_get(key, S3_REDIRECT_EXPIRES), status_code=302)
     if file_version(path) != version:
         if not path.is_file():
             raise NotFoundException()
         raise PermissionDeniedException(CHANGED)
-    return await serve_file(request, path, key)
+    return await serve_file(request, path, key, download=download)
 
 
 TEXT_SUFFIXES = (".m3u8", ".mpd", ".vtt")
@@ -163,8 +168,9 @@ async def package_file(request: Request, exp: FromPath[str], sig: FromPath[str],
     return Redirect(storage.playback_url(key), status_code=302)
 
 
-async def serve_file(request: Request, path: Path, key: str) -> Response:
-    """`path` with byte ranges, ETag and Last-Modified (404 when it is not a file)."""
+async def serve_file(request: Request, path: Path, key: str, download: bool = False) -> Response:
+    """`path` with byte ranges, ETag and Last-Modified (404 when it is not a file); with `download`,
+    as an attachment the browser saves."""
     try:
         st = await asyncio.to_thread(path.stat)
     except OSError:
@@ -179,6 +185,8 @@ async def serve_file(request: Request, path: Path, key: str) -> Response:
                "Cache-Control": "no-cache"}
     media_type, inert = inert_media(content_type_for(key), key)  # never a page of this origin
     headers.update(inert)
+    if download:
+        headers["Content-Disposition"] = attachment(key)
 
     wanted = None
     range_header = request.headers.get("range")

@@ -11,6 +11,10 @@ is replaced (or its id's asset deleted). Expiries are rounded to WINDOW, so the 
 the same URL for hours (browser caches and the UI's state keep working) and every link stays
 valid for at least WINDOW after it was handed out. A `<video>` element cannot send a bearer
 token, which is why the link carries its own proof; scripts may send the token instead.
+
+A download link (`download=True`) adds `dl=1`, and its signature covers it (a different message),
+so /media answers it with `Content-Disposition: attachment` while the same file's playback link
+still plays inline; neither link can be turned into the other.
 """
 from __future__ import annotations
 
@@ -33,24 +37,29 @@ def expiry(now: float | None = None) -> int:
     return (int(now) // WINDOW + 2) * WINDOW
 
 
-def _signature(key: bytes, path: str, exp: int, asset: str, version: str) -> str:
-    message = f"{path}\n{exp}\n{asset}\n{version}"
+def _signature(key: bytes, path: str, exp: int, asset: str, version: str, download: bool = False) -> str:
+    message = f"{path}\n{exp}\n{asset}\n{version}" + ("\ndownload" if download else "")
     return hmac.new(key, message.encode(), hashlib.sha256).hexdigest()[:SIG_HEX]
 
 
-def sign(key: bytes, path: str, exp: int, *, version: str, asset: int | None = None) -> str:
-    """`path` (already quoted, as `media_path` gives it) with its asset id, version, exp and sig."""
+def sign(key: bytes, path: str, exp: int, *, version: str, asset: int | None = None,
+         download: bool = False) -> str:
+    """`path` (already quoted, as `media_path` gives it) with its asset id, version, exp and sig;
+    with `download`, a `dl=1` link (served as an attachment) whose signature covers that."""
     asset_text = "" if asset is None else str(int(asset))
-    query = {"v": version, "exp": str(exp), "sig": _signature(key, path, exp, asset_text, version)}
+    query = {"v": version, "exp": str(exp), "sig": _signature(key, path, exp, asset_text, version, download)}
+    if download:
+        query = {"dl": "1", **query}
     if asset_text:
         query = {"a": asset_text, **query}
     return f"{path}?{urlencode(query)}"
 
 
 def verify(key: bytes, path: str, exp: str | None, sig: str | None, *, version: str | None,
-           asset: str | None = None, now: float | None = None) -> bool:
-    """True when `sig` signs `path` with this asset id and version until `exp`, and `exp` is still
-    ahead. Whether the version and the asset are still the current ones is the caller's check."""
+           asset: str | None = None, now: float | None = None, download: bool = False) -> bool:
+    """True when `sig` signs `path` with this asset id and version (as a download link when
+    `download`) until `exp`, and `exp` is still ahead. Whether the version and the asset are still
+    the current ones is the caller's check."""
     if not exp or not sig or not exp.isdigit() or version is None:
         return False
     if asset is not None and not asset.isdigit():
@@ -58,7 +67,8 @@ def verify(key: bytes, path: str, exp: str | None, sig: str | None, *, version: 
     now = time.time() if now is None else now
     if int(exp) <= now:
         return False
-    return hmac.compare_digest(_signature(key, path, int(exp), asset or "", version), sig.strip().lower())
+    return hmac.compare_digest(_signature(key, path, int(exp), asset or "", version, download),
+                               sig.strip().lower())
 
 
 def media_path(area: str, key: str) -> str:
