@@ -8,6 +8,7 @@ import shutil
 from api_helpers import seed_jobs
 
 from backend.api.http import media_links
+from backend.storage.local import file_version
 from backend.catalog.ingest import ingest_key
 
 JOB = 'query($id: ID!) { job(id: $id) { outputUrl downloadUrl outputDeleted outputAsset { id } } }'
@@ -45,11 +46,13 @@ async def test_download_link_is_an_attachment_with_the_output_bytes(gql, api_set
 
 
 async def test_dl_is_covered_by_the_signature(client, api_settings):
-    (api_settings.out_root / "x.mp4").write_bytes(b"bytes")
+    path = api_settings.out_root / "x.mp4"
+    path.write_bytes(b"bytes")
     key = media_links.media_key(api_settings.api_token)
     exp = media_links.expiry()
-    play = media_links.sign(key, "/media/out/x.mp4", exp)
-    down = media_links.sign(key, "/media/out/x.mp4", exp, download=True)
+    version = file_version(path)
+    play = media_links.sign(key, "/media/out/x.mp4", exp, version=version)
+    down = media_links.sign(key, "/media/out/x.mp4", exp, version=version, download=True)
     assert down != play.replace("?", "?dl=1&")
     assert (await client.get(play.replace("?", "?dl=1&"))).status_code == 403  # playback sig + dl: refused
     assert (await client.get(down.replace("dl=1&", ""))).status_code == 403  # download sig without dl: refused
