@@ -11,10 +11,13 @@ JobSpec (whose `plan` is the ChunkPlan) plus what the state machine adds:
   presigned URL (FFmpeg fetches only the byte ranges it needs, nothing is downloaded), checked
   for its exact frame count and uploaded to the job's work prefix
   (`_chunks/job-{id}-attempt-{n}/` in the output bucket).
-- chunk_audio: the whole range's audio, encoded once (from a parallel download of the source).
-- chunk_join (+ `chunks`, `audio`: the results of the above): downloads the chunks and the audio,
-  joins them by stream copy, verifies duration, frame count and audio/video sync, uploads the
-  output, deletes the work prefix, and sends the signed 'succeeded' callback.
+- chunk_audio (+ `part`, one of plan.audio_parts): one audio part — a segment with its pre-roll
+  (read through a presigned URL, like a chunk), or the whole range encoded once, or the source's
+  track copied (both from a parallel download of the source) — uploaded to the work prefix.
+- chunk_join (+ `chunks`, `audio`: the results of the above): downloads the chunks and the audio
+  parts, joins the parts' packets and the chunks by one stream copy, verifies duration, frame
+  count, audio/video sync and the audio joins, uploads the output, deletes the work prefix, and
+  sends the signed 'succeeded' callback.
 
 Progress is the sum of the chunks' progress: each chunk Lambda keeps one empty marker object
 `progress/{index}-{share}` under the work prefix (its frame-weighted share, in millionths of the
@@ -205,22 +208,30 @@ def chunk_audio(event: dict, context: Any, env: Mapping[str, str], base) -> dict
     job = base.parse_event(event)
     plan = _plan(job, base)
     if plan.audio is None:
-        return {"key": None}
+        return {"index": 0, "key": None}
+    try:
+        index = int((event.get("part") or {"index": 0})["index"])
+        plan.audio_parts[index]
+    except (KeyError, TypeError, ValueError, IndexError) as exc:
+        raise base.InvalidEvent(f"chunk_audio needs one of the plan's audio parts: {exc}") from exc
     bucket, prefix = work_location(job, base)
     s3 = base.s3_client(env)
-    work = _workdir(env, "audio")
-    dst = work / f"audio{plan.audio.ext}"
+    work = _workdir(env, f"audio-{job.job_id}-{index}")
+    dst = work / f"audio-{index:03d}{plan.audio.ext}"
     try:
         budget = _budget(context, base)
-        source = _audio_source(s3, job.spec.source.bucket, job.spec.source.key, work, base)
-        _step(base, base.encode_audio(plan, source, dst, budget=budget), budget)
-        key = f"{prefix}{dst.name}"
+        if plan.audio.mode == "segments":  # a few minutes of the source: FFmpeg reads just that range
+            source = _presigned(s3, job.spec.source.bucket, job.spec.source.key)
+        else:
+            source = _audio_source(s3, job.spec.source.bucket, job.spec.source.key, work, base)
+        _step(base, base.encode_audio(plan, source, dst, part=index, budget=budget), budget)
+        key = f"{prefix}audio/{dst.name}"
         s3.upload_file(str(dst), bucket, key, Config=base.transfer_config())
     except ChunkFailed as exc:
-        raise ChunkFailed(f"audio: {exc}") from exc
+        raise ChunkFailed(f"audio part {index}: {exc}") from exc
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    return {"key": key}
+    return {"index": index, "key": key}
 
 
 def _delete_prefix(s3, bucket: str, prefix: str) -> None:
@@ -239,9 +250,12 @@ def chunk_join(event: dict, context: Any, env: Mapping[str, str], base) -> dict:
     if [r.get("index") for r in results] != list(range(len(plan.chunks))):
         raise ChunkFailed(f"join got chunks {[r.get('index') for r in results]}, "
                           f"the plan has {len(plan.chunks)}")
-    audio_key = (event.get("audio") or {}).get("key")
-    if plan.audio is not None and not audio_key:
-        raise ChunkFailed("join: the audio was not encoded")
+    audio_parts = event.get("audio") or []
+    if isinstance(audio_parts, dict):  # an execution started before audio parts existed
+        audio_parts = [{"index": 0, **audio_parts}]
+    audio_keys = [r.get("key") for r in sorted(audio_parts, key=lambda r: r.get("index", -1)) if r.get("key")]
+    if plan.audio is not None and len(audio_keys) != len(plan.audio_parts):
+        raise ChunkFailed(f"join: {len(audio_keys)} of the {len(plan.audio_parts)} audio parts were made")
     s3 = base.s3_client(env)
     reporter = base.Reporter(job, secret)
     work = _workdir(env, f"join-{job.job_id}")
@@ -252,9 +266,8 @@ def chunk_join(event: dict, context: Any, env: Mapping[str, str], base) -> dict:
             "output this large cannot be joined in one Lambda run"))
         paths = [work / f"chunk-{r['index']:05d}{plan.join.chunk_ext}" for r in results]
         downloads = [(r["key"], p) for r, p in zip(results, paths)]
-        audio = work / f"audio{plan.audio.ext}" if audio_key else None
-        if audio is not None:
-            downloads.append((audio_key, audio))
+        audio = [work / f"audio-{i:03d}{plan.audio.ext}" for i in range(len(audio_keys))] if audio_keys else None
+        downloads += list(zip(audio_keys, audio or []))
         with ThreadPoolExecutor(DOWNLOAD_THREADS) as pool:
             list(pool.map(lambda kp: s3.download_file(bucket, kp[0], str(kp[1])), downloads))
         reporter.check()
@@ -284,8 +297,7 @@ def chunk_join(event: dict, context: Any, env: Mapping[str, str], base) -> dict:
         reporter.close()
         shutil.rmtree(work, ignore_errors=True)
     _delete_prefix(s3, bucket, prefix)
-    note = (f"chunked: {len(plan.chunks)} chunks, {stats.video_frames} frames, "
-            f"audio {'encoded once' if audio_key else 'none'}\n")
+    note = f"chunked: {len(plan.chunks)} chunks, {stats.video_frames} frames, audio {plan.audio_summary()}\n"
     base.send_final(job.job_id, job.attempt, job.nonce, job.callback_url, secret,
                     {"status": "succeeded", "output": output, "log_tail": (note + tail)[-8000:]},
                     **base.final_options(env))

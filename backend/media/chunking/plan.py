@@ -120,13 +120,16 @@ class ChunkPlan:
         if d.get("version") != PLAN_VERSION:
             raise ChunkingError(f"unknown chunk plan version {d.get('version')!r}")
         audio = d.get("audio")
+        parts = tuple(AudioPart(**p) for p in d.get("audio_parts") or ())
+        if audio and not parts:  # a plan from before audio parts: the audio is one whole encode
+            parts = (AudioPart(0, 0, 0),)
         return cls(
             spec=dict(d["spec"]), trim=dict(d["trim"]), source=dict(d["source"]),
             chunks=tuple(Chunk(**c) for c in d["chunks"]),
             audio=AudioJob(**audio) if audio else None,
             join=JoinStep(**d["join"]), target_seconds=float(d["target_seconds"]),
             aligned=bool(d["aligned"]), max_concurrency=int(d.get("max_concurrency") or 1),
-            audio_parts=tuple(AudioPart(**p) for p in d.get("audio_parts") or ()),
+            audio_parts=parts,
         )
 
     @classmethod
