@@ -19,6 +19,11 @@ JobSpec (whose `plan` is the ChunkPlan) plus what the state machine adds:
   count, audio/video sync and the audio joins, uploads the output, deletes the work prefix, and
   sends the signed 'succeeded' callback.
 
+The join uploads its MP4/MOV output while FFmpeg writes it (`GrowingUpload`: a multipart upload
+whose parts go up as the file grows past them; the head, where FFmpeg writes the index last into
+the room it reserved, goes up last), so the upload overlaps the copy instead of following it; the
+upload is completed only once the joined file passed its checks, and aborted otherwise.
+
 Progress is the sum of the chunks' progress: each chunk Lambda keeps one empty marker object
 `progress/{index}-{share}` under the work prefix (its frame-weighted share, in millionths of the
 whole job) and reports the sum of all markers it can list. Failures raise ChunkFailed (never
@@ -35,7 +40,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Mapping
 
-from backend.media.chunking import CHUNKS_SHARE, Chunk, ChunkPlan
+from backend.media.chunking import CHUNKS_SHARE, Chunk, ChunkPlan, moov_room
 from backend.media.runner import FFmpegError, Progress
 from backend.media.verify import VerificationError
 
@@ -44,6 +49,10 @@ WORK_PREFIX = "_chunks/"
 MARKER_INTERVAL_S = 3.0  # a chunk updates its progress marker (and lists the others) this often
 PRESIGN_SECONDS = 3600
 DOWNLOAD_THREADS = 16
+UPLOAD_PART_BYTES = 64 * 1024 * 1024  # parts of a growing upload (S3: at least 5 MiB but the last)
+UPLOAD_THREADS = 4
+GROWTH_POLL_S = 0.2
+GROWING_CONTAINERS = ("mp4", "mov")  # written front to back but for the index room (-moov_size)
 
 
 class ChunkFailed(RuntimeError):
@@ -234,6 +243,83 @@ def chunk_audio(event: dict, context: Any, env: Mapping[str, str], base) -> dict
     return {"index": index, "key": key}
 
 
+class GrowingUpload:
+    """Multipart upload of a file while FFmpeg writes it, front to back but for its first `head`
+    bytes (the reserved MP4 index, the mdat header): every `part_bytes` past the head goes up as
+    soon as the file has grown beyond it; `finish()` sends the rest and the head and completes the
+    upload; `abort()` drops it (nothing appears under the key)."""
+
+    def __init__(self, s3, path: Path, bucket: str, key: str, head: int, extra: Mapping[str, Any],
+                 part_bytes: int = UPLOAD_PART_BYTES):
+        self.s3, self.path, self.bucket, self.key = s3, Path(path), bucket, key
+        self.head = max(int(head), 5 * 1024 * 1024)
+        self.part_bytes = max(int(part_bytes), 5 * 1024 * 1024)
+        self.upload_id = s3.create_multipart_upload(Bucket=bucket, Key=key, **extra)["UploadId"]
+        self.pool = ThreadPoolExecutor(UPLOAD_THREADS)
+        self.sent: list = []  # futures of (part number, ETag)
+        self.next_start = self.head
+        self.stop = False
+        self.watcher = ThreadPoolExecutor(1)
+        self.watching = self.watcher.submit(self._watch)
+
+    def _size(self) -> int:
+        try:
+            return self.path.stat().st_size
+        except FileNotFoundError:
+            return 0
+
+    def _part(self, number: int, start: int, end: int) -> tuple[int, str]:
+        with open(self.path, "rb") as fh:
+            fh.seek(start)
+            body = fh.read(end - start)
+        etag = self.s3.upload_part(Bucket=self.bucket, Key=self.key, UploadId=self.upload_id,
+                                   PartNumber=number, Body=body)["ETag"]
+        return number, etag
+
+    def _send_ready(self, size: int, final: bool) -> None:
+        while self.next_start + self.part_bytes <= size or (final and self.next_start < size):
+            end = min(size, self.next_start + self.part_bytes)
+            self.sent.append(self.pool.submit(self._part, len(self.sent) + 2, self.next_start, end))
+            self.next_start = end
+
+    def _watch(self) -> None:
+        while not self.stop:
+            self._send_ready(self._size(), final=False)
+            time.sleep(GROWTH_POLL_S)
+
+    def finish(self) -> int:
+        """Send what is left (the tail, then the head) and complete the upload; the file's size."""
+        self.stop = True
+        self.watching.result()
+        size = self._size()
+        if size <= self.head:  # a small file: one part, all of it
+            parts = [self._part(1, 0, size)]
+        else:
+            self._send_ready(size, final=True)
+            parts = [self._part(1, 0, self.head)] + [f.result() for f in self.sent]
+        self.pool.shutdown()
+        self.watcher.shutdown()
+        self.s3.complete_multipart_upload(
+            Bucket=self.bucket, Key=self.key, UploadId=self.upload_id,
+            MultipartUpload={"Parts": [{"PartNumber": n, "ETag": e} for n, e in sorted(parts)]})
+        return size
+
+    def abort(self) -> None:
+        self.stop = True
+        try:
+            self.watching.result()
+        except Exception:  # noqa: BLE001 - the upload is dropped anyway
+            pass
+        for f in self.sent:
+            f.cancel()
+        self.pool.shutdown(wait=True)
+        self.watcher.shutdown()
+        try:
+            self.s3.abort_multipart_upload(Bucket=self.bucket, Key=self.key, UploadId=self.upload_id)
+        except Exception:  # noqa: BLE001 - a lifecycle rule removes stale uploads
+            pass
+
+
 def _delete_prefix(s3, bucket: str, prefix: str) -> None:
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
         keys = [{"Key": o["Key"]} for o in page.get("Contents", [])]
@@ -279,17 +365,31 @@ def chunk_join(event: dict, context: Any, env: Mapping[str, str], base) -> dict:
                 reporter.progress(share / 100.0, p.fps, p.speed, p.eta)
 
         budget = _budget(context, base)
+        growing = None
+        if plan.join.container in GROWING_CONTAINERS:  # the upload runs beside the copy
+            packets = plan.audio.packets if plan.audio is not None else 0
+            growing = GrowingUpload(s3, dst, out_bucket, out_key,
+                                    moov_room(plan.total_frames, plan.join.duration, packets) + 1024 * 1024,
+                                    {"ContentType": base.content_type(out_key)})
         try:
-            stats, tail = _step(base, base.join_chunks(
-                plan, paths, audio, dst, [int(r["frames"]) for r in results], workdir=work,
-                on_progress=on_progress, budget=budget, should_stop=reporter.should_stop), budget)
-        except VerificationError as exc:
-            raise ChunkFailed(f"joined output check failed: {exc}") from exc
-        for p in paths:
-            p.unlink(missing_ok=True)
-        reporter.check()
-        s3.upload_file(str(dst), out_bucket, out_key, Config=base.transfer_config(),
-                       ExtraArgs={"ContentType": base.content_type(out_key)})
+            try:
+                stats, tail = _step(base, base.join_chunks(
+                    plan, paths, audio, dst, [int(r["frames"]) for r in results], workdir=work,
+                    on_progress=on_progress, budget=budget, should_stop=reporter.should_stop), budget)
+            except VerificationError as exc:
+                raise ChunkFailed(f"joined output check failed: {exc}") from exc
+            for p in paths:
+                p.unlink(missing_ok=True)
+            reporter.check()
+            if growing is not None:
+                growing.finish()
+                growing = None
+            else:
+                s3.upload_file(str(dst), out_bucket, out_key, Config=base.transfer_config(),
+                               ExtraArgs={"ContentType": base.content_type(out_key)})
+        finally:
+            if growing is not None:
+                growing.abort()
         output = {"key": out_key, "size": dst.stat().st_size, "duration": stats.video_duration}
     except base.AttemptNotWanted as exc:
         raise ChunkStopped(str(exc)) from exc

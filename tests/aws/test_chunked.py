@@ -8,6 +8,7 @@ discontinuity at the segment joins.
 from __future__ import annotations
 
 import ast
+import time
 import asyncio
 import json
 import re
@@ -244,3 +245,57 @@ def test_definition_and_image_shape():
     imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
     imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     assert all(m.startswith("backend.media") for m in imported if m.startswith("backend"))
+
+
+def _chunk_actions():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("mpr_chunk_actions_test", REPO_ROOT / "lambda" / "chunk_actions.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_growing_upload_sends_parts_while_the_file_grows(moto_stack, tmp_path):
+    """The join's upload overlaps FFmpeg's writing: parts past the head go up as the file grows,
+    the head (rewritten last, like the MP4 index in its reserved room) goes up at the end."""
+    import threading
+
+    actions = _chunk_actions()
+    s3 = moto_stack.aws.client("s3")
+    bucket, mib = moto_stack.env["MPR_S3_OUT_BUCKET"], 1024 * 1024
+    path = tmp_path / "growing.mp4"
+    blocks = [bytes([i]) * mib for i in range(1, 18)]
+    path.write_bytes(b"\0" * (5 * mib))  # the reserved head
+    up = actions.GrowingUpload(s3, path, bucket, "out/growing.mp4", 5 * mib, {"ContentType": "video/mp4"},
+                               part_bytes=5 * mib)
+    seen = []
+
+    def writer():
+        with open(path, "r+b") as fh:
+            fh.seek(5 * mib)
+            for block in blocks:
+                fh.write(block)
+                fh.flush()
+                time.sleep(0.03)
+                seen.append(len(up.sent))
+            fh.seek(0)
+            fh.write(b"H" * (5 * mib))  # the index, written last at the front
+
+    t = threading.Thread(target=writer)
+    t.start()
+    t.join()
+    assert seen[-1] >= 2, "no part went up while the file grew"
+    size = up.finish()
+    assert size == 22 * mib
+    body = s3.get_object(Bucket=bucket, Key="out/growing.mp4")
+    assert body["ContentType"] == "video/mp4"
+    assert body["Body"].read() == path.read_bytes()
+
+    path.write_bytes(b"x" * (12 * mib))
+    dropped = actions.GrowingUpload(s3, path, bucket, "out/dropped.mp4", 5 * mib, {}, part_bytes=5 * mib)
+    time.sleep(0.5)
+    dropped.abort()
+    listing = s3.list_objects_v2(Bucket=bucket, Prefix="out/dropped")
+    assert not listing.get("Contents")
+    assert not s3.list_multipart_uploads(Bucket=bucket).get("Uploads")
