@@ -61,8 +61,10 @@ S3_STREAM_MBPS = 80.0  # one HTTP stream (FFmpeg reading a presigned URL), MB/s
 S3_PARALLEL_MBPS = 250.0  # boto3 multi-part transfers from one Lambda, MB/s
 S3_FIRST_BYTE_S = 0.05
 MAX_CHUNK_ENCODE_S = 600.0  # keep every invocation well under Lambda's 900 s
+HEAD_MB = 12.0  # the growing upload's first part: the MP4 index room (~11 MB for 1 h) + 1 MiB
 MAX_INLINE_MAP = 40  # audio parts at once (the Map's MaxConcurrency)
 TARGET_AT_50 = 60.0
+IDLE_CHUNK_MP = 114.5  # x264 veryfast 1080p, MP per CPU-second, measured here at load 0.8 (docs/chunking.md)
 AUDIO_PATHS = ("copy", "segments", "whole")
 
 
@@ -148,11 +150,13 @@ def model(parallel: int, mp_per_s: float, speeds: dict, mode: str = "copy") -> d
     audio = audio_branch(mode, speeds)
     out_mb = HOUR * (OUTPUT_MBIT + AUDIO_MBIT) / 8
     parts = math.ceil(HOUR / AUDIO_PART_SECONDS) if mode == "segments" else 0
+    copy_pass = chunks * speeds["per_file"] + out_mb / speeds["join_mbps"]  # one stream-copy pass
+    upload = out_mb / S3_PARALLEL_MBPS  # goes up while the copy writes it (a growing multipart upload)
     join = (COLD_START_S + SFN_STATE_S + out_mb / S3_PARALLEL_MBPS  # download the chunks (and audio)
             + HOUR * AUDIO_MBIT / 8 / speeds["adts_mbps"] * (mode == "segments")  # keep the parts' packets
-            + chunks * speeds["per_file"] + out_mb / speeds["join_mbps"]  # one stream-copy pass
+            + max(copy_pass, upload)
             + max(0, parts - 1) * speeds["check_s"]  # the audio join check, a short decode per join
-            + out_mb / S3_PARALLEL_MBPS)  # upload the output
+            + HEAD_MB / S3_PARALLEL_MBPS)  # the head (index) part, sent last
     total = SFN_STATE_S + max(video, audio) + join
     without_audio = SFN_STATE_S + video + join
     return {"P": parallel, "chunks": chunks, "chunk_s": chunk_s, "waves": waves, "encode": encode,
@@ -293,7 +297,7 @@ def report(m: dict, args) -> None:
           f"   downloads/uploads (chunks, audio source, output) at {S3_PARALLEL_MBPS:g} MB/s; vCPUs = "
           f"memory/1769 MB, beyond 2 at {EXTRA_VCPU_EFFICIENCY:.0%}; a Lambda vCPU = one core here;\n"
           f"   more waves when one chunk would take over {MAX_CHUNK_ENCODE_S:g} s; audio parts of "
-          f"{AUDIO_PART_SECONDS:g} s; join single-threaded at the speed above.\n"
+          f"{AUDIO_PART_SECONDS:g} s; join single-threaded at the speed above, its upload overlapping it.\n"
           f"   Audio paths: copy = the planner's choice for this job (the whole hour, its AAC already "
           f"what the preset asks);\n   segments = a trimmed range or a source to re-encode; whole = "
           f"before (one AAC encode of the hour), for comparison.")
@@ -315,10 +319,16 @@ def report(m: dict, args) -> None:
             print(f"   50-way, 3008 MB, audio copied: {copy_x:.1f} (audio in segments {seg_x:.1f}; whole "
                   f"{r50['whole']['x']:.1f})  <- target >= {TARGET_AT_50:g}x: "
                   + ("met" if min(copy_x, seg_x) >= TARGET_AT_50 else "NOT met"))
+            load = os.getloadavg()[0]
+            _, idle_mp_s = lambda_speed(IDLE_CHUNK_MP, memory)
+            idle = {a: model(50, idle_mp_s, speeds, a)["x"] for a in AUDIO_PATHS}
+            print(f"   (load average {load:.1f} on {os.cpu_count()} cores inflates CPU-seconds; with the chunk speed of "
+                  f"an idle run, {IDLE_CHUNK_MP:g} MP/CPU-s: copy {idle['copy']:.1f}x, segments "
+                  f"{idle['segments']:.1f}x, whole {idle['whole']:.1f}x)")
             print(f"   at 50-way the job waits for: video {r50['copy']['video']:.0f} s, then the join "
                   f"{r50['copy']['join']:.0f} s (download {HOUR * (OUTPUT_MBIT + AUDIO_MBIT) / 8 / S3_PARALLEL_MBPS:.0f} s, "
-                  f"copy pass {HOUR * (OUTPUT_MBIT + AUDIO_MBIT) / 8 / speeds['join_mbps']:.0f} s, upload "
-                  f"{HOUR * (OUTPUT_MBIT + AUDIO_MBIT) / 8 / S3_PARALLEL_MBPS:.0f} s); audio copy "
+                  f"copy pass {HOUR * (OUTPUT_MBIT + AUDIO_MBIT) / 8 / speeds['join_mbps']:.0f} s and upload "
+                  f"{HOUR * (OUTPUT_MBIT + AUDIO_MBIT) / 8 / S3_PARALLEL_MBPS:.0f} s side by side); audio copy "
                   f"{r50['copy']['audio']:.0f} s / segments {r50['segments']['audio']:.0f} s run beside the video")
     print("\n   Inline Map runs at most 40 iterations at once: 50- and 200-way need the DISTRIBUTED Map")
     print("   mode, and several such jobs at once a Lambda concurrency quota above the default 1000.")
