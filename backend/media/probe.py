@@ -12,7 +12,7 @@ import asyncio
 import json
 import os
 import subprocess
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -93,7 +93,9 @@ class AudioInfo:
     codec: str
     channels: int
     sample_rate: int
-    bit_rate: int | None = None  # bits/s of the stream, when the container says (chunked audio copy)
+    # bits/s of the stream when the container says; for chunked jobs' audio copy only, not kept by
+    # the catalog, so not part of equality
+    bit_rate: int | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,8 @@ segments packet by packet), `commands` (chunk/audio/join ffmpeg argv, built with
 Which jobs are worth chunking on which machine (a cost model) is not FFmpeg knowledge: it lives
 with the executors (`backend.jobs.executors.cost`).
 """
-from .audio import AAC_FRAME, AUDIO_PART_SECONDS, adts_frames, audio_mode, join_adts, plan_parts, setts_filter
-from .commands import audio_command, chunk_command, concat_list, join_command, moov_room
+from .audio import AAC_FRAME, AUDIO_PART_SECONDS, adts_frames, audio_mode, join_adts, plan_parts
+from .commands import audio_command, chunk_command, concat_list, join_command, moov_room, setts_filter
 from .frames import FrameIndex, grid_index, read_frame_index
 from .joins import AV_SYNC_TOLERANCE, StreamStats, check_chunk_frames, stream_stats, verify_joined
 from .plan import CHUNKS_SHARE, PLAN_VERSION, AudioJob, AudioPart, Chunk, ChunkingError, ChunkPlan, JoinStep

@@ -30,6 +30,7 @@ from typing import Sequence
 
 from ..presets import PresetSpec
 from ..probe import MediaInfo
+from .commands import setts_filter  # noqa: F401 - the join's half of the packet join
 from .plan import AudioPart
 
 AAC_FRAME = 1024  # samples per AAC-LC packet; FFmpeg's encoder primes with one packet
@@ -121,14 +122,3 @@ def join_adts(paths: Sequence[str | Path], parts: Sequence[AudioPart], dst, pack
     if total != packets:
         raise ValueError(f"the joined audio has {total} packets, a whole encode writes {packets}")
     return total
-
-
-def setts_filter(samples: int, packets: int) -> str:
-    """The `setts` bitstream filter giving the joined packets a whole encode's timestamps: packet n
-    at (n-1)*1024 samples (the priming packet at -1024, which MP4 hides with an edit list) and the
-    last one only as long as the range still runs, so the track holds exactly `samples`."""
-    last = samples - (packets - 2) * AAC_FRAME
-    unit = "/(SR*TB)"
-    ts = f"(N-1)*{AAC_FRAME}{unit}"
-    return (f"setts=pts={ts}:dts={ts}:"
-            f"duration=if(eq(N\\,{packets - 1})\\,{last}{unit}\\,{AAC_FRAME}{unit})")

@@ -64,6 +64,17 @@ def concat_list(paths: Sequence[str | Path]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def setts_filter(samples: int, packets: int) -> str:
+    """The `setts` bitstream filter giving the joined packets a whole encode's timestamps: packet n
+    at (n-1)*1024 samples (the priming packet at -1024, which MP4 hides with an edit list) and the
+    last one only as long as the range still runs, so the track holds exactly `samples`."""
+    last = samples - (packets - 2) * 1024
+    unit = "/(SR*TB)"
+    ts = f"(N-1)*1024{unit}"
+    return (f"setts=pts={ts}:dts={ts}:"
+            f"duration=if(eq(N\\,{packets - 1})\\,{last}{unit}\\,1024{unit})")
+
+
 def moov_room(frames: int, seconds: float, audio_packets: int = 0) -> int:
     """Bytes to reserve at the front of an MP4/MOV for its index (`-moov_size`), a worst case:
     44 bytes per video frame and 36 per audio packet (every table entry unmerged, one chunk per
@@ -77,8 +88,6 @@ def join_command(join: "JoinStep", concat_file, dst, audio=None, audio_job: "Aud
     """ffmpeg argv joining the chunks listed in `concat_file` (and the audio) by stream copy, in
     one pass. Segmented audio (`audio` is the parts' kept packets as ADTS, `join_adts`) gets a
     whole encode's timestamps on the way (`setts_filter`)."""
-    from .audio import setts_filter  # .audio imports .plan, which imports this module
-
     argv = [ffmpeg_path(), "-f", "concat", "-safe", "0", "-i", ff_target(concat_file)]
     if audio is not None:
         argv += ["-i", ff_target(audio)]
