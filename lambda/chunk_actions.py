@@ -217,7 +217,7 @@ def chunk_audio(event: dict, context: Any, env: Mapping[str, str], base) -> dict
     job = base.parse_event(event)
     plan = _plan(job, base)
     if plan.audio is None:
-        return {"index": 0, "key": None}
+        return {"index": 0, "key": None, "size": 0}
     try:
         index = int((event.get("part") or {"index": 0})["index"])
         plan.audio_parts[index]
@@ -235,12 +235,13 @@ def chunk_audio(event: dict, context: Any, env: Mapping[str, str], base) -> dict
             source = _audio_source(s3, job.spec.source.bucket, job.spec.source.key, work, base)
         _step(base, base.encode_audio(plan, source, dst, part=index, budget=budget), budget)
         key = f"{prefix}audio/{dst.name}"
+        size = dst.stat().st_size
         s3.upload_file(str(dst), bucket, key, Config=base.transfer_config())
     except ChunkFailed as exc:
         raise ChunkFailed(f"audio part {index}: {exc}") from exc
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    return {"index": index, "key": key}
+    return {"index": index, "key": key, "size": size}
 
 
 class GrowingUpload:
@@ -346,7 +347,8 @@ def chunk_join(event: dict, context: Any, env: Mapping[str, str], base) -> dict:
     reporter = base.Reporter(job, secret)
     work = _workdir(env, f"join-{job.job_id}")
     try:
-        need = 2 * sum(int(r.get("size") or 0) for r in results)
+        # the chunks and the output, the audio parts and their joined packets
+        need = 2 * sum(int(r.get("size") or 0) for r in [*results, *audio_parts])
         base.check_tmp_space(work, need, need // 2, advice=(
             "the join needs the chunks and the joined output in /tmp at once (10 GiB at most), so an "
             "output this large cannot be joined in one Lambda run"))
