@@ -256,9 +256,10 @@ def _chunk_actions():
     return module
 
 
-def test_growing_upload_sends_parts_while_the_file_grows(moto_stack, tmp_path):
+def test_growing_upload_sends_parts_while_the_file_grows(moto_stack, chunked_machine, tmp_path):
     """The join's upload overlaps FFmpeg's writing: parts past the head go up as the file grows,
-    the head (rewritten last, like the MP4 index in its reserved room) goes up at the end."""
+    the head (rewritten last, like the MP4 index in its reserved room) goes up at the end.
+    (`chunked_machine`: its teardown resets moto for the modules that expect a fresh account.)"""
     import threading
 
     actions = _chunk_actions()
