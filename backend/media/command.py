@@ -24,7 +24,7 @@ from .probe import MediaInfo
 ANIMATION_MAX_SECONDS = 10.0
 FASTSTART_CONTAINERS = ("mp4", "mov", "m4a")
 GLOBAL_ARGS = ("-hide_banner", "-nostdin", "-loglevel", "warning", "-progress", "pipe:1", "-nostats")
-_MUXERS = {"mkv": "matroska", "jpg": "image2", "m4a": "ipod", "ogg": "ogg", "opus": "opus",
+_MUXERS = {"aac": "adts", "mkv": "matroska", "jpg": "image2", "m4a": "ipod", "ogg": "ogg", "opus": "opus",
            "gif": "gif", "mp3": "mp3", "mp4": "mp4", "mov": "mov", "webm": "webm"}
 
 

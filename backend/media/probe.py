@@ -12,7 +12,7 @@ import asyncio
 import json
 import os
 import subprocess
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -93,6 +93,9 @@ class AudioInfo:
     codec: str
     channels: int
     sample_rate: int
+    # bits/s of the stream when the container says; for chunked jobs' audio copy only, not kept by
+    # the catalog, so not part of equality
+    bit_rate: int | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -153,7 +156,7 @@ class MediaInfo:
 _ENTRIES = (
     "format=format_name,duration,size,bit_rate,start_time"
     ":stream=index,codec_type,codec_name,width,height,avg_frame_rate,r_frame_rate,pix_fmt,"
-    "nb_frames,has_b_frames,channels,sample_rate,duration"
+    "nb_frames,has_b_frames,channels,sample_rate,duration,bit_rate"
     ":stream_tags=rotate:stream_side_data=rotation:stream_disposition=attached_pic"
     ":packet=stream_index,pts_time,dts_time,duration_time,pos,size"
 )
@@ -301,6 +304,7 @@ def _parse(out: str, stderr: str, src, strict: bool = True) -> MediaInfo:
             codec=astream.get("codec_name") or "unknown",
             channels=_num(astream.get("channels"), int) or 0,
             sample_rate=_num(astream.get("sample_rate"), int) or 0,
+            bit_rate=_num(astream.get("bit_rate"), int),
         )
 
     duration = _num(fmt.get("duration"))

@@ -1,6 +1,7 @@
 """Chunked encoding steps, written once: `encode_chunk` (one video chunk + its frame check),
-`encode_audio` (the whole range's audio, once), `join_chunks` (stream-copy join + verification
-against the plan). The Lambda runs each step in its own invocation (lambda/chunk_actions.py, one
+`encode_audio` (one audio part: a segment with pre-roll, the whole range, or the source's track
+copied), `join_chunks` (the audio parts' packets joined, one stream-copy join + verification
+against the plan, the audio joins included). The Lambda runs each step in its own invocation (lambda/chunk_actions.py, one
 Map iteration per chunk); `encode_chunks` runs them all here with a pool of FFmpeg processes,
 and `run_chunked` is that for a JobSpec and a Reporter (the local executor).
 
@@ -20,10 +21,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from backend.media.chunking import CHUNKS_SHARE, ChunkPlan, StreamStats, check_chunk_frames, concat_list, verify_joined
+from backend.media.audio_joins import check_audio_joins
+from backend.media.chunking import (
+    CHUNKS_SHARE, ChunkPlan, StreamStats, check_chunk_frames, concat_list, join_adts, verify_joined,
+)
 from backend.media.probe import MediaInfo
 from backend.media.runner import FFmpegError, Progress, ProgressCallback
-from backend.media.verify import verify_output
+from backend.media.verify import VerificationError, verify_output
 
 from .guard import cancel_and_wait, run_guarded
 from .reporter import Reporter, call
@@ -63,24 +67,53 @@ async def encode_chunk(plan: ChunkPlan, index: int, src, dst, *, on_progress: Pr
     return await asyncio.to_thread(check_chunk_frames, dst, chunk), tail
 
 
-async def encode_audio(plan: ChunkPlan, src, dst, *, budget: float | None = None,
+async def encode_audio(plan: ChunkPlan, src, dst, *, part: int = 0, budget: float | None = None,
                        should_stop: StopCheck | None = None) -> str:
-    """Encode the plan's whole audio range once to `dst`."""
-    return await run_guarded(plan.audio_command(src, dst), duration=plan.join.duration, output=dst,
+    """Make audio part `part` of the plan in `dst` (`plan.audio.mode`: one segment with its
+    pre-roll, the whole range, or the source's track copied)."""
+    p = plan.audio_parts[part] if plan.audio_parts else None
+    seconds = p.samples / plan.audio.sample_rate if p is not None and plan.audio.sample_rate else plan.join.duration
+    return await run_guarded(plan.audio_command(src, dst, part), duration=seconds, output=dst,
                              budget=budget, should_stop=should_stop)
 
 
-async def join_chunks(plan: ChunkPlan, chunk_paths: Sequence[Path], audio: Path | None, dst,
+def audio_parts_path(plan: ChunkPlan, workdir: Path, index: int) -> Path:
+    return Path(workdir) / f"audio-{index:03d}{plan.audio.ext}"
+
+
+def assemble_audio(plan: ChunkPlan, parts: Sequence[Path], workdir: Path) -> Path:
+    """The one audio file the join muxes: the single part, or the segments' kept packets (ADTS)."""
+    if plan.audio.mode != "segments":
+        return Path(parts[0])
+    joined = Path(workdir) / "audio-joined.aac"
+    try:
+        join_adts(parts, plan.audio_parts, joined, plan.audio.packets)
+    except ValueError as exc:
+        raise VerificationError(f"audio segments: {exc}") from exc
+    return joined
+
+
+def verify_audio(plan: ChunkPlan, dst) -> None:
+    """Segmented audio: exactly the range's samples and no discontinuity at the joins."""
+    if plan.audio is not None and plan.audio.mode == "segments":
+        check_audio_joins(dst, plan.audio_joins(), expected_samples=plan.audio.samples)
+
+
+async def join_chunks(plan: ChunkPlan, chunk_paths: Sequence[Path], audio, dst,
                       chunk_frames: Sequence[int], *, workdir: Path, on_progress: ProgressCallback | None = None,
                       budget: float | None = None, should_stop: StopCheck | None = None) -> tuple[StreamStats, str]:
-    """Join the chunks (and the audio) into `dst` by stream copy and verify it against the plan;
-    a joined file that fails the check is removed."""
+    """Join the chunks and the audio into `dst` by one stream copy and verify it against the plan;
+    `audio` is the audio parts' files in order (or one file, or None). A joined file that fails
+    the check is removed."""
     listing = Path(workdir) / "chunks.ffconcat"
     listing.write_text(concat_list(chunk_paths))
+    if audio is not None and not isinstance(audio, (str, Path)):
+        audio = await asyncio.to_thread(assemble_audio, plan, list(audio), Path(workdir))
     tail = await run_guarded(plan.join_command(listing, dst, audio), duration=plan.join.duration, output=dst,
                              on_progress=on_progress, budget=budget, should_stop=should_stop)
     try:
         stats = await asyncio.to_thread(verify_joined, dst, plan, list(chunk_frames))
+        await asyncio.to_thread(verify_audio, plan, dst)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             Path(dst).unlink()
@@ -164,7 +197,7 @@ async def encode_chunks(
     chunk_paths = [work / f"chunk-{c.index:05d}{plan.join.chunk_ext}" for c in plan.chunks]
     frames: list[int] = [0] * len(plan.chunks)
     tails: list[str] = []
-    audio_path = work / f"audio{plan.audio.ext}" if plan.audio else None
+    audio_paths = [audio_parts_path(plan, work, p.index) for p in plan.audio_parts] if plan.audio else []
 
     async def one_chunk(index: int) -> None:
         chunk = plan.chunks[index]
@@ -178,15 +211,19 @@ async def encode_chunks(
                                   exc.stderr_tail, exc.returncode) from exc
         tails.append(tail)
 
-    async def audio() -> None:
-        try:
-            await encode_audio(plan, src, audio_path, should_stop=should_stop)
-        except FFmpegError as exc:
-            raise FFmpegError(f"audio: {exc.message}", exc.stderr_tail, exc.returncode) from exc
+    # segments share the pool with the chunks; one whole-range (or copy) part runs alongside it
+    audio_gate = gate if plan.audio is not None and plan.audio.mode == "segments" else contextlib.nullcontext()
 
-    tasks = [asyncio.create_task(one_chunk(i), name=f"mpr-chunk-{i}") for i in range(len(plan.chunks))]
-    if audio_path is not None:
-        tasks.append(asyncio.create_task(audio(), name="mpr-chunk-audio"))
+    async def audio(index: int) -> None:
+        async with audio_gate:
+            try:
+                await encode_audio(plan, src, audio_paths[index], part=index, should_stop=should_stop)
+            except FFmpegError as exc:
+                raise FFmpegError(f"audio part {index}: {exc.message}", exc.stderr_tail, exc.returncode) from exc
+
+    # the audio parts first: short, and the whole-range fallback is the longest single task
+    tasks = [asyncio.create_task(audio(i), name=f"mpr-chunk-audio-{i}") for i in range(len(audio_paths))]
+    tasks += [asyncio.create_task(one_chunk(i), name=f"mpr-chunk-{i}") for i in range(len(plan.chunks))]
     try:
         try:
             await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
@@ -203,7 +240,7 @@ async def encode_chunks(
             if p.percent < 100.0:
                 await agg.emit(CHUNKS_SHARE + (100.0 - CHUNKS_SHARE) * p.percent / 100.0)
 
-        stats, tail = await join_chunks(plan, chunk_paths, audio_path, dst, frames, workdir=work,
+        stats, tail = await join_chunks(plan, chunk_paths, audio_paths or None, dst, frames, workdir=work,
                                         on_progress=join_progress, should_stop=should_stop)
         tails.append(tail)
         await agg.emit(100.0)

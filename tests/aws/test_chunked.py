@@ -1,11 +1,14 @@
 """sfn/transcode-chunked.asl.json executed by moto with the real handler (lambda/handler.py →
 lambda/chunk_actions.py) and real FFmpeg: a Map state encodes a 60 s clip in 6 chunks from S3 to
-S3, a parallel branch encodes the audio once, a join step stream-copies them together. The
-joined output must pass verification and match a local single-pass encode (frames, SSIM).
+S3, a parallel Map encodes the audio in 3 segments, a join step joins their packets and
+stream-copies everything together. The joined output must pass verification and match a local
+single-pass encode (frames, SSIM); its audio must hold a whole encode's samples with no
+discontinuity at the segment joins.
 """
 from __future__ import annotations
 
 import ast
+import time
 import asyncio
 import json
 import re
@@ -16,10 +19,14 @@ import uuid
 import pytest
 from aws_helpers import fetch_output, job_event, output_exists, put, states_entered, wait_execution
 
+from dataclasses import replace
+
 from backend.awsdeploy.deploy import render_definition
 from backend.config import REPO_ROOT
 from backend.media.binaries import ffmpeg_path
+from backend.media.audio_joins import check_audio_joins
 from backend.media.chunking import AV_SYNC_TOLERANCE, plan_chunks, read_frame_index, stream_stats, verify_joined
+from backend.media.chunking.commands import audio_command
 from backend.media.clips import generate_clip
 from backend.media.command import Trim, build_command, expected_duration
 from backend.media.presets import PresetSpec, validate_preset
@@ -63,12 +70,12 @@ def clip_12s(clips_dir):
     return generate_clip(clips_dir / "aws-12s.mp4", duration=12, width=320, height=180, fps=25, gop=50)
 
 
-def chunked_event(stack, job_id, clip, key, receiver, *, target, concurrency, trim=None):
+def chunked_event(stack, job_id, clip, key, receiver, *, target, concurrency, trim=None, audio_part_seconds=300.0):
     put(stack, clip, key)
     trim = trim or Trim()
     info = probe(clip)
     plan = plan_chunks(info, SPEC, trim, index=read_frame_index(clip), target_seconds=target,
-                       max_concurrency=concurrency)
+                       max_concurrency=concurrency, audio_part_seconds=audio_part_seconds)
     event = job_event(stack, job_id, key, receiver.callback_url(job_id),
                       trim={"start": trim.start, "end": trim.end, "accurate": True})
     event["preset"] = SPEC.to_dict()
@@ -99,19 +106,21 @@ def ssim(distorted, src, frames: int) -> float:
 
 def test_map_state_encodes_six_chunks_and_joins_them(moto_stack, chunked_machine, receiver, clip_60s, tmp_path):
     event, plan, info = chunked_event(moto_stack, 301, clip_60s, "clips/sixty.mp4", receiver,
-                                      target=10.0, concurrency=3)
+                                      target=10.0, concurrency=3, audio_part_seconds=20.0)
     assert len(plan.chunks) == 6 and plan.total_frames == 1500
+    assert plan.audio.mode == "segments" and len(plan.audio_parts) == 3
     desc = wait_execution(moto_stack, start_chunked(moto_stack, chunked_machine, event), timeout=600)
     assert desc["status"] == "SUCCEEDED", desc
 
     entered = states_entered(moto_stack, desc["executionArn"])
     assert entered[0] == "Encode" and entered[-2:] == ["Join", "Done"]
-    assert entered.count("EncodeChunk") == 6 and entered.count("EncodeAudio") == 1
+    assert entered.count("EncodeChunk") == 6 and entered.count("EncodeAudio") == 3
     encodes = moto_stack.results_for(301, "chunk_encode")
     assert sorted(r["result"]["index"] for r in encodes) == list(range(6))
     assert [r["result"]["frames"] for r in sorted(encodes, key=lambda r: r["result"]["index"])] == \
         [c.frames for c in plan.chunks]
-    assert len(moto_stack.results_for(301, "chunk_audio")) == 1
+    audio_parts = moto_stack.results_for(301, "chunk_audio")
+    assert sorted(r["result"]["index"] for r in audio_parts) == [0, 1, 2]
     [join] = moto_stack.results_for(301, "chunk_join")
     assert join["result"]["status"] == "succeeded" and join["result"]["chunks"] == 6
 
@@ -123,7 +132,7 @@ def test_map_state_encodes_six_chunks_and_joins_them(moto_stack, chunked_machine
     [final] = receiver.payloads(301, "succeeded")
     key = event["output"]["key"]
     assert final["output"]["key"] == key and final["output"]["duration"] == pytest.approx(60.0, abs=0.05)
-    assert "6 chunks" in final["log_tail"]
+    assert "6 chunks" in final["log_tail"] and "audio encoded in 3 segments" in final["log_tail"]
 
     out = tmp_path / "joined.mp4"
     head, out_info = fetch_output(moto_stack, key, out)
@@ -132,6 +141,14 @@ def test_map_state_encodes_six_chunks_and_joins_them(moto_stack, chunked_machine
     verify_output(out, SPEC, Trim(), info)
     assert abs(stats.audio_duration - stats.video_duration) <= AV_SYNC_TOLERANCE
     assert stats.video_duration == pytest.approx(60.0, abs=1 / 25)
+
+    # the audio: a whole encode's samples, no discontinuity at the joins, no departure from it there
+    whole = tmp_path / "whole.m4a"
+    asyncio.run(run_ffmpeg(audio_command(replace(plan.audio, mode="whole", ext=".m4a"), info, clip_60s, whole),
+                           duration=60.0, output=whole))
+    report = check_audio_joins(out, plan.audio_joins(), expected_samples=plan.audio.samples, reference=whole)
+    assert report.samples == 60 * 48000 and report.decoded_samples == report.reference_samples
+    assert len(report.joins) == 2 and all(j.discontinuity_db <= -60.0 for j in report.joins)
 
     single = tmp_path / "single.mp4"
     asyncio.run(run_ffmpeg(build_command(clip_60s, single, SPEC, Trim(), info),
@@ -212,7 +229,10 @@ def test_definition_and_image_shape():
     assert chunk_map["ItemSelector"]["action"] == "chunk_encode" and 0 < task["TimeoutSeconds"] < 900
     never = next(r for r in task["Retry"] if "ChunkFailed" in r["ErrorEquals"])
     assert never["MaxAttempts"] == 0 and task["Retry"][-1]["ErrorEquals"] == ["States.ALL"]
-    assert audio["States"][audio["StartAt"]]["Parameters"]["Payload"]["action"] == "chunk_audio"
+    audio_map = audio["States"][audio["StartAt"]]
+    assert audio_map["Type"] == "Map" and audio_map["ItemsPath"] == "$.plan.audio_parts"
+    assert audio_map["ItemSelector"]["action"] == "chunk_audio"
+    assert audio_map["ItemSelector"]["part.$"] == "$$.Map.Item.Value"
     join = states[encode["Next"]]
     assert join["Parameters"]["Payload"]["action"] == "chunk_join" and join["Catch"][0]["Next"] == "ReportFailure"
     assert states["ReportFailure"]["Parameters"]["Payload"]["action"] == "report_failure"
@@ -225,3 +245,58 @@ def test_definition_and_image_shape():
     imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
     imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     assert all(m.startswith("backend.media") for m in imported if m.startswith("backend"))
+
+
+def _chunk_actions():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("mpr_chunk_actions_test", REPO_ROOT / "lambda" / "chunk_actions.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_growing_upload_sends_parts_while_the_file_grows(moto_stack, chunked_machine, tmp_path):
+    """The join's upload overlaps FFmpeg's writing: parts past the head go up as the file grows,
+    the head (rewritten last, like the MP4 index in its reserved room) goes up at the end.
+    (`chunked_machine`: its teardown resets moto for the modules that expect a fresh account.)"""
+    import threading
+
+    actions = _chunk_actions()
+    s3 = moto_stack.aws.client("s3")
+    bucket, mib = moto_stack.env["MPR_S3_OUT_BUCKET"], 1024 * 1024
+    path = tmp_path / "growing.mp4"
+    blocks = [bytes([i]) * mib for i in range(1, 18)]
+    path.write_bytes(b"\0" * (5 * mib))  # the reserved head
+    up = actions.GrowingUpload(s3, path, bucket, "out/growing.mp4", 5 * mib, {"ContentType": "video/mp4"},
+                               part_bytes=5 * mib)
+    seen = []
+
+    def writer():
+        with open(path, "r+b") as fh:
+            fh.seek(5 * mib)
+            for block in blocks:
+                fh.write(block)
+                fh.flush()
+                time.sleep(0.03)
+                seen.append(len(up.sent))
+            fh.seek(0)
+            fh.write(b"H" * (5 * mib))  # the index, written last at the front
+
+    t = threading.Thread(target=writer)
+    t.start()
+    t.join()
+    assert seen[-1] >= 2, "no part went up while the file grew"
+    size = up.finish()
+    assert size == 22 * mib
+    body = s3.get_object(Bucket=bucket, Key="out/growing.mp4")
+    assert body["ContentType"] == "video/mp4"
+    assert body["Body"].read() == path.read_bytes()
+
+    path.write_bytes(b"x" * (12 * mib))
+    dropped = actions.GrowingUpload(s3, path, bucket, "out/dropped.mp4", 5 * mib, {}, part_bytes=5 * mib)
+    time.sleep(0.5)
+    dropped.abort()
+    listing = s3.list_objects_v2(Bucket=bucket, Prefix="out/dropped")
+    assert not listing.get("Contents")
+    assert not s3.list_multipart_uploads(Bucket=bucket).get("Uploads")

@@ -27,7 +27,7 @@ from backend.pipeline import JobSpec
 from backend.pipeline.ladder_plan import LadderPlan
 
 BUDGET_SECONDS = 600.0  # estimated single-pass encode time one Lambda run may take (of its 900 s)
-MAX_WAYS = 50  # chunks worth running at once: beyond ~50 the whole-audio encode and the join dominate
+MAX_WAYS = 50  # chunks worth running at once: beyond ~50 the join (download, copy, upload of the output) dominates
 MAX_CONCURRENCY = 40  # an inline Map runs at most 40 iterations at once on AWS
 MIN_CHUNK_SECONDS = 10.0  # shorter chunks cost more in start-up than they gain
 MAX_CHUNK_SECONDS = 120.0

@@ -6,12 +6,13 @@ join steps the Lambda runs one Map iteration at a time).
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 
 from backend.jobs.executors.cost_model import ChunkDecision, chunk_seconds_for, should_chunk
 from backend.media.chunking import ChunkPlan, plan_chunks, read_frame_index
 from backend.media.command import Trim
 from backend.media.presets import PresetSpec
-from backend.media.probe import MediaInfo
+from backend.media.probe import MediaInfo, probe
 
 SINGLE_ENCODER_CORES = 4  # about how many cores one x264/VP9 process keeps busy at 1080p
 LOCAL_BUDGET_SECONDS = 120.0  # a longer estimated single pass is chunked on a machine with spare cores
@@ -43,6 +44,10 @@ def plan_local(
 ) -> ChunkPlan:
     """A plan cut on the local source's keyframes, about two chunks per worker (blocking: ffprobe)."""
     concurrency = concurrency or default_concurrency()
+    if info.audio is not None and info.audio.bit_rate is None:  # the catalog keeps no audio bit rate:
+        fresh = probe(src, strict=False)  # read it, so audio that matches the preset is copied
+        if fresh.audio is not None:
+            info = replace(info, audio=replace(info.audio, bit_rate=fresh.audio.bit_rate))
     start = (trim or Trim()).start or 0.0
     end = info.duration if trim is None or trim.end is None else min(trim.end, info.duration)
     target = target_seconds or chunk_seconds_for(end - start, 2 * concurrency)

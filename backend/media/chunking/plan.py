@@ -1,5 +1,6 @@
 """The chunk plan's data model: which source frames each video chunk encodes, how the audio is
-encoded (once, whole) and what the joined file must hold. Plain data, JSON-serialisable (it
+made (copied from the source, encoded in segments joined packet by packet, or encoded once,
+whole: `AudioJob.mode`, its `AudioPart`s) and what the joined file must hold. Plain data, JSON-serialisable (it
 travels inside a `backend.pipeline.JobSpec`, in the Step Functions input too).
 
 Chunk i covers the source frames [first_i, first_i + frames_i). Chunk 0 seeks exactly like the
@@ -39,11 +40,31 @@ class Chunk:
 
 
 @dataclass(frozen=True)
+class AudioPart:
+    """One audio encode of a plan (`chunking.audio`): source samples [offset, offset + samples)
+    of the range (offset may start before the part's first kept packet: the pre-roll); of the
+    AAC packets it writes, `skip` are dropped and the next `keep` are the joined track's packets
+    from `first_packet` on. A "whole" or "copy" plan has one part that keeps everything."""
+
+    index: int
+    offset: int  # samples from the range start where this encode's input begins
+    samples: int  # input length (samples)
+    skip: int = 0  # packets dropped at the start (priming + pre-roll)
+    keep: int = 0  # packets kept (0: all of them, for "whole" and "copy")
+    first_packet: int = 0  # index of the first kept packet in the joined track
+
+
+@dataclass(frozen=True)
 class AudioJob:
     spec: dict[str, Any]  # audio-only PresetSpec fields
     start: float
     end: float
-    ext: str  # ".m4a" | ".mp3" | ".ogg"
+    ext: str  # ".m4a" | ".mp3" | ".ogg" | ".aac" (ADTS, segments)
+    mode: str = "whole"  # "copy" | "segments" | "whole" (chunking.audio.audio_mode says why)
+    reason: str = ""
+    sample_rate: int = 0
+    samples: int = 0  # samples of the range (segments: the joined track holds exactly these)
+    packets: int = 0  # AAC packets of the joined track (segments), priming packet included
 
 
 @dataclass(frozen=True)
@@ -68,6 +89,7 @@ class ChunkPlan:
     aligned: bool  # cuts on source keyframes (False: constant-frame-rate grid)
     max_concurrency: int = 10
     version: int = PLAN_VERSION
+    audio_parts: tuple[AudioPart, ...] = ()  # the Step Functions audio Map's items
 
     # -- typed views
     @property
@@ -98,12 +120,16 @@ class ChunkPlan:
         if d.get("version") != PLAN_VERSION:
             raise ChunkingError(f"unknown chunk plan version {d.get('version')!r}")
         audio = d.get("audio")
+        parts = tuple(AudioPart(**p) for p in d.get("audio_parts") or ())
+        if audio and not parts:  # a plan from before audio parts: the audio is one whole encode
+            parts = (AudioPart(0, 0, 0),)
         return cls(
             spec=dict(d["spec"]), trim=dict(d["trim"]), source=dict(d["source"]),
             chunks=tuple(Chunk(**c) for c in d["chunks"]),
             audio=AudioJob(**audio) if audio else None,
             join=JoinStep(**d["join"]), target_seconds=float(d["target_seconds"]),
             aligned=bool(d["aligned"]), max_concurrency=int(d.get("max_concurrency") or 1),
+            audio_parts=parts,
         )
 
     @classmethod
@@ -116,18 +142,35 @@ class ChunkPlan:
             "mode": "chunked", "chunks": len(self.chunks),
             "concurrency": concurrency or self.max_concurrency,
             "target_seconds": self.target_seconds, "aligned_to_keyframes": self.aligned,
-            "frames": self.total_frames, "audio": "encoded once, whole" if self.audio else "none",
+            "frames": self.total_frames, "audio": self.audio_summary(),
             "chunk_frames": [c.frames for c in self.chunks],
         }
+
+    def audio_summary(self) -> str:
+        """How the audio is made, in words (TranscodeJob.plan, the Lambda's log)."""
+        if self.audio is None:
+            return "none"
+        if self.audio.mode == "copy":
+            return "copied from the source"
+        if self.audio.mode == "segments":
+            return f"encoded in {len(self.audio_parts)} segments, joined sample-exact"
+        return "encoded once, whole" + (f" ({self.audio.reason})" if self.audio.reason else "")
+
+    def audio_joins(self) -> list[float]:
+        """Seconds (from the range start) where the joined audio passes from one part to the next."""
+        if self.audio is None or self.audio.mode != "segments":
+            return []
+        return [(p.first_packet - 1) * 1024 / self.audio.sample_rate for p in self.audio_parts[1:]]
 
     # -- commands (paths/URLs differ per machine, so they are arguments)
     def chunk_command(self, index: int, src, dst) -> list[str]:
         return commands.chunk_command(self.preset, self.info, self.chunks[index], src, dst)
 
-    def audio_command(self, src, dst) -> list[str]:
+    def audio_command(self, src, dst, part: int = 0) -> list[str]:
         if self.audio is None:
             raise ChunkingError("this plan has no audio")
-        return commands.audio_command(self.audio, self.info, src, dst)
+        return commands.audio_command(self.audio, self.info, src, dst,
+                                      self.audio_parts[part] if self.audio_parts else None)
 
     def join_command(self, concat_file, dst, audio=None) -> list[str]:
-        return commands.join_command(self.join, concat_file, dst, audio)
+        return commands.join_command(self.join, concat_file, dst, audio, self.audio, self.total_frames)

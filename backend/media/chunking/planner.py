@@ -11,8 +11,9 @@ from typing import Sequence
 from ..command import Trim, frame_count, output_fps, resolve_trim
 from ..presets import PresetSpec
 from ..probe import MediaInfo
+from .audio import AUDIO_PART_SECONDS, audio_mode, plan_parts
 from .frames import FrameIndex
-from .plan import AudioJob, Chunk, ChunkingError, ChunkPlan, JoinStep
+from .plan import AudioJob, AudioPart, Chunk, ChunkingError, ChunkPlan, JoinStep
 
 DEFAULT_CHUNK_SECONDS = 30.0
 MIN_CHUNK_SECONDS = 2.0
@@ -71,11 +72,13 @@ def plan_chunks(
     index: FrameIndex,
     target_seconds: float = DEFAULT_CHUNK_SECONDS,
     max_concurrency: int = 10,
+    audio_part_seconds: float = AUDIO_PART_SECONDS,
 ) -> ChunkPlan:
     """Cut the trim range into chunks of about `target_seconds`, on keyframes of `index`.
 
     `index` comes from `read_frame_index(src)` (cuts on source keyframes) or `grid_index(info)`
-    (constant frame rate assumed, nothing read from the source). Raises ChunkingError.
+    (constant frame rate assumed, nothing read from the source). The audio is copied, encoded in
+    parts of about `audio_part_seconds` or encoded whole (`chunking.audio`). Raises ChunkingError.
     """
     why = chunkable(spec, info)
     if why:
@@ -106,18 +109,29 @@ def plan_chunks(
         bound = (times[last] + following) / 2
         chunks.append(Chunk(n, round(seek, 6), round(bound, 6), last - first + 1, times[first]))
 
-    audio = None
-    if spec.audio_codec and info.has_audio:
+    audio, parts = None, ()
+    mode, why = audio_mode(spec, info, whole)
+    if mode != "none":
         audio_spec = PresetSpec(
             name=f"{spec.name} (audio)", kind="audio", container=AUDIO_CONTAINERS[spec.audio_codec],
             audio_codec=spec.audio_codec, audio_bitrate=spec.audio_bitrate,
             channels=spec.channels, sample_rate=spec.sample_rate,
         )
-        audio = AudioJob(audio_spec.to_dict(), start, end, "." + audio_spec.container)
+        rate = info.audio.sample_rate
+        samples = packets = 0
+        if mode == "segments":
+            samples, packets, parts = plan_parts(start, end, rate, audio_part_seconds)
+            if len(parts) < 2:
+                mode, why, parts = "whole", "the range is too short to split", ()
+        if not parts:
+            parts = (AudioPart(0, 0, int(round((end - start) * rate))),)
+        ext = ".aac" if mode == "segments" else ".m4a" if mode == "copy" else "." + audio_spec.container
+        audio = AudioJob(audio_spec.to_dict(), start, end, ext, mode, why, rate, samples, packets)
     join = JoinStep(spec.container, "." + spec.container, len(times), round(end - start, 6), fps,
                     audio is not None)
     return ChunkPlan(
         spec=spec.to_dict(), trim={"start": trim.start, "end": trim.end, "accurate": trim.accurate},
         source=info.to_dict(), chunks=tuple(chunks), audio=audio, join=join,
         target_seconds=target, aligned=index.aligned, max_concurrency=max(1, int(max_concurrency)),
+        audio_parts=parts,
     )
