@@ -7,8 +7,9 @@ Litestar controller) and `backend.api.http` (plain HTTP routes).
 Lifespan: bind the catalog (and admin auth) tables to an engine built from
 `settings.database_url`, open an asyncpg pool on PostgreSQL (`db_pool`; tests turn it off —
 Litestar's test client runs the app on another event loop), open the storages, and when
-`run_jobs` start a `backend.jobs.runtime.JobRuntime` in this process. Shutdown reverses it and
-gives the tables back to the engine they had before. Every route is behind backend.api.guard
+`run_jobs` start a `backend.jobs.runtime.JobRuntime` in this process, and (local storage,
+`MPR_WATCH_INPUT` on) the watched input folder `backend.jobs.watch.InputWatcher`. Shutdown
+reverses it and gives the tables back to the engine they had before. Every route is behind backend.api.guard
 (Host/Origin checks, security headers); `data/` is made private (0700) and the process-wide
 FFmpeg limits are set from the settings.
 """
@@ -67,8 +68,8 @@ def create_app(
     token, _ = ensure_api_token(settings)
     use_pool = settings.is_postgres if db_pool is None else db_pool and settings.is_postgres
     state = State({"settings": settings, "storages": storages or open_storages(settings),
-                   "runtime": None, "engine": None, "api_token": token, "media_key": media_links.media_key(token),
-                   "login_throttle": LoginThrottle()})
+                   "runtime": None, "watcher": None, "engine": None, "api_token": token,
+                   "media_key": media_links.media_key(token), "login_throttle": LoginThrottle()})
 
     async def context_getter() -> dict:
         return {CONTEXT_KEY: ApiContext(state.settings, state.storages, state.runtime, media_key=state.media_key)}
@@ -84,7 +85,7 @@ def create_app(
         engine = engine_from_url(settings.database_url)
         catalog_db.bind_engine(engine)
         state.engine = engine
-        runtime = backfill = None
+        runtime = backfill = watcher = None
         pool = catalog_db.connection_pool(engine, settings.pool_max_size) if use_pool else contextlib.nullcontext()
         try:
             async with pool:
@@ -97,8 +98,17 @@ def create_app(
                         state.runtime = runtime
                         # measure assets ingested before analysis existed (bounded, resumable)
                         backfill = asyncio.create_task(run_backfill(state.storages), name="mpr-analysis-backfill")
+                        if settings.watch_input and settings.storage == "local":
+                            from backend.jobs.watch import InputWatcher
+
+                            watcher = InputWatcher(settings, state.storages)
+                            watcher.start()
+                            state.watcher = watcher
                     yield
                 finally:
+                    if watcher is not None:
+                        state.watcher = None
+                        await watcher.stop()
                     if backfill is not None:
                         backfill.cancel()
                         with contextlib.suppress(asyncio.CancelledError):

@@ -29,6 +29,7 @@ from backend.api.graphql.mutations_jobs import JobMutations
 from backend.api.graphql.mutations_presets import PresetMutations
 from backend.api.graphql.permissions import check_table, guard_type
 from backend.api.graphql.queries import Query as CatalogQuery
+from backend.api.graphql.rules import RuleMutations, RuleQueries
 from backend.api.graphql.mutations_templates import TemplateMutations
 from backend.api.graphql.subscriptions import Subscription
 
@@ -52,12 +53,12 @@ class Guards(DomainErrors):
 
 
 @strawberry.type
-class Query(CatalogQuery, AccountQueries):
+class Query(CatalogQuery, RuleQueries, AccountQueries):
     pass
 
 
 @strawberry.type
-class Mutation(AssetMutations, JobMutations, PresetMutations, TemplateMutations, AccountMutations):
+class Mutation(AssetMutations, JobMutations, PresetMutations, TemplateMutations, RuleMutations, AccountMutations):
     pass
 
 
