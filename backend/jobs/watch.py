@@ -41,6 +41,9 @@ log = logging.getLogger("mpr.jobs.watch")
 POLL_MIN = 0.05  # seconds between stats of a settling file, at least …
 POLL_MAX = 0.5  # … and at most
 MAX_SETTLING = 4096  # keys settling at once; beyond that a reconciling pass picks the rest up
+HANDLING = 4  # settled keys registered at once (as `scan`'s concurrency; probes also wait for ingest slots)
+RETRIES = 3  # a key whose handling failed (a locked SQLite file, a lost connection) settles again, this often
+RETRY_DELAY = 1.0
 
 
 def _signature(path: Path) -> tuple[int, int, bool] | None:
@@ -66,6 +69,8 @@ class InputWatcher:
         self._task: asyncio.Task | None = None
         self._settling: dict[str, asyncio.Task] = {}
         self._last_event: dict[str, float] = {}
+        self._handling = asyncio.Semaphore(HANDLING)
+        self._failures: dict[str, int] = {}
         self._added: dict[str, bool] = {}  # keys with an "added" event since they last settled
         self._overflow = False
         self.ready = asyncio.Event()  # set once the watch is armed (tests wait for it)
@@ -156,15 +161,28 @@ class InputWatcher:
                 quiet_since = max(stable_since, self._last_event.get(key, 0.0))
                 if now - quiet_since >= self.settle:
                     break
-            await self._handle(key, sig)
+            async with self._handling:
+                await self._handle(key, sig)
+            self._failures.pop(key, None)
         except asyncio.CancelledError:
             raise
         except Exception:
-            log.exception("watch: handling %s failed", key)
+            failures = self._failures[key] = self._failures.get(key, 0) + 1
+            if failures <= RETRIES:
+                log.warning("watch: handling %s failed (try %d), trying again", key, failures, exc_info=True)
+                asyncio.get_running_loop().call_later(RETRY_DELAY * failures, self._retry, key)
+            else:
+                self._failures.pop(key, None)
+                log.exception("watch: handling %s failed %d times; the next reconciling pass tries again",
+                              key, failures)
         finally:
             self._settling.pop(key, None)
             self._last_event.pop(key, None)
             self._added.pop(key, None)
+
+    def _retry(self, key: str) -> None:
+        if not self._stop.is_set():
+            self._on_change(Change.modified, self.root / key)
 
     async def _handle(self, key: str, sig: tuple[int, int, bool] | None) -> None:
         self.handled += 1
