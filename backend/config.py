@@ -103,6 +103,8 @@ class Settings:
     watch_input: bool = True  # MPR_WATCH_INPUT: register files dropped into media/in without a scan
     watch_settle_seconds: float = 2.0  # MPR_WATCH_SETTLE_SECONDS: a file's size/mtime unchanged this long is complete
     watch_reconcile_seconds: int = 300  # MPR_WATCH_RECONCILE_SECONDS: full listing to catch missed events (0: at start only)
+    # bucket events (storage s3): the SQS queue `mpr aws deploy` wires the input bucket to
+    s3_events_queue_url: str | None = None  # MPR_S3_EVENTS_QUEUE_URL; unset: no events (scans only)
     # proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (addresses or networks)
     trusted_proxies: tuple[str, ...] = ("127.0.0.1/8", "::1")
 
@@ -170,6 +172,7 @@ class Settings:
             probe_memory_mb=_int("MPR_PROBE_MEMORY_MB", 2048),
             probe_timeout=_int("MPR_PROBE_TIMEOUT", 60),
             ingest_concurrency=_int("MPR_INGEST_CONCURRENCY", 2),
+            s3_events_queue_url=_env("MPR_S3_EVENTS_QUEUE_URL"),
             watch_input=_bool("MPR_WATCH_INPUT", True),
             watch_settle_seconds=_float("MPR_WATCH_SETTLE_SECONDS", 2.0),
             watch_reconcile_seconds=_int("MPR_WATCH_RECONCILE_SECONDS", 300),

@@ -119,6 +119,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "MPR_PROBE_MEMORY_MB": str(settings.probe_memory_mb),
         "MPR_PROBE_TIMEOUT": str(settings.probe_timeout),
         "MPR_INGEST_CONCURRENCY": str(settings.ingest_concurrency),
+        "MPR_S3_EVENTS_QUEUE_URL": settings.s3_events_queue_url,
         "MPR_WATCH_INPUT": "1" if settings.watch_input else "0",
         "MPR_WATCH_SETTLE_SECONDS": repr(settings.watch_settle_seconds),
         "MPR_WATCH_RECONCILE_SECONDS": str(settings.watch_reconcile_seconds),

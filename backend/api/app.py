@@ -8,7 +8,8 @@ Lifespan: bind the catalog (and admin auth) tables to an engine built from
 `settings.database_url`, open an asyncpg pool on PostgreSQL (`db_pool`; tests turn it off —
 Litestar's test client runs the app on another event loop), open the storages, and when
 `run_jobs` start a `backend.jobs.runtime.JobRuntime` in this process, and (local storage,
-`MPR_WATCH_INPUT` on) the watched input folder `backend.jobs.watch.InputWatcher`. Shutdown
+`MPR_WATCH_INPUT` on) the watched input folder `backend.jobs.watch.InputWatcher`, or (storage s3,
+`MPR_S3_EVENTS_QUEUE_URL` set) the bucket events reader `backend.jobs.bucket_events`. Shutdown
 reverses it and gives the tables back to the engine they had before. Every route is behind backend.api.guard
 (Host/Origin checks, security headers); `data/` is made private (0700) and the process-wide
 FFmpeg limits are set from the settings.
@@ -102,6 +103,11 @@ def create_app(
                             from backend.jobs.watch import InputWatcher
 
                             watcher = InputWatcher(settings, state.storages)
+                        elif settings.storage == "s3" and settings.s3_events_queue_url:
+                            from backend.jobs.bucket_events import BucketEvents
+
+                            watcher = BucketEvents(settings, state.storages)
+                        if watcher is not None:
                             watcher.start()
                             state.watcher = watcher
                     yield
