@@ -44,6 +44,7 @@ MAX_SETTLING = 4096  # keys settling at once; beyond that a reconciling pass pic
 HANDLING = 4  # settled keys registered at once (as `scan`'s concurrency; probes also wait for ingest slots)
 RETRIES = 3  # a key whose handling failed (a locked SQLite file, a lost connection) settles again, this often
 RETRY_DELAY = 1.0
+OVERFLOW_CHECK = 5.0  # seconds between looks at whether a reconciling pass is due
 
 
 def _signature(path: Path) -> tuple[int, int, bool] | None:
@@ -135,15 +136,15 @@ class InputWatcher:
         key = self._key(path)
         if key is None or skip_reason(key):  # temp names (rsync's .x.AbC123, *.part), hidden files
             return
+        task = self._settling.get(key)
+        if (task is None or task.done()) and len(self._settling) >= MAX_SETTLING:
+            self._overflow = True  # the reconciling pass picks it up
+            return
         self._last_event[key] = time.monotonic()
         if change == Change.added:
             self._added[key] = True
-        task = self._settling.get(key)
         if task is not None and not task.done():
             return  # it is settling already; the new event restarts its quiet period
-        if len(self._settling) >= MAX_SETTLING:
-            self._overflow = True
-            return
         self._settling[key] = asyncio.create_task(self._settle(key), name=f"mpr-watch:{key[:60]}")
 
     # ------------------------------------------------------------------ one key
@@ -234,14 +235,14 @@ class InputWatcher:
 
     async def _reconcile_loop(self) -> None:
         every = self.settings.watch_reconcile_seconds
-        first = True
+        last = None
         while not self._stop.is_set():
-            if first or every > 0 or self._overflow:
+            due = last is None or (every > 0 and time.monotonic() - last >= every)
+            if due or (self._overflow and len(self._settling) < MAX_SETTLING // 2):  # drain an overflow soon
+                last = time.monotonic()
                 try:
                     await self.reconcile()
                 except Exception:
                     log.exception("watch: reconciling %s failed", self.root)
-            first = False
-            wait = every if every > 0 else 5.0  # with reconciling off, still drain an overflow
             with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), timeout=wait)
+                await asyncio.wait_for(self._stop.wait(), timeout=OVERFLOW_CHECK)

@@ -28,7 +28,10 @@ def deployed():
 
         base = Settings.from_env().with_(aws_endpoint_url=aws.endpoint, aws_region=aws.region,
                                          s3_in_bucket="events-in", s3_out_bucket="events-out", callback_secret="x")
-        deployment = deploy_resources(base, "mpr-ffmpeg:test", log=lambda line: None)
+        # moto's state is shared by every server in this process: names of our own, so that
+        # tests/aws/test_deploy.py still finds nothing named mpr-* or dep-* (prefix "mpr")
+        deployment = deploy_resources(base, "mpr-ffmpeg:test", prefix="evt", log=lambda line: None)
+        assert deployment.settings["MPR_S3_EVENTS_QUEUE_URL"].endswith("/evt-input-events")
         yield aws, deployment.settings
 
 

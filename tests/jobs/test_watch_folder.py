@@ -162,3 +162,26 @@ def test_settings_switch_the_watch():
     finally:
         del os.environ["MPR_WATCH_INPUT"]
     assert Settings().watch_input is True and Settings().watch_settle_seconds == 2.0
+
+
+async def test_more_files_than_can_settle_at_once_are_all_registered(db, settings, storages, clip_library,
+                                                                     monkeypatch, probes):
+    from backend.jobs import watch
+
+    monkeypatch.setattr(watch, "MAX_SETTLING", 2)  # the rest overflow to the reconciling pass
+    w = InputWatcher(settings.with_(watch_settle_seconds=0.5, watch_reconcile_seconds=0), storages)
+    w.start()
+    try:
+        await asyncio.wait_for(w.ready.wait(), WAIT)
+        await asyncio.sleep(0.3)
+        names = [f"many-{i}.mp4" for i in range(6)]
+        for name in names:
+            shutil.copyfile(clip_library["small"], settings.in_root / name)
+
+        async def all_ready():
+            return await MediaAsset.count().where(MediaAsset.status == "ready") == len(names)
+
+        await wait_for(all_ready, "every file ready")
+        assert sorted(k for k, _ in probes) == sorted(names)  # each once
+    finally:
+        await w.stop()
