@@ -72,7 +72,7 @@ def validate_match(match: RuleMatch) -> RuleMatch:
     """The match, cleaned (lists lowercased and de-duplicated, tags kept as typed), or RuleMatchError."""
     for name in ("path_prefix", "path_glob"):
         value = getattr(match, name)
-        if len(value) > MAX_TEXT or any(ord(c) < 32 for c in value):
+        if len(value) > MAX_TEXT or any(ord(c) < 32 or ord(c) == 127 for c in value):
             raise RuleMatchError(name, f"{name} must be at most {MAX_TEXT} printable characters")
         if value.startswith("/") or ".." in value.split("/"):
             raise RuleMatchError(name, f"{name} is relative to the input storage: no leading '/' or '..'")
@@ -81,8 +81,8 @@ def validate_match(match: RuleMatch) -> RuleMatch:
         items = [v.strip() for v in getattr(match, name) if v and v.strip()]
         if name != "tags":
             items = [v.lower() for v in items]
-        if len(items) > MAX_LIST or any(len(v) > 128 for v in items):
-            raise RuleMatchError(name, f"{name}: at most {MAX_LIST} entries of at most 128 characters")
+        if len(items) > MAX_LIST or any(len(v) > 128 or any(ord(c) < 32 or ord(c) == 127 for c in v) for v in items):
+            raise RuleMatchError(name, f"{name}: at most {MAX_LIST} entries of at most 128 printable characters")
         cleaned[name] = tuple(dict.fromkeys(items))
     for low, high in (("min_duration", "max_duration"), ("min_width", "max_width"), ("min_height", "max_height")):
         lo, hi = getattr(match, low), getattr(match, high)

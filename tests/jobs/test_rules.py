@@ -53,7 +53,8 @@ def test_validate_match_cleans_and_refuses():
     assert cleaned.containers == ("mp4",) and cleaned.tags == ("News",)
     for bad, field in ((RuleMatch(min_duration=5, max_duration=1), "min_duration"),
                        (RuleMatch(min_width=-1), "min_width"), (RuleMatch(path_prefix="/etc"), "path_prefix"),
-                       (RuleMatch(path_glob="../*"), "path_glob"), (RuleMatch(tags=tuple(map(str, range(60)))), "tags")):
+                       (RuleMatch(path_glob="../*"), "path_glob"), (RuleMatch(tags=tuple(map(str, range(60)))), "tags"),
+                       (RuleMatch(video_codecs=("h264\x00",)), "video_codecs")):
         with pytest.raises(RuleMatchError) as err:
             validate_match(bad)
         assert err.value.field == field
