@@ -60,11 +60,11 @@ async def _migrate(settings: Settings) -> None:
 
 
 async def _scan(settings: Settings, prefix: str = "") -> None:
-    from backend.catalog.ingest import scan
+    from backend.jobs.intake import scan_and_apply
     from backend.storage import open_storages
 
     _bind(settings)
-    result = await scan(open_storages(settings), prefix=prefix)
+    result = await scan_and_apply(settings, open_storages(settings), prefix=prefix)
     print(
         f"scan: {result.added} added, {result.updated} updated, {result.unchanged} unchanged, "
         f"{result.errors} in error"

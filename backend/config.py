@@ -36,6 +36,18 @@ def _float(name: str, default: float) -> float:
         raise ValueError(f"{name} must be a number, got {raw!r}") from exc
 
 
+def _bool(name: str, default: bool) -> bool:
+    raw = _env(name)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{name} must be on or off (1/0, true/false, yes/no), got {raw!r}")
+
+
 def _log_format(raw: str) -> str:
     value = raw.strip().lower()
     if value not in ("json", "text"):
@@ -89,6 +101,12 @@ class Settings:
     probe_memory_mb: int = 2048  # address space of one ffprobe / thumbnail run
     probe_timeout: int = 60  # seconds per ffprobe / thumbnail run
     ingest_concurrency: int = 2  # probe + thumbnail runs at once
+    # automation (docs/automation.md): the watched input folder (local storage only)
+    watch_input: bool = True  # MPR_WATCH_INPUT: register files dropped into media/in without a scan
+    watch_settle_seconds: float = 2.0  # MPR_WATCH_SETTLE_SECONDS: a file's size/mtime unchanged this long is complete
+    watch_reconcile_seconds: int = 300  # MPR_WATCH_RECONCILE_SECONDS: full listing to catch missed events (0: at start only)
+    # bucket events (storage s3): the SQS queue `mpr aws deploy` wires the input bucket to
+    s3_events_queue_url: str | None = None  # MPR_S3_EVENTS_QUEUE_URL; unset: no events (scans only)
     # proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (addresses or networks)
     trusted_proxies: tuple[str, ...] = ("127.0.0.1/8", "::1")
     # webhook deliveries (backend/api/webhooks): one POST's time limit, POSTs at once, retry schedule
@@ -163,6 +181,10 @@ class Settings:
             probe_memory_mb=_int("MPR_PROBE_MEMORY_MB", 2048),
             probe_timeout=_int("MPR_PROBE_TIMEOUT", 60),
             ingest_concurrency=_int("MPR_INGEST_CONCURRENCY", 2),
+            s3_events_queue_url=_env("MPR_S3_EVENTS_QUEUE_URL"),
+            watch_input=_bool("MPR_WATCH_INPUT", True),
+            watch_settle_seconds=_float("MPR_WATCH_SETTLE_SECONDS", 2.0),
+            watch_reconcile_seconds=_int("MPR_WATCH_RECONCILE_SECONDS", 300),
             trusted_proxies=tuple(p.strip() for p in _env("MPR_TRUSTED_PROXIES", "127.0.0.1/8,::1").split(",")
                                   if p.strip() and p.strip().lower() != "none"),
             webhook_timeout=_float("MPR_WEBHOOK_TIMEOUT", 10.0),

@@ -79,6 +79,7 @@ SETTINGS_VARS = (
     "MPR_LOG_LEVEL", "MPR_PUBLIC_URL", "MPR_ALLOWED_HOSTS", "MPR_MAX_PIXELS", "MPR_MAX_DURATION",
     "MPR_FFMPEG_MEMORY_MB", "MPR_PROBE_MEMORY_MB", "MPR_PROBE_TIMEOUT", "MPR_INGEST_CONCURRENCY",
     "MPR_WEBHOOK_TIMEOUT", "MPR_WEBHOOK_CONCURRENCY", "MPR_WEBHOOK_RETRY_BASE", "MPR_WEBHOOK_RETRY_WINDOW",
+    "MPR_S3_EVENTS_QUEUE_URL", "MPR_WATCH_INPUT", "MPR_WATCH_SETTLE_SECONDS", "MPR_WATCH_RECONCILE_SECONDS",
 )
 
 
@@ -125,6 +126,10 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "MPR_WEBHOOK_CONCURRENCY": str(settings.webhook_concurrency),
         "MPR_WEBHOOK_RETRY_BASE": repr(settings.webhook_retry_base),
         "MPR_WEBHOOK_RETRY_WINDOW": repr(settings.webhook_retry_window),
+        "MPR_S3_EVENTS_QUEUE_URL": settings.s3_events_queue_url,
+        "MPR_WATCH_INPUT": "1" if settings.watch_input else "0",
+        "MPR_WATCH_SETTLE_SECONDS": repr(settings.watch_settle_seconds),
+        "MPR_WATCH_RECONCILE_SECONDS": str(settings.watch_reconcile_seconds),
     }
     return {k: v for k, v in values.items() if v not in (None, "")}
 

@@ -231,6 +231,24 @@ def parse_ladder(text: str) -> list[Row]:
     ]
 
 
+def parse_ingest_watch(text: str) -> list[Row]:
+    lat = re.search(r"last byte → asset ready : median ([\d.]+) s, max ([\d.]+) s \(minus the window: median "
+                    r"(-?[\d.]+) s\)", text)
+    job = re.search(r"asset ready → job queued: median (\d+) ms, p95 (\d+) ms", text)
+    drain = re.search(r"drain: (\d+) files .*? after ([\d.]+) s \(([\d.]+) files/s\)\n\s+assets \d+ .*?missed "
+                      r"(\d+), registered twice (\d+), probed twice (\d+), jobs (\d+)", text)
+    if not (lat and job and drain):
+        raise ValueError("no result lines")
+    return [
+        Row("watched folder: last byte → asset ready", f"{lat[1]} s", "≤ 1 s + 2 s window", "",
+            f"{lat[3]} s after the settle window; max {lat[2]} s"),
+        Row("  asset ready → rule's job queued", f"{job[1]} ms", "", "", f"p95 {job[2]} ms"),
+        Row(f"watched folder: {drain[1]} files dropped at once", f"{drain[3]} files/s", "", "",
+            f"drained in {drain[2]} s; missed {drain[4]}, registered twice {drain[5]}, probed twice {drain[6]}, "
+            f"jobs {drain[7]}"),
+    ]
+
+
 def benches(quick: bool) -> list[Bench]:
     seconds = "20" if quick else "60"
     return [
@@ -239,6 +257,8 @@ def benches(quick: bool) -> list[Bench]:
         Bench("scan", "scan.py", ["--files", "50"], 600, parse_scan),
         Bench("scan_720p", "scan.py", ["--files", "50", "--size", "1280x720", "--seconds", "10", "--no-postgres"],
               600, parse_scan),
+        Bench("ingest_watch", "ingest_watch.py", ["--files", "100" if quick else "300", "--latency-files", "10"],
+              900, parse_ingest_watch),
         Bench("graphql", "graphql.py", ["--jobs", "1000000", "--assets", "100000"], 900, parse_graphql),
         Bench("queue", "queue_throughput.py", ["--jobs", "300" if quick else "1000"], 900, parse_queue),
         Bench("load", "load.py", ["--clients", "50", "--seconds", "30"], 300, parse_load),

@@ -44,6 +44,7 @@ class AppProcess:
             "MPR_WORKERS": str(workers),
             "MPR_LOG_LEVEL": "WARNING",
             "MPR_SHUTDOWN_GRACE": "2",  # a stop with jobs running re-queues them after 2 s, not 30
+            "MPR_WATCH_INPUT": "0",  # tests place files and scan; the watch-folder tests pass MPR_WATCH_INPUT="1"
             **env,
         }
         self.proc: subprocess.Popen | None = None

@@ -45,6 +45,7 @@ def settings(tmp_path) -> Settings:
         callback_secret="test-callback-secret",
         admin_password="test-admin-password",
         allowed_hosts="testserver.local",  # the Host Litestar's AsyncTestClient sends
+        watch_input=False,  # tests that want the watched folder turn it on (tests/jobs/test_watch_folder.py)
     )
 
 

@@ -189,6 +189,15 @@ async def list_templates() -> list[dict]:
     return data["templates"]
 
 
+RULE = "id name enabled priority presetId templateId outputPattern assetsMatched jobsMade"
+
+
+async def list_rules() -> list[dict]:
+    """The automation rules, highest priority first, with what each has done (docs/automation.md)."""
+    data = await gql(f"{{ rules {{ {RULE} }} }}")
+    return data["rules"]
+
+
 async def list_jobs(first: int = 25, after: str | None = None, status: list[str] | None = None
                     ) -> tuple[list[dict], int, str | None, bool]:
     """(jobs, total matching, cursor after this page, whether a next page exists)."""

@@ -80,6 +80,29 @@ def template_row(d: dict) -> TemplateRow:
 
 
 @dataclasses.dataclass
+class RuleRow:
+    id: str = ""
+    name: str = ""
+    enabled: bool = True
+    action: str = ""  # "preset 3" / "template 2", then the output pattern
+    counts: str = ""  # "4 matched · 3 jobs"
+
+
+def rule_row(d: dict, presets: dict[str, str] | None = None, templates: dict[str, str] | None = None) -> RuleRow:
+    """A rule as the Rules list shows it; `presets` / `templates` map ids to names when known."""
+    if d.get("templateId"):
+        action = f"template {(templates or {}).get(str(d['templateId']), d['templateId'])}"
+    elif d.get("presetId"):
+        action = f"preset {(presets or {}).get(str(d['presetId']), d['presetId'])}"
+    else:
+        action = "no action"
+    matched, jobs = int(d.get("assetsMatched") or 0), int(d.get("jobsMade") or 0)
+    return RuleRow(id=str(d["id"]), name=d.get("name") or "", enabled=bool(d.get("enabled")),
+                   action=f"{action} → {d.get('outputPattern') or ''}",
+                   counts=f"{matched} matched · {jobs} job{'s' if jobs != 1 else ''}")
+
+
+@dataclasses.dataclass
 class JobRow:
     id: str = ""
     status: str = QUEUED

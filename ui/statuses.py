@@ -11,5 +11,5 @@ ACTIVE = (QUEUED, RUNNING)
 RETRYABLE = (FAILED, CANCELLED)
 TERMINAL = (SUCCEEDED, FAILED, CANCELLED)  # finished: deleteJob may forget them
 
-PENDING, READY, ERROR = "pending", "ready", "error"
-ASSET_STATUSES = (PENDING, READY, ERROR)
+PENDING, READY, ERROR, MISSING = "pending", "ready", "error", "missing"
+ASSET_STATUSES = (PENDING, READY, ERROR, MISSING)

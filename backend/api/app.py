@@ -7,9 +7,11 @@ Litestar controller) and `backend.api.http` (plain HTTP routes).
 Lifespan: bind the catalog (and admin auth) tables to an engine built from
 `settings.database_url`, open an asyncpg pool on PostgreSQL (`db_pool`; tests turn it off —
 Litestar's test client runs the app on another event loop), open the storages, and when
-`run_jobs` start a `backend.jobs.runtime.JobRuntime` and the webhook dispatcher
-(`backend.api.webhooks.dispatcher`) in this process. Shutdown reverses it and
-gives the tables back to the engine they had before. Every route is behind backend.api.guard
+`run_jobs` start a `backend.jobs.runtime.JobRuntime`, the webhook dispatcher
+(`backend.api.webhooks.dispatcher`) and (local storage, `MPR_WATCH_INPUT` on) the watched input
+folder `backend.jobs.watch.InputWatcher`, or (storage s3, `MPR_S3_EVENTS_QUEUE_URL` set) the bucket
+events reader `backend.jobs.bucket_events` in this process. Shutdown reverses it and gives the
+tables back to the engine they had before. Every route is behind backend.api.guard
 (Host/Origin checks, security headers); `data/` is made private (0700) and the process-wide
 FFmpeg limits are set from the settings.
 """
@@ -69,8 +71,8 @@ def create_app(
     token, _ = ensure_api_token(settings)
     use_pool = settings.is_postgres if db_pool is None else db_pool and settings.is_postgres
     state = State({"settings": settings, "storages": storages or open_storages(settings),
-                   "runtime": None, "engine": None, "api_token": token, "media_key": media_links.media_key(token),
-                   "login_throttle": LoginThrottle()})
+                   "runtime": None, "watcher": None, "engine": None, "api_token": token,
+                   "media_key": media_links.media_key(token), "login_throttle": LoginThrottle()})
 
     async def context_getter() -> dict:
         return {CONTEXT_KEY: ApiContext(state.settings, state.storages, state.runtime, media_key=state.media_key)}
@@ -86,7 +88,7 @@ def create_app(
         engine = engine_from_url(settings.database_url)
         catalog_db.bind_engine(engine)
         state.engine = engine
-        runtime = backfill = dispatcher = None
+        runtime = backfill = dispatcher = watcher = None
         pool = catalog_db.connection_pool(engine, settings.pool_max_size) if use_pool else contextlib.nullcontext()
         try:
             async with pool:
@@ -102,8 +104,22 @@ def create_app(
                         # send the webhook outbox (events queued here and by workers; retries)
                         dispatcher = WebhookDispatcher(settings)
                         await dispatcher.start()
+                        if settings.watch_input and settings.storage == "local":
+                            from backend.jobs.watch import InputWatcher
+
+                            watcher = InputWatcher(settings, state.storages)
+                        elif settings.storage == "s3" and settings.s3_events_queue_url:
+                            from backend.jobs.bucket_events import BucketEvents
+
+                            watcher = BucketEvents(settings, state.storages)
+                        if watcher is not None:
+                            watcher.start()
+                            state.watcher = watcher
                     yield
                 finally:
+                    if watcher is not None:
+                        state.watcher = None
+                        await watcher.stop()
                     if dispatcher is not None:
                         await dispatcher.stop()
                     if backfill is not None:

@@ -1,6 +1,8 @@
 """`mpr aws deploy`: create or update everything the AWS executor needs, idempotently.
 
-Resources, in order: the input and output buckets (private), a lifecycle rule on the output bucket
+Resources, in order: the input and output buckets (private), the input bucket's object events
+(ObjectCreated/ObjectRemoved) sent to an SQS queue `{prefix}-input-events` with a dead-letter queue
+`{prefix}-input-events-dlq` (MPR long-polls it: backend/jobs/bucket_events.py), a lifecycle rule on the output bucket
 expiring chunked jobs' leftovers under `_chunks/` after a day, the Lambda's role (S3 in/out, the
 `_chunks/` work area, logs), the FFmpeg Lambda (container image, 900 s, 3008 MB, 10 GiB /tmp,
 MPR_CALLBACK_SECRET in its env), the Step Functions role (invoke that function only) and the three
@@ -34,6 +36,11 @@ CHUNKED_ASL_PATH = REPO_ROOT / "sfn" / "transcode-chunked.asl.json"
 LADDER_ASL_PATH = REPO_ROOT / "sfn" / "transcode-ladder.asl.json"
 CHUNKS_PREFIX = "_chunks/"  # chunked jobs' intermediate objects in the output bucket (lambda/chunk_actions.py)
 CHUNKS_EXPIRE_DAYS = 1
+EVENTS_NOTIFICATION_ID = "mpr-input-events"
+BUCKET_EVENTS = ["s3:ObjectCreated:*", "s3:ObjectRemoved:*"]
+EVENTS_MAX_RECEIVES = 5  # a message MPR failed on this often goes to the dead-letter queue
+EVENTS_VISIBILITY = 300  # seconds a received message stays hidden while MPR registers its object
+EVENTS_RETENTION = 14 * 24 * 3600
 CHUNKS_RULE_ID = "mpr-expire-chunks"
 FUNCTION_ARN_PLACEHOLDER = "${FunctionArn}"
 
@@ -74,6 +81,14 @@ class Names:
     @property
     def ladder_state_machine(self) -> str:
         return f"{self.prefix}-transcode-ladder"
+
+    @property
+    def events_queue(self) -> str:
+        return f"{self.prefix}-input-events"
+
+    @property
+    def events_dlq(self) -> str:
+        return f"{self.prefix}-input-events-dlq"
 
     access_policy: str = "mpr-access"
 
@@ -126,6 +141,14 @@ def _as_dict(doc) -> dict:
     return doc
 
 
+def _attr(name: str, value) -> object:
+    """A queue attribute in a comparable form (SQS may answer a JSON number where we sent a string)."""
+    if name in ("Policy", "RedrivePolicy"):
+        doc = _as_dict(value or "{}")
+        return {k: str(v) for k, v in doc.items()} if name == "RedrivePolicy" else doc
+    return str(value)
+
+
 class _Deployer:
     def __init__(self, settings: Settings, names: Names, log: Callable[[str], None], session=None):
         session = session or boto3.session.Session(region_name=settings.aws_region)
@@ -134,6 +157,7 @@ class _Deployer:
         self.iam = session.client("iam", **kw)
         self.lam = session.client("lambda", **kw)
         self.sfn = session.client("stepfunctions", **kw)
+        self.sqs = session.client("sqs", **kw)
         self.region = session.region_name or settings.aws_region
         self.settings = settings
         self.names = names
@@ -171,6 +195,55 @@ class _Deployer:
             self.s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration=block)
             outcome = "updated" if outcome == "unchanged" else outcome
         self._report(what, outcome)
+
+    # -- bucket events -----------------------------------------------------------------------------
+    def queue(self, name: str, attributes: dict[str, str]) -> tuple[str, str]:
+        """Create the queue or bring its attributes to `attributes`; (url, arn)."""
+        what = f"queue {name}"
+        try:
+            url = self.sqs.get_queue_url(QueueName=name)["QueueUrl"]
+        except ClientError as exc:
+            if "NonExistentQueue" not in _code(exc) and _code(exc) != "QueueDoesNotExist":
+                raise
+            url = self.sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+            self._report(what, "created")
+        else:
+            current = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"]).get("Attributes", {})
+            differs = {k: v for k, v in attributes.items() if _attr(k, current.get(k)) != _attr(k, v)}
+            if differs:
+                self.sqs.set_queue_attributes(QueueUrl=url, Attributes=differs)
+            self._report(what, "updated" if differs else "unchanged")
+        arn = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        return url, arn
+
+    def bucket_events(self, bucket: str) -> str:
+        """The DLQ, the events queue (S3 may send to it, failures go to the DLQ) and the input
+        bucket's notification to it; returns the queue's URL."""
+        _, dlq_arn = self.queue(self.names.events_dlq, {"MessageRetentionPeriod": str(EVENTS_RETENTION)})
+        base = {"MessageRetentionPeriod": str(EVENTS_RETENTION), "VisibilityTimeout": str(EVENTS_VISIBILITY),
+                "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn,
+                                             "maxReceiveCount": str(EVENTS_MAX_RECEIVES)})}
+        url, arn = self.queue(self.names.events_queue, base)
+        policy = json.dumps(policies.bucket_events_queue(arn, bucket))
+        current = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"]).get("Attributes", {})
+        if _as_dict(current.get("Policy") or "{}") != json.loads(policy):
+            self.sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": policy})
+            if self.changes.get(f"queue {self.names.events_queue}") == "unchanged":
+                self._report(f"queue {self.names.events_queue}", "updated")
+
+        what = f"notifications {bucket}"
+        config = self.s3.get_bucket_notification_configuration(Bucket=bucket)
+        config.pop("ResponseMetadata", None)
+        queues = config.get("QueueConfigurations", [])
+        ours = [q for q in queues if q.get("Id") == EVENTS_NOTIFICATION_ID]
+        wanted = {"Id": EVENTS_NOTIFICATION_ID, "QueueArn": arn, "Events": BUCKET_EVENTS}
+        if len(ours) == 1 and ours[0].get("QueueArn") == arn and sorted(ours[0].get("Events", [])) == sorted(BUCKET_EVENTS):
+            self._report(what, "unchanged")
+            return url
+        config["QueueConfigurations"] = [q for q in queues if q.get("Id") != EVENTS_NOTIFICATION_ID] + [wanted]
+        self.s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration=config)
+        self._report(what, "updated" if ours else "created")
+        return url
 
     def chunks_lifecycle(self, bucket: str) -> None:
         """Expire `_chunks/` (left by failed or stopped chunked executions) after a day; other rules
@@ -349,6 +422,7 @@ def deploy_resources(
     log(f"Deploying MPR to {settings.aws_endpoint_url or 'AWS'} ({d.region}):")
     d.bucket(in_b)
     d.bucket(out_b)
+    events_url = d.bucket_events(in_b)
     d.chunks_lifecycle(out_b)
     lambda_role = d.role(names.lambda_role, "lambda.amazonaws.com", policies.lambda_access(in_b, out_b))
     role_is_new = d.changes.get(f"role {names.lambda_role}") == "created"
@@ -368,6 +442,7 @@ def deploy_resources(
         "MPR_CHUNKED_STATE_MACHINE_ARN": chunked_arn,
         "MPR_LADDER_STATE_MACHINE_ARN": ladder_arn,
         "MPR_CALLBACK_SECRET": secret,
+        "MPR_S3_EVENTS_QUEUE_URL": events_url,
         "AWS_DEFAULT_REGION": d.region,
     }
     if settings.aws_endpoint_url:

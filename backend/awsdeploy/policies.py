@@ -1,6 +1,7 @@
 """IAM documents for the deployment: who may assume the roles, and the least each role may do.
 
-The Lambda reads the input bucket and writes the output bucket, reads, writes and deletes the
+The input bucket may send its object events to MPR's queue (`bucket_events_queue`) and nobody
+else may. The Lambda reads the input bucket and writes the output bucket, reads, writes and deletes the
 chunked jobs' work area `_chunks/` there (plus its own logs); Step Functions may only invoke the
 FFmpeg function. Plain dicts, compared as dicts to decide "unchanged".
 """
@@ -63,6 +64,23 @@ def sfn_access(function_arn: str) -> dict:
                 "Effect": "Allow",
                 "Action": ["lambda:InvokeFunction"],
                 "Resource": [function_arn, f"{function_arn}:*"],
+            }
+        ],
+    }
+
+
+def bucket_events_queue(queue_arn: str, bucket: str) -> dict:
+    """The events queue's policy: only S3, and only for the input bucket, may send to it."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "InputBucketEvents",
+                "Effect": "Allow",
+                "Principal": {"Service": "s3.amazonaws.com"},
+                "Action": "sqs:SendMessage",
+                "Resource": queue_arn,
+                "Condition": {"ArnLike": {"aws:SourceArn": f"arn:aws:s3:::{bucket}"}},
             }
         ],
     }

@@ -2,7 +2,8 @@
 
 `ingest_key` registers (or refreshes) one key of one storage area; `scan` walks the input area,
 registers new files, re-probes changed ones and leaves unchanged ones alone, probing a few at a
-time. A file that is not usable media still gets a row, with status 'error' and the reason —
+time. `ingest_changed` is the one-key form of that decision (the watched folder and bucket events
+call it); `mark_missing` records that a key's file went away. A file that is not usable media still gets a row, with status 'error' and the reason —
 except with `refuse=True` (uploads): a file that is no media at all, or a source over the limits
 of backend.media.limits (pixels, duration), raises IngestRefused and leaves no row. Probe and
 thumbnail runs hold one of the process's ingest slots (a bounded number at once).
@@ -22,7 +23,7 @@ from typing import Any
 from backend.catalog.analysis import analyze_asset, drop_analysis
 from backend.catalog.assetinfo import media_info_from_asset
 from backend.catalog.presets import preset_spec_from_row, seed_builtin_presets
-from backend.catalog.statuses import ERROR, PENDING, READY
+from backend.catalog.statuses import ERROR, MISSING, PENDING, READY
 from backend.catalog import webhooks
 from backend.catalog.tables import MediaAsset
 from backend.media import limits
@@ -34,7 +35,10 @@ from backend.storage import ObjectInfo, Storage, StorageError, Storages, safe_ke
 __all__ = [
     "IngestRefused",
     "ScanResult",
+    "ingest_changed",
     "ingest_key",
+    "mark_missing",
+    "needs_ingest",
     "media_info_from_asset",
     "preset_spec_from_row",
     "register_upload",
@@ -95,13 +99,14 @@ _key_locks = _KeyLocks()
 class ScanResult:
     """Counts of one scan. `errors` counts files probed in this scan that ended with status 'error'
     (they are also in `added` or `updated`). `asset_ids`: every asset the listed files map to, in
-    listing order. `skipped`: keys left out (dotfiles, partial downloads, unusable names)."""
+    listing order; `ingested_ids` those this scan probed. `skipped`: keys left out (dotfiles, partial downloads, unusable names)."""
 
     added: int = 0
     updated: int = 0
     unchanged: int = 0
     errors: int = 0
     asset_ids: list[int] = field(default_factory=list)
+    ingested_ids: list[int] = field(default_factory=list)  # the assets probed in this scan (new or changed)
     skipped: list[str] = field(default_factory=list)
 
 
@@ -300,26 +305,62 @@ def skip_reason(key: str) -> str | None:
     return None
 
 
-def _changed(row: dict, obj: ObjectInfo) -> bool:
+def needs_ingest(row: dict, obj: ObjectInfo) -> bool:
+    """Whether a listed object differs from what its row recorded (or the row's ingest must be retried)."""
     return (
         row["size"] != obj.size
         or abs((row["mtime"] or 0.0) - obj.mtime) > 1e-6
         or (row["etag"] or "") != obj.etag[:128]
-        or row["status"] == PENDING  # a previous ingest was interrupted
+        or row["status"] in (PENDING, MISSING)  # a previous ingest was interrupted; the file is back
         or (row["status"] == ERROR and (row["error_message"] or "").startswith(RETRY_MARK))
     )
+
+
+_ROW_COLUMNS = (MediaAsset.id, MediaAsset.storage_key, MediaAsset.size, MediaAsset.mtime, MediaAsset.etag,
+                MediaAsset.status, MediaAsset.error_message)
+
+
+async def ingest_changed(storages: Storages, key: str, *, analyze: bool = True) -> tuple[MediaAsset | dict | None, bool]:
+    """Register `key` of the input area if it is new or changed since its row was written, as `scan`
+    decides for each listed file. Returns (row, ingested): the fresh MediaAsset and True, the
+    unchanged row (a dict) and False, or (None, False) when the key is skipped or gone."""
+    if skip_reason(key):
+        return None, False
+    obj = await storages.input.stat(key)
+    if obj is None:
+        return None, False
+    row = await MediaAsset.select(*_ROW_COLUMNS).where(
+        (MediaAsset.storage_area == "in") & (MediaAsset.storage_key == key)).order_by(MediaAsset.id).first()
+    if row is not None and not needs_ingest(row, obj):
+        return row, False
+    return await ingest_key(storages, key, "in", info=obj, analyze=analyze), True
+
+
+async def mark_missing(key: str, area: str = "in") -> int | None:
+    """The file of `key` went away: its asset (if any) becomes 'missing' (jobs and outputs stay).
+    Returns the asset's id, or None when no asset had that key or it was missing already."""
+    async with _key_locks.hold((area, key)):
+        row = await _find_row(area, key)
+        if row is None or row.status == MISSING:
+            return None
+        await MediaAsset.update({MediaAsset.status: MISSING, MediaAsset.error_message: "the file is gone"}).where(
+            MediaAsset.id == row.id)
+        return row.id
+
+
+async def input_rows() -> dict[str, dict]:
+    """key → row (the columns `needs_ingest` reads) of every input asset; the oldest row wins."""
+    rows = await MediaAsset.select(*_ROW_COLUMNS).where(MediaAsset.storage_area == "in").order_by(MediaAsset.id)
+    by_key: dict[str, dict] = {}
+    for r in rows:
+        by_key.setdefault(r["storage_key"], r)  # oldest row wins should duplicates ever exist
+    return by_key
 
 
 async def scan(storages: Storages, prefix: str = "", concurrency: int = 4, *, analyze: bool = True) -> ScanResult:
     """Register new and re-probe changed files of the input area under `prefix` (≤ `concurrency` at once)."""
     objs = await storages.input.list(prefix)
-    rows = await MediaAsset.select(
-        MediaAsset.id, MediaAsset.storage_key, MediaAsset.size, MediaAsset.mtime, MediaAsset.etag,
-        MediaAsset.status, MediaAsset.error_message,
-    ).where(MediaAsset.storage_area == "in").order_by(MediaAsset.id)
-    by_key: dict[str, dict] = {}
-    for r in rows:
-        by_key.setdefault(r["storage_key"], r)  # oldest row wins should duplicates ever exist
+    by_key = await input_rows()
 
     result = ScanResult()
     ids: dict[str, int] = {}
@@ -329,7 +370,7 @@ async def scan(storages: Storages, prefix: str = "", concurrency: int = 4, *, an
             result.skipped.append(obj.key)
             continue
         row = by_key.get(obj.key)
-        if row is None or _changed(row, obj):
+        if row is None or needs_ingest(row, obj):
             todo.append((obj, row is None))
         else:
             result.unchanged += 1
@@ -346,6 +387,7 @@ async def scan(storages: Storages, prefix: str = "", concurrency: int = 4, *, an
                 result.errors += 1
                 return
         ids[obj.key] = asset.id
+        result.ingested_ids.append(asset.id)
         if is_new:
             result.added += 1
         else:

@@ -1,7 +1,9 @@
 """Piccolo tables: `MediaAsset`, `TranscodePreset`, `OutputTemplate`, `TranscodeJob` and its
-`JobTransition` history, plus the access records: `UserRole`, `UserSession`, `ApiToken`,
-`AuditEvent` (users themselves are piccolo's `BaseUser`, referenced by id), and the webhooks:
-`WebhookEndpoint` and its outbox of `WebhookDelivery` rows (backend.catalog.webhooks).
+`JobTransition` history, the automation rules (`AutomationRule`, and `RuleFiring`: which rule
+fired for which version of which asset, and the job it made), plus the access records: `UserRole`,
+`UserSession`, `ApiToken`, `AuditEvent` (users themselves are piccolo's `BaseUser`, referenced by
+id), and the webhooks: `WebhookEndpoint` and its outbox of `WebhookDelivery` rows
+(backend.catalog.webhooks).
 
 Plain storage of records; rules about what a valid preset or a legal job transition is live in
 `backend.media.presets` and `backend.jobs.lifecycle`.
@@ -156,6 +158,43 @@ class JobTransition(Table, tablename="job_transition"):
     reason = Text(default="")
 
 
+class AutomationRule(Table, tablename="automation_rule"):
+    """When an input asset becomes ready and matches (backend.catalog.rule_match), queue a job with
+    a preset or an output template (backend.jobs.rules). Empty / null match fields match anything."""
+    name = Varchar(length=128, unique=True)
+    enabled = Boolean(default=True)
+    priority = Integer(default=0)  # the job's priority; rules are also tried in this order (highest first)
+    path_glob = Varchar(length=512, default="")  # fnmatch on the input key ("news/*.mov"); "" = any
+    path_prefix = Varchar(length=512, default="")  # the key starts with this ("news/"); "" = any
+    containers = JSON(default=[])  # any of these (ffprobe format names, e.g. "mov", "matroska"); [] = any
+    video_codecs = JSON(default=[])  # any of these (h264, hevc, prores, …); [] = any
+    audio_codecs = JSON(default=[])
+    min_duration = DoublePrecision(null=True, default=None)  # seconds
+    max_duration = DoublePrecision(null=True, default=None)
+    min_width = Integer(null=True, default=None)
+    max_width = Integer(null=True, default=None)
+    min_height = Integer(null=True, default=None)
+    max_height = Integer(null=True, default=None)
+    tags = JSON(default=[])  # the asset carries all of these
+    preset_id = Integer(null=True, default=None)  # the action: one preset …
+    template_id = Integer(null=True, default=None)  # … or one output template
+    output_pattern = Varchar(length=256, default="{stem}-{preset}")  # backend.jobs.rules.expand_pattern
+    created_by = Integer(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+    updated_at = Timestamptz(default=TimestamptzNow(), auto_update=TimestamptzNow().python)
+
+
+class RuleFiring(Table, tablename="automation_rule_firing"):
+    """One rule met one version of one asset: at most once (`fire_key` is unique), so a rescan, a
+    repeated event or two processes never queue the same job twice."""
+    rule = ForeignKey(references=AutomationRule, on_delete=OnDelete.cascade, index=True)
+    asset = ForeignKey(references=MediaAsset, on_delete=OnDelete.cascade, index=True)
+    fire_key = Varchar(length=200, unique=True)  # "<rule>:<asset>:<version>"
+    job_id = Integer(null=True, default=None)  # the job it queued (None: refused, see error)
+    error = Text(default="")
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
 class UserRole(Table, tablename="mpr_user_role"):
     """The MPR role of a piccolo `BaseUser` (viewer | editor | admin); no row: see accounts.role_of."""
     user_id = Integer(unique=True)
@@ -236,8 +275,9 @@ class WebhookDelivery(Table, tablename="mpr_webhook_delivery"):
 
 
 ACCOUNT_TABLES = (UserRole, UserSession, ApiToken, AuditEvent)
+RULE_TABLES = (AutomationRule, RuleFiring)
 WEBHOOK_TABLES = (WebhookEndpoint, WebhookDelivery)
-ALL_TABLES = (MediaAsset, TranscodePreset, OutputTemplate, TranscodeJob, JobTransition, *ACCOUNT_TABLES,
+ALL_TABLES = (MediaAsset, TranscodePreset, OutputTemplate, TranscodeJob, JobTransition, *RULE_TABLES, *ACCOUNT_TABLES,
               *WEBHOOK_TABLES)
 
 # DDL Piccolo's column options cannot express; run by the migrations and by `create_tables`.

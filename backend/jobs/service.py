@@ -134,10 +134,14 @@ async def create_job(
     priority: int = 0,
     chunked: bool | None = None,
     trim_mode: str | None = None,
+    output_stem: str | None = None,
+    reason: str = "created",
 ) -> dict:
     """Validate and queue a job: one preset (one output) or one output template (several outputs
     under one folder). `chunked`: True/False forces/forbids parallel chunks, None lets MPR decide.
-    `trim_mode`: keyframe | smart | accurate (None: keyframe for copy presets, accurate otherwise)."""
+    `trim_mode`: keyframe | smart | accurate (None: keyframe for copy presets, accurate otherwise).
+    `output_stem`: an output name already made safe by the caller (an automation rule's pattern,
+    backend.jobs.rules), used as is instead of `output_name`; `reason`: the first history row's."""
     if (preset_id is None) == (template_id is None):
         raise DomainError("INVALID_INPUT", "give either presetId (one output) or templateId (several outputs)")
     source = await MediaAsset.select().where(MediaAsset.id == source_id).first()
@@ -189,7 +193,7 @@ async def create_job(
     stem = sanitize_stem(output_name) if output_name else ""
     if output_name and not stem:
         raise DomainError("INVALID_INPUT", f"output name {output_name!r} has no usable characters; type a plain name")
-    stem = stem or default_stem(source["filename"], template.name if template is not None else spec.name)
+    stem = output_stem or stem or default_stem(source["filename"], template.name if template is not None else spec.name)
     if template is not None:  # a folder of outputs: <stem>/master.m3u8, <stem>/seg-…, …
         output_key = await _free_output_key(storages, stem, "/" + entry_file(template))
     else:
@@ -213,7 +217,7 @@ async def create_job(
               **({} if chunked is None or template is not None else {"chunked_requested": bool(chunked)}),
               **({"mode": "ladder", "template": template.name} if template is not None else {})},
     )
-    return await lifecycle.create(job)
+    return await lifecycle.create(job, reason)
 
 
 async def cancel_job(job_id: int, reason: str = "cancelled by user") -> dict:

@@ -37,6 +37,9 @@ CALLS = {
     "createTemplate": 'mutation { createTemplate(input: {name: "", outputs: []}) { id } }',
     "updateTemplate": 'mutation { updateTemplate(id: "999999", input: {description: "x"}) { id } }',
     "deleteTemplate": 'mutation { deleteTemplate(id: "999999") { deleted } }',
+    "createRule": 'mutation { createRule(input: {name: "", presetId: "999999"}) { id } }',
+    "updateRule": 'mutation { updateRule(id: "999999", input: {enabled: false}) { id } }',
+    "deleteRule": 'mutation { deleteRule(id: "999999") { deleted } }',
     "createUser": 'mutation { createUser(input: {username: "matrix-user", password: "short"}) { id } }',
     "updateUser": 'mutation { updateUser(id: "999999", input: {email: "x@example.org"}) { id } }',
     "createApiToken": 'mutation { createApiToken(input: {name: "m", scope: "no-such-scope"}) { token } }',
@@ -52,6 +55,8 @@ CALLS = {
     "me": "{ me { role } }",
     "presets": "{ presets { id } }",
     "templates": "{ templates { id } }",
+    "rules": "{ rules { id } }",
+    "ruleMatches": "{ ruleMatches(input: {}) { total } }",
 }
 
 CALLERS = [("session", role, None) for role in ROLE_RANK] + [

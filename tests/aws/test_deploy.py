@@ -50,8 +50,9 @@ def test_first_run_creates_everything(aws, first):
         "bucket dep-in", "bucket dep-out", "lifecycle dep-out/_chunks/", "role mpr-ffmpeg-lambda",
         "function mpr-ffmpeg", "role mpr-transcode-states", "state machine mpr-transcode",
         "state machine mpr-transcode-chunked", "state machine mpr-transcode-ladder",
+        "queue mpr-input-events-dlq", "queue mpr-input-events", "notifications dep-in",
     }
-    assert len(lines) == 10
+    assert len(lines) == 13
     env = deployment.settings
     assert env["MPR_EXECUTOR"] == "aws" and env["MPR_STORAGE"] == "s3"
     assert (env["MPR_S3_IN_BUCKET"], env["MPR_S3_OUT_BUCKET"]) == ("dep-in", "dep-out")
@@ -97,13 +98,28 @@ def test_first_run_creates_everything(aws, first):
     assert rule["Filter"] == {"Prefix": "_chunks/"} and rule["Expiration"] == {"Days": 1}
     assert rule["Status"] == "Enabled"
 
+    # the input bucket's object events go to the queue, whose failures go to the dead-letter queue
+    sqs = aws.client("sqs")
+    queue = env["MPR_S3_EVENTS_QUEUE_URL"]
+    attrs = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["All"])["Attributes"]
+    dlq = sqs.get_queue_attributes(QueueUrl=sqs.get_queue_url(QueueName="mpr-input-events-dlq")["QueueUrl"],
+                                   AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    assert json.loads(attrs["RedrivePolicy"]) in ({"deadLetterTargetArn": dlq, "maxReceiveCount": 5},
+                                                   {"deadLetterTargetArn": dlq, "maxReceiveCount": "5"})
+    [statement] = json.loads(attrs["Policy"])["Statement"]
+    assert statement["Principal"] == {"Service": "s3.amazonaws.com"} and statement["Action"] == "sqs:SendMessage"
+    assert statement["Condition"] == {"ArnLike": {"aws:SourceArn": "arn:aws:s3:::dep-in"}}
+    [notify] = s3.get_bucket_notification_configuration(Bucket="dep-in")["QueueConfigurations"]
+    assert notify["QueueArn"] == attrs["QueueArn"]
+    assert sorted(notify["Events"]) == ["s3:ObjectCreated:*", "s3:ObjectRemoved:*"]
+
 
 def test_second_run_changes_nothing(base, first):
     lines: list[str] = []
     again = deploy_resources(base, IMAGE, log=lines.append)
     assert set(again.changes.values()) == {"unchanged"} and not again.changed
     assert again.settings == first[0].settings
-    assert sum("unchanged" in line for line in lines) == 9
+    assert sum("unchanged" in line for line in lines) == 12
 
 
 def test_new_image_updates_only_the_function(aws, base, first):

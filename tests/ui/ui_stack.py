@@ -46,6 +46,7 @@ def settings_for(root: Path, port: int, host: str = "127.0.0.1") -> Settings:
         api_token=API_TOKEN,
         admin_password=ADMIN_PASSWORD,
         callback_secret="ui-test-callback",
+        watch_input=False,  # the stack scans its demo clips itself
     )
 
 

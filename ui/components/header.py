@@ -1,9 +1,10 @@
-"""Top bar: product name, live system status line, the signed-in user, their role, the webhooks
-dialog (admins) and "Sign out"."""
+"""Top bar: product name, live system status line, the signed-in user, their role, the Rules
+list, the webhooks dialog (admins) and "Sign out"."""
 from __future__ import annotations
 
 import reflex as rx
 
+from ui.components.rules import rules_menu
 from ui.components.theme import ACCENT, BORDER, FAINT, MUTED, PANEL, TEXT
 from ui.components.webhooks import webhooks_dialog
 from ui.state.base import AppState
@@ -32,6 +33,7 @@ def header() -> rx.Component:
             rx.hstack(
                 rx.text(AppState.username, size="1", color=MUTED, id="signed-in-user"),
                 rx.text(AppState.role, size="1", color=MUTED),
+                rules_menu(),
                 rx.cond(AppState.role == "admin", webhooks_dialog()),
                 rx.button("Sign out", size="1", variant="ghost", color_scheme="gray", on_click=AppState.logout),
                 spacing="2", align="center", padding_left="12px",

@@ -7,7 +7,7 @@ from ui.components.theme import BAD, BORDER, FAINT, MUTED, PANEL_2, RAISED, TEXT
 from ui.models import AssetRow
 from ui.state.base import AppState
 from ui.state.library import UPLOAD_ID, LibraryState
-from ui.statuses import ERROR, PENDING, READY
+from ui.statuses import ERROR, MISSING, PENDING, READY
 
 
 def _poster(asset: AssetRow) -> rx.Component:
@@ -106,6 +106,7 @@ def _toolbar() -> rx.Component:
                     rx.select.item("Ready", value=READY),
                     rx.select.item("Pending", value=PENDING),
                     rx.select.item("Error", value=ERROR),
+                    rx.select.item("Missing", value=MISSING),
                 ),
                 value=LibraryState.status_filter,
                 on_change=LibraryState.set_status_filter,

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from ui.statuses import CANCELLED, ERROR, FAILED, PENDING, QUEUED, READY, RUNNING, SUCCEEDED
+from ui.statuses import CANCELLED, ERROR, FAILED, MISSING, PENDING, QUEUED, READY, RUNNING, SUCCEEDED
 
 BG = "#0d0f13"
 PANEL = "#14171d"
@@ -25,7 +25,7 @@ BAD = "#ff6b6b"
 MONO = "'JetBrains Mono', 'DejaVu Sans Mono', ui-monospace, monospace"
 
 STATUS_COLORS = {  # radix color scale per status
-    READY: "grass", PENDING: "amber", ERROR: "red",
+    READY: "grass", PENDING: "amber", ERROR: "red", MISSING: "gray",
     QUEUED: "gray", RUNNING: "blue", SUCCEEDED: "grass", FAILED: "red", CANCELLED: "orange",
 }
 

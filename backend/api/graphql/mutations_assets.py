@@ -1,4 +1,9 @@
-"""Asset mutations: scanMediaFolder, uploadAsset, updateAsset, deleteAsset."""
+"""Asset mutations: scanMediaFolder, uploadAsset, updateAsset, deleteAsset.
+
+A scan or an upload that makes an asset ready applies the automation rules
+(`backend.jobs.intake`); so does a change of an asset's tags (a rule may match on tags, and
+fires at most once per version of the file).
+"""
 from __future__ import annotations
 
 import strawberry
@@ -9,10 +14,11 @@ from backend.api.graphql.ids import parse_id
 from backend.api.graphql.inputs import UpdateAssetRequest, clean_comments, clean_display_name, clean_tags, given
 from backend.api.graphql.types import DeleteResult, MediaAsset, ScanResult
 from backend.api.graphql.uploads import safe_upload_name, upload_chunks
-from backend.catalog.ingest import IngestRefused, ingest_key, scan
+from backend.catalog.ingest import IngestRefused, ingest_key
 from backend.catalog.tables import MediaAsset as AssetTable
 from backend.jobs.deletion import delete_asset
 from backend.jobs.errors import DomainError, not_found
+from backend.jobs.intake import apply_safely, scan_and_apply
 from backend.storage import StorageError, safe_key
 
 
@@ -37,7 +43,7 @@ class AssetMutations:
         ctx = api(info)
         if prefix:
             prefix = safe_key(prefix)
-        result = await scan(ctx.storages, prefix)
+        result = await scan_and_apply(ctx.settings, ctx.storages, prefix)
         return ScanResult(added=result.added, updated=result.updated, unchanged=result.unchanged,
                           errors=result.errors, skipped=list(result.skipped), _asset_ids=list(result.asset_ids))
 
@@ -62,6 +68,7 @@ class AssetMutations:
             raise DomainError(exc.code, f"{name} was refused and not kept: {exc.reason}") from None
         if ctx.identity is not None and ctx.identity.user_id is not None:
             await AssetTable.update({AssetTable.created_by: ctx.identity.user_id}).where(AssetTable.id == row.id)
+        await apply_safely(ctx.settings, ctx.storages, row.id)
         return MediaAsset.from_row(await _asset_row(row.id))
 
     @strawberry.mutation(description="Change an asset's display name, tags or comments.")
@@ -78,6 +85,8 @@ class AssetMutations:
             values[AssetTable.comments] = clean_comments(changes["comments"])
         if values:
             await AssetTable.update(values).where(AssetTable.id == asset_id)
+        if "tags" in changes:
+            await apply_safely(api(info).settings, api(info).storages, asset_id)
         return MediaAsset.from_row(await _asset_row(asset_id))
 
     @strawberry.mutation(description="Forget an asset (and jobs that used it as source); deleteFile also removes the file.")

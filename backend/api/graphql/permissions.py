@@ -36,6 +36,7 @@ PERMISSIONS: dict[str, Rule] = {
     "assets": READ, "asset": READ, "jobs": READ, "job": READ, "presets": READ, "systemStatus": READ,
     "trimPlan": READ,
     "templates": READ, "template": READ,  # what a cut would do (keyframes of a source): reading, like `asset`
+    "rules": READ, "ruleMatches": READ,  # automation rules and the dry run of a match: reading the library
     "me": READ,
     "apiTokens": READ,  # a user's own tokens; an admin may ask for anyone's
     "users": Rule("admin", "admin"),
@@ -61,6 +62,9 @@ PERMISSIONS: dict[str, Rule] = {
     "createTemplate": Rule("admin", "admin", "template"),
     "updateTemplate": Rule("admin", "admin", "template"),
     "deleteTemplate": Rule("admin", "admin", "template"),
+    "createRule": Rule("admin", "admin", "rule"),  # rules queue jobs unattended: like presets, an admin's
+    "updateRule": Rule("admin", "admin", "rule"),
+    "deleteRule": Rule("admin", "admin", "rule"),
     "createUser": Rule("admin", "admin", "user"),
     "updateUser": Rule("admin", "admin", "user"),
     # admins: webhooks (MPR then POSTs to an address of the caller's choosing)

@@ -29,6 +29,7 @@ from backend.api.graphql.mutations_jobs import JobMutations
 from backend.api.graphql.mutations_presets import PresetMutations
 from backend.api.graphql.permissions import check_table, guard_type
 from backend.api.graphql.queries import Query as CatalogQuery
+from backend.api.graphql.rules import RuleMutations, RuleQueries
 from backend.api.graphql.mutations_templates import TemplateMutations
 from backend.api.graphql.subscriptions import Subscription
 from backend.api.graphql.webhooks import WebhookMutations, WebhookQueries
@@ -53,12 +54,13 @@ class Guards(DomainErrors):
 
 
 @strawberry.type
-class Query(CatalogQuery, AccountQueries, WebhookQueries):
+class Query(CatalogQuery, RuleQueries, AccountQueries, WebhookQueries):
     pass
 
 
 @strawberry.type
-class Mutation(AssetMutations, JobMutations, PresetMutations, TemplateMutations, AccountMutations, WebhookMutations):
+class Mutation(AssetMutations, JobMutations, PresetMutations, TemplateMutations, RuleMutations, AccountMutations,
+               WebhookMutations):
     pass
 
 
