@@ -6,7 +6,8 @@ the one serialisable job description), `reporter` (the Reporter protocol a runne
 progress to and asks whether to stop), `guard` (one FFmpeg run within a time budget, stopped
 when the reporter says so), `single` (run_single), `smartcut` (run_smartcut, reached through
 run_single for a spec whose trim mode is smart), `chunked` (chunk/audio/join steps and
-run_chunked) and `ladder` (run_ladder: an output template's renditions, files and storyboard).
+run_chunked), `ladder` (run_ladder: an output template's renditions, files and storyboard) and
+`sequence` (run_sequence: clips of several sources conformed, joined and checked at every cut).
 Where the bytes come from and where reports go is the adapters' business:
 `backend.jobs.executors.local` here, `lambda/handler.py` and `lambda/chunk_actions.py` on AWS.
 """
