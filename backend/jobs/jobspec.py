@@ -13,7 +13,11 @@ from dataclasses import replace
 
 from backend.catalog.tables import TranscodeJob
 from backend.media.chunking import ChunkPlan
+from backend.media.presets import PresetSpec
+from backend.media.probe import MediaInfo
+from backend.media.sequence import canvas_for
 from backend.pipeline import JobSpec, Location
+from backend.pipeline.spec import SequenceClip, SequenceSpec
 
 
 def _json(value) -> dict:
@@ -22,9 +26,29 @@ def _json(value) -> dict:
     return dict(value or {})
 
 
+def sequence_spec(row: dict, locate=None) -> SequenceSpec | None:
+    """A sequence render's `SequenceSpec` from the job's `sequence_snapshot` (None for other jobs).
+    `locate(clip) -> Location` says where a clip's source is for the runner (default: its storage
+    area and key on this machine)."""
+    snap = _json(row.get("sequence_snapshot"))
+    if not snap.get("clips"):
+        return None
+    locate = locate or (lambda c: Location(area=c["area"], key=c["key"]))
+    clips = tuple(SequenceClip(input=locate(c), start=float(c["start"]), end=float(c["end"]), source=dict(c["info"]),
+                               source_id=int(c["sourceId"]), name=str(c.get("name") or "")) for c in snap["clips"])
+    preset = PresetSpec.from_dict(_json(row["preset_snapshot"]))
+    canvas = canvas_for(preset, [MediaInfo.from_dict(c.source) for c in clips])
+    return SequenceSpec(clips=clips, canvas=canvas.to_dict())
+
+
 def build_spec(row: dict, source: Location, output: Location, plan: ChunkPlan | None = None) -> JobSpec:
     """The JobSpec of the attempt `row` describes (preset snapshot, trim, accurate flag; a template
-    job's template snapshot as its `ladder`, its output then the job's folder, "<stem>/")."""
+    job's template snapshot as its `ladder`, its output then the job's folder, "<stem>/"; a
+    sequence render's snapshot as its `sequence`, `source` then its first clip's)."""
+    sequence = sequence_spec(row)
+    if sequence is not None:
+        return JobSpec(source=sequence.clips[0].input, output=output, preset=_json(row["preset_snapshot"]),
+                       trim_mode="accurate", sequence=sequence)
     ladder = _json(row.get("template_snapshot")) or None
     if ladder:
         output = replace(output, key=posixpath.dirname(output.key) + "/")
