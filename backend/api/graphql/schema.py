@@ -30,6 +30,7 @@ from backend.api.graphql.mutations_presets import PresetMutations
 from backend.api.graphql.permissions import check_table, guard_type
 from backend.api.graphql.queries import Query as CatalogQuery
 from backend.api.graphql.mutations_templates import TemplateMutations
+from backend.api.graphql.mutations_sequences import SequenceMutations
 from backend.api.graphql.subscriptions import Subscription
 
 MAX_DEPTH = 8
@@ -57,7 +58,7 @@ class Query(CatalogQuery, AccountQueries):
 
 
 @strawberry.type
-class Mutation(AssetMutations, JobMutations, PresetMutations, TemplateMutations, AccountMutations):
+class Mutation(AssetMutations, JobMutations, PresetMutations, TemplateMutations, SequenceMutations, AccountMutations):
     pass
 
 
