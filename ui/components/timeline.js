@@ -402,6 +402,12 @@
     if (d.wasPlaying && v) v.play().catch(() => {});
   }
 
+  /* ---------------------------------------------------------------- sequence */
+  function appendToSequence() {  // the sequence track's button does the work (ui/state/sequence.py)
+    const b = document.getElementById("append-to-sequence");
+    if (b && !b.disabled) b.click();
+  }
+
   /* ---------------------------------------------------------------- keys */
   function typing(el) {
     if (!el) return false;
@@ -424,6 +430,7 @@
       "ArrowLeft": () => step(e.shiftKey ? -10 : -1), "ArrowRight": () => step(e.shiftKey ? 10 : 1),
       "i": () => setPoint("in"), "I": () => setPoint("in"), "o": () => setPoint("out"), "O": () => setPoint("out"),
       "Home": () => seek(m.inS), "End": () => seek(m.outS),
+      "e": appendToSequence, "E": appendToSequence,
       "ArrowUp": () => jumpCut(-1), "ArrowDown": () => jumpCut(1),
       "+": () => zoomBy(2), "=": () => zoomBy(2), "-": () => zoomBy(0.5), "_": () => zoomBy(0.5),
     }[k];

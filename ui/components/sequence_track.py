@@ -1,0 +1,61 @@
+"""The sequence track (under the timeline): the current sequence's clips laid end to end, each as
+wide as its length, with its source's name and range; the sequence's name, total length, the
+append button (E on the timeline) and Render (one job with the editor's preset). State:
+ui/state/sequence.py; everything goes through GraphQL."""
+from __future__ import annotations
+
+import reflex as rx
+
+from ui.components.theme import ACCENT, BAD, BORDER, FAINT, MONO, MUTED, PANEL_2, RAISED, TEXT
+from ui.state.sequence import SequenceState
+
+
+def _clip(clip, index) -> rx.Component:
+    return rx.box(
+        rx.text(clip.name, size="1", color=TEXT, overflow="hidden", text_overflow="ellipsis", white_space="nowrap"),
+        rx.icon_button(rx.icon("x", size=12), size="1", variant="ghost", color_scheme="gray",
+                       on_click=SequenceState.remove_clip(index), id="sequence-clip-remove-" + index.to_string(),
+                       title="Remove this clip", aria_label="Remove this clip",
+                       style={"position": "absolute", "top": "2px", "right": "2px"}),
+        id="sequence-clip-" + index.to_string(),
+        class_name="sequence-clip",
+        title=clip.label,
+        custom_attrs={"data-start": clip.start.to_string(), "data-end": clip.end.to_string(),
+                      "data-source": clip.source_id},
+        style={"flex_grow": clip.grow, "flex_basis": "0", "min_width": "24px", "position": "relative",
+               "padding": "6px 22px 6px 6px", "background": RAISED, "border": f"1px solid {ACCENT}",
+               "border_radius": "3px", "overflow": "hidden"},
+    )
+
+
+def sequence_track() -> rx.Component:
+    button = {"size": "1", "variant": "soft"}
+    return rx.box(
+        rx.hstack(
+            rx.el.input(
+                default_value=SequenceState.sequence_name, key=SequenceState.sequence_id,
+                on_blur=SequenceState.rename, id="sequence-name", aria_label="Sequence name",
+                style={"background": "transparent", "border": f"1px solid {BORDER}", "border_radius": "3px",
+                       "color": TEXT, "font_size": "12px", "padding": "2px 6px", "width": "160px"},
+            ),
+            rx.text(SequenceState.clip_count_text, size="1", color=MUTED, id="sequence-count"),
+            rx.text(SequenceState.total_text, size="1", color=MUTED, id="sequence-duration",
+                    style={"font_family": MONO}),
+            rx.spacer(),
+            rx.button(rx.icon("plus", size=12), "Append (E)", on_click=SequenceState.append_selection,
+                      id="append-to-sequence", disabled=~SequenceState.has_asset, **button),
+            rx.button("Render sequence", on_click=SequenceState.render, id="render-sequence",
+                      disabled=SequenceState.clips.length() == 0, **button),
+            width="100%", align="center", spacing="2",
+        ),
+        rx.hstack(
+            rx.foreach(SequenceState.clips, _clip),
+            id="sequence-clips", spacing="1", width="100%", min_height="34px", margin_top="6px",
+            style={"display": "flex"},
+        ),
+        rx.cond(SequenceState.sequence_error != "",
+                rx.text(SequenceState.sequence_error, size="1", color=BAD, id="sequence-error")),
+        id="sequence-track",
+        padding="8px 14px", background=PANEL_2, border_radius="6px", border=f"1px solid {BORDER}",
+        color=FAINT,
+    )

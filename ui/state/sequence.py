@@ -1,0 +1,128 @@
+"""Sequence track state: the tab's current sequence (clips laid end to end under the filmstrip).
+
+Every edit goes to the API at once (`createSequence` on the first append, then `updateSequence`
+with the whole clip list), so the sequence is saved and survives a restart; the API checks every
+clip and its refusal is shown as it came. E (timeline.js) or the append button adds the editor's
+in/out selection; a clip's × removes it; Render queues one job with the editor's preset.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import reflex as rx
+
+from ui import api
+from ui.state.editor import EditorState
+from ui.timecode import format_duration, format_tc
+
+
+@dataclasses.dataclass
+class SequenceClipRow:
+    source_id: str = ""
+    name: str = ""
+    start: float = 0.0
+    end: float = 0.0
+    label: str = ""  # "name · 00:00:01.000–00:00:02.500"
+    grow: str = "1"  # flex-grow: proportional to the clip's length
+
+
+def clip_rows(sequence: dict) -> list[SequenceClipRow]:
+    rows = []
+    for c in sequence.get("clips") or []:
+        name = (c.get("source") or {}).get("filename") or f"asset {c['sourceId']}"
+        length = max(float(c["end"]) - float(c["start"]), 0.0)
+        rows.append(SequenceClipRow(source_id=str(c["sourceId"]), name=name, start=float(c["start"]),
+                                    end=float(c["end"]), grow=f"{max(length, 0.001):.3f}",
+                                    label=f"{name} · {format_tc(c['start'])}–{format_tc(c['end'])}"))
+    return rows
+
+
+class SequenceState(EditorState):
+    sequence_id: str = ""
+    sequence_name: str = "Sequence 1"
+    clips: list[SequenceClipRow] = []
+    sequence_error: str = ""
+    busy: bool = False
+
+    @rx.var
+    def total_text(self) -> str:
+        return format_duration(sum(c.end - c.start for c in self.clips)) if self.clips else ""
+
+    @rx.var
+    def clip_count_text(self) -> str:
+        n = len(self.clips)
+        return f"{n} clip" + ("" if n == 1 else "s") if n else "Empty: set in/out and press E"
+
+    async def _hear(self, news: str) -> list:
+        if news == "signed-in" and not self.sequence_id:
+            try:
+                found = await api.list_sequences()
+            except api.ApiError:
+                return []
+            if found:
+                self._show(found[0])
+        return []
+
+    def _show(self, sequence: dict) -> None:
+        self.sequence_id = str(sequence["id"])
+        self.sequence_name = sequence["name"]
+        self.clips = clip_rows(sequence)
+        self.sequence_error = ""
+
+    async def _save(self, clips: list[SequenceClipRow]) -> None:
+        payload = [{"sourceId": c.source_id, "start": c.start, "end": c.end} for c in clips]
+        try:
+            if self.sequence_id:
+                saved = await api.update_sequence(self.sequence_id, clips=payload)
+            else:
+                saved = await api.create_sequence(self.sequence_name.strip() or "Sequence", payload)
+        except api.ApiError as exc:
+            self.sequence_error = exc.message
+            return
+        self._show(saved)
+
+    @rx.event
+    async def append_selection(self):
+        """Add the editor's in/out selection of the open asset at the end of the sequence."""
+        if not self.authenticated or not self.has_asset or self.busy:
+            return
+        if self.trim_message:
+            self.sequence_error = self.trim_message
+            return
+        self.busy = True
+        clip = SequenceClipRow(source_id=self.asset.id, name=self.asset.name, start=self.in_s,
+                               end=min(self.out_s, self.asset.duration))
+        await self._save([*self.clips, clip])
+        self.busy = False
+
+    @rx.event
+    async def remove_clip(self, index: int):
+        if not self.authenticated or not 0 <= index < len(self.clips):
+            return
+        await self._save([c for i, c in enumerate(self.clips) if i != index])
+
+    @rx.event
+    async def rename(self, name: str):
+        name = name.strip()
+        if not self.authenticated or not name or name == self.sequence_name:
+            return
+        self.sequence_name = name
+        if self.sequence_id:
+            try:
+                self._show(await api.update_sequence(self.sequence_id, name=name))
+            except api.ApiError as exc:
+                self.sequence_error = exc.message
+
+    @rx.event
+    async def render(self):
+        if not self.authenticated or not self.sequence_id or not self.clips or not self.preset_id:
+            return
+        try:
+            job = await api.render_sequence(self.sequence_id, self.preset_id)
+        except api.ApiError as exc:
+            self.sequence_error = exc.message
+            return
+        self.sequence_error = ""
+        yield rx.toast.success(f"Job {job['id']} queued: {job.get('outputFilename') or self.sequence_name}")
+        for event in await self._announce("job-created"):
+            yield event
