@@ -3,7 +3,7 @@
 Every clip is conformed to one *canvas* (`SequenceCanvas`): the output size, frame rate, sample
 rate and channel count, so the clips join by stream copy (`chunking.join_command`) into a uniform
 file. A clip's video is its own FFmpeg (the preset's encoder, `setpts` to 0, `fps`, `scale` + `pad`
-keeping the aspect, `setsar=1`, `format`), bounded to exactly `frames` frames: the clips encode in
+keeping the aspect, `setsar=1`, `format`, one BT.709 colour description for all), bounded to exactly `frames` frames: the clips encode in
 parallel. The audio of the whole sequence is ONE FFmpeg (`audio_command`): each clip's audio (or
 `anullsrc` silence for a source without audio) resampled, padded and cut to exactly the samples
 of its video (round(frames / fps * rate)), then concatenated and encoded once, so no encoder
@@ -97,8 +97,15 @@ def video_filters(canvas: SequenceCanvas) -> str:
     aspect (rotation is applied by FFmpeg's autorotate before this), pad centred, square pixels."""
     w, h = canvas.width, canvas.height
     return (f"setpts=PTS-STARTPTS,fps={canvas.fps:g},"
-            f"scale={w}:{h}:force_original_aspect_ratio=decrease:flags=bicubic,"
-            f"pad={w}:{h}:(ow-iw)/2:(oh-ih)/2:color=black,setsar=1,format=yuv420p")
+            f"scale={w}:{h}:force_original_aspect_ratio=decrease:flags=bicubic:out_color_matrix=bt709:out_range=tv,"
+            f"pad={w}:{h}:(ow-iw)/2:(oh-ih)/2:color=black,setsar=1,format=yuv420p,"
+            f"setparams=color_primaries=bt709:color_trc=bt709:colorspace=bt709:range=tv")
+
+
+# Every clip is written with the same colour description: sources tagged differently (or not at
+# all) would otherwise give clips whose headers differ, and a decoder of the joined file switches
+# colour conversion mid-stream (frames around the cut decoded with the next clip's description).
+COLOR_ARGS = {"color_primaries": "bt709", "color_trc": "bt709", "colorspace": "bt709", "color_range": "tv"}
 
 
 def clip_command(spec: PresetSpec, canvas: SequenceCanvas, clip: ClipRange, src, dst) -> list[str]:
@@ -110,7 +117,7 @@ def clip_command(spec: PresetSpec, canvas: SequenceCanvas, clip: ClipRange, src,
     if clip.start > 0:
         argv += ["-ss", f"{clip.start:.6f}"]
     argv += ["-i", ff_target(src), "-map", "0:v:0", "-vf", video_filters(canvas)]
-    options = dict(_video_codec_args(spec, canvas.fps))
+    options = {**_video_codec_args(spec, canvas.fps), **COLOR_ARGS}
     if spec.video_codec == "libx264":
         options["x264-params"] = "stitchable=1"  # identical headers in every clip: the concat copy keeps one
     for key, value in options.items():

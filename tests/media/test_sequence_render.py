@@ -32,7 +32,9 @@ def sources(tmp_path_factory):
     folder = tmp_path_factory.mktemp("sequence")
     return [
         generate_clip(folder / "wide.mp4", duration=4, width=640, height=360, fps=30),
-        generate_clip(folder / "small.mov", duration=3, width=320, height=240, fps=25, sample_rate=44100, channels=1),
+        # tagged BT.601 (the others are untagged): the clips must still share one colour description
+        generate_clip(folder / "small.mov", duration=3, width=320, height=240, fps=25, sample_rate=44100, channels=1,
+                      extra_args=("-colorspace", "bt470bg", "-color_primaries", "bt470bg", "-color_trc", "smpte170m")),
         generate_clip(folder / "silent.mp4", duration=3, width=480, height=270, fps=24, audio=False),
     ]
 
