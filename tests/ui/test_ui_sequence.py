@@ -55,7 +55,7 @@ def test_sequence_track_appends_removes_and_renders(browser, server, artifacts):
     page.click("#append-to-sequence")
     clip_count(page, 3)
     assert page.get_attribute("#sequence-clip-1", "data-start") == "3"
-    page.click("#sequence-clip-remove-2")  # the last one goes again
+    page.click("#sequence-remove-2")  # the last one goes again
     clip_count(page, 2)
     page.fill("#sequence-name", "UI cut")
     page.locator("#sequence-duration").click()  # blur: the name is saved

@@ -281,3 +281,16 @@ def test_ui_status_names_are_the_graphql_enum_values():
     assert statuses.JOB_STATUSES == enum_values("JobStatus") == backend_statuses.JOB_STATUSES
     assert statuses.ASSET_STATUSES == enum_values("AssetStatus") == backend_statuses.ASSET_STATUSES
     assert set(statuses.ACTIVE) == set(backend_statuses.ACTIVE)
+
+
+# ------------------------------------------------------------------ the sequence track
+def test_sequence_clip_rows_are_proportional_and_labelled():
+    from ui.state.sequence import clip_rows
+
+    rows = clip_rows({"clips": [
+        {"sourceId": "3", "start": 1.0, "end": 2.5, "source": {"filename": "a.mp4"}},
+        {"sourceId": "9", "start": 0.0, "end": 0.5, "source": None},
+    ]})
+    assert [(r.source_id, r.name, r.grow) for r in rows] == [("3", "a.mp4", "1.500"), ("9", "asset 9", "0.500")]
+    assert rows[0].label == "a.mp4 · 00:00:01.000–00:00:02.500"
+    assert clip_rows({"clips": []}) == []

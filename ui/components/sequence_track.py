@@ -14,7 +14,7 @@ def _clip(clip, index) -> rx.Component:
     return rx.box(
         rx.text(clip.name, size="1", color=TEXT, overflow="hidden", text_overflow="ellipsis", white_space="nowrap"),
         rx.icon_button(rx.icon("x", size=12), size="1", variant="ghost", color_scheme="gray",
-                       on_click=SequenceState.remove_clip(index), id="sequence-clip-remove-" + index.to_string(),
+                       on_click=SequenceState.remove_clip(index), id="sequence-remove-" + index.to_string(),
                        title="Remove this clip", aria_label="Remove this clip",
                        style={"position": "absolute", "top": "2px", "right": "2px"}),
         id="sequence-clip-" + index.to_string(),
