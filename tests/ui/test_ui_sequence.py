@@ -1,5 +1,6 @@
 """The sequence track in headless Chromium: in/out on two demo clips of different sizes and rates,
-E appends the selection (and the button does too), a clip's × removes it, the name is saved,
+E appends the selection (and the button does too), a clip's × removes it, Ctrl+Z / Ctrl+Shift+Z
+undo and redo that, the name is saved,
 Render queues one job that renders the sequence; the job's output is checked through GraphQL
 (frame count = the clips' frames, every cut verified by the pipeline)."""
 from __future__ import annotations
@@ -56,6 +57,11 @@ def test_sequence_track_appends_removes_and_renders(browser, server, artifacts):
     clip_count(page, 3)
     assert page.get_attribute("#sequence-clip-1", "data-start") == "3"
     page.click("#sequence-remove-2")  # the last one goes again
+    clip_count(page, 2)
+    page.locator("#player").click()
+    page.keyboard.press("Control+z")  # undo brings it back, redo removes it again
+    clip_count(page, 3)
+    page.keyboard.press("Control+Shift+Z")
     clip_count(page, 2)
     page.fill("#sequence-name", "UI cut")
     page.locator("#sequence-duration").click()  # blur: the name is saved

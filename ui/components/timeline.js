@@ -421,6 +421,11 @@
     if ((t && (t.id === "in-point" || t.id === "out-point")) && e.key === "Enter") {
       e.preventDefault(); t.blur(); return;
     }
+    if ((e.ctrlKey || e.metaKey) && !e.altKey && (e.key === "z" || e.key === "Z") && !typing(t)) {
+      const b = document.getElementById(e.shiftKey ? "sequence-redo" : "sequence-undo");  // sequence edits
+      if (b && !b.disabled) { e.preventDefault(); b.click(); }
+      return;
+    }
     if (e.ctrlKey || e.metaKey || e.altKey || typing(t)) return;
     if (document.querySelector("[role=dialog], [role=alertdialog], [role=listbox]")) return;
     const m = meta(); if (!m || !video()) return;

@@ -4,6 +4,8 @@ Every edit goes to the API at once (`createSequence` on the first append, then `
 with the whole clip list), so the sequence is saved and survives a restart; the API checks every
 clip and its refusal is shown as it came. E (timeline.js) or the append button adds the editor's
 in/out selection; a clip's × removes it; Render queues one job with the editor's preset.
+Ctrl+Z / Ctrl+Shift+Z (timeline.js, or the buttons) undo and redo clip edits: each saved edit
+pushes the clips as they were, and an undo saves that earlier list again.
 """
 from __future__ import annotations
 
@@ -43,6 +45,8 @@ class SequenceState(EditorState):
     clips: list[SequenceClipRow] = []
     sequence_error: str = ""
     busy: bool = False
+    undo_stack: list[list[SequenceClipRow]] = []
+    redo_stack: list[list[SequenceClipRow]] = []
 
     @rx.var
     def total_text(self) -> str:
@@ -69,7 +73,9 @@ class SequenceState(EditorState):
         self.clips = clip_rows(sequence)
         self.sequence_error = ""
 
-    async def _save(self, clips: list[SequenceClipRow]) -> None:
+    async def _save(self, clips: list[SequenceClipRow], history: str = "edit") -> bool:
+        """Save `clips` as the sequence; `history`: "edit" (undoable, clears redo), "undo", "redo"."""
+        before = list(self.clips)
         payload = [{"sourceId": c.source_id, "start": c.start, "end": c.end} for c in clips]
         try:
             if self.sequence_id:
@@ -78,8 +84,31 @@ class SequenceState(EditorState):
                 saved = await api.create_sequence(self.sequence_name.strip() or "Sequence", payload)
         except api.ApiError as exc:
             self.sequence_error = exc.message
-            return
+            return False
         self._show(saved)
+        if history == "redo" or history == "edit":
+            self.undo_stack = [*self.undo_stack[-49:], before]
+            if history == "edit":
+                self.redo_stack = []
+        else:
+            self.redo_stack = [*self.redo_stack[-49:], before]
+        return True
+
+    @rx.event
+    async def undo(self):
+        if not self.authenticated or not self.undo_stack or self.busy:
+            return
+        previous = self.undo_stack[-1]
+        if await self._save(previous, "undo"):
+            self.undo_stack = self.undo_stack[:-1]
+
+    @rx.event
+    async def redo(self):
+        if not self.authenticated or not self.redo_stack or self.busy:
+            return
+        following = self.redo_stack[-1]
+        if await self._save(following, "redo"):
+            self.redo_stack = self.redo_stack[:-1]
 
     @rx.event
     async def append_selection(self):
