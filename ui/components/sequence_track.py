@@ -14,17 +14,18 @@ def _clip(clip, index) -> rx.Component:
     return rx.box(
         rx.text(clip.name, size="1", color=TEXT, overflow="hidden", text_overflow="ellipsis", white_space="nowrap"),
         rx.icon_button(rx.icon("x", size=12), size="1", variant="ghost", color_scheme="gray",
-                       on_click=SequenceState.remove_clip(index), id="sequence-remove-" + index.to_string(),
+                       on_click=SequenceState.remove_clip(index).stop_propagation, id="sequence-remove-" + index.to_string(),
                        title="Remove this clip", aria_label="Remove this clip",
                        style={"position": "absolute", "top": "2px", "right": "2px"}),
         id="sequence-clip-" + index.to_string(),
         class_name="sequence-clip",
+        on_click=SequenceState.reopen(index),
         title=clip.label,
         custom_attrs={"data-start": clip.start.to_string(), "data-end": clip.end.to_string(),
                       "data-source": clip.source_id},
         style={"flex_grow": clip.grow, "flex_basis": "0", "min_width": "24px", "position": "relative",
                "padding": "6px 22px 6px 6px", "background": RAISED, "border": f"1px solid {ACCENT}",
-               "border_radius": "3px", "overflow": "hidden"},
+               "border_radius": "3px", "overflow": "hidden", "cursor": "pointer"},
     )
 
 

@@ -3,7 +3,7 @@
 Every edit goes to the API at once (`createSequence` on the first append, then `updateSequence`
 with the whole clip list), so the sequence is saved and survives a restart; the API checks every
 clip and its refusal is shown as it came. E (timeline.js) or the append button adds the editor's
-in/out selection; a clip's × removes it; Render queues one job with the editor's preset.
+in/out selection; a click on a clip reopens its source at its range; a clip's × removes it; Render queues one job with the editor's preset.
 Ctrl+Z / Ctrl+Shift+Z (timeline.js, or the buttons) undo and redo clip edits: each saved edit
 pushes the clips as they were, and an undo saves that earlier list again.
 """
@@ -93,6 +93,20 @@ class SequenceState(EditorState):
         else:
             self.redo_stack = [*self.redo_stack[-49:], before]
         return True
+
+    @rx.event
+    def reopen(self, index: int):
+        """Open a clip's source in the editor with the clip's range as in/out."""
+        if not self.authenticated or not 0 <= index < len(self.clips):
+            return
+        clip = self.clips[index]
+        return [EditorState.open_asset(clip.source_id), SequenceState.select_range(clip.start, clip.end)]
+
+    @rx.event
+    def select_range(self, start: float, end: float):
+        if self.has_asset:
+            self._set_points(float(start), float(end))
+            return EditorState.refresh_trim_plan
 
     @rx.event
     async def undo(self):
