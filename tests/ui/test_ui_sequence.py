@@ -1,6 +1,6 @@
 """The sequence track in headless Chromium: in/out on two demo clips of different sizes and rates,
 E appends the selection (and the button does too), a clip's × removes it, Ctrl+Z / Ctrl+Shift+Z
-undo and redo that, a clip reopens its source at its range, the name is saved,
+undo and redo that, a drag reorders the clips, a clip reopens its source at its range, the name is saved,
 Render queues one job that renders the sequence; the job's output is checked through GraphQL
 (frame count = the clips' frames, every cut verified by the pipeline)."""
 from __future__ import annotations
@@ -63,6 +63,11 @@ def test_sequence_track_appends_removes_and_renders(browser, server, artifacts):
     clip_count(page, 3)
     page.keyboard.press("Control+Shift+Z")
     clip_count(page, 2)
+    page.drag_and_drop("#sequence-clip-0", "#sequence-clip-1")  # reorder by drag…
+    page.wait_for_function("() => document.querySelector('#sequence-clip-0')?.getAttribute('data-start') === '3'")
+    page.locator("#player").click()
+    page.keyboard.press("Control+z")  # …and undo it
+    page.wait_for_function("() => document.querySelector('#sequence-clip-0')?.getAttribute('data-start') === '1'")
     page.click("#sequence-clip-1")  # a clip reopens its source at its range
     page.wait_for_function("n => document.querySelector('#editor-title')?.textContent === n", arg=BARS)
     page.wait_for_function("() => document.querySelector('#in-point')?.value === '00:00:03.000' && "

@@ -22,7 +22,7 @@ def _clip(clip, index) -> rx.Component:
         on_click=SequenceState.reopen(index),
         title=clip.label,
         custom_attrs={"data-start": clip.start.to_string(), "data-end": clip.end.to_string(),
-                      "data-source": clip.source_id},
+                      "data-source": clip.source_id, "draggable": "true"},  # reorder: timeline.js
         style={"flex_grow": clip.grow, "flex_basis": "0", "min_width": "24px", "position": "relative",
                "padding": "6px 22px 6px 6px", "background": RAISED, "border": f"1px solid {ACCENT}",
                "border_radius": "3px", "overflow": "hidden", "cursor": "pointer"},
@@ -60,6 +60,8 @@ def sequence_track() -> rx.Component:
             id="sequence-clips", spacing="1", width="100%", min_height="34px", margin_top="6px",
             style={"display": "flex"},
         ),
+        rx.el.input(id="sequence-bridge", on_change=SequenceState.move_clip, type="text", tab_index=-1,
+                    aria_hidden="true", style={"display": "none"}),
         rx.cond(SequenceState.sequence_error != "",
                 rx.text(SequenceState.sequence_error, size="1", color=BAD, id="sequence-error")),
         id="sequence-track",

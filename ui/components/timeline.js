@@ -408,6 +408,28 @@
     if (b && !b.disabled) b.click();
   }
 
+  // reorder: a clip dragged onto another takes that one's place (SequenceState.move_clip, #sequence-bridge)
+  let clipDrag = null;
+  const clipAt = (e) => e.target && e.target.closest && e.target.closest(".sequence-clip");
+  const clipIndex = (el) => Number(el.id.split("-").pop());
+  document.addEventListener("dragstart", (e) => {
+    const c = clipAt(e); if (!c) return;
+    clipDrag = clipIndex(c);
+    if (e.dataTransfer) { e.dataTransfer.effectAllowed = "move"; e.dataTransfer.setData("text/plain", c.id); }
+  });
+  document.addEventListener("dragover", (e) => { if (clipDrag !== null && clipAt(e)) e.preventDefault(); });
+  document.addEventListener("dragend", () => { clipDrag = null; });
+  document.addEventListener("drop", (e) => {
+    const c = clipAt(e); if (clipDrag === null || !c) return;
+    e.preventDefault();
+    const from = clipDrag, to = clipIndex(c); clipDrag = null;
+    const bridge = $("sequence-bridge");
+    if (from === to || !bridge) return;
+    const setter = Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, "value").set;
+    setter.call(bridge, JSON.stringify({ from, to, seq: ++seq }));
+    bridge.dispatchEvent(new Event("input", { bubbles: true }));
+  });
+
   /* ---------------------------------------------------------------- keys */
   function typing(el) {
     if (!el) return false;

@@ -3,13 +3,14 @@
 Every edit goes to the API at once (`createSequence` on the first append, then `updateSequence`
 with the whole clip list), so the sequence is saved and survives a restart; the API checks every
 clip and its refusal is shown as it came. E (timeline.js) or the append button adds the editor's
-in/out selection; a click on a clip reopens its source at its range; a clip's × removes it; Render queues one job with the editor's preset.
+in/out selection; a clip dragged onto another takes its place; a click on a clip reopens its source at its range; a clip's × removes it; Render queues one job with the editor's preset.
 Ctrl+Z / Ctrl+Shift+Z (timeline.js, or the buttons) undo and redo clip edits: each saved edit
 pushes the clips as they were, and an undo saves that earlier list again.
 """
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import reflex as rx
 
@@ -93,6 +94,20 @@ class SequenceState(EditorState):
         else:
             self.redo_stack = [*self.redo_stack[-49:], before]
         return True
+
+    @rx.event
+    async def move_clip(self, payload: str):
+        """timeline.js's drop of a dragged clip: {"from": i, "to": j} (indexes in the current list)."""
+        try:
+            data = json.loads(payload)
+            a, b = int(data["from"]), int(data["to"])
+        except (ValueError, TypeError, KeyError):
+            return
+        if not self.authenticated or a == b or not (0 <= a < len(self.clips) and 0 <= b < len(self.clips)):
+            return
+        clips = list(self.clips)
+        clips.insert(b, clips.pop(a))
+        await self._save(clips)
 
     @rx.event
     def reopen(self, index: int):
