@@ -281,7 +281,8 @@ async def me() -> dict:
 
 
 # ------------------------------------------------------------------ sequences
-SEQUENCE = "id name duration clips { sourceId start end source { filename frameRate filmstripUrl filmstripFrames width height } }"
+SEQUENCE = ("id name duration clips { sourceId start end source { filename duration frameRate filmstripUrl "
+            "filmstripFrames width height } }")
 
 
 async def list_sequences() -> list[dict]:

@@ -75,6 +75,7 @@ def test_sequence_track_appends_removes_and_renders(browser, server, artifacts):
     page.fill("#sequence-name", "UI cut")
     page.locator("#sequence-duration").click()  # blur: the name is saved
     page.wait_for_function("() => document.querySelector('#sequence-duration')?.textContent !== ''")
+    page.wait_for_function("() => document.querySelector('#sequence-frames')?.textContent === '75 frames at 30 fps'")
     page.screenshot(path=str(artifacts / "sequence-track.png"))
 
     deadline = time.monotonic() + 20

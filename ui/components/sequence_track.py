@@ -1,5 +1,5 @@
 """The sequence track (under the timeline): the current sequence's clips laid end to end, each as
-wide as its length, with its source's name and range; the sequence's name, total length, the
+wide as its length, drawn over its source's filmstrip from its in point, with its source's name; the sequence's name, total length, the
 append button (E on the timeline) and Render (one job with the editor's preset). State:
 ui/state/sequence.py; everything goes through GraphQL."""
 from __future__ import annotations
@@ -24,7 +24,10 @@ def _clip(clip, index) -> rx.Component:
         custom_attrs={"data-start": clip.start.to_string(), "data-end": clip.end.to_string(),
                       "data-source": clip.source_id, "draggable": "true"},  # reorder: timeline.js
         style={"flex_grow": clip.grow, "flex_basis": "0", "min_width": "24px", "position": "relative",
-               "padding": "6px 22px 6px 6px", "background": RAISED, "border": f"1px solid {ACCENT}",
+               "height": "34px", "padding": "8px 22px 6px 6px", "background_color": RAISED,
+               "background_image": clip.thumb, "background_size": clip.thumb_size,
+               "background_position": clip.thumb_pos, "background_repeat": "no-repeat",
+               "text_shadow": "0 0 3px #000, 0 0 2px #000", "border": f"1px solid {ACCENT}",
                "border_radius": "3px", "overflow": "hidden", "cursor": "pointer"},
     )
 
@@ -37,11 +40,13 @@ def sequence_track() -> rx.Component:
                 default_value=SequenceState.sequence_name, key=SequenceState.sequence_id,
                 on_blur=SequenceState.rename, id="sequence-name", aria_label="Sequence name",
                 style={"background": "transparent", "border": f"1px solid {BORDER}", "border_radius": "3px",
-                       "color": TEXT, "font_size": "12px", "padding": "2px 6px", "width": "160px"},
+                       "color": TEXT, "font_size": "12px", "padding": "2px 6px", "width": "140px"},
             ),
-            rx.text(SequenceState.clip_count_text, size="1", color=MUTED, id="sequence-count"),
+            rx.text(SequenceState.clip_count_text, size="1", color=MUTED, id="sequence-count", white_space="nowrap"),
             rx.text(SequenceState.total_text, size="1", color=MUTED, id="sequence-duration",
-                    style={"font_family": MONO}),
+                    style={"font_family": MONO, "white_space": "nowrap"}),
+            rx.text(SequenceState.frames_text, size="1", color=MUTED, id="sequence-frames",
+                    style={"font_family": MONO, "white_space": "nowrap"}),
             rx.spacer(),
             rx.icon_button(rx.icon("undo-2", size=12), on_click=SequenceState.undo, id="sequence-undo",
                            title="Undo (Ctrl+Z)", aria_label="Undo", disabled=SequenceState.undo_stack.length() == 0,

@@ -27,6 +27,25 @@ class SequenceClipRow:
     end: float = 0.0
     label: str = ""  # "name · 00:00:01.000–00:00:02.500"
     grow: str = "1"  # flex-grow: proportional to the clip's length
+    fps: float = 0.0  # the source's frame rate
+    thumb: str = "none"  # CSS background of the clip: its source's filmstrip tile at the clip's start
+    thumb_size: str = "auto"
+    thumb_pos: str = "0px 0px"
+
+
+TILE_HEIGHT = 34  # px: the clip boxes' height (ui/components/sequence_track.py)
+
+
+def _thumb(source: dict, start: float) -> dict:
+    """The filmstrip sprite's tile nearest the clip's start, as CSS background fields ({} without one)."""
+    frames, url, duration = source.get("filmstripFrames") or 0, source.get("filmstripUrl"), source.get("duration")
+    if not (frames and url and duration):
+        return {}
+    w, h = source.get("width") or 16, source.get("height") or 9
+    tile = max(int(round(TILE_HEIGHT * w / h)), 8)
+    index = min(frames - 1, max(0, int(start / duration * frames)))
+    return {"thumb": f"url({url})", "thumb_size": f"{frames * tile}px {TILE_HEIGHT}px",
+            "thumb_pos": f"-{index * tile}px 0px"}
 
 
 def clip_rows(sequence: dict) -> list[SequenceClipRow]:
@@ -34,10 +53,19 @@ def clip_rows(sequence: dict) -> list[SequenceClipRow]:
     for c in sequence.get("clips") or []:
         name = (c.get("source") or {}).get("filename") or f"asset {c['sourceId']}"
         length = max(float(c["end"]) - float(c["start"]), 0.0)
-        rows.append(SequenceClipRow(source_id=str(c["sourceId"]), name=name, start=float(c["start"]),
+        thumb = _thumb(c.get("source") or {}, float(c["start"]))
+        rows.append(SequenceClipRow(**thumb, source_id=str(c["sourceId"]), name=name, start=float(c["start"]),
                                     end=float(c["end"]), grow=f"{max(length, 0.001):.3f}",
+                                    fps=float((c.get("source") or {}).get("frameRate") or 0.0),
                                     label=f"{name} · {format_tc(c['start'])}–{format_tc(c['end'])}"))
     return rows
+
+
+def frames_text(clips: list[SequenceClipRow]) -> str:
+    fps = max((c.fps for c in clips), default=0.0)
+    if not fps:
+        return ""
+    return f"{sum(max(1, round((c.end - c.start) * fps)) for c in clips)} frames at {fps:g} fps"
 
 
 class SequenceState(EditorState):
@@ -52,6 +80,11 @@ class SequenceState(EditorState):
     @rx.var
     def total_text(self) -> str:
         return format_duration(sum(c.end - c.start for c in self.clips)) if self.clips else ""
+
+    @rx.var
+    def frames_text(self) -> str:
+        """Frames of the render at the sources' highest rate (a preset with a lower rate makes fewer)."""
+        return frames_text(self.clips)
 
     @rx.var
     def clip_count_text(self) -> str:
