@@ -26,6 +26,16 @@ def _int(name: str, default: int) -> int:
         raise ValueError(f"{name} must be an integer, got {raw!r}") from exc
 
 
+def _float(name: str, default: float) -> float:
+    raw = _env(name)
+    if raw is None:
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ValueError(f"{name} must be a number, got {raw!r}") from exc
+
+
 def _log_format(raw: str) -> str:
     value = raw.strip().lower()
     if value not in ("json", "text"):
@@ -51,8 +61,10 @@ class Settings:
     aws_region: str = "us-east-1"
     state_machine_arn: str | None = None
     chunked_state_machine_arn: str | None = None  # sfn/transcode-chunked.asl.json, deployed beside it
+    ladder_state_machine_arn: str | None = None  # sfn/transcode-ladder.asl.json: output-template jobs
     callback_url: str | None = None
     callback_secret: str | None = None
+    callback_tolerance: int = 300  # seconds a callback's signed timestamp may be off (backend.signing)
     api_token: str | None = None
     admin_password: str | None = None
     workers: int = field(default_factory=default_workers)
@@ -79,6 +91,11 @@ class Settings:
     ingest_concurrency: int = 2  # probe + thumbnail runs at once
     # proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (addresses or networks)
     trusted_proxies: tuple[str, ...] = ("127.0.0.1/8", "::1")
+    # webhook deliveries (backend/api/webhooks): one POST's time limit, POSTs at once, retry schedule
+    webhook_timeout: float = 10.0  # seconds for one delivery attempt (connect + answer)
+    webhook_concurrency: int = 8
+    webhook_retry_base: float = 10.0  # seconds before the 2nd attempt; doubled each time, with jitter
+    webhook_retry_window: float = 24 * 3600.0  # seconds after the event a failing delivery is given up
 
     @property
     def in_root(self) -> Path:
@@ -120,8 +137,10 @@ class Settings:
             aws_region=_env("AWS_DEFAULT_REGION", _env("AWS_REGION", "us-east-1")),
             state_machine_arn=_env("MPR_STATE_MACHINE_ARN"),
             chunked_state_machine_arn=_env("MPR_CHUNKED_STATE_MACHINE_ARN"),
+            ladder_state_machine_arn=_env("MPR_LADDER_STATE_MACHINE_ARN"),
             callback_url=_env("MPR_CALLBACK_URL"),
             callback_secret=_env("MPR_CALLBACK_SECRET"),
+            callback_tolerance=_int("MPR_CALLBACK_TOLERANCE", 300),
             api_token=_env("MPR_API_TOKEN"),
             admin_password=_env("MPR_ADMIN_PASSWORD"),
             workers=_int("MPR_WORKERS", default_workers()),
@@ -146,4 +165,8 @@ class Settings:
             ingest_concurrency=_int("MPR_INGEST_CONCURRENCY", 2),
             trusted_proxies=tuple(p.strip() for p in _env("MPR_TRUSTED_PROXIES", "127.0.0.1/8,::1").split(",")
                                   if p.strip() and p.strip().lower() != "none"),
+            webhook_timeout=_float("MPR_WEBHOOK_TIMEOUT", 10.0),
+            webhook_concurrency=_int("MPR_WEBHOOK_CONCURRENCY", 8),
+            webhook_retry_base=_float("MPR_WEBHOOK_RETRY_BASE", 10.0),
+            webhook_retry_window=_float("MPR_WEBHOOK_RETRY_WINDOW", 24 * 3600.0),
         )

@@ -78,6 +78,7 @@ SETTINGS_VARS = (
     "MPR_LOG_LEVEL", "MPR_LOG_FORMAT", "MPR_SHUTDOWN_GRACE",
     "MPR_LOG_LEVEL", "MPR_PUBLIC_URL", "MPR_ALLOWED_HOSTS", "MPR_MAX_PIXELS", "MPR_MAX_DURATION",
     "MPR_FFMPEG_MEMORY_MB", "MPR_PROBE_MEMORY_MB", "MPR_PROBE_TIMEOUT", "MPR_INGEST_CONCURRENCY",
+    "MPR_WEBHOOK_TIMEOUT", "MPR_WEBHOOK_CONCURRENCY", "MPR_WEBHOOK_RETRY_BASE", "MPR_WEBHOOK_RETRY_WINDOW",
 )
 
 
@@ -95,6 +96,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "AWS_DEFAULT_REGION": settings.aws_region,
         "MPR_STATE_MACHINE_ARN": settings.state_machine_arn,
         "MPR_CHUNKED_STATE_MACHINE_ARN": settings.chunked_state_machine_arn,
+        "MPR_LADDER_STATE_MACHINE_ARN": settings.ladder_state_machine_arn,
         "MPR_CALLBACK_URL": settings.callback_url,
         "MPR_CALLBACK_SECRET": settings.callback_secret,
         "MPR_API_TOKEN": settings.api_token,
@@ -119,6 +121,10 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "MPR_PROBE_MEMORY_MB": str(settings.probe_memory_mb),
         "MPR_PROBE_TIMEOUT": str(settings.probe_timeout),
         "MPR_INGEST_CONCURRENCY": str(settings.ingest_concurrency),
+        "MPR_WEBHOOK_TIMEOUT": repr(settings.webhook_timeout),
+        "MPR_WEBHOOK_CONCURRENCY": str(settings.webhook_concurrency),
+        "MPR_WEBHOOK_RETRY_BASE": repr(settings.webhook_retry_base),
+        "MPR_WEBHOOK_RETRY_WINDOW": repr(settings.webhook_retry_window),
     }
     return {k: v for k, v in values.items() if v not in (None, "")}
 

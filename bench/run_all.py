@@ -121,7 +121,11 @@ def parse_graphql(text: str) -> list[Row]:
     return [
         Row(f"GraphQL jobs(first: 50) at {jobs:,} jobs: p50", fmt(lat["p50_ms"], " ms", 1), "15 ms target",
             f"{lat['p50_ms'] / 15:.2f}", f"p90 {lat['p90_ms']} ms, p99 {lat['p99_ms']} ms, one client"),
-        Row("GraphQL job(id) throughput", f"{small['rps']:,.0f} req/s", "800 req/s target", f"{small['rps'] / 800:.2f}",
+        Row(f"GraphQL assets(search) at {r['seed']['assets']:,} assets: p50", fmt(r["search"]["p50_ms"], " ms", 1),
+            "30 ms target", f"{r['search']['p50_ms'] / 30:.2f}",
+            f"p90 {r['search']['p90_ms']} ms, p99 {r['search']['p99_ms']} ms; pg_trgm indexes"),
+        Row("GraphQL job(id) throughput", f"{small['rps']:,.0f} req/s", "1,500 req/s target",
+            f"{small['rps'] / 1500:.2f}",
             f"{small['concurrency']} connections, {small['errors']} errors; server {small['server_cpu_ms']} CPU-ms/req"),
         Row("GraphQL systemStatus (no DB) throughput", f"{tiny['rps']:,.0f} req/s", "800 req/s target",
             f"{tiny['rps'] / 800:.2f}", f"{tiny['errors']} errors"),
@@ -174,6 +178,18 @@ def parse_chunked(text: str) -> list[Row]:
     return rows
 
 
+def parse_webhooks(text: str) -> list[Row]:
+    r = last_json(text)
+    d, idle, busy, after = r["delivery_ms"], r["graphql_idle_ms"], r["graphql_hanging_ms"], r["graphql_after_ms"]
+    return [
+        Row("webhook delivery latency (replay → receiver): p50", fmt(d["p50"], " ms", 1), "", "",
+            f"p90 {d['p90']} ms, {d['n']} deliveries, loopback receiver"),
+        Row("GraphQL p50 while every webhook slot hangs", fmt(busy["p50"], " ms", 1), fmt(idle["p50"], " ms", 1),
+            f"{busy['p50'] / idle['p50']:.2f}",
+            f"{r['hanging_requests_held']} deliveries hanging; p50 {after['p50']} ms after (drift); p99 {busy['p99']} ms"),
+    ]
+
+
 def parse_smartcut(text: str) -> list[Row]:
     rows = {m[1]: (float(m[2]), m[3]) for m in re.finditer(
         r"^\s+(smart cut|keyframe copy|full re-encode)\s+([\d.]+)\s+\d+\s+(yes|NO)", text, re.M)}
@@ -188,6 +204,14 @@ def parse_smartcut(text: str) -> list[Row]:
         Row("smart cut vs keyframe copy", fmt(smart[0], " s", 1), fmt(copy[0], " s", 1), f"{smart[0] - copy[0]:+.1f} s",
             f"target within 3 s; keyframe copy frame-exact: {copy[1]}; {load[1].strip() if load else ''}"),
     ]
+
+
+def parse_queue(text: str) -> list[Row]:
+    r = last_json(text)
+    return [Row(f"queue: {r['jobs']:,} stream-copy jobs, 2 worker processes x {r['workers_per_process']}",
+                f"{r['jobs_per_s']:.1f} jobs/s", "25 jobs/s target", f"{r['jobs_per_s'] / 25:.2f}",
+                f"PostgreSQL; {r['not_exactly_once']} not exactly once; {r['cpu_ms_per_job']} CPU-ms/job; "
+                f"{r['span_s']:.1f} s first claim to last success")]
 
 
 def parse_ladder(text: str) -> list[Row]:
@@ -212,13 +236,15 @@ def benches(quick: bool) -> list[Bench]:
         Bench("scan", "scan.py", ["--files", "50"], 600, parse_scan),
         Bench("scan_720p", "scan.py", ["--files", "50", "--size", "1280x720", "--seconds", "10", "--no-postgres"],
               600, parse_scan),
-        Bench("graphql", "graphql.py", ["--jobs", "100000"], 600, parse_graphql),
+        Bench("graphql", "graphql.py", ["--jobs", "1000000", "--assets", "100000"], 900, parse_graphql),
+        Bench("queue", "queue_throughput.py", ["--jobs", "300" if quick else "1000"], 900, parse_queue),
         Bench("load", "load.py", ["--clients", "50", "--seconds", "30"], 300, parse_load),
         Bench("ui", "ui.py", ["--runs", "2" if quick else "3"], 600, parse_ui, artifact="out/ui.json"),
         Bench("chunked", "chunked.py", ["--seconds", "12"], 600, parse_chunked),
         Bench("smartcut", "smartcut.py", ["--minutes", "2" if quick else "10"], 3600 if not quick else 900,
               parse_smartcut),
         Bench("ladder", "ladder.py", ["--seconds", seconds, "--runs", "1"], 1800, parse_ladder),
+        Bench("webhooks", "webhooks.py", ["--requests", "300"], 300, parse_webhooks),
         Bench("analysis", "analysis.py", ["--files", "4" if quick else "8", "--runs", "3" if quick else "5"], 900,
               parse_analysis),
     ]

@@ -105,7 +105,7 @@ def _report_now(base, job, secret: str, percent: float) -> None:
     payload = {"attempt": job.attempt, "status": "running", "error": "", "log_tail": "",
                "progress": round(min(percent, 99.0), 2)}
     try:
-        why = base.stop_requested(base.post_callback(job.callback_url, secret, job.job_id, payload))
+        why = base.stop_requested(base.post_callback(job.callback_url, secret, job.job_id, job.nonce, payload))
     except base.AttemptNotWanted as exc:
         raise ChunkStopped(str(exc)) from exc
     except base.CallbackError:
@@ -286,7 +286,7 @@ def chunk_join(event: dict, context: Any, env: Mapping[str, str], base) -> dict:
     _delete_prefix(s3, bucket, prefix)
     note = (f"chunked: {len(plan.chunks)} chunks, {stats.video_frames} frames, "
             f"audio {'encoded once' if audio_key else 'none'}\n")
-    base.send_final(job.job_id, job.attempt, job.callback_url, secret,
+    base.send_final(job.job_id, job.attempt, job.nonce, job.callback_url, secret,
                     {"status": "succeeded", "output": output, "log_tail": (note + tail)[-8000:]},
                     **base.final_options(env))
     return {"job_id": job.job_id, "attempt": job.attempt, "status": "succeeded", "output": output,

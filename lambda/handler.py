@@ -5,16 +5,17 @@ Invoked by the Step Functions state machine (sfn/transcode.asl.json) with the jo
 the envelope (who to report to) beside a `backend.pipeline.JobSpec`, carried verbatim:
 
     {"job_id": 7, "attempt": 1, "callback_url": "https://mpr.example.com/api/jobs/7/callback",
-     **JobSpec.to_dict()}      # version, input{bucket,key}, output{bucket,key}, preset, trim, plan
+     "nonce": "<the attempt's execution nonce>", **JobSpec.to_dict()}      # version, input{bucket,key}, output{bucket,key}, preset, trim, plan
 
 (the chunked state machine, sfn/transcode-chunked.asl.json, invokes the actions of
-lambda/chunk_actions.py through `process` below instead), and, from the state machine's Catch,
-with {"action": "report_failure", "job_id", "attempt", "callback_url", "error", "cause"} to report
+lambda/chunk_actions.py through `process` below instead, and the output-template state machine,
+sfn/transcode-ladder.asl.json, those of lambda/ladder_actions.py), and, from the state machine's Catch,
+with {"action": "report_failure", "job_id", "attempt", "callback_url", "nonce", "error", "cause"} to report
 a failure the transcode step could not report itself.
 
 Callbacks are POSTs of JSON {attempt, status, progress, error, output{key,size,duration}, log_tail}
-(plus fps/speed/eta while running) signed with backend.signing (header X-MPR-Signature, key from
-env MPR_CALLBACK_SECRET); progress at most one per 2 s, a heartbeat while downloading/uploading.
+(plus fps/speed/eta while running) signed with backend.signing (headers X-MPR-Timestamp,
+X-MPR-Nonce: the event's nonce, X-MPR-Signature; key from env MPR_CALLBACK_SECRET); progress at most one per 2 s, a heartbeat while downloading/uploading.
 The reply is `backend.jobs.callbacks.CallbackReply`: {"accepted", "stop", "reason", "job_status"}.
 `"stop": true` (or HTTP 409/410, or a job status other than running) stops FFmpeg and skips the
 upload; the reply's wording is never read. Every failure is sent as a "failed" callback with its
@@ -67,6 +68,9 @@ CONTENT_TYPES = {
     ".webm": "video/webm", ".m4a": "audio/mp4", ".mp3": "audio/mpeg", ".ogg": "audio/ogg",
     ".opus": "audio/ogg", ".wav": "audio/wav", ".flac": "audio/flac", ".aac": "audio/aac",
     ".gif": "image/gif", ".webp": "image/webp", ".jpg": "image/jpeg", ".png": "image/png",
+    # streaming packages (lambda/ladder_actions.py), as backend.storage serves them
+    ".m3u8": "application/vnd.apple.mpegurl", ".mpd": "application/dash+xml", ".m4s": "video/iso.segment",
+    ".vtt": "text/vtt",
 }
 
 
@@ -95,6 +99,7 @@ class Invocation:
     attempt: int
     callback_url: str
     spec: JobSpec
+    nonce: str  # the attempt's execution nonce: every callback signs it (backend.signing)
 
 
 def _positive_int(event: dict, name: str) -> int:
@@ -109,6 +114,13 @@ def _callback_url(event: dict) -> str:
     if not isinstance(url, str) or not url.startswith(("http://", "https://")):
         raise InvalidEvent(f"callback_url must be an http(s) URL, got {url!r}")
     return url
+
+
+def _nonce(event: dict) -> str:
+    nonce = event.get("nonce")
+    if not isinstance(nonce, str) or not nonce or len(nonce) > 64:
+        raise InvalidEvent(f"nonce must be the attempt's execution nonce (a short string), got {nonce!r}")
+    return nonce
 
 
 def parse_spec(event: dict) -> JobSpec:
@@ -130,19 +142,21 @@ def parse_event(event: Any) -> Invocation:
         raise InvalidEvent("the event must be a JSON object")
     job_id, attempt = _positive_int(event, "job_id"), _positive_int(event, "attempt")
     url = _callback_url(event)
-    return Invocation(job_id, attempt, url, parse_spec(event))
+    return Invocation(job_id, attempt, url, parse_spec(event), _nonce(event))
 
 
 # -- callbacks ---------------------------------------------------------------------------------
-def post_callback(url: str, secret: str, job_id: int, payload: dict, timeout: float = CALLBACK_TIMEOUT_S) -> dict:
-    """POST one signed callback; returns the reply's JSON object (or {}).
+def post_callback(url: str, secret: str, job_id: int, nonce: str, payload: dict,
+                  timeout: float = CALLBACK_TIMEOUT_S) -> dict:
+    """POST one callback signed with this moment's timestamp and the attempt's `nonce`; returns
+    the reply's JSON object (or {}).
 
     Raises AttemptNotWanted on HTTP 409/410 and CallbackError when it cannot be delivered or is refused.
     """
     body = json.dumps(payload, separators=(",", ":")).encode()
     request = urllib.request.Request(
         url, data=body, method="POST",
-        headers={"Content-Type": "application/json", signing.HEADER: signing.sign_body(secret, job_id, body)},
+        headers={"Content-Type": "application/json", **signing.signed_headers(secret, job_id, nonce, body)},
     )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - http(s) checked
@@ -223,7 +237,8 @@ class Reporter:
             last_sent = time.monotonic()
             payload = {"attempt": self.job.attempt, "status": "running", "error": "", "log_tail": "", **fields}
             try:
-                why = stop_requested(post_callback(self.job.callback_url, self.secret, self.job.job_id, payload))
+                why = stop_requested(post_callback(self.job.callback_url, self.secret, self.job.job_id,
+                                                   self.job.nonce, payload))
                 if why:
                     raise AttemptNotWanted(why)
             except AttemptNotWanted as exc:
@@ -244,14 +259,15 @@ class Reporter:
             raise AttemptNotWanted(self.reason)
 
 
-def send_final(job_id: int, attempt: int, url: str, secret: str, payload: dict, *,
+def send_final(job_id: int, attempt: int, nonce: str, url: str, secret: str, payload: dict, *,
                tries: int = FINAL_CALLBACK_TRIES, delay: float = 1.0) -> dict:
-    """The succeeded/failed callback, retried with backoff on network errors and 5xx."""
+    """The succeeded/failed callback, retried with backoff on network errors and 5xx (each try
+    signed afresh, so its timestamp is current)."""
     payload = {"attempt": attempt, "progress": 100.0 if payload.get("status") == "succeeded" else 0.0,
                "error": "", "log_tail": "", **payload}
     for attempt_no in range(1, tries + 1):
         try:
-            return post_callback(url, secret, job_id, payload)
+            return post_callback(url, secret, job_id, nonce, payload)
         except AttemptNotWanted as exc:
             return {"ignored": str(exc)}
         except CallbackError as exc:
@@ -428,13 +444,13 @@ def run_job(event: dict, context: Any, env: Mapping[str, str]) -> dict:
             reason = str(exc) if isinstance(exc, TranscodeFailed) else f"{type(exc).__name__}: {exc}"
             log.error("job %s attempt %s failed: %s", job.job_id, job.attempt, reason)
             try:
-                send_final(job.job_id, job.attempt, job.callback_url, secret,
+                send_final(job.job_id, job.attempt, job.nonce, job.callback_url, secret,
                            {"status": "failed", "error": reason, "log_tail": "".join(tail)[-8000:]},
                            **final_options(env))
             except CallbackError as cb_exc:
                 reason += f" (and the failure callback failed: {cb_exc})"
             raise TranscodeFailed(reason) from exc
-        send_final(job.job_id, job.attempt, job.callback_url, secret,
+        send_final(job.job_id, job.attempt, job.nonce, job.callback_url, secret,
                    {"status": "succeeded", "output": output, "log_tail": "".join(tail)[-8000:]},
                    **final_options(env))
         log.info("job %s attempt %s: done in %.1f s: %s", job.job_id, job.attempt, time.monotonic() - started, output)
@@ -454,29 +470,38 @@ def report_failure(event: dict, env: Mapping[str, str]) -> dict:
     if not isinstance(event, dict):
         raise InvalidEvent("the event must be a JSON object")
     job_id, attempt = _positive_int(event, "job_id"), _positive_int(event, "attempt")
-    url, secret = _callback_url(event), _secret(env)
+    url, secret, nonce = _callback_url(event), _secret(env), _nonce(event)
     reason = failure_reason(event.get("error"), event.get("cause"))
-    reply = send_final(job_id, attempt, url, secret, {"status": "failed", "error": reason}, **final_options(env))
+    reply = send_final(job_id, attempt, nonce, url, secret, {"status": "failed", "error": reason},
+                       **final_options(env))
     return {"job_id": job_id, "attempt": attempt, "status": "failed", "reason": reason, "reply": reply}
 
 
-_chunk_actions = None
-_chunk_lock = threading.Lock()
+_actions: dict[str, Any] = {}
+_actions_lock = threading.Lock()
+
+
+def _load_actions(name: str):
+    """lambda/<name>.py, loaded by path like this file is in the moto harness."""
+    with _actions_lock:
+        if name not in _actions:
+            import importlib.util
+
+            spec = importlib.util.spec_from_file_location(f"mpr_{name}", Path(__file__).with_name(f"{name}.py"))
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            _actions[name] = module
+        return _actions[name]
 
 
 def chunk_actions():
-    """lambda/chunk_actions.py (chunked encoding), loaded by path like this file is in the moto harness."""
-    global _chunk_actions
-    with _chunk_lock:
-        if _chunk_actions is None:
-            import importlib.util
+    """lambda/chunk_actions.py (chunked encoding)."""
+    return _load_actions("chunk_actions")
 
-            spec = importlib.util.spec_from_file_location(
-                "mpr_chunk_actions", Path(__file__).with_name("chunk_actions.py"))
-            module = importlib.util.module_from_spec(spec)
-            spec.loader.exec_module(module)
-            _chunk_actions = module
-        return _chunk_actions
+
+def ladder_actions():
+    """lambda/ladder_actions.py (output templates: one rendition per Map iteration, then the package)."""
+    return _load_actions("ladder_actions")
 
 
 def process(event: dict, context: Any, env: Mapping[str, str]) -> dict:
@@ -484,12 +509,16 @@ def process(event: dict, context: Any, env: Mapping[str, str]) -> dict:
     action = event.get("action", "transcode") if isinstance(event, dict) else None
     if action == "report_failure":
         return report_failure(event, env)
-    if action in ("chunk_encode", "chunk_audio", "chunk_join"):
+    if action in ("chunk_encode", "chunk_audio", "chunk_join", "ladder_step", "ladder_package"):
         from types import SimpleNamespace
 
-        return chunk_actions().process(event, context, env, SimpleNamespace(**globals()))
+        module = chunk_actions() if action.startswith("chunk_") else ladder_actions()
+        return module.process(event, context, env, SimpleNamespace(**globals()))
     if action != "transcode":
         raise InvalidEvent(f"unknown action {action!r}")
+    if isinstance(event.get("ladder"), dict):
+        raise InvalidEvent("this job makes an output template's outputs: it runs on the ladder state machine "
+                           "(sfn/transcode-ladder.asl.json; run `mpr aws deploy`), not as one transcode")
     return run_job(event, context, env)
 
 

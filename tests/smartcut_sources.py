@@ -15,6 +15,8 @@ SOURCES = {
     "h264-open-mp4": (8, ["-c:v", "libx264", "-g", "50", "-bf", "3", "-x264-params", "scenecut=0:open-gop=1"], "mp4"),
     "hevc-gop2-mp4": (8, ["-c:v", "libx265", "-g", "50", "-tag:v", "hvc1",
                           "-x265-params", "log-level=error:open-gop=0:scenecut=0:bframes=3"], "mp4"),
+    "hevc-open-mp4": (8, ["-c:v", "libx265", "-g", "50", "-tag:v", "hvc1",
+                          "-x265-params", "log-level=error:open-gop=1:scenecut=0:bframes=3"], "mp4"),
     "hevc-gop2-ts": (8, ["-c:v", "libx265", "-g", "50",
                          "-x265-params", "log-level=error:open-gop=0:scenecut=0:bframes=3"], "ts"),
 }

@@ -24,7 +24,7 @@ from piccolo.table import Table, create_db_tables
 
 from backend.catalog import db as catalog_db
 from backend.catalog.engine import engine_from_url
-from backend.catalog.tables import EXTRA_DDL, JobTransition, MediaAsset, TranscodeJob, TranscodePreset
+from backend.catalog.tables import JobTransition, MediaAsset, TranscodeJob, TranscodePreset, engine_ddl
 
 from dbmigrate import catalog_migration_ids, forwards_to, migrate
 from pgtest import PG_ADMIN_URL, pg_url
@@ -65,7 +65,7 @@ async def reference_shape(kind: str, tables, tmp_path) -> dict:
         for table in tables:
             table._meta.db = engine
         await create_db_tables(*tables)
-        for statement in EXTRA_DDL:
+        for statement in engine_ddl(engine):
             await engine.run_querystring(QS(statement))
         shape = await schema_shape(engine)
     for table in tables:  # the reference really is the declarations: every declared column is there

@@ -307,3 +307,28 @@ async def render_sequence(sequence_id: str, preset_id: str, output_name: str | N
       renderSequence(id: $id, presetId: $preset, outputName: $name) { id outputFilename } }""",
                      {"id": sequence_id, "preset": preset_id, "name": output_name or None})
     return data["renderSequence"]
+
+
+# ------------------------------------------------------------------ webhooks (admin)
+WEBHOOK = "id url eventTypes description active createdAt"
+DELIVERY = """id eventId eventType subject status attempts responseCode latencyMs error lastAttemptAt
+  nextAttemptAt createdAt redeliveryOf"""
+
+
+async def list_webhooks() -> list[dict]:
+    data = await gql(f"{{ webhooks {{ {WEBHOOK} }} }}")
+    return data["webhooks"]
+
+
+async def webhook_deliveries(webhook_id: str, first: int = 20) -> list[dict]:
+    """The newest `first` deliveries of one endpoint."""
+    data = await gql(f"""query($id: ID!, $first: Int) {{
+      webhookDeliveries(webhookId: $id, first: $first) {{ nodes {{ {DELIVERY} }} }} }}""",
+                     {"id": webhook_id, "first": first})
+    return data["webhookDeliveries"]["nodes"]
+
+
+async def redeliver_webhook(delivery_id: str) -> dict:
+    data = await gql(f"mutation($id: ID!) {{ redeliverWebhook(deliveryId: $id) {{ {DELIVERY} }} }}",
+                     {"id": delivery_id})
+    return data["redeliverWebhook"]

@@ -281,3 +281,51 @@ def job_row(d: dict) -> JobRow:
         can_cancel=status in ACTIVE,
         can_retry=status in RETRYABLE,
     )
+
+
+@dataclasses.dataclass
+class WebhookRow:
+    id: str = ""
+    url: str = ""
+    events_text: str = ""  # the event types it wants, or "all events"
+    description: str = ""
+    active: bool = True
+
+
+@dataclasses.dataclass
+class DeliveryRow:
+    id: str = ""
+    event_type: str = ""
+    event_id: str = ""
+    status: str = "pending"  # pending | delivered | failed
+    summary: str = ""  # attempts · HTTP code · latency
+    when_text: str = ""  # created, and for a pending one when it is tried next
+    error: str = ""
+
+
+def webhook_row(d: dict) -> WebhookRow:
+    types = d.get("eventTypes") or []
+    return WebhookRow(id=str(d["id"]), url=d.get("url") or "", events_text=", ".join(types) or "all events",
+                      description=d.get("description") or "", active=bool(d.get("active")))
+
+
+def _clock(value) -> str:
+    when = _parse_time(value)
+    return when.strftime("%Y-%m-%d %H:%M:%S") if when else ""
+
+
+def delivery_row(d: dict) -> DeliveryRow:
+    attempts = int(d.get("attempts") or 0)
+    bits = [f"{attempts} attempt{'s' if attempts != 1 else ''}"]
+    if d.get("responseCode") is not None:
+        bits.append(f"HTTP {d['responseCode']}")
+    if d.get("latencyMs") is not None:
+        bits.append(f"{d['latencyMs']} ms")
+    if d.get("redeliveryOf"):
+        bits.append(f"replay of #{d['redeliveryOf']}")
+    status = (d.get("status") or "pending").lower()
+    when = _clock(d.get("createdAt"))
+    if status == "pending" and d.get("nextAttemptAt"):
+        when += f" · next try {_clock(d['nextAttemptAt'])}"
+    return DeliveryRow(id=str(d["id"]), event_type=d.get("eventType") or "", event_id=d.get("eventId") or "",
+                       status=status, summary=" · ".join(bits), when_text=when, error=d.get("error") or "")

@@ -7,7 +7,8 @@ Litestar controller) and `backend.api.http` (plain HTTP routes).
 Lifespan: bind the catalog (and admin auth) tables to an engine built from
 `settings.database_url`, open an asyncpg pool on PostgreSQL (`db_pool`; tests turn it off —
 Litestar's test client runs the app on another event loop), open the storages, and when
-`run_jobs` start a `backend.jobs.runtime.JobRuntime` in this process. Shutdown reverses it and
+`run_jobs` start a `backend.jobs.runtime.JobRuntime` and the webhook dispatcher
+(`backend.api.webhooks.dispatcher`) in this process. Shutdown reverses it and
 gives the tables back to the engine they had before. Every route is behind backend.api.guard
 (Host/Origin checks, security headers); `data/` is made private (0700) and the process-wide
 FFmpeg limits are set from the settings.
@@ -38,6 +39,7 @@ from backend.api.http.ready import readyz
 from backend.api.guard import guard_factory
 from backend.api.origins import policy_for, unnamed_wildcard
 from backend.api.throttle import LoginThrottle
+from backend.api.webhooks.dispatcher import WebhookDispatcher
 from backend.catalog import db as catalog_db
 from backend.catalog.analysis import run_backfill
 from backend.catalog.engine import engine_from_url
@@ -84,7 +86,7 @@ def create_app(
         engine = engine_from_url(settings.database_url)
         catalog_db.bind_engine(engine)
         state.engine = engine
-        runtime = backfill = None
+        runtime = backfill = dispatcher = None
         pool = catalog_db.connection_pool(engine, settings.pool_max_size) if use_pool else contextlib.nullcontext()
         try:
             async with pool:
@@ -97,8 +99,13 @@ def create_app(
                         state.runtime = runtime
                         # measure assets ingested before analysis existed (bounded, resumable)
                         backfill = asyncio.create_task(run_backfill(state.storages), name="mpr-analysis-backfill")
+                        # send the webhook outbox (events queued here and by workers; retries)
+                        dispatcher = WebhookDispatcher(settings)
+                        await dispatcher.start()
                     yield
                 finally:
+                    if dispatcher is not None:
+                        await dispatcher.stop()
                     if backfill is not None:
                         backfill.cancel()
                         with contextlib.suppress(asyncio.CancelledError):

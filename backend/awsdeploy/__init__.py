@@ -1,5 +1,5 @@
 """Putting MPR's AWS side in place: `mpr aws deploy` (buckets, roles, the FFmpeg Lambda, the
-single-pass and chunked state machines) and `mpr aws local` (the same, on an in-process moto
+single-pass, chunked and output-template state machines) and `mpr aws local` (the same, on an in-process moto
 server that runs the real handler).
 
 Entry points for backend/cli.py: `main_deploy(argv, settings)` and `main_local(argv, settings)` below

@@ -3,9 +3,11 @@
 Resources, in order: the input and output buckets (private), a lifecycle rule on the output bucket
 expiring chunked jobs' leftovers under `_chunks/` after a day, the Lambda's role (S3 in/out, the
 `_chunks/` work area, logs), the FFmpeg Lambda (container image, 900 s, 3008 MB, 10 GiB /tmp,
-MPR_CALLBACK_SECRET in its env), the Step Functions role (invoke that function only) and the two
-state machines, `{prefix}-transcode` (sfn/transcode.asl.json, one Lambda run per job) and
-`{prefix}-transcode-chunked` (sfn/transcode-chunked.asl.json, chunks under a Map), with the same role.
+MPR_CALLBACK_SECRET in its env), the Step Functions role (invoke that function only) and the three
+state machines, `{prefix}-transcode` (sfn/transcode.asl.json, one Lambda run per job),
+`{prefix}-transcode-chunked` (sfn/transcode-chunked.asl.json, chunks under a Map) and
+`{prefix}-transcode-ladder` (sfn/transcode-ladder.asl.json, an output template's renditions under a
+Map, then the package), with the same role.
 Each resource is compared with what exists and reported as "created", "updated" or "unchanged";
 a second run with the same inputs changes nothing.
 Talks to whatever endpoint `settings.aws_endpoint_url` / AWS_ENDPOINT_URL names (moto, LocalStack, AWS).
@@ -29,6 +31,7 @@ from backend.config import REPO_ROOT, Settings
 
 ASL_PATH = REPO_ROOT / "sfn" / "transcode.asl.json"
 CHUNKED_ASL_PATH = REPO_ROOT / "sfn" / "transcode-chunked.asl.json"
+LADDER_ASL_PATH = REPO_ROOT / "sfn" / "transcode-ladder.asl.json"
 CHUNKS_PREFIX = "_chunks/"  # chunked jobs' intermediate objects in the output bucket (lambda/chunk_actions.py)
 CHUNKS_EXPIRE_DAYS = 1
 CHUNKS_RULE_ID = "mpr-expire-chunks"
@@ -67,6 +70,10 @@ class Names:
     @property
     def chunked_state_machine(self) -> str:
         return f"{self.prefix}-transcode-chunked"
+
+    @property
+    def ladder_state_machine(self) -> str:
+        return f"{self.prefix}-transcode-ladder"
 
     access_policy: str = "mpr-access"
 
@@ -350,6 +357,8 @@ def deploy_resources(
     sm_arn = d.state_machine(names.state_machine, render_definition(function_arn), sfn_role)
     chunked_arn = d.state_machine(names.chunked_state_machine, render_definition(function_arn, CHUNKED_ASL_PATH),
                                   sfn_role)
+    ladder_arn = d.state_machine(names.ladder_state_machine, render_definition(function_arn, LADDER_ASL_PATH),
+                                 sfn_role)
     env = {
         "MPR_EXECUTOR": "aws",
         "MPR_STORAGE": "s3",
@@ -357,6 +366,7 @@ def deploy_resources(
         "MPR_S3_OUT_BUCKET": out_b,
         "MPR_STATE_MACHINE_ARN": sm_arn,
         "MPR_CHUNKED_STATE_MACHINE_ARN": chunked_arn,
+        "MPR_LADDER_STATE_MACHINE_ARN": ladder_arn,
         "MPR_CALLBACK_SECRET": secret,
         "AWS_DEFAULT_REGION": d.region,
     }

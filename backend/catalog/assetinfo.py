@@ -15,6 +15,15 @@ def loudness_of(row: MediaAsset | dict) -> Loudness | None:
     return Loudness(*(float(v) for v in values))
 
 
+# B-frame reordering assumed for assets probed before it was recorded: x264's default pyramid.
+# Too high costs a stream copy a frame or two past the out point; too low, a GOP at its start.
+ASSUMED_REORDER_DELAY = 2
+
+
+def _reorder_delay(value) -> int:
+    return ASSUMED_REORDER_DELAY if value is None else int(value)
+
+
 def media_info_from_asset(row: MediaAsset | dict) -> MediaInfo:
     """The MediaInfo stored on an asset row (instance or `.select()` dict); ValueError if never probed."""
     get = row.get if isinstance(row, dict) else lambda name, default=None: getattr(row, name, default)
@@ -25,7 +34,7 @@ def media_info_from_asset(row: MediaAsset | dict) -> MediaInfo:
         video = VideoInfo(
             codec=get("video_codec"), width=get("width") or 0, height=get("height") or 0,
             fps=get("frame_rate") or 0.0, rotation=get("rotation") or 0, pix_fmt=get("pix_fmt") or "",
-            nb_frames=None,
+            nb_frames=None, reorder_delay=_reorder_delay(get("reorder_delay")),
         )
     audio = None
     if get("audio_codec"):

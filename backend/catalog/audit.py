@@ -30,8 +30,8 @@ async def record(action: str, *, actor: str, user_id: int | None = None, token_i
 async def events(first: int = 100, action: str | None = None, user_id: int | None = None) -> list[dict]:
     """The newest `first` events (at most 1000), optionally of one action or one user."""
     query = AuditEvent.select().order_by(AuditEvent.id, ascending=False).limit(max(1, min(first, 1000)))
-    if action:
-        query = query.where(AuditEvent.action == action)
+    if action:  # stored with NUL written as \0 (see `record`): look for it the same way
+        query = query.where(AuditEvent.action == action.replace("\x00", "\\0")[:64])
     if user_id is not None:
         query = query.where(AuditEvent.user_id == user_id)
     return await query

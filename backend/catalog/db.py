@@ -5,6 +5,7 @@ database (a fresh PostgreSQL test database, a temporary SQLite file) call `bind_
 """
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from typing import AsyncIterator
 
@@ -13,7 +14,7 @@ from piccolo.engine.base import Engine
 from piccolo.table import create_db_tables
 from piccolo_api.session_auth.tables import SessionsBase
 
-from backend.catalog.tables import ALL_TABLES, EXTRA_DDL, MediaAsset
+from backend.catalog.tables import ALL_TABLES, MediaAsset, engine_ddl
 
 AUTH_TABLES = (BaseUser, SessionsBase)
 
@@ -49,12 +50,26 @@ async def create_tables(engine: Engine | None = None) -> None:
     if engine is not None:
         bind_engine(engine)
     await create_db_tables(*AUTH_TABLES, *ALL_TABLES, if_not_exists=True)
-    for statement in EXTRA_DDL:
+    for statement in engine_ddl(MediaAsset._meta.db):
         await MediaAsset.raw(statement)
+    await never_reuse_ids(current_engine())
+
+
+async def never_reuse_ids(engine: Engine) -> list[str]:
+    """SQLite: AUTOINCREMENT on every table's id (backend.catalog.sqlite_ids); PostgreSQL's
+    sequences never go back already. Returns the tables rebuilt."""
+    from piccolo.engine.sqlite import SQLiteEngine
+
+    from backend.catalog.sqlite_ids import ensure_autoincrement
+
+    if not isinstance(engine, SQLiteEngine):
+        return []
+    return await asyncio.to_thread(ensure_autoincrement, engine.path)
 
 
 async def run_migrations() -> None:
-    """Apply every pending migration of every app (same as `piccolo migrations forwards all`)."""
+    """Apply every pending migration of every app (same as `piccolo migrations forwards all`), then
+    make sure SQLite never reuses an id (`never_reuse_ids`)."""
     import os
     import sys
 
@@ -67,6 +82,7 @@ async def run_migrations() -> None:
         sys.path.insert(0, str(REPO_ROOT))
     os.environ.setdefault("PICCOLO_CONF", "piccolo_conf")
     await forwards(app_name="all")
+    await never_reuse_ids(current_engine())  # after every migration, so new tables are covered too
 
 
 async def create_postgres_database(url: str, name: str) -> None:

@@ -23,6 +23,7 @@ from backend.catalog.analysis import analyze_asset, drop_analysis
 from backend.catalog.assetinfo import media_info_from_asset
 from backend.catalog.presets import preset_spec_from_row, seed_builtin_presets
 from backend.catalog.statuses import ERROR, PENDING, READY
+from backend.catalog import webhooks
 from backend.catalog.tables import MediaAsset
 from backend.media import limits
 from backend.media.analysis import Pictures, can_make_pictures
@@ -55,7 +56,7 @@ RETRY_MARK = "could not ingest (retried on next scan): "
 _METADATA_DEFAULTS: dict[str, Any] = {
     "duration": None, "container": "", "video_codec": "", "audio_codec": "", "width": None,
     "height": None, "frame_rate": None, "bitrate": None, "audio_channels": None,
-    "audio_sample_rate": None, "rotation": 0, "pix_fmt": "",
+    "audio_sample_rate": None, "rotation": 0, "pix_fmt": "", "reorder_delay": None,
 }
 
 
@@ -117,6 +118,7 @@ def apply_media(row: MediaAsset, info: MediaInfo) -> None:
     row.frame_rate = v.fps if v else None
     row.rotation = v.rotation if v else 0
     row.pix_fmt = v.pix_fmt if v else ""
+    row.reorder_delay = v.reorder_delay if v else None
     row.audio_codec = a.codec if a else ""
     row.audio_channels = a.channels if a else None
     row.audio_sample_rate = a.sample_rate if a else None
@@ -269,7 +271,8 @@ async def ingest_key(storages: Storages, key: str, area: str = "in", *, info: Ob
             await MediaAsset.delete().where(MediaAsset.id == row.id)
             raise refused
         await row.save()
-        return row
+    await webhooks.asset_settled(row.to_dict())  # asset.ready / asset.error (queued, never raises)
+    return row
 
 
 class _OverLimits(Exception):

@@ -1,6 +1,7 @@
 """Piccolo tables: `MediaAsset`, `TranscodePreset`, `OutputTemplate`, `Sequence`, `TranscodeJob` and its
 `JobTransition` history, plus the access records: `UserRole`, `UserSession`, `ApiToken`,
-`AuditEvent` (users themselves are piccolo's `BaseUser`, referenced by id).
+`AuditEvent` (users themselves are piccolo's `BaseUser`, referenced by id), and the webhooks:
+`WebhookEndpoint` and its outbox of `WebhookDelivery` rows (backend.catalog.webhooks).
 
 Plain storage of records; rules about what a valid preset or a legal job transition is live in
 `backend.media.presets` and `backend.jobs.lifecycle`.
@@ -46,6 +47,8 @@ class MediaAsset(Table, tablename="media_asset"):
     audio_sample_rate = Integer(null=True, default=None)
     rotation = Integer(default=0)
     pix_fmt = Varchar(length=32, default="")
+    # frames of B-frame reordering (ffprobe has_b_frames); NULL: probed before it was recorded
+    reorder_delay = Integer(null=True, default=None)
     poster_key = Varchar(length=1024, default="")
     filmstrip_key = Varchar(length=1024, default="")
     filmstrip_frames = Integer(default=0)
@@ -136,6 +139,7 @@ class TranscodeJob(Table, tablename="transcode_job"):
     priority = Integer(default=0, index=True)  # higher runs first
     executor = Varchar(length=16, default="local")
     execution_id = Varchar(length=2048, default="")
+    callback_nonce = Varchar(length=64, default="")  # the dispatched attempt's nonce; callbacks must sign it
     worker_id = Varchar(length=128, default="")
     error = Text(default="")
     log_tail = Text(default="")
@@ -210,11 +214,62 @@ class AuditEvent(Table, tablename="mpr_audit_event"):
     client = Varchar(length=64, default="")
 
 
+class WebhookEndpoint(Table, tablename="mpr_webhook_endpoint"):
+    """Where events are POSTed: a URL, the event types it wants, and the secret deliveries are signed
+    with (kept as is: signing needs it; never shown after creation, see docs/webhooks.md)."""
+    url = Varchar(length=2048)
+    secret = Varchar(length=128, default="", secret=True)
+    event_types = JSON(default=[])  # ["job.succeeded", ...]; empty: every event type
+    description = Varchar(length=256, default="")
+    active = Boolean(default=True)
+    created_by = Integer(null=True, default=None)  # BaseUser id of the admin who added it (None: a tool)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class WebhookDelivery(Table, tablename="mpr_webhook_delivery"):
+    """One event for one endpoint: the outbox row the dispatcher sends until delivered or failed.
+
+    `body` is the exact JSON sent (the signature covers it); `event_id` stays the same across
+    retries and redeliveries of the event."""
+    endpoint = ForeignKey(references=WebhookEndpoint, on_delete=OnDelete.cascade, index=True)
+    event_id = Varchar(length=64, index=True)
+    event_type = Varchar(length=32)
+    subject = Varchar(length=64, default="", index=True)  # "job:12" / "asset:3": what the event is about
+    body = Text(default="")
+    status = Varchar(length=16, default="pending", index=True)  # pending | delivered | failed
+    attempts = Integer(default=0)
+    next_attempt_at = Timestamptz(default=TimestamptzNow())
+    last_attempt_at = Timestamptz(null=True, default=None)
+    response_code = Integer(null=True, default=None)
+    latency_ms = Integer(null=True, default=None)
+    error = Text(default="")
+    redelivery_of = Integer(null=True, default=None)  # the delivery this one replays (redeliverWebhook)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
 ACCOUNT_TABLES = (UserRole, UserSession, ApiToken, AuditEvent)
-ALL_TABLES = (MediaAsset, TranscodePreset, OutputTemplate, Sequence, TranscodeJob, JobTransition, *ACCOUNT_TABLES)
+WEBHOOK_TABLES = (WebhookEndpoint, WebhookDelivery)
+ALL_TABLES = (MediaAsset, TranscodePreset, OutputTemplate, Sequence, TranscodeJob, JobTransition, *ACCOUNT_TABLES,
+              *WEBHOOK_TABLES)
 
 # DDL Piccolo's column options cannot express; run by the migrations and by `create_tables`.
 EXTRA_DDL = (
     "CREATE UNIQUE INDEX IF NOT EXISTS media_asset_location ON media_asset (storage_area, storage_key)",
     "CREATE INDEX IF NOT EXISTS transcode_job_claim ON transcode_job (status, executor, priority, created_at)",
 )
+# PostgreSQL only: trigram indexes serve the substring search of api/graphql/filters.py (ILIKE
+# '%text%' on filenames and tags), which a b-tree cannot; SQLite scans, which is fine at its size.
+# The expressions are the filters' own (`CAST(tags AS TEXT)`), or the planner would not use them.
+POSTGRES_DDL = (
+    "CREATE EXTENSION IF NOT EXISTS pg_trgm",
+    "CREATE INDEX IF NOT EXISTS media_asset_filename_trgm ON media_asset USING gin (filename gin_trgm_ops)",
+    "CREATE INDEX IF NOT EXISTS media_asset_tags_trgm ON media_asset USING gin ((CAST(tags AS TEXT)) gin_trgm_ops)",
+    "CREATE INDEX IF NOT EXISTS transcode_job_output_trgm ON transcode_job USING gin (output_filename gin_trgm_ops)",
+)
+
+
+def engine_ddl(engine) -> tuple[str, ...]:
+    """The DDL beyond the Table classes for this engine: EXTRA_DDL, plus POSTGRES_DDL on PostgreSQL."""
+    from piccolo.engine.postgres import PostgresEngine
+
+    return EXTRA_DDL + (POSTGRES_DDL if isinstance(engine, PostgresEngine) else ())

@@ -15,6 +15,7 @@ documented shape; the Lambda decides with its fields and never reads the wording
 """
 from __future__ import annotations
 
+import hmac
 import json
 import logging
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from backend.catalog.tables import TranscodeJob
 from backend.config import Settings
 from backend.jobs import lifecycle
 from backend.jobs.errors import DomainError, not_found
+from backend.jobs.package_callback import apply_package, is_template_job
 from backend.media.probe import probe_async
 from backend.storage import Storages
 
@@ -42,7 +44,16 @@ MESSAGES = {
     "succeeded": "job succeeded",
     "changed_meanwhile": "job changed meanwhile; callback ignored",
     "unreadable": "the reported output {key!r} cannot be read: {error}",
+    "nonce": "the callback's execution nonce is not the one of job {job_id}'s current attempt; refused",
 }
+
+
+class StaleExecution(DomainError):
+    """A signed callback whose nonce is not the job's current attempt's (answered 409, stop)."""
+
+    def __init__(self, job_id: int, job_status: str):
+        super().__init__("STALE_EXECUTION", MESSAGES["nonce"].format(job_id=job_id))
+        self.job_status = job_status
 
 
 @dataclass(frozen=True)
@@ -79,7 +90,10 @@ def _number(value, name: str, default: float = 0.0) -> float:
         raise DomainError("INVALID_INPUT", f"callback field {name} must be a number") from exc
 
 
-async def apply_callback(job_id: int, payload: dict, storages: Storages, settings: Settings) -> CallbackReply:
+async def apply_callback(job_id: int, payload: dict, storages: Storages, settings: Settings, *,
+                         nonce: str) -> CallbackReply:
+    """Apply one signature-checked report. `nonce` is the execution nonce it was signed with:
+    anything but the job's current attempt's raises StaleExecution and changes nothing."""
     if not isinstance(payload, dict):
         raise DomainError("INVALID_INPUT", "callback body must be a JSON object")
     status = payload.get("status")
@@ -92,6 +106,8 @@ async def apply_callback(job_id: int, payload: dict, storages: Storages, setting
     job = await TranscodeJob.select().where(TranscodeJob.id == job_id).first()
     if job is None:
         raise not_found("job", job_id)
+    if not job["callback_nonce"] or not hmac.compare_digest(job["callback_nonce"].encode(), (nonce or "").encode()):
+        raise StaleExecution(job_id, job["status"])
     if attempt != job["attempt"]:
         return CallbackReply(False, True, MESSAGES["stale"].format(attempt=attempt, current=job["attempt"]),
                              job["status"])
@@ -125,6 +141,10 @@ async def apply_callback(job_id: int, payload: dict, storages: Storages, setting
         )
         return await _reply(job_id, attempt, moved, MESSAGES["failed" if moved else "changed_meanwhile"])
 
+    if is_template_job(job):  # an output template's folder of outputs (lambda/ladder_actions.py)
+        moved, reason = await apply_package(job, attempt, payload, storages, settings)
+        return await _reply(job_id, attempt, moved, (reason or MESSAGES["succeeded"]) if moved
+                            else MESSAGES["changed_meanwhile"])
     output = payload.get("output") or {}
     key = output.get("key") or job["output_key"]
     try:

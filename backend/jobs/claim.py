@@ -4,7 +4,8 @@ One atomic statement, so two processes sharing a database never run one job twic
 on PostgreSQL the inner SELECT takes the row with `FOR UPDATE SKIP LOCKED` (a competing claimer
 skips it instead of waiting); on SQLite the single UPDATE is serialised by the database lock.
 The columns the claim sets are the lifecycle's own for queued → running
-(`lifecycle.implied_fields`), plus the worker that took it.
+(`lifecycle.implied_fields`), plus the worker that took it; its webhook event (job.progressing)
+is queued in the same transaction, as the lifecycle's are.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import uuid
 
 from piccolo.engine.postgres import PostgresEngine
 
+from backend.catalog import webhooks
 from backend.catalog.tables import TranscodeJob
 from backend.jobs.events import BUS
 from backend.jobs.lifecycle import QUEUED, RUNNING, event_from_row, implied_fields, is_legal, load_job, record
@@ -56,5 +58,7 @@ async def claim_next(executor: str, worker_id: str) -> dict | None:
         job_id = rows[0]["id"]
         row = await load_job(job_id)
         await record(job_id, QUEUED, RUNNING, row["attempt"], f"claimed by {worker_id}")
+        await webhooks.job_changed(row, f"claimed by {worker_id}")  # job.progressing (throttled)
+    webhooks.notify()
     BUS.publish(event_from_row(row))
     return row

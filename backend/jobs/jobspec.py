@@ -15,9 +15,11 @@ from backend.catalog.tables import TranscodeJob
 from backend.media.chunking import ChunkPlan
 from backend.media.presets import PresetSpec
 from backend.media.probe import MediaInfo
-from backend.media.sequence import canvas_for
-from backend.pipeline import JobSpec, Location
+from backend.media.sequence import SequenceError, canvas_for
+from backend.pipeline import JobSpec, Location, SpecError
 from backend.pipeline.spec import SequenceClip, SequenceSpec
+
+REFUSED = "the job's recorded settings are not valid, so nothing ran"
 
 
 def _json(value) -> dict:
@@ -44,15 +46,29 @@ def sequence_spec(row: dict, locate=None) -> SequenceSpec | None:
 def build_spec(row: dict, source: Location, output: Location, plan: ChunkPlan | None = None) -> JobSpec:
     """The JobSpec of the attempt `row` describes (preset snapshot, trim, accurate flag; a template
     job's template snapshot as its `ladder`, its output then the job's folder, "<stem>/"; a
-    sequence render's snapshot as its `sequence`, `source` then its first clip's)."""
-    sequence = sequence_spec(row)
+    sequence render's snapshot as its `sequence`, `source` then its first clip's).
+
+    The row is not trusted: an admin can edit `preset_snapshot` (or the template or sequence
+    snapshot, the trim) in piccolo-admin after the job was created. So the spec is re-checked exactly
+    as the Lambda checks its input (`JobSpec.from_dict`: `validate_preset`, `validate_template`, trim
+    bounds, the sequence's clips); anything invalid raises SpecError with REFUSED and the reason,
+    before any FFmpeg runs.
+    """
+    try:
+        sequence = sequence_spec(row)
+    except (KeyError, TypeError, ValueError, SequenceError) as exc:
+        raise SpecError(f"{REFUSED}: the sequence snapshot is not valid: {exc}") from exc
     if sequence is not None:
-        return JobSpec(source=sequence.clips[0].input, output=output, preset=_json(row["preset_snapshot"]),
+        spec = JobSpec(source=sequence.clips[0].input, output=output, preset=_json(row["preset_snapshot"]),
                        trim_mode="accurate", sequence=sequence)
+        try:
+            return JobSpec.from_dict(spec.to_dict())
+        except SpecError as exc:
+            raise SpecError(f"{REFUSED}: {exc}") from exc
     ladder = _json(row.get("template_snapshot")) or None
     if ladder:
         output = replace(output, key=posixpath.dirname(output.key) + "/")
-    return JobSpec(
+    spec = JobSpec(
         source=source, output=output, preset=_json(row["preset_snapshot"]),
         trim_start=float(row["trim_start"] or 0.0),
         trim_end=None if row["trim_end"] is None else float(row["trim_end"]),
@@ -61,6 +77,10 @@ def build_spec(row: dict, source: Location, output: Location, plan: ChunkPlan | 
         trim_mode=trim_mode(row),
         ladder=ladder,
     )
+    try:
+        return JobSpec.from_dict(spec.to_dict())
+    except SpecError as exc:
+        raise SpecError(f"{REFUSED}: {exc}") from exc
 
 
 def trim_mode(row: dict) -> str:

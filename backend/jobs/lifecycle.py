@@ -7,8 +7,9 @@
     running → queued, same attempt       (the server stopped it: `requeue_unspent`)
 
 Every change is a conditional UPDATE on the status (and attempt) that was read, so two
-processes racing on one job cannot both win; the winner records a `JobTransition` row and
-publishes a `JobEvent`. Terminal states never regress.
+processes racing on one job cannot both win; the winner records a `JobTransition` row, queues
+the change's webhook event (`backend.catalog.webhooks`, in the same transaction) and publishes a
+`JobEvent`. Terminal states never regress.
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import datetime as dt
 import json
 import logging
 
+from backend.catalog import webhooks
 from backend.catalog.retry import with_retry
 from backend.catalog.statuses import CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, TERMINAL  # noqa: F401 (re-exported)
 from backend.catalog.tables import JobTransition, TranscodeJob
@@ -68,7 +70,8 @@ def implied_fields(src: str, dst: str, current_attempt: int) -> dict:
     single UPDATE in `backend.jobs.claim` takes them from here too)."""
     t = now()
     if dst == RUNNING:
-        return {"started_at": t, "heartbeat_at": t, "finished_at": None, "progress": 0.0}
+        # a new execution: no callback is valid until the dispatcher stores this attempt's nonce
+        return {"started_at": t, "heartbeat_at": t, "finished_at": None, "progress": 0.0, "callback_nonce": ""}
     if dst in TERMINAL:
         fields = {"finished_at": t, "eta_seconds": None}
         if dst == SUCCEEDED:
@@ -79,7 +82,7 @@ def implied_fields(src: str, dst: str, current_attempt: int) -> dict:
             "attempt": current_attempt + 1,
             "progress": 0.0, "fps": None, "speed": None, "eta_seconds": None,
             "started_at": None, "finished_at": None, "heartbeat_at": None,
-            "worker_id": "", "execution_id": "", "error": "",
+            "worker_id": "", "execution_id": "", "callback_nonce": "", "error": "",
             "outputs": [], "playback_key": "",  # a template job's outputs belong to the attempt that made them
         }
     return {}
@@ -162,9 +165,11 @@ async def _transition_once(job_id, to, reason, expect_attempt, expect_from, fiel
             ).returning(*TranscodeJob.all_columns())
             if updated:
                 await record(job_id, src, to, updated[0]["attempt"], reason)
+                await webhooks.job_changed(updated[0], reason)
         if not updated:
             continue  # somebody else moved it between our read and write: look again
         new = updated[0]
+        webhooks.notify()
         log.info("job %s: %s → %s (attempt %s): %s", job_id, src, to, new["attempt"], reason,
                  extra={"job_id": job_id})
         BUS.publish(event_from_row(new))
@@ -189,6 +194,8 @@ async def create(job: TranscodeJob, reason: str = "created") -> dict:
     async with TranscodeJob._meta.db.transaction():
         await job.save()
         await record(job.id, "", QUEUED, 1, reason)
+        await webhooks.job_changed(job.to_dict(), reason)
+    webhooks.notify()
     row = await load_job(job.id)
     BUS.publish(event_from_row(row))
     return row
@@ -225,6 +232,11 @@ async def report_progress(
         return False
     BUS.publish(JobEvent(job_id=job_id, status=RUNNING, progress=progress, fps=fps, speed=speed,
                          eta_seconds=eta_seconds, attempt=attempt, executor=updated[0]["executor"]))
+    try:  # throttled inside; the attempt goes on whatever happens to its webhook event
+        await webhooks.job_progress({"id": job_id, "status": RUNNING, "attempt": attempt, "progress": progress,
+                                     "executor": updated[0]["executor"]})
+    except Exception:
+        log.exception("job %s: could not queue job.progressing", job_id)
     return True
 
 

@@ -149,9 +149,6 @@ async def create_job(
             "ASSET_NOT_READY", f"asset {source['filename']!r} is {source['status']}{why}; choose a ready asset"
         )
     _, template = (None, None) if template_id is None else await _template(template_id)
-    if template is not None and settings.executor != "local":
-        raise DomainError("INVALID_INPUT", f"output templates run on the local executor; this installation "
-                                           f"runs jobs on {settings.executor!r} (docs/streaming.md)")
     if template is not None:
         spec = template.primary_preset
     else:

@@ -259,7 +259,8 @@ def build_command(
         if keyframe_lead is None:
             node = _copy(source, target, spec, start, end, whole, at_keyframe=False)
         else:
-            node = _copy(source, target, spec, max(0.0, start - max(keyframe_lead, 0.0)), end, whole, at_keyframe=True)
+            node = _copy(source, target, spec, max(0.0, start - max(keyframe_lead, 0.0)), end, whole,
+                         at_keyframe=True, decode_lead=decode_lead(info))
     elif spec.kind == "image":
         node = _image(source, target, spec, info, start, end)
     else:
@@ -288,23 +289,35 @@ def _container_args(container: str) -> dict[str, object]:
 
 
 COPY_PRESEEK_S = 1.0
+def decode_lead(info: MediaInfo) -> float:
+    """Seconds by which a video packet's decode time may precede its presentation time (B-frame
+    reordering, from the probe); 0 without B-frames or when unknown."""
+    video = info.video
+    if video is None or not video.fps or video.fps <= 0:
+        return 0.0
+    return video.reorder_delay / video.fps
 
 
-def _copy(source, target, spec, start, end, whole, *, at_keyframe: bool):
+def _copy(source, target, spec, start, end, whole, *, at_keyframe: bool, decode_lead: float = 0.0):
     # at_keyframe: `start` is the keyframe the copy begins at (build_command moved it there). Seek
     # the input a second before it, then drop what comes before it on the output side: an input
     # seek alone is exact only with a seek index (MP4, MKV); MPEG-TS lands near the target and
-    # would keep audio from before the keyframe. The output-side cut sits 1 ms early so rounding
-    # never drops the keyframe itself (the copy would then start at the next one).
+    # would keep audio from before the keyframe. FFmpeg makes both output-side cuts (-ss, -t) on
+    # packet decode times, and with B-frames the keyframe decodes `decode_lead` before it shows:
+    # the cut sits that much (+1 ms against rounding) early, or it would drop the keyframe and
+    # start a whole GOP late, and the length grows by as much, or the copy would stop short of
+    # the out point. Frames before the keyframe that fall in that margin are not keyframes, and
+    # a stream copy never starts on one.
     # Otherwise (keyframes unknown): the input seek alone, to the in point.
     pre = min(start, COPY_PRESEEK_S) if at_keyframe else 0.0
+    margin = min(pre, decode_lead + 0.001)
     inp = _input(source, start - pre)
     opts = {"c": "copy", "avoid_negative_ts": "make_zero", "map_chapters": -1,
             **_container_args(spec.container)}
-    if pre > 0.001:
-        opts["ss"] = f"{pre - 0.001:.6f}"
+    if pre - margin > 0.0:
+        opts["ss"] = f"{pre - margin:.6f}"
     if not whole:
-        opts["t"] = f"{end - start:.6f}"
+        opts["t"] = f"{end - start + (margin if at_keyframe else 0.0):.6f}"
     return ffmpeg.output(inp["v:0?"], inp["a:0?"], target, **opts)
 
 

@@ -59,6 +59,15 @@ class Rung:
     def playlist(self) -> str:
         return f"media_{self.index}.m3u8"
 
+    def to_dict(self) -> dict:
+        return {"index": self.index, "preset": self.preset.to_dict(), "kind": self.kind,
+                "width": self.width, "height": self.height, "fps": self.fps}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Rung":
+        return cls(index=int(data["index"]), preset=PresetSpec.from_dict(data["preset"]), kind=str(data["kind"]),
+                   width=data.get("width"), height=data.get("height"), fps=data.get("fps"))
+
 
 @dataclass(frozen=True)
 class Storyboard:
@@ -101,6 +110,26 @@ class Ladder:
     def summary(self) -> dict:
         return {"renditions": [r.name for r in self.rungs], "skipped": [f"{n}: {why}" for n, why in self.skipped],
                 "segment_seconds": self.segment_seconds, "packaging": self.packaging}
+
+    def to_dict(self) -> dict:
+        """The fitted ladder as JSON-ready data (the AWS executor fits once; every Lambda reads this)."""
+        sb = self.storyboard
+        return {"video": [r.to_dict() for r in self.video], "audio": [r.to_dict() for r in self.audio],
+                "storyboard": None if sb is None else {"interval": sb.interval, "width": sb.width,
+                                                       "height": sb.height, "columns": sb.columns, "rows": sb.rows},
+                "skipped": [list(s) for s in self.skipped], "segment_seconds": self.segment_seconds,
+                "packaging": self.packaging, "start": self.start, "length": self.length}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Ladder":
+        """Raises KeyError, TypeError or ValueError on data `to_dict` did not make."""
+        sb = data.get("storyboard")
+        return cls(video=tuple(Rung.from_dict(r) for r in data["video"]),
+                   audio=tuple(Rung.from_dict(r) for r in data["audio"]),
+                   storyboard=None if sb is None else Storyboard(**sb),
+                   skipped=tuple((str(n), str(why)) for n, why in data.get("skipped") or ()),
+                   segment_seconds=float(data["segment_seconds"]), packaging=str(data["packaging"]),
+                   start=float(data["start"]), length=float(data["length"]))
 
 
 def _storyboard(template: TemplateSpec, info: MediaInfo) -> Storyboard | None:
@@ -155,14 +184,54 @@ def _fps_text(fps: float) -> str:
     return f"{fps:.6f}".rstrip("0").rstrip(".")
 
 
+def _input_args(src, ladder: Ladder) -> list[str]:
+    argv = [ffmpeg_path(), *GLOBAL_ARGS, "-y"]
+    if ladder.start > 0:
+        argv += ["-ss", f"{ladder.start:.6f}"]
+    return argv + ["-t", f"{ladder.length:.6f}", "-i", ff_target(src)]
+
+
+def _scale(rung: Rung) -> str:
+    fps = f",fps={_fps_text(rung.fps)}" if rung.fps and rung.preset.fps else ""
+    return f"scale={rung.width}:{rung.height}{fps},format=yuv420p"
+
+
+def _video_args(n: int, rung: Rung, seg: float, preset_speed: str | None) -> list[str]:
+    """Output video stream `n`'s encoder: H.264 at the rung's rate, a keyframe every segment."""
+    p = rung.preset
+    gop = max(1, round((rung.fps or 30.0) * seg))
+    return [f"-c:v:{n}", "libx264", f"-preset:v:{n}", preset_speed or p.speed_preset or "veryfast",
+            f"-b:v:{n}", f"{p.video_bitrate}k", f"-maxrate:v:{n}", f"{round(p.video_bitrate * 1.1)}k",
+            f"-bufsize:v:{n}", f"{p.video_bitrate * 2}k", f"-g:v:{n}", str(gop),
+            f"-keyint_min:v:{n}", str(gop), f"-force_key_frames:v:{n}", f"expr:gte(t,n_forced*{seg:g})"]
+
+
+def _audio_args(n: int, rung: Rung) -> list[str]:
+    p = rung.preset
+    argv = [f"-c:a:{n}", "aac", f"-b:a:{n}", f"{p.audio_bitrate}k", f"-ac:a:{n}", str(p.channels or 2)]
+    if p.sample_rate:
+        argv += [f"-ar:a:{n}", str(p.sample_rate)]
+    return argv
+
+
+def _dash_args(outdir: Path, ladder: Ladder) -> list[str]:
+    """FFmpeg's DASH muxer over every mapped rung: CMAF segments, manifest.mpd and the HLS media playlists."""
+    sets = []
+    if ladder.video:
+        sets.append("id=0,streams=v")
+    if ladder.audio:
+        sets.append(f"id={len(sets)},streams=a")
+    return ["-f", "dash", "-seg_duration", f"{ladder.segment_seconds:g}", "-use_template", "1",
+            "-use_timeline", "1", "-hls_playlist", "1", "-hls_master_name", MASTER,
+            "-adaptation_sets", " ".join(sets), "-init_seg_name", INIT_NAME, "-media_seg_name", SEGMENT_NAME,
+            "-write_prft", "0", ff_target(Path(outdir) / MANIFEST)]
+
+
 def ladder_command(src, outdir: Path, ladder: Ladder, *, preset_speed: str | None = None,
                    with_storyboard: bool = True) -> list[str]:
     """One FFmpeg argv that writes the whole package (and the storyboard sheets) into `outdir`."""
     seg = ladder.segment_seconds
-    argv = [ffmpeg_path(), *GLOBAL_ARGS, "-y"]
-    if ladder.start > 0:
-        argv += ["-ss", f"{ladder.start:.6f}"]
-    argv += ["-t", f"{ladder.length:.6f}", "-i", ff_target(src)]
+    argv = _input_args(src, ladder)
     storyboard = ladder.storyboard if with_storyboard else None
     branches = len(ladder.video) + (1 if storyboard else 0)
     graph: list[str] = []
@@ -170,8 +239,7 @@ def ladder_command(src, outdir: Path, ladder: Ladder, *, preset_speed: str | Non
         labels = "".join(f"[s{i}]" for i in range(branches))
         graph.append(f"[0:v:0]split={branches}{labels}" if branches > 1 else "[0:v:0]null[s0]")
         for rung in ladder.video:
-            fps = f",fps={_fps_text(rung.fps)}" if rung.fps and rung.preset.fps else ""
-            graph.append(f"[s{rung.index}]scale={rung.width}:{rung.height}{fps},format=yuv420p[v{rung.index}]")
+            graph.append(f"[s{rung.index}]{_scale(rung)}[v{rung.index}]")
         if storyboard:
             graph.append(f"[s{len(ladder.video)}]fps=1/{storyboard.interval:g},"
                          f"scale={storyboard.width}:{storyboard.height},setsar=1[sb]")
@@ -182,32 +250,45 @@ def ladder_command(src, outdir: Path, ladder: Ladder, *, preset_speed: str | Non
         for _ in ladder.audio:
             argv += ["-map", "0:a:0"]
         for n, rung in enumerate(ladder.video):
-            p = rung.preset
-            gop = max(1, round((rung.fps or 30.0) * seg))
-            argv += [f"-c:v:{n}", "libx264", f"-preset:v:{n}", preset_speed or p.speed_preset or "veryfast",
-                     f"-b:v:{n}", f"{p.video_bitrate}k", f"-maxrate:v:{n}", f"{round(p.video_bitrate * 1.1)}k",
-                     f"-bufsize:v:{n}", f"{p.video_bitrate * 2}k", f"-g:v:{n}", str(gop),
-                     f"-keyint_min:v:{n}", str(gop), f"-force_key_frames:v:{n}", f"expr:gte(t,n_forced*{seg:g})"]
+            argv += _video_args(n, rung, seg, preset_speed)
         if ladder.video:
             argv += ["-sc_threshold", "0", "-pix_fmt", "yuv420p"]
         for n, rung in enumerate(ladder.audio):
-            p = rung.preset
-            argv += [f"-c:a:{n}", "aac", f"-b:a:{n}", f"{p.audio_bitrate}k", f"-ac:a:{n}", str(p.channels or 2)]
-            if p.sample_rate:
-                argv += [f"-ar:a:{n}", str(p.sample_rate)]
-        sets = []
-        if ladder.video:
-            sets.append("id=0,streams=v")
-        if ladder.audio:
-            sets.append(f"id={len(sets)},streams=a")
-        argv += ["-f", "dash", "-seg_duration", f"{seg:g}", "-use_template", "1", "-use_timeline", "1",
-                 "-hls_playlist", "1", "-hls_master_name", MASTER, "-adaptation_sets", " ".join(sets),
-                 "-init_seg_name", INIT_NAME, "-media_seg_name", SEGMENT_NAME, "-write_prft", "0",
-                 ff_target(Path(outdir) / MANIFEST)]
+            argv += _audio_args(n, rung)
+        argv += _dash_args(outdir, ladder)
     if storyboard:
         argv += ["-map", "[sb]", "-c:v", "mjpeg", "-q:v", "5", "-f", "image2",
                  ff_target(Path(outdir) / THUMB_PATTERN)]
     return argv
+
+
+def rendition_command(src, dst: Path, ladder: Ladder, rung: Rung, *, preset_speed: str | None = None) -> list[str]:
+    """One rung alone, encoded exactly as `ladder_command` encodes it (same scaler, encoder and
+    keyframe instants), into a plain MP4 `dst` that `package_command` segments later. The AWS
+    executor runs one of these per Map iteration (a Lambda each) instead of the one-decode command."""
+    argv = _input_args(src, ladder)
+    if rung.kind == "video":
+        argv += ["-filter_complex", f"[0:v:0]{_scale(rung)}[v]", "-map", "[v]", "-an",
+                 *_video_args(0, rung, ladder.segment_seconds, preset_speed), "-sc_threshold", "0",
+                 "-pix_fmt", "yuv420p"]
+    else:
+        argv += ["-map", "0:a:0", "-vn", *_audio_args(0, rung)]
+    return argv + ["-f", "mp4", ff_target(dst)]
+
+
+def package_command(renditions: list[tuple[Rung, Path]], outdir: Path, ladder: Ladder) -> list[str]:
+    """The package from rungs already encoded (`rendition_command`), by stream copy: the same DASH
+    muxer settings as `ladder_command`, so the same segments, manifest and playlists."""
+    by_index = {rung.index: path for rung, path in renditions}
+    missing = [r.name for r in ladder.rungs if r.index not in by_index]
+    if missing:
+        raise ValueError(f"renditions not encoded: {', '.join(missing)}")
+    argv = [ffmpeg_path(), *GLOBAL_ARGS, "-y"]
+    for rung in ladder.rungs:
+        argv += ["-i", ff_target(by_index[rung.index])]
+    for n, rung in enumerate(ladder.rungs):
+        argv += ["-map", f"{n}:{'v' if rung.kind == 'video' else 'a'}:0"]
+    return argv + ["-c", "copy", *_dash_args(outdir, ladder)]
 
 
 def storyboard_command(src, outdir: Path, ladder: Ladder) -> list[str]:

@@ -76,6 +76,8 @@ class VideoInfo:
     rotation: int = 0  # clockwise degrees a player turns the picture: 0, 90, 180 or 270
     pix_fmt: str = ""
     nb_frames: int | None = None
+    # frames a packet's decode time may run ahead of its presentation (ffprobe's has_b_frames)
+    reorder_delay: int = 0
 
     @property
     def display_width(self) -> int:
@@ -151,7 +153,7 @@ class MediaInfo:
 _ENTRIES = (
     "format=format_name,duration,size,bit_rate,start_time"
     ":stream=index,codec_type,codec_name,width,height,avg_frame_rate,r_frame_rate,pix_fmt,"
-    "nb_frames,channels,sample_rate,duration"
+    "nb_frames,has_b_frames,channels,sample_rate,duration"
     ":stream_tags=rotate:stream_side_data=rotation:stream_disposition=attached_pic"
     ":packet=stream_index,pts_time,dts_time,duration_time,pos,size"
 )
@@ -291,6 +293,7 @@ def _parse(out: str, stderr: str, src, strict: bool = True) -> MediaInfo:
             rotation=_rotation(vstream),
             pix_fmt=vstream.get("pix_fmt") or "",
             nb_frames=_num(vstream.get("nb_frames"), int),
+            reorder_delay=_num(vstream.get("has_b_frames"), int) or 0,
         )
     audio = None
     if astream is not None:

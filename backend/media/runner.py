@@ -276,7 +276,11 @@ async def run_ffmpeg(
     ]
     try:
         try:
-            await asyncio.wait_for(asyncio.gather(*readers), timeout)
+            gathered = asyncio.gather(*readers)
+            # a reader cancelled below after an interruption ends the gather with CancelledError,
+            # which no one awaits any more: read it here, or asyncio logs "never retrieved"
+            gathered.add_done_callback(lambda f: f.cancelled() or f.exception())
+            await asyncio.wait_for(gathered, timeout)
         except asyncio.TimeoutError:
             await _stop(proc)
             _remove(output)

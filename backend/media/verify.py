@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 
 from .analysis import AnalysisError, measure_loudness
-from .command import SILENT_LUFS, Trim, expected_duration, expected_streams, output_fps, output_size
+from .command import SILENT_LUFS, Trim, decode_lead, expected_duration, expected_streams, output_fps, output_size
 from .presets import PresetSpec
 from .probe import MediaInfo, ProbeError, probe, webp_media_info
 from .webp import WebPError, finish_webp, is_frame_stream
@@ -86,6 +86,7 @@ def verify_output(
     if spec.kind == "copy":
         start = (trim or Trim()).start or 0.0
         upper += keyframe_lead if keyframe_lead and keyframe_lead > 0 else start
+        upper += decode_lead(source)  # the out cut is made on decode times: B-frames run over it
     if not lower <= actual <= upper:
         raise VerificationError(f"output is {actual:.2f} s long but {expected:.2f} s was requested")
     check_streams()

@@ -14,7 +14,7 @@ import shutil
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from backend.media.ladder import MASTER, Ladder, fit_ladder, ladder_command, storyboard_command
+from backend.media.ladder import MANIFEST, MASTER, Ladder, fit_ladder, ladder_command, storyboard_command
 from backend.media.packaging import PackageError, finish_package, write_storyboard_vtt
 from backend.media.templates import output_file_name
 from backend.media.probe import MediaInfo
@@ -45,6 +45,60 @@ class LadderResult:
 
     def record(self) -> dict:
         return {"mode": "ladder", **self.ladder.summary()}
+
+
+def playback_name(ladder: Ladder) -> str:
+    """The package's entry file: the HLS master, or the DASH manifest of a DASH-only package."""
+    return MASTER if ladder.packaging != "dash" else MANIFEST
+
+
+async def finish_rendition_package(outdir: Path, ladder: Ladder) -> list[dict]:
+    """Measure and check the package FFmpeg wrote into `outdir`, write its master playlist; one
+    output record per rendition. Raises VerificationError."""
+    try:
+        measured = await asyncio.to_thread(finish_package, outdir, ladder)
+    except PackageError as exc:
+        raise VerificationError(f"package check failed: {exc}") from exc
+    return rendition_records(measured, outdir, ladder)
+
+
+def rendition_records(measured, outdir: Path, ladder: Ladder) -> list[dict]:
+    """`job.outputs` records of the measured renditions (keys relative to the package folder)."""
+    records = []
+    for m in measured:
+        out = {"name": m.rung.name, "role": "rendition", "kind": m.rung.kind, "status": "succeeded",
+               "key": m.rung.playlist if ladder.packaging != "dash" else None,
+               "size": m.media_bytes + (Path(outdir) / m.init).stat().st_size,
+               "bitrate": m.average, "peak_bitrate": m.peak, "duration": round(m.duration, 3),
+               "segments": len(m.segments), "codecs": m.codecs,
+               "verification": f"{len(m.segments)} segments, {m.duration:.3f} s"
+                               + (", keyframe-aligned" if m.rung.kind == "video" else "")}
+        if m.rung.kind == "video":
+            out.update(width=m.rung.width, height=m.rung.height, frame_rate=m.frame_rate)
+        records.append(out)
+    return records
+
+
+async def finish_storyboard(outdir: Path, ladder: Ladder) -> dict:
+    """Tile the thumbnails FFmpeg wrote into sprite sheets with their WebVTT; the output record."""
+    try:
+        vtt, sheets = await asyncio.to_thread(write_storyboard_vtt, outdir, ladder)
+    except PackageError as exc:
+        raise VerificationError(f"storyboard: {exc}") from exc
+    return {"name": "storyboard", "role": "storyboard", "status": "succeeded", "key": vtt,
+            "size": sum(p.stat().st_size for p in Path(outdir).glob("storyboard*")),
+            "verification": f"{sheets} sprite sheet(s), one thumbnail every {ladder.storyboard.interval:g} s"}
+
+
+def file_record(preset, role: str, name: str, outdir: Path, single) -> dict:
+    """The output record of a `file` or `poster` output `run_single` made as `outdir/name`."""
+    out_info = single.info
+    return {"name": preset.name, "role": role, "kind": preset.kind, "status": "succeeded",
+            "key": name, "size": (Path(outdir) / name).stat().st_size,
+            "bitrate": out_info.bit_rate, "duration": round(out_info.duration or 0.0, 3),
+            "width": out_info.video.display_width if out_info.video else None,
+            "height": out_info.video.display_height if out_info.video else None,
+            "verification": single.note()}
 
 
 class _Share:
@@ -101,46 +155,20 @@ async def _run(spec, template, ladder, src, outdir, reporter, info, budget) -> L
         await call(reporter.heartbeat())
         start += share
         if ladder.packaged:
-            try:
-                measured = await asyncio.to_thread(finish_package, outdir, ladder)
-            except PackageError as exc:
-                raise VerificationError(f"package check failed: {exc}") from exc
-            result.playback = MASTER if ladder.packaging != "dash" else "manifest.mpd"
-            for m in measured:
-                out = {"name": m.rung.name, "role": "rendition", "kind": m.rung.kind, "status": "succeeded",
-                       "key": m.rung.playlist if ladder.packaging != "dash" else None,
-                       "size": m.media_bytes + (outdir / m.init).stat().st_size,
-                       "bitrate": m.average, "peak_bitrate": m.peak, "duration": round(m.duration, 3),
-                       "segments": len(m.segments), "codecs": m.codecs,
-                       "verification": f"{len(m.segments)} segments, {m.duration:.3f} s"
-                                       + (", keyframe-aligned" if m.rung.kind == "video" else "")}
-                if m.rung.kind == "video":
-                    out.update(width=m.rung.width, height=m.rung.height, frame_rate=m.frame_rate)
-                result.outputs.append(out)
+            result.outputs += await finish_rendition_package(outdir, ladder)
+            result.playback = playback_name(ladder)
         if ladder.storyboard:
-            try:
-                vtt, sheets = await asyncio.to_thread(write_storyboard_vtt, outdir, ladder)
-            except PackageError as exc:
-                raise VerificationError(f"storyboard: {exc}") from exc
-            result.outputs.append({"name": "storyboard", "role": "storyboard", "status": "succeeded", "key": vtt,
-                                   "size": sum(p.stat().st_size for p in outdir.glob("storyboard*")),
-                                   "verification": f"{sheets} sprite sheet(s), one thumbnail every "
-                                                   f"{ladder.storyboard.interval:g} s"})
+            result.outputs.append(await finish_storyboard(outdir, ladder))
 
     for role, preset in [("file", p) for p in template.files] + ([("poster", template.poster)] if template.poster else []):
         share = (1.0 if role == "file" else 0.1) / total
         name = output_file_name(preset)
-        single = await run_single(replace(spec, preset=preset.to_dict(), ladder=None), src, outdir / name,
+        single = await run_single(replace(spec, preset=preset.to_dict(), ladder=None, plan=None), src, outdir / name,
                                   _Share(reporter, start, share), info=info, budget=budget)
         start += share
         tails.append(single.log_tail)
         out_info = single.info
-        result.outputs.append({"name": preset.name, "role": role, "kind": preset.kind, "status": "succeeded",
-                               "key": name, "size": (outdir / name).stat().st_size,
-                               "bitrate": out_info.bit_rate, "duration": round(out_info.duration or 0.0, 3),
-                               "width": out_info.video.display_width if out_info.video else None,
-                               "height": out_info.video.display_height if out_info.video else None,
-                               "verification": single.note()})
+        result.outputs.append(file_record(preset, role, name, outdir, single))
         if role == "file" and result.primary is None:
             result.primary = (name, out_info)
     result.files = sorted(str(p.relative_to(outdir)) for p in outdir.rglob("*") if p.is_file())

@@ -17,6 +17,10 @@ Lambda with `JobSpec.from_dict`.
                              "sourceId", "name"}, ...]}             pipeline.sequence; `input` is then
                                                                     the first clip's source)
 
+With a `ladder`, `plan` (when present) is not a chunk plan but the fitted ladder and its steps
+(`pipeline.ladder_plan.LadderPlan.to_dict()`), made once by the AWS executor: the Step Functions
+Map runs one Lambda per step, every Lambda reads the same fitted rungs.
+
 Version 2 added `trim.mode` (keyframe | smart | accurate; smart runs `pipeline.smartcut`).
 Version 3 added `sequence` (clips of several sources joined into one output; `SequenceSpec`).
 Version 1 specs still parse: their mode follows from the preset (copy: keyframe, else accurate).
@@ -36,6 +40,8 @@ from backend.media.probe import MediaInfo
 from backend.media.sequence import ClipRange, SequenceCanvas
 from backend.media.smartcut import TRIM_MODES
 from backend.media.templates import TemplateError, TemplateSpec, validate_template
+
+from .ladder_plan import LadderPlan
 
 SPEC_VERSION = 3
 READ_VERSIONS = (1, 2, 3)  # versions from_dict accepts
@@ -165,7 +171,7 @@ class JobSpec:
 
     @property
     def chunk_plan(self) -> ChunkPlan | None:
-        return None if self.plan is None else ChunkPlan.from_dict(self.plan)
+        return None if self.plan is None or self.ladder is not None else ChunkPlan.from_dict(self.plan)
 
     @property
     def template(self) -> TemplateSpec | None:
@@ -173,7 +179,7 @@ class JobSpec:
 
     @property
     def chunked(self) -> bool:
-        return self.plan is not None
+        return self.plan is not None and self.ladder is None
 
     @property
     def container(self) -> str:
@@ -236,7 +242,9 @@ class JobSpec:
         if mode == "smart" and preset.get("kind") != "copy":
             raise SpecError("trim.mode smart needs a stream-copy preset")
         plan = data.get("plan")
-        if plan is not None:
+        if plan is not None and data.get("ladder") is not None:
+            plan = _ladder_plan(plan)
+        elif plan is not None:
             try:
                 plan = ChunkPlan.from_dict(plan).to_dict()
             except (KeyError, TypeError, ValueError, ChunkingError) as exc:
@@ -257,3 +265,10 @@ class JobSpec:
         return cls(source=source, output=output, preset=preset, trim_start=start, trim_end=end,
                    accurate=bool(trim.get("accurate", True)), plan=plan, trim_mode=mode, ladder=ladder,
                    sequence=sequence)
+
+
+def _ladder_plan(plan: Any) -> dict[str, Any]:
+    try:
+        return LadderPlan.from_dict(plan).to_dict()
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise SpecError(f"plan is not a ladder plan: {exc}") from exc

@@ -22,6 +22,16 @@ def _etag(st: os.stat_result) -> str:
     return f"{st.st_size:x}-{st.st_mtime_ns:x}"
 
 
+def file_version(path: Path | None) -> str:
+    """The version of a local file as signed media links bind it (its ETag: size and mtime), "" if none."""
+    if path is None:
+        return ""
+    try:
+        return _etag(path.stat())
+    except OSError:
+        return ""
+
+
 def _tmp_sibling(path: Path) -> Path:
     return path.with_name(f".{path.name[:100]}{TMP_MARK}{uuid.uuid4().hex[:12]}")
 

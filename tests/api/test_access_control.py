@@ -196,3 +196,12 @@ async def test_uploads_and_jobs_record_their_creator(gql, db, add_asset, presets
                             id createdById } }""", {"s": uploaded["id"], "p": str(presets["H.264 720p"])},
                          headers=headers)).json()
     assert job["data"]["createJob"]["createdById"] == str(editor.id), job
+
+
+async def test_audit_log_filter_with_a_nul_character(gql, db):
+    """Stored actions have NUL written as \\0 (PostgreSQL text holds none); the filter looks for it the same way."""
+    from backend.catalog import audit
+
+    await audit.record("odd\x00name", actor="test")
+    log = (await gql('query($a: String) { auditLog(action: $a) { action } }', {"a": "odd\x00name"}))["auditLog"]
+    assert log == [{"action": "odd\\0name"}]

@@ -92,20 +92,31 @@ async def test_upload_too_large_leaves_no_object(s3_settings, s3, presets, api_c
     assert await MediaAsset.count() == 0
 
 
-async def test_media_links_are_presigned_s3_urls(s3_client, s3_settings, api_clip):
+async def test_media_links_are_presigned_s3_urls(s3_client, s3, s3_settings, api_clip):
+    """The asset's mediaUrl is a signed /media link bound to the object's ETag, answered with a
+    short presigned redirect while the object is unchanged; posters and filmstrips are presigned."""
     gql = GQL(s3_client)
     uploaded = (await upload(s3_client, api_clip.read_bytes(), "clip.mp4")).json()["data"]["uploadAsset"]
     asset = (await gql(ASSET, {"id": uploaded["id"]}))["asset"]
+    link = asset["mediaUrl"]
+    assert link.startswith("/media/in/clip.mp4?") and f"a={uploaded['id']}&v=" in link
+    redirect = await s3_client.get(link, follow_redirects=False)
+    assert redirect.status_code == 302
+    presigned = redirect.headers["location"]
+    assert presigned.startswith(s3_settings.aws_endpoint_url) and f"/{s3_settings.s3_in_bucket}/clip.mp4" in presigned
     async with httpx.AsyncClient(timeout=30) as http:
-        for field in ("mediaUrl", "posterUrl", "filmstripUrl"):  # a browser fetches them without the token
+        media = await http.get(presigned, headers={"Range": "bytes=0-99"})
+        assert media.status_code == 206 and media.content == api_clip.read_bytes()[:100]
+        for field in ("posterUrl", "filmstripUrl"):  # a browser fetches them without the token
             url = asset[field]
             assert url.startswith(s3_settings.aws_endpoint_url) and "Signature" in url, (field, url)
             resp = await http.get(url)
             assert resp.status_code == 200 and resp.content, field
             assert (await http.get(url.split("?")[0])).status_code == 403, field  # unsigned: refused
-        media = await http.get(asset["mediaUrl"], headers={"Range": "bytes=0-99"})
-    assert media.status_code == 206 and media.content == api_clip.read_bytes()[:100]
-    assert f"/{s3_settings.s3_in_bucket}/clip.mp4" in asset["mediaUrl"]
+    # the object is replaced under the same key: the old link opens nothing, a fresh one the new bytes
+    s3.put_object(Bucket=s3_settings.s3_in_bucket, Key="clip.mp4", Body=b"replaced content")
+    old = await s3_client.get(link)
+    assert old.status_code == 403 and "another version" in old.json()["detail"]
 
 
 async def test_delete_asset_on_s3(s3_client, s3, s3_settings, api_clip):

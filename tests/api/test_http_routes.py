@@ -9,6 +9,7 @@ import pytest
 from backend.api.http import media_links
 from backend.api.auth import ensure_admin_user
 from backend.api.http.media import parse_range
+from backend.storage.local import file_version
 
 DATA = bytes(range(256)) * 40  # 10,240 bytes
 
@@ -21,8 +22,12 @@ def media_file(api_settings):
     return path
 
 
-def signed(settings, path: str, exp: int | None = None) -> str:
-    return media_links.sign(media_links.media_key(settings.api_token), path, exp or media_links.expiry())
+def signed(settings, path: str, exp: int | None = None, *, version: str | None = None, asset: int | None = None) -> str:
+    """A link as GraphQL makes it; the version defaults to the test file's current one."""
+    if version is None:
+        version = file_version(settings.in_root / "dir" / "clip one.mp4")
+    return media_links.sign(media_links.media_key(settings.api_token), path, exp or media_links.expiry(),
+                            version=version, asset=asset)
 
 
 async def test_ranges(client, media_file, api_settings):
@@ -75,7 +80,11 @@ async def test_media_needs_a_signed_link_or_the_token(client, media_file, api_se
         "a longer expiry": f"{path}?exp={exp + 3600}&sig={sig}",
         "expired": signed(api_settings, path, exp=int(time.time()) - 1),
         "a garbled signature": f"{path}?exp={exp}&sig={'0' * 32}",
-        "another token's key": media_links.sign(media_links.media_key("not-the-token"), path, exp),
+        "another token's key": media_links.sign(media_links.media_key("not-the-token"), path, exp,
+                                                version=file_version(media_file)),
+        "the version taken off": good.replace("v=", "x="),
+        "another version": good.replace("v=", "v=1"),
+        "an asset id added": good.replace("?", "?a=1&"),
         "a wrong token": path,
     }
     for why, url in refused.items():
@@ -135,5 +144,27 @@ async def test_admin(client, api_settings):
                            headers={"X-CSRFToken": csrf})
     assert ok.status_code == 200
     tables = (await client.get("/admin/api/tables/")).json()
-    assert set(tables) >= {"media_asset", "transcode_job", "transcode_preset", "job_transition"}
+    assert set(tables) >= {"media_asset", "transcode_job", "transcode_preset", "job_transition",
+                           "mpr_webhook_endpoint", "mpr_webhook_delivery"}
+    # the webhook signing secret is not among what the admin lists
+    endpoints = (await client.get("/admin/api/tables/mpr_webhook_endpoint/schema/")).json()
+    visible = endpoints["extra"]["visible_column_names"]
+    assert "url" in visible and "secret" not in visible
     await BaseUser.delete(force=True)
+
+
+async def test_an_old_link_never_opens_the_replaced_file(client, media_file, api_settings):
+    """A link binds the file's version (size + mtime): once the file is replaced (same name, other
+    bytes), the old link is refused and a fresh one opens the new content."""
+    old = signed(api_settings, "/media/in/dir/clip%20one.mp4")
+    assert (await client.get(old)).content == DATA
+    replacement = b"new content of another size"
+    media_file.write_bytes(replacement)
+    resp = await client.get(old)
+    assert resp.status_code == 403 and replacement not in resp.content and "another version" in resp.json()["detail"]
+    same_size = bytes(reversed(DATA))  # same size, later mtime
+    media_file.write_bytes(same_size)
+    os.utime(media_file, ns=(time.time_ns(), time.time_ns() + 5_000_000_000))
+    assert (await client.get(old)).status_code == 403
+    fresh = signed(api_settings, "/media/in/dir/clip%20one.mp4")
+    assert fresh != old and (await client.get(fresh)).content == same_size

@@ -47,6 +47,12 @@ CALLS = {
     "updateUser": 'mutation { updateUser(id: "999999", input: {email: "x@example.org"}) { id } }',
     "createApiToken": 'mutation { createApiToken(input: {name: "m", scope: "no-such-scope"}) { token } }',
     "revokeApiToken": 'mutation { revokeApiToken(id: "999999") { id } }',
+    # an allowed caller gets INVALID_INPUT (ftp:// is refused): no endpoint is stored
+    "createWebhook": 'mutation { createWebhook(input: {url: "ftp://example.org/x"}) { secret } }',
+    "deleteWebhook": 'mutation { deleteWebhook(id: "999999") { deleted } }',
+    "redeliverWebhook": 'mutation { redeliverWebhook(deliveryId: "999999") { id } }',
+    "webhooks": "{ webhooks { id } }",
+    "webhookDeliveries": '{ webhookDeliveries(webhookId: "999999") { nodes { id } } }',
     "users": "{ users { id } }",
     "auditLog": "{ auditLog(first: 1) { id } }",
     "me": "{ me { role } }",

@@ -140,3 +140,28 @@ async def test_job_query_and_system_status(gql, add_asset, presets):
     assert status["executorAlive"] is None  # run_jobs=False
     assert status["storage"] == "local" and status["database"] in ("sqlite", "postgresql")
     assert status["ffmpegVersion"]
+
+
+async def test_media_links_bind_their_asset_and_the_files_version(gql, add_asset, api_settings):
+    """mediaUrl and posterUrl name the asset and the file's version: a replaced file, or an asset
+    deleted and registered again for the same file (a new id), opens nothing through the old links."""
+    asset = await add_asset("bound.mp4")
+    q = 'query($id: ID!) { asset(id: $id) { mediaUrl posterUrl } }'
+    links = (await gql(q, {"id": str(asset["id"])}))["asset"]
+    for field in ("mediaUrl", "posterUrl"):
+        assert f"a={asset['id']}&v=" in links[field], field
+        assert (await gql.client.get(links[field], headers={"Authorization": ""})).status_code == 200, field
+
+    await MediaAsset.delete().where(MediaAsset.id == asset["id"])  # the row goes, the file stays
+    again = await add_asset("bound.mp4")
+    assert again["id"] != asset["id"]
+    for field in ("mediaUrl", "posterUrl"):
+        resp = await gql.client.get(links[field], headers={"Authorization": ""})
+        assert resp.status_code == 403 and "no longer holds" in resp.json()["detail"], field
+
+    fresh = (await gql(q, {"id": str(again["id"])}))["asset"]["mediaUrl"]
+    assert (await gql.client.get(fresh, headers={"Authorization": ""})).status_code == 200
+    path = api_settings.in_root / "bound.mp4"
+    path.write_bytes(path.read_bytes() + b"\0")  # replaced in place, same name
+    resp = await gql.client.get(fresh, headers={"Authorization": ""})
+    assert resp.status_code == 403 and "another version" in resp.json()["detail"]

@@ -121,12 +121,13 @@ async def test_create_job_needs_exactly_one_of_preset_and_template(gql, template
     assert (await gql.error(q, {"input": {"sourceId": str(asset["id"])}}))["extensions"]["code"] == "INVALID_INPUT"
 
 
-async def test_template_jobs_are_refused_on_the_aws_executor_for_now(api_settings, storages, templates, add_asset):
+async def test_template_jobs_are_accepted_for_the_aws_executor(api_settings, storages, templates, add_asset):
+    """The AWS executor runs them too (sfn/transcode-ladder.asl.json; end to end in
+    tests/aws/test_executor_ladder.py): the job is queued for it, with the template's snapshot."""
     from backend.jobs import service
-    from backend.jobs.errors import DomainError
 
     asset = await add_asset()
-    with pytest.raises(DomainError, match="local executor") as err:
-        await service.create_job(api_settings.with_(executor="aws"), storages, source_id=asset["id"],
-                                 template_id=templates["Web ABR"])
-    assert err.value.code == "INVALID_INPUT"
+    job = await service.create_job(api_settings.with_(executor="aws"), storages, source_id=asset["id"],
+                                   template_id=templates["Web ABR"])
+    assert job["executor"] == "aws" and job["status"] == "queued"
+    assert job["output_key"].endswith("/master.m3u8")

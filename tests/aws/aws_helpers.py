@@ -19,7 +19,8 @@ def preset(name: str = "H.264 480p") -> dict:
 
 
 def job_event(stack, job_id: int, in_key: str, callback_url: str, *, out_key: str | None = None,
-              preset_name: str = "H.264 480p", trim: dict | None = None, attempt: int = 1) -> dict:
+              preset_name: str = "H.264 480p", trim: dict | None = None, attempt: int = 1,
+              nonce: str | None = None) -> dict:
     """A Step Functions input as the AWS executor builds it: the envelope beside a JobSpec."""
     trim = trim or {"start": 0.0, "end": None, "accurate": True}
     spec = JobSpec(
@@ -27,7 +28,7 @@ def job_event(stack, job_id: int, in_key: str, callback_url: str, *, out_key: st
         output=Location(bucket=stack.env["MPR_S3_OUT_BUCKET"], key=out_key or f"out-{job_id}-{uuid.uuid4().hex[:6]}.mp4"),
         preset=preset(preset_name), trim_start=trim["start"], trim_end=trim["end"], accurate=trim["accurate"],
     )
-    return execution_input(job_id, attempt, callback_url, spec)
+    return execution_input(job_id, attempt, callback_url, spec, nonce or f"nonce-{job_id}-{attempt}")
 
 
 def put(stack, path: Path, key: str) -> None:

@@ -61,7 +61,8 @@ class MotoStack:
             "storage": "s3", "executor": "aws", "aws_endpoint_url": self.aws.endpoint, "aws_region": self.aws.region,
             "s3_in_bucket": self.env["MPR_S3_IN_BUCKET"], "s3_out_bucket": self.env["MPR_S3_OUT_BUCKET"],
             "state_machine_arn": self.env["MPR_STATE_MACHINE_ARN"],
-            "chunked_state_machine_arn": self.env["MPR_CHUNKED_STATE_MACHINE_ARN"], "callback_secret": SECRET,
+            "chunked_state_machine_arn": self.env["MPR_CHUNKED_STATE_MACHINE_ARN"],
+            "ladder_state_machine_arn": self.env["MPR_LADDER_STATE_MACHINE_ARN"], "callback_secret": SECRET,
             **changes,
         })
 
@@ -103,7 +104,7 @@ class Receiver:
     """A stand-in for POST /api/jobs/{id}/callback: verifies signatures and records what came."""
 
     url: str
-    calls: list[dict] = field(default_factory=list)  # {"job_id", "payload", "signed"}
+    calls: list[dict] = field(default_factory=list)  # {"job_id", "payload", "signed", "nonce"}
     reply: Callable[[int, dict], tuple[int, dict]] = lambda job_id, payload: (
         200, CallbackReply(True, False, "ok", "running").to_dict())
 
@@ -128,9 +129,10 @@ def receiver():
                 self.send_error(404)
                 return
             job_id = int(match.group(1))
-            signed = signing.verify_body(SECRET, job_id, body, self.headers.get(signing.HEADER))
+            signed = signing.check(SECRET, job_id, body, self.headers) == signing.OK
             payload = json.loads(body)
-            state.calls.append({"job_id": job_id, "payload": payload, "signed": signed})
+            state.calls.append({"job_id": job_id, "payload": payload, "signed": signed,
+                                "nonce": self.headers.get(signing.NONCE_HEADER)})
             status, reply = ((401, CallbackReply.refused("bad signature").to_dict()) if not signed
                              else state.reply(job_id, payload))
             data = json.dumps(reply).encode()

@@ -102,3 +102,28 @@ def test_long_job_is_chunked_without_being_asked(clip, settings_both, monkeypatc
     mode = choose_mode(settings_both, {}, probe(clip), SPEC, Trim(), lambda: str(clip))
     assert mode.chunked and mode.record["reason"].startswith("chunked: about")
     assert mode.record["estimated_single_seconds"] is not None
+
+
+def test_a_template_is_fitted_once_with_one_step_per_rendition_and_says_when_one_is_long():
+    """`ladder_mode`: the ladder machine, the fitted rungs and steps recorded; a rendition whose
+    single-pass estimate exceeds one Lambda run's budget is named in the reason (it is not chunked)."""
+    from backend.media.probe import AudioInfo, MediaInfo, VideoInfo
+    from backend.media.templates import builtin_template, validate_template
+    from backend.pipeline import JobSpec, Location
+
+    settings = Settings(state_machine_arn=SINGLE_ARN, ladder_state_machine_arn="arn:ladder")
+    template = validate_template(builtin_template("Web ABR"))
+    spec = JobSpec(source=Location(bucket="in", key="a.mp4"), output=Location(bucket="out", key="a/"),
+                   preset=template.primary_preset.to_dict(), ladder=template.to_dict())
+    for seconds, long in ((60.0, False), (4 * 3600.0, True)):
+        info = MediaInfo("mov,mp4", seconds, 10**9, video=VideoInfo("h264", 1920, 1080, 30.0),
+                         audio=AudioInfo("aac", 2, 48000))
+        mode = aws_plan.ladder_mode(settings, {"template": "Web ABR", "chunks": 9}, template, spec, info)
+        assert mode.state_machine_arn == "arn:ladder" and mode.plan is None and not mode.chunked
+        record = mode.record
+        assert (record["mode"], record["state_machine"], record["template"]) == ("ladder", "ladder", "Web ABR")
+        assert "chunks" not in record  # a previous attempt's run keys are dropped
+        assert record["renditions"] == ["1080p", "720p", "480p", "360p", "audio 128k"]
+        assert [s["step"] for s in mode.ladder.steps] == ["rendition"] * 5 + ["storyboard"] and record["steps"] == 6
+        assert ("1080p rendition needs about" in record["reason"]) is long, record["reason"]
+        assert record["estimated_rendition_seconds"] > 0

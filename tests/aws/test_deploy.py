@@ -10,6 +10,7 @@ from backend.awsdeploy import main_deploy
 from backend.awsdeploy.deploy import (
     ASL_PATH,
     CHUNKED_ASL_PATH,
+    LADDER_ASL_PATH,
     DeployError,
     chunks_rule,
     deploy_resources,
@@ -48,9 +49,9 @@ def test_first_run_creates_everything(aws, first):
     assert set(deployment.changes) == {
         "bucket dep-in", "bucket dep-out", "lifecycle dep-out/_chunks/", "role mpr-ffmpeg-lambda",
         "function mpr-ffmpeg", "role mpr-transcode-states", "state machine mpr-transcode",
-        "state machine mpr-transcode-chunked",
+        "state machine mpr-transcode-chunked", "state machine mpr-transcode-ladder",
     }
-    assert len(lines) == 9
+    assert len(lines) == 10
     env = deployment.settings
     assert env["MPR_EXECUTOR"] == "aws" and env["MPR_STORAGE"] == "s3"
     assert (env["MPR_S3_IN_BUCKET"], env["MPR_S3_OUT_BUCKET"]) == ("dep-in", "dep-out")
@@ -84,6 +85,11 @@ def test_first_run_creates_everything(aws, first):
     chunked = aws.client("stepfunctions").describe_state_machine(stateMachineArn=chunked_arn)
     assert json.loads(chunked["definition"]) == json.loads(render_definition(cfg["FunctionArn"], CHUNKED_ASL_PATH))
     assert chunked["roleArn"] == sm["roleArn"]
+    ladder_arn = env["MPR_LADDER_STATE_MACHINE_ARN"]
+    assert ladder_arn.endswith(":stateMachine:mpr-transcode-ladder")
+    ladder = aws.client("stepfunctions").describe_state_machine(stateMachineArn=ladder_arn)
+    assert json.loads(ladder["definition"]) == json.loads(render_definition(cfg["FunctionArn"], LADDER_ASL_PATH))
+    assert ladder["roleArn"] == sm["roleArn"]
     s3 = aws.client("s3")
     block = s3.get_public_access_block(Bucket="dep-out")["PublicAccessBlockConfiguration"]
     assert all(block.values())
@@ -97,7 +103,7 @@ def test_second_run_changes_nothing(base, first):
     again = deploy_resources(base, IMAGE, log=lines.append)
     assert set(again.changes.values()) == {"unchanged"} and not again.changed
     assert again.settings == first[0].settings
-    assert sum("unchanged" in line for line in lines) == 8
+    assert sum("unchanged" in line for line in lines) == 9
 
 
 def test_new_image_updates_only_the_function(aws, base, first):
@@ -150,6 +156,7 @@ def test_new_deployment_generates_a_secret(aws, base):
     assert len(fresh.settings["MPR_CALLBACK_SECRET"]) >= 32
     assert fresh.settings["MPR_STATE_MACHINE_ARN"].endswith(":stateMachine:p2-transcode")
     assert fresh.settings["MPR_CHUNKED_STATE_MACHINE_ARN"].endswith(":stateMachine:p2-transcode-chunked")
+    assert fresh.settings["MPR_LADDER_STATE_MACHINE_ARN"].endswith(":stateMachine:p2-transcode-ladder")
 
 
 def test_refusals(base, tmp_path):
@@ -170,5 +177,6 @@ def test_cli_prints_exportable_settings(aws, base, first, monkeypatch, capsys):
     assert "function mpr-ffmpeg: unchanged" in out
     assert f"export MPR_STATE_MACHINE_ARN={first[0].settings['MPR_STATE_MACHINE_ARN']}" in out
     assert f"export MPR_CHUNKED_STATE_MACHINE_ARN={first[0].settings['MPR_CHUNKED_STATE_MACHINE_ARN']}" in out
+    assert f"export MPR_LADDER_STATE_MACHINE_ARN={first[0].settings['MPR_LADDER_STATE_MACHINE_ARN']}" in out
     assert main_deploy(["--image-uri", ""], Settings.from_env()) == 1
 

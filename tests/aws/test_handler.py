@@ -46,6 +46,8 @@ def ctx(seconds: float = 900.0) -> LambdaContext:
         ({"input": {"bucket": "b"}}, "input.bucket and input.key"),
         ({"output": None}, "output must be an object"),
         ({"callback_url": "file:///etc/passwd"}, "callback_url must be an http.s. URL"),
+        ({"nonce": None}, "nonce must be the attempt's execution nonce"),
+        ({"nonce": ""}, "nonce must be the attempt's execution nonce"),
         ({"trim": {"start": 3, "end": 1}}, "empty or negative"),
         ({"preset": {"name": "x", "kind": "video", "container": "exe"}}, "invalid preset"),
         ({"sequence": {"canvas": {"width": 320, "height": 240, "fps": 25, "sample_rate": 48000, "channels": 2,
@@ -221,11 +223,12 @@ def test_failure_reason_from_catch(error, cause, expected):
 def test_report_failure_action(moto_stack, receiver, env):
     out = handler.process(
         {"action": "report_failure", "job_id": 209, "attempt": 2, "callback_url": receiver.callback_url(209),
-         "error": "States.Timeout", "cause": ""}, ctx(), env,
+         "nonce": "nonce-209-2", "error": "States.Timeout", "cause": ""}, ctx(), env,
     )
     assert out["status"] == "failed"
     [failed] = receiver.payloads(209, "failed")
     assert failed["attempt"] == 2 and "timed out" in failed["error"]
+    assert [c["nonce"] for c in receiver.calls if c["job_id"] == 209] == ["nonce-209-2"]
 
 
 def test_content_types():
@@ -248,3 +251,26 @@ def test_the_executor_and_the_lambda_read_step_functions_errors_alike():
     # a payload without a type takes the Error's name; a timeout with a Lambda payload shows the payload
     assert handler.failure_reason("Lambda.Unknown", json.dumps({"errorMessage": "boom"})) == "Lambda.Unknown: boom"
     assert handler.failure_reason("States.Timeout", own) == "FFmpeg says no"
+
+
+def test_template_events_need_the_ladder_machine_and_a_planned_step(moto_stack, receiver, env, tiny_key, aws_clips):
+    """A template job sent to the single-pass machine (an old deployment) is refused, not run as one
+    file; a ladder step that is not one of the spec's plan is refused before any work."""
+    from backend.media.probe import probe
+    from backend.media.templates import builtin_template, validate_template
+    from backend.pipeline.ladder_plan import LadderPlan
+
+    template = validate_template(builtin_template("Mobile ABR"))
+    event = {**job_event(moto_stack, 203, tiny_key, receiver.callback_url(203), out_key="pkg-203/"),
+             "ladder": template.to_dict()}
+    with pytest.raises(handler.InvalidEvent, match="ladder state machine"):
+        handler.process(event, ctx(), env)
+    plan = LadderPlan.make(template, probe(str(aws_clips["tiny"])), None)
+    event = {**event, "plan": plan.to_dict(), "action": "ladder_step"}
+    with pytest.raises(handler.InvalidEvent, match="not one of this job's planned steps"):
+        handler.process({**event, "step": {"step": "rendition", "index": 9, "name": "9000p"}}, ctx(), env)
+    with pytest.raises(handler.InvalidEvent, match="plan is not a ladder plan"):
+        handler.process({**event, "plan": {"steps": "all"}}, ctx(), env)
+    assert not receiver.calls
+    assert handler.content_type("pkg/master.m3u8") == "application/vnd.apple.mpegurl"
+    assert handler.content_type("pkg/seg-0-00001.m4s") == "video/iso.segment"

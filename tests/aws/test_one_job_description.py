@@ -18,7 +18,7 @@ from backend.jobs.executors.aws import callback_url, execution_input
 from backend.pipeline import JobSpec, Location, SpecError
 
 pytestmark = [pytest.mark.slow, pytest.mark.aws]
-ENVELOPE = {"job_id", "attempt", "callback_url"}
+ENVELOPE = {"job_id", "attempt", "callback_url", "nonce"}
 
 
 def test_spec_round_trip_and_versions():
@@ -26,7 +26,7 @@ def test_spec_round_trip_and_versions():
                    preset={"name": "p", "kind": "video", "container": "mp4", "video_codec": "libx264"},
                    trim_start=1.0, trim_end=2.5, accurate=True)
     assert JobSpec.from_dict(json.loads(json.dumps(spec.to_dict()))) == JobSpec.from_dict(spec.to_dict())
-    event = execution_input(7, 2, "http://mpr/api/jobs/7/callback", spec)
+    event = execution_input(7, 2, "http://mpr/api/jobs/7/callback", spec, "n0nce")
     assert set(event) == ENVELOPE | set(spec.to_dict())
     assert JobSpec.from_dict(event).to_dict() == JobSpec.from_dict(spec.to_dict()).to_dict()
     with pytest.raises(SpecError, match="unknown job spec version 99"):

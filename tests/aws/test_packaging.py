@@ -156,7 +156,7 @@ def test_state_machine_definition_shape():
     report = states[catch["Next"]]
     assert report["Parameters"]["FunctionName"] == "${FunctionArn}"
     assert report["Parameters"]["Payload"]["action"] == "report_failure"
-    assert {"job_id.$", "attempt.$", "callback_url.$", "error.$", "cause.$"} <= set(report["Parameters"]["Payload"])
+    assert {"job_id.$", "attempt.$", "callback_url.$", "nonce.$", "error.$", "cause.$"} <= set(report["Parameters"]["Payload"])
     # every path after a failure ends in a Fail state carrying the original error
     assert states[report["Next"]]["Type"] == "Fail"
     assert all(states[c["Next"]]["Type"] == "Fail" for c in report["Catch"])

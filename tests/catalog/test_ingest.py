@@ -49,6 +49,8 @@ async def test_media_info_round_trip(db, storages, place, catalog_clips):
     assert stored.video == probed.video.__class__(**{**probed.video.__dict__, "nb_frames": None})
     assert (stored.audio, stored.duration, stored.bit_rate) == (probed.audio, probed.duration, probed.bit_rate)
     assert media_info_from_asset((await MediaAsset.select().where(MediaAsset.id == row.id))[0]) == stored
+    row.reorder_delay = None  # probed before the column existed: x264's default pyramid is assumed
+    assert media_info_from_asset(row).video.reorder_delay == 2
     broken = MediaAsset(status="error")
     with pytest.raises(ValueError):
         media_info_from_asset(broken)

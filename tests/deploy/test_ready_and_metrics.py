@@ -168,10 +168,10 @@ async def test_refused_callbacks_are_counted_by_status(app_client):
                                   headers={signing.HEADER: "ab" * 32})).status_code == 401
     body = b"not json"
     assert (await app_client.post("/api/jobs/5/callback", content=body,
-                                  headers={signing.HEADER: signing.sign_body(secret, 5, body)})).status_code == 400
+                                  headers=signing.signed_headers(secret, 5, "n", body))).status_code == 400
     body = b'{"attempt": 1, "status": "running", "progress": 5}'
     assert (await app_client.post("/api/jobs/999999/callback", content=body,
-                                  headers={signing.HEADER: signing.sign_body(secret, 999999, body)})).status_code == 404
+                                  headers=signing.signed_headers(secret, 999999, "n", body))).status_code == 404
     after = await counts()
     key = 'mpr_callback_failures_total{code="%s"}'
     assert after[key % 401] - before.get(key % 401, 0) == 2

@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from backend import signing
-from backend.catalog.tables import JobTransition, MediaAsset
+from backend.catalog.tables import JobTransition, MediaAsset, TranscodeJob
 from backend.config import Settings
 from backend.jobs import lifecycle, service
 from backend.storage import open_storages
@@ -41,14 +41,27 @@ class Sender:
     def __init__(self, app, client: httpx.AsyncClient):
         self.app, self.client = app, client
         self.answers: list[tuple[int, dict, dict]] = []  # (job_id, payload, reply)
+        self.nonces: dict[tuple[int, int], str] = {}  # (job_id, attempt) → that execution's nonce
+        self.current: dict[int, int] = {}  # job_id → the attempt dispatched last
+
+    async def dispatch(self, job_id: int, attempt: int) -> None:
+        """What the AWS executor's dispatch does: move to running, store a fresh execution nonce."""
+        assert await lifecycle.transition(job_id, lifecycle.RUNNING, "dispatched to Step Functions (test)")
+        nonce = signing.new_nonce()
+        await TranscodeJob.update({TranscodeJob.callback_nonce: nonce}).where(TranscodeJob.id == job_id)
+        self.nonces[(job_id, attempt)], self.current[job_id] = nonce, attempt
 
     async def send(self, job_id: int, payload: dict) -> dict:
+        """One callback signed as the execution of `payload`'s attempt signs it: 200, or 409 when
+        that attempt is no longer the dispatched one (its nonce is stale)."""
         body = json.dumps(payload).encode()
+        nonce = self.nonces[(job_id, payload["attempt"])]
         resp = await self.client.post(
             f"{self.app.url}/api/jobs/{job_id}/callback", content=body,
-            headers={"Content-Type": "application/json", signing.HEADER: signing.sign_body(SECRET, job_id, body)},
+            headers={"Content-Type": "application/json", **signing.signed_headers(SECRET, job_id, nonce, body)},
         )
-        assert resp.status_code == 200, (payload, resp.status_code, resp.text)
+        expected = 200 if payload["attempt"] == self.current[job_id] else 409
+        assert resp.status_code == expected, (payload, resp.status_code, resp.text)
         reply = resp.json()
         self.answers.append((job_id, payload, reply))
         return reply
@@ -76,7 +89,7 @@ async def test_callbacks_duplicated_reordered_replayed(cb_app, fault_clips):
     async def aws_job(name: str) -> dict:
         row = await service.create_job(settings, storages, source_id=int(source["id"]), preset_id=int(preset),
                                        output_name=name)
-        assert await lifecycle.transition(row["id"], lifecycle.RUNNING, "dispatched to Step Functions (test)")
+        await s.dispatch(row["id"], 1)
         return row
 
     def succeeded(attempt, key):
@@ -85,10 +98,10 @@ async def test_callbacks_duplicated_reordered_replayed(cb_app, fault_clips):
                 "output": {"key": key, "size": (app.layout.out_root / key).stat().st_size, "duration": 2.0},
                 "log_tail": "done"}
 
-    a, b, c = await aws_job("cb-a"), await aws_job("cb-b"), await aws_job("cb-c")
     rng = random.Random(8)
     async with httpx.AsyncClient(timeout=30) as client:
         s = Sender(app, client)
+        a, b, c = await aws_job("cb-a"), await aws_job("cb-b"), await aws_job("cb-c")
 
         # A: truly 20 % → 60 % → succeeded. Progress arrives out of order, success 6 times at once.
         assert (await s.send(a["id"], running(1, 60)))["changed"] is True
@@ -113,12 +126,12 @@ async def test_callbacks_duplicated_reordered_replayed(cb_app, fault_clips):
         assert (await s.send(b["id"], running(1, 50)))["changed"] is False
         retried = await app.gql('mutation($id: ID!) { retryJob(id: $id) { status attempt } }', {"id": str(b["id"])})
         assert retried["retryJob"] == {"status": "QUEUED", "attempt": 2}
-        assert await lifecycle.transition(b["id"], lifecycle.RUNNING, "dispatched to Step Functions (test)")
+        await s.dispatch(b["id"], 2)
         stale = [running(1, 70), failed(1, "Lambda ran out of time"), succeeded(1, b["output_key"])]
         (app.layout.out_root / b["output_key"]).unlink()  # attempt 1 never really wrote it
-        for p in stale:
+        for p in stale:  # attempt 1's execution signs with its own nonce: refused (409), told to stop
             reply = await s.send(b["id"], p)
-            assert reply["changed"] is False and "stale" in reply["message"], reply
+            assert reply["changed"] is False and reply["stop"] is True and "current attempt" in reply["message"], reply
         await s.send(b["id"], running(2, 40))
         done_b = succeeded(2, b["output_key"])
         mixed = [done_b] * 3 + [running(2, 10), running(1, 99)]

@@ -8,9 +8,11 @@ import pytest
 
 from backend.catalog.tables import TranscodeJob
 from backend.jobs import service
-from backend.jobs.callbacks import apply_callback
+from backend.jobs.callbacks import StaleExecution, apply_callback
 from backend.jobs.claim import claim_next
 from backend.jobs.errors import DomainError
+
+NONCE = "the-dispatched-attempts-nonce"
 
 
 @pytest.fixture
@@ -19,6 +21,7 @@ async def running(db, settings, storages, presets, add_asset) -> int:
     job = await service.create_job(settings, storages, source_id=asset["id"], preset_id=presets["H.264 480p"])
     claimed = await claim_next("local", "w1")
     assert claimed["id"] == job["id"]
+    await TranscodeJob.update({TranscodeJob.callback_nonce: NONCE}).where(TranscodeJob.id == job["id"])
     return job["id"]
 
 
@@ -26,7 +29,9 @@ async def running(db, settings, storages, presets, add_asset) -> int:
 def apply(settings, storages):
     """apply_callback as the route calls it; (accepted, reason) of its structured reply."""
     async def call(job_id: int, payload) -> tuple[bool, str]:
-        reply = await apply_callback(job_id, payload, storages, settings)
+        # signed by the dispatched execution: the row holds its nonce (as the AWS executor stores it)
+        await TranscodeJob.update({TranscodeJob.callback_nonce: NONCE}).where(TranscodeJob.id == job_id)
+        reply = await apply_callback(job_id, payload, storages, settings, nonce=NONCE)
         return reply.accepted, reply.reason
     return call
 
@@ -129,3 +134,12 @@ async def test_failure_keeps_a_bounded_reason_and_the_log_s_end(apply, running):
         TranscodeJob.id == running).first()
     assert got["status"] == "failed" and got["error"] == "E" * 2000
     assert got["log_tail"] == log_tail[-20000:]
+
+
+async def test_a_nonce_other_than_the_current_attempts_changes_nothing(running, settings, storages):
+    for nonce in ("", "an-earlier-attempts-nonce", NONCE + "x"):
+        with pytest.raises(StaleExecution) as caught:
+            await apply_callback(running, {"attempt": 1, "status": "failed", "error": "replayed"}, storages,
+                                 settings, nonce=nonce)
+        assert caught.value.code == "STALE_EXECUTION" and caught.value.job_status == "running"
+    assert (await row(running))["status"] == "running"

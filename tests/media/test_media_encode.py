@@ -116,6 +116,27 @@ async def test_keyframe_copy_trim_starts_at_previous_keyframe(clip_av, out_dir):
     assert keyframe_times(out_dir / "copy.mp4")[0] < 0.05  # starts on a keyframe: plays at once
 
 
+@pytest.mark.parametrize("name", ["h264-gop2-mp4", "h264-gop2-ts"])
+async def test_keyframe_copy_of_a_b_frame_source_keeps_the_whole_range(tmp_path, name):
+    # B-frames put a keyframe's decode time before its presentation time: the copy must still
+    # begin at the keyframe before the in point (not one GOP later) and reach the out point
+    from backend.media.probe import keyframe_lead
+    from smartcut_sources import gray_frame, make_source, mean_abs_diff
+
+    src = make_source(tmp_path, name)
+    spec = builtin_preset("Trim only (stream copy)")
+    trim = Trim(2.52, 6.2)  # keyframes every 2 s: the copy starts at 2.0
+    lead = keyframe_lead(src, trim.start)
+    assert lead == pytest.approx(0.52, abs=0.03)
+    out = await encode(src, tmp_path / "copy.mp4", spec, trim, keyframe_lead=lead)
+    frames = video_frames(tmp_path / "copy.mp4")
+    wanted = 155 - 50  # source frames 50 (the keyframe at 2.0 s) to 154 (the last before 6.2 s)
+    assert wanted <= frames <= wanted + out.video.reorder_delay + 1
+    # first frame: the source's keyframe at 2.0 s (frame 50); frame wanted-1: the one before the out point
+    assert mean_abs_diff(gray_frame(tmp_path / "copy.mp4", 0), gray_frame(src, 50)) < 1.0
+    assert mean_abs_diff(gray_frame(tmp_path / "copy.mp4", wanted - 1), gray_frame(src, 154)) < 1.0
+
+
 async def test_audio_extraction(clip_av, out_dir):
     out = await encode(clip_av, out_dir / "sound.m4a", builtin_preset("AAC audio"), Trim(0.5, 2.5))
     assert out.video is None and out.audio.codec == "aac"

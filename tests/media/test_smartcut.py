@@ -121,6 +121,17 @@ def test_open_gop_h264_falls_back_to_a_verified_reencode(sources, tmp_path):
     check_edges(src, tmp_path / "cut.mp4", 51, 100)
 
 
+def test_open_gop_hevc_falls_back_to_a_verified_reencode(sources, tmp_path):
+    # x265's open GOP: CRA keyframes with RASL leading pictures, which reference the GOP before
+    src = sources("hevc-open-mp4")
+    stream = read_stream(src)
+    assert stream.leading, "x265 open-gop=1 made no keyframe with leading pictures"
+    start, end = times(src, "after")
+    result = cut(src, tmp_path / "cut.mp4", start, end)
+    assert result.plan.mode == "reencode" and "open GOP" in result.plan.fallback
+    check_edges(src, tmp_path / "cut.mp4", 51, 100)
+
+
 def test_plan_reads_keyframes_and_describes_the_cut(sources):
     stream = read_stream(sources("h264-gop2-mp4"))
     assert sorted(stream.keyframes) == [0, 50, 100, 150]

@@ -5,19 +5,17 @@ decodes, HLS and DASH list the same renditions, rungs above the source skipped (
 """
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import m3u8
 import pytest
-from mpegdash.parser import MPEGDASHParser
 
-from backend.media.binaries import ffmpeg_path, ffprobe_path
 from backend.media.clips import generate_clip
 from backend.media.probe import probe
 from backend.media.templates import builtin_template, validate_template
 from backend.pipeline import JobSpec, Location, NullReporter
 from backend.pipeline.ladder import run_ladder
+from tests.streaming.package_checks import dash_and_hls_agree, decodes, keyframe_starts, segment_bytes
 
 FPS = 25
 
@@ -43,26 +41,6 @@ async def mobile(source, tmp_path_factory):
     return out, result
 
 
-def segment_bytes(folder: Path, playlist: m3u8.M3U8) -> list[bytes]:
-    init = (folder / playlist.segment_map[0].uri).read_bytes()
-    return [init + (folder / seg.uri).read_bytes() for seg in playlist.segments]
-
-
-def first_packet(data: bytes, stream: str) -> tuple[float, str]:
-    """(pts_time, flags) of the first packet of a segment (init prepended), read by ffprobe."""
-    out = subprocess.run([ffprobe_path(), "-v", "error", "-select_streams", stream, "-show_entries",
-                          "packet=pts_time,flags", "-read_intervals", "%+#1", "-of", "csv=p=0", "-i", "pipe:0"],
-                         input=data, capture_output=True, check=True).stdout.decode().split()
-    pts, flags = out[0].split(",")[:2]
-    return float(pts), flags
-
-
-def decodes(data: bytes) -> str:
-    proc = subprocess.run([ffmpeg_path(), "-v", "error", "-xerror", "-i", "pipe:0", "-f", "null", "-"],
-                          input=data, capture_output=True)
-    return "" if proc.returncode == 0 and not proc.stderr.strip() else proc.stderr.decode()[-500:] or "failed"
-
-
 async def test_ladder_keeps_rungs_the_source_can_fill_and_says_why_it_skipped(mobile):
     out, result = mobile
     by_name = {o["name"]: o for o in result.outputs}
@@ -78,15 +56,7 @@ async def test_segments_start_with_keyframes_at_the_same_instants_in_every_rendi
     out, _ = mobile
     master = m3u8.load(str(out / "master.m3u8"))
     assert len(master.playlists) == 2
-    starts = []
-    for variant in master.playlists:
-        media = m3u8.load(str(out / variant.uri))
-        times = []
-        for data in segment_bytes(out, media):
-            pts, flags = first_packet(data, "v:0")
-            assert flags.startswith("K"), f"{variant.uri}: a segment starts without a keyframe"
-            times.append(round(pts, 3))
-        starts.append(times)
+    starts = keyframe_starts(out, master)
     assert len(starts[0]) >= 2
     assert all(times == starts[0] for times in starts), starts
 
@@ -132,19 +102,7 @@ async def test_every_segment_of_every_rendition_decodes(mobile):
 
 async def test_dash_and_hls_list_the_same_renditions(mobile):
     out, _ = mobile
-    master = m3u8.load(str(out / "master.m3u8"))
-    mpd = MPEGDASHParser.parse(str(out / "manifest.mpd"))
-    reps = [(aset.content_type, rep) for aset in mpd.periods[0].adaptation_sets for rep in aset.representations]
-    dash_video = sorted((r.width, r.height, r.bandwidth) for kind, r in reps if kind == "video")
-    hls_video = sorted(tuple(v.stream_info.resolution) for v in master.playlists)
-    assert [(w, h) for w, h, _ in dash_video] == hls_video
-    assert sum(kind == "audio" for kind, _ in reps) == len(master.media) == 1
-    # the DASH bandwidths are the measured peaks too (HLS adds the audio's to each variant)
-    audio_bw = next(r.bandwidth for kind, r in reps if kind == "audio")
-    for v in master.playlists:
-        w, h = v.stream_info.resolution
-        video_bw = next(bw for dw, dh, bw in dash_video if (dw, dh) == (w, h))
-        assert video_bw + audio_bw == v.stream_info.bandwidth
+    dash_and_hls_agree(out, m3u8.load(str(out / "master.m3u8")))
 
 
 async def test_storyboard_cues_point_into_the_sprite_sheet(mobile):

@@ -166,7 +166,8 @@ def test_settings_travel_through_the_environment(monkeypatch, tmp_path):
     settings = Settings().with_(database_url=f"sqlite:///{tmp_path}/x.sqlite", data_dir=tmp_path / "d",
                                 media_root=tmp_path / "m", host="0.0.0.0", port=8123, workers=3,
                                 api_token="tok", admin_password="pw", callback_secret="cb",
-                                stall_seconds=33, max_attempts=5, max_upload_bytes=1234)
+                                stall_seconds=33, max_attempts=5, max_upload_bytes=1234, webhook_timeout=2.5,
+                                webhook_concurrency=3, webhook_retry_base=0.2, webhook_retry_window=60.0)
     for key in SETTINGS_VARS:
         monkeypatch.delenv(key, raising=False)
     for key, value in settings_env(settings).items():
@@ -301,3 +302,26 @@ def test_sequence_clip_rows_are_proportional_and_labelled():
         "width": 640, "height": 360}}]})[0]
     assert (tiled.thumb, tiled.thumb_size, tiled.thumb_pos) == ("url(/media/s.webp)", "1200px 34px", "-600px 0px")
     assert rows[0].thumb == "none"  # no filmstrip: the plain box
+
+
+# ------------------------------------------------------------------ webhooks dialog
+async def test_webhook_calls_and_records(fake_api):
+    from ui.models import delivery_row, webhook_row
+
+    requests, replies = fake_api
+    replies["next"] = httpx.Response(200, json={"data": {"redeliverWebhook": {"id": "9"}}})
+    assert (await api.redeliver_webhook("4"))["id"] == "9"
+    body = json.loads(requests[-1].content)
+    assert "redeliverWebhook(deliveryId: $id)" in body["query"] and body["variables"] == {"id": "4"}
+    replies["next"] = httpx.Response(200, json={"data": {"webhookDeliveries": {"nodes": []}}})
+    assert await api.webhook_deliveries("2", first=5) == []
+    assert json.loads(requests[-1].content)["variables"] == {"id": "2", "first": 5}
+
+    assert webhook_row({"id": 1, "url": "http://x/", "eventTypes": [], "active": True}).events_text == "all events"
+    row = delivery_row({"id": 3, "eventType": "job.failed", "status": "PENDING", "attempts": 2, "responseCode": 503,
+                        "latencyMs": 12, "createdAt": "2026-11-30T17:00:00+00:00",
+                        "nextAttemptAt": "2026-11-30T17:00:20+00:00", "redeliveryOf": "1", "error": "HTTP 503"})
+    assert row.status == "pending" and row.summary == "2 attempts · HTTP 503 · 12 ms · replay of #1"
+    assert row.when_text == "2026-11-30 17:00:00 · next try 2026-11-30 17:00:20"
+    done = delivery_row({"id": 4, "status": "DELIVERED", "attempts": 1, "createdAt": None})
+    assert done.summary == "1 attempt" and done.when_text == ""

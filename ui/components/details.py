@@ -4,6 +4,7 @@ from __future__ import annotations
 import reflex as rx
 
 from ui.components.theme import BAD, BORDER, FAINT, MUTED, TEXT, field_label, panel, panel_title, status_badge
+from ui.state.base import AppState
 from ui.state.details import DetailsState
 
 
@@ -31,18 +32,22 @@ def _tags() -> rx.Component:
                 DetailsState.tags_draft,
                 lambda tag: rx.badge(
                     tag,
-                    rx.icon("x", size=11, cursor="pointer", on_click=DetailsState.remove_tag(tag)),
+                    rx.cond(AppState.can_edit,
+                            rx.icon("x", size=11, cursor="pointer", on_click=DetailsState.remove_tag(tag))),
                     variant="surface", color_scheme="indigo", radius="full", class_name="tag-chip",
                 ),
             ),
-            rx.el.input(
-                value=DetailsState.tag_input,
-                on_change=DetailsState.set_tag_input,
-                on_key_down=DetailsState.tag_key,
-                placeholder="add tag ↵",
-                id="tag-input",
-                style={"background": "transparent", "border": "none", "outline": "none", "color": TEXT,
-                       "font_size": "12px", "min_width": "80px", "flex": "1"},
+            rx.cond(
+                AppState.can_edit,
+                rx.el.input(
+                    value=DetailsState.tag_input,
+                    on_change=DetailsState.set_tag_input,
+                    on_key_down=DetailsState.tag_key,
+                    placeholder="add tag ↵",
+                    id="tag-input",
+                    style={"background": "transparent", "border": "none", "outline": "none", "color": TEXT,
+                           "font_size": "12px", "min_width": "80px", "flex": "1"},
+                ),
             ),
             wrap="wrap", gap="4px", align="center", padding="4px 6px", width="100%",
             border=f"1px solid {BORDER}", border_radius="4px", background="#0b0d11", min_height="30px",
@@ -53,6 +58,7 @@ def _tags() -> rx.Component:
             on_change=DetailsState.set_comments_draft,
             placeholder="Notes about this clip…",
             id="asset-comments", size="1", rows="2", width="100%", resize="none",
+            read_only=~AppState.can_edit,
         ),
         spacing="1", flex="1", min_width="0",
     )
@@ -102,14 +108,17 @@ def details_panel() -> rx.Component:
                 _facts(),
                 rx.separator(orientation="vertical", size="4"),
                 _tags(),
-                rx.vstack(
-                    rx.button(rx.icon("save", size=14), "Save", size="1", id="save-details",
-                              disabled=~DetailsState.dirty, loading=DetailsState.saving,
-                              on_click=DetailsState.save),
-                    _delete_dialog(),
-                    rx.cond(DetailsState.details_error != "",
-                            rx.text(DetailsState.details_error, size="1", color=BAD, max_width="140px")),
-                    spacing="2", align="stretch",
+                rx.cond(
+                    AppState.can_edit,  # a viewer gets no save or delete (the API refuses them anyway)
+                    rx.vstack(
+                        rx.button(rx.icon("save", size=14), "Save", size="1", id="save-details",
+                                  disabled=~DetailsState.dirty, loading=DetailsState.saving,
+                                  on_click=DetailsState.save),
+                        _delete_dialog(),
+                        rx.cond(DetailsState.details_error != "",
+                                rx.text(DetailsState.details_error, size="1", color=BAD, max_width="140px")),
+                        spacing="2", align="stretch",
+                    ),
                 ),
                 rx.cond(DetailsState.asset.error != "",
                         rx.text(DetailsState.asset.error, size="1", color=BAD)),

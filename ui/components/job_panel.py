@@ -11,6 +11,7 @@ import reflex as rx
 from ui.components.theme import BORDER, FAINT, MONO, MUTED, SELECTION, TEXT, field_label, panel, panel_title
 from ui.models import PresetRow, TemplateRow
 from ui.components.trim_mode import trim_mode_control
+from ui.state.base import AppState
 from ui.state.editor import NO_TEMPLATE, EditorState
 
 
@@ -128,12 +129,17 @@ def job_panel() -> rx.Component:
                     color_scheme="red", size="1", width="100%", id="job-submit-error",
                 ),
             ),
-            rx.button(
-                rx.icon("play", size=14), "Submit job",
-                id="submit-job", width="100%", size="2",
-                disabled=EditorState.form_message != "",
-                loading=EditorState.submitting,
-                on_click=EditorState.submit,
+            rx.cond(
+                AppState.can_edit,  # a viewer submits no job (the API refuses it anyway)
+                rx.button(
+                    rx.icon("play", size=14), "Submit job",
+                    id="submit-job", width="100%", size="2",
+                    disabled=EditorState.form_message != "",
+                    loading=EditorState.submitting,
+                    on_click=EditorState.submit,
+                ),
+                rx.text("Viewers can look and play; submitting jobs needs the editor role.",
+                        size="1", color=MUTED, id="submit-job-viewer-note"),
             ),
             spacing="3", padding="12px", width="100%",
         ),

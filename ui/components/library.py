@@ -5,6 +5,7 @@ import reflex as rx
 
 from ui.components.theme import BAD, BORDER, FAINT, MUTED, PANEL_2, RAISED, TEXT, panel, panel_title, status_badge
 from ui.models import AssetRow
+from ui.state.base import AppState
 from ui.state.library import UPLOAD_ID, LibraryState
 from ui.statuses import ERROR, PENDING, READY
 
@@ -116,15 +117,18 @@ def _toolbar() -> rx.Component:
             on_change=LibraryState.set_area_filter,
             size="1", width="100%", id="asset-area-filter",
         ),
-        rx.hstack(
-            _upload_box(),
-            rx.button(
-                rx.icon("folder-search", size=14), "Scan",
-                size="1", variant="soft", color_scheme="gray", id="scan-folder",
-                loading=LibraryState.scanning, on_click=LibraryState.scan,
-                title="Register new and changed files of the media folder",
+        rx.cond(
+            AppState.can_edit,  # a viewer gets no upload or scan (the API refuses them anyway)
+            rx.hstack(
+                _upload_box(),
+                rx.button(
+                    rx.icon("folder-search", size=14), "Scan",
+                    size="1", variant="soft", color_scheme="gray", id="scan-folder",
+                    loading=LibraryState.scanning, on_click=LibraryState.scan,
+                    title="Register new and changed files of the media folder",
+                ),
+                spacing="2", width="100%", align="center",
             ),
-            spacing="2", width="100%", align="center",
         ),
         rx.cond(
             LibraryState.uploading,

@@ -5,6 +5,7 @@ import reflex as rx
 
 from ui.components.theme import ACCENT, BAD, BORDER, FAINT, MUTED, OK, PANEL_2, TEXT, panel, panel_title, status_badge
 from ui.models import JobRow
+from ui.state.base import AppState
 from ui.state.queue import QueueState
 from ui.statuses import CANCELLED, FAILED, SUCCEEDED
 
@@ -27,10 +28,10 @@ def _bar(job: JobRow) -> rx.Component:
 def _actions(job: JobRow) -> rx.Component:
     small = dict(size="1", variant="ghost")
     return rx.hstack(
-        rx.cond(job.can_cancel,
+        rx.cond(job.can_cancel & AppState.can_edit,
                 rx.button("Cancel", color_scheme="red", class_name="job-cancel",
                           loading=QueueState.busy_id == job.id, on_click=QueueState.cancel(job.id), **small)),
-        rx.cond(job.can_retry,
+        rx.cond(job.can_retry & AppState.can_edit,
                 rx.button(rx.icon("rotate-cw", size=12), "Retry", class_name="job-retry",
                           loading=QueueState.busy_id == job.id, on_click=QueueState.retry(job.id), **small)),
         rx.cond(job.output_asset_id != "",

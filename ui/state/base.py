@@ -20,6 +20,8 @@ import reflex as rx
 
 from ui import api
 
+EDIT_ROLES = ("editor", "admin")  # roles whose edit controls are shown (docs/access-control.md)
+
 LOGIN_ERRORS = {
     "wrong": "Wrong user name or password.",
     "throttled": "Too many attempts; wait a few minutes and try again.",
@@ -32,6 +34,16 @@ class AppState(rx.State):
     username: str = ""
     role: str = ""
     login_error: str = ""
+
+    @rx.var
+    def can_edit(self) -> bool:
+        """Whether the signed-in person may change things (upload, scan, edit, delete, jobs): a
+        viewer sees no such control. The UI only hides them; the API refuses them either way."""
+        return self.role in EDIT_ROLES
+
+    @rx.var
+    def is_admin(self) -> bool:
+        return self.role == "admin"
 
     async def _hear(self, news: str) -> list:
         """A panel's reaction to `news` (see `_announce`); returns the events it wants sent.

@@ -13,7 +13,9 @@ from typing import Any
 from backend.api.http import media_links, package_links
 from backend.api.graphql.loaders import Loaders
 from backend.config import Settings
-from backend.storage import LocalStorage, Storage, Storages
+from backend.storage import LocalStorage, StorageError, Storages
+from backend.storage.base import safe_key
+from backend.storage.local import file_version
 
 CONTEXT_KEY = "mpr"
 
@@ -29,18 +31,29 @@ class ApiContext:
 
 
 @functools.lru_cache(maxsize=8192)
-def _local_url(storage: Storage, key: str, media_key: bytes | None, exp: int) -> str:
-    path = storage.playback_url(key)
-    return media_links.sign(media_key, path, exp) if media_key else path
+def _signed_url(area: str, key: str, media_key: bytes, exp: int, version: str, asset: int | None) -> str:
+    return media_links.sign(media_key, media_links.media_path(area, safe_key(key)), exp, version=version, asset=asset)
 
 
-def playback_url(ctx: ApiContext, area: str, key: str) -> str:
-    """A URL the browser can fetch for `key` in storage `area` ("in", "out", "thumbs"): local files
-    get a signed /media link that stays the same for hours (so it is remembered), S3 files a
-    presigned URL."""
+def playback_url(ctx: ApiContext, area: str, key: str, *, asset: int | None = None, etag: str = "") -> str:
+    """A URL the browser can fetch for `key` in storage `area` ("in", "out", "thumbs").
+
+    Local files get a signed /media link bound to `asset` (the asset the file belongs to, when
+    known) and to the file's current version (size + mtime), which stays the same for hours (so
+    it is remembered) and stops working once the file is replaced. S3 objects of an asset whose
+    ETag is known (`etag`) get the same kind of link, which the route answers with a short-lived
+    presigned redirect after checking the object's ETag; other S3 files a presigned URL."""
     storage = ctx.storages.get(area)
     if isinstance(storage, LocalStorage):
-        return _local_url(storage, key, ctx.media_key, media_links.expiry(time.time()))
+        if not ctx.media_key:
+            return storage.playback_url(key)
+        try:
+            version = file_version(storage.local_path(key))
+        except StorageError:
+            version = ""
+        return _signed_url(area, key, ctx.media_key, media_links.expiry(time.time()), version, asset)
+    if ctx.media_key and asset is not None and etag:
+        return _signed_url(area, key, ctx.media_key, media_links.expiry(time.time()), etag, asset)
     return storage.playback_url(key)
 
 

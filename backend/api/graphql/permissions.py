@@ -41,6 +41,8 @@ PERMISSIONS: dict[str, Rule] = {
     "apiTokens": READ,  # a user's own tokens; an admin may ask for anyone's
     "users": Rule("admin", "admin"),
     "auditLog": Rule("admin", "admin"),
+    "webhooks": Rule("admin", "admin"),  # URLs may hold a receiver's credentials
+    "webhookDeliveries": Rule("admin", "admin"),
     # subscriptions
     "jobUpdates": READ,
     # mutations: editors upload, edit and run jobs
@@ -66,6 +68,10 @@ PERMISSIONS: dict[str, Rule] = {
     "deleteTemplate": Rule("admin", "admin", "template"),
     "createUser": Rule("admin", "admin", "user"),
     "updateUser": Rule("admin", "admin", "user"),
+    # admins: webhooks (MPR then POSTs to an address of the caller's choosing)
+    "createWebhook": Rule("admin", "admin", "webhook"),
+    "deleteWebhook": Rule("admin", "admin", "webhook"),
+    "redeliverWebhook": Rule("admin", "admin", "webhook_delivery"),
     # everyone manages their own tokens (with a session, or a token of scope write or more)
     "createApiToken": Rule("viewer", "write", "api_token"),
     "revokeApiToken": Rule("viewer", "write", "api_token"),
@@ -97,10 +103,12 @@ def require(info, name: str | None = None):
 
 
 def _object_id(kwargs: dict, result: Any) -> str:
-    for key in ("id", "user_id", "token_id"):
+    for key in ("id", "user_id", "token_id", "delivery_id"):
         if kwargs.get(key) is not None:
             return str(kwargs[key])
-    value = getattr(getattr(result, "api_token", result), "id", None)
+    for wrapper in ("api_token", "webhook"):  # a created thing inside its answer (with its secret)
+        result = getattr(result, wrapper, result)
+    value = getattr(result, "id", None)
     return str(value) if value is not None else ""
 
 

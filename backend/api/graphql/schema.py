@@ -32,6 +32,7 @@ from backend.api.graphql.queries import Query as CatalogQuery
 from backend.api.graphql.mutations_templates import TemplateMutations
 from backend.api.graphql.mutations_sequences import SequenceMutations
 from backend.api.graphql.subscriptions import Subscription
+from backend.api.graphql.webhooks import WebhookMutations, WebhookQueries
 
 MAX_DEPTH = 8
 MAX_TOKENS = 3000
@@ -53,12 +54,13 @@ class Guards(DomainErrors):
 
 
 @strawberry.type
-class Query(CatalogQuery, AccountQueries):
+class Query(CatalogQuery, AccountQueries, WebhookQueries):
     pass
 
 
 @strawberry.type
-class Mutation(AssetMutations, JobMutations, PresetMutations, TemplateMutations, SequenceMutations, AccountMutations):
+class Mutation(AssetMutations, JobMutations, PresetMutations, TemplateMutations, SequenceMutations, AccountMutations,
+               WebhookMutations):
     pass
 
 

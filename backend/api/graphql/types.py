@@ -129,6 +129,7 @@ class MediaAsset:
     _poster_key: strawberry.Private[str]
     _filmstrip_key: strawberry.Private[str]
     _waveform_key: strawberry.Private[str]
+    _etag: strawberry.Private[str] = ""  # the version signed media links bind (S3: the object's ETag)
 
     @classmethod
     def from_row(cls, row: dict) -> "MediaAsset":
@@ -167,24 +168,25 @@ class MediaAsset:
             _poster_key=row["poster_key"] or "",
             _filmstrip_key=row["filmstrip_key"] or "",
             _waveform_key=row.get("waveform_key") or "",
+            _etag=row.get("etag") or "",
         )
 
     @strawberry.field(description="URL that plays the file (byte ranges on local storage, presigned on S3).")
     def media_url(self, info: strawberry.Info) -> str | None:
-        return playback_url(api(info), self.storage_area, self.storage_key)
+        return playback_url(api(info), self.storage_area, self.storage_key, asset=int(self.id), etag=self._etag)
 
     @strawberry.field(description="URL of the poster frame (JPEG), if one was made.")
     def poster_url(self, info: strawberry.Info) -> str | None:
-        return playback_url(api(info), "thumbs", self._poster_key) if self._poster_key else None
+        return playback_url(api(info), "thumbs", self._poster_key, asset=int(self.id)) if self._poster_key else None
 
     @strawberry.field(description="URL of the filmstrip sprite: `filmstripFrames` tiles side by side.")
     def filmstrip_url(self, info: strawberry.Info) -> str | None:
-        return playback_url(api(info), "thumbs", self._filmstrip_key) if self._filmstrip_key else None
+        return playback_url(api(info), "thumbs", self._filmstrip_key, asset=int(self.id)) if self._filmstrip_key else None
 
     @strawberry.field(description="URL of the audio peaks file: `MPRPEAK1`, peaks per second and count "
                                   "(uint32 LE), then a (min, max) signed byte pair per 10 ms (see docs/analysis.md).")
     def waveform_url(self, info: strawberry.Info) -> str | None:
-        return playback_url(api(info), "thumbs", self._waveform_key) if self._waveform_key else None
+        return playback_url(api(info), "thumbs", self._waveform_key, asset=int(self.id)) if self._waveform_key else None
 
 
 @strawberry.type(description="A named set of encoding choices; builtin presets are read-only.")

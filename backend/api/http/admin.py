@@ -1,8 +1,9 @@
-"""/admin: piccolo-admin over the catalog tables, the users' roles, tokens and the audit log.
+"""/admin: piccolo-admin over the catalog tables, the users' roles, tokens, the audit log and webhooks.
 
 Sign-in: only active users with the MPR role admin (`admin_auth.AdminUser`), admin session tokens
 stored hashed (`admin_auth.HashedSessions`). Over TLS (directly or through a trusted proxy's
 X-Forwarded-Proto) the admin runs with `production=True`: Secure cookies and its CSRF Referer check.
+Every row it creates, updates or deletes is written to the audit log (`admin_audit.audited`).
 
 Mounted with copy_scope so the admin sees paths relative to /admin; a bare /admin redirects to
 /admin/ (the admin's assets are relative and 404 otherwise). The admin app (FastAPI + pydantic
@@ -17,6 +18,7 @@ from litestar.types import Receive, Scope, Send
 from piccolo_admin.endpoints import TableConfig, create_admin
 from piccolo_api.rate_limiting.middleware import InMemoryLimitProvider
 
+from backend.api.http.admin_audit import audited
 from backend.api.http.admin_auth import AdminUser, HashedSessions, bind_like_base
 from backend.api.identity import is_secure
 from backend.catalog.tables import (
@@ -29,6 +31,8 @@ from backend.catalog.tables import (
     TranscodeJob,
     TranscodePreset,
     UserRole,
+    WebhookDelivery,
+    WebhookEndpoint,
 )
 
 # per client address; per user name AdminUser throttles (5 failures): an office behind one proxy
@@ -55,6 +59,12 @@ def build_admin(production: bool = False):
                                                      AuditEvent.object_type, AuditEvent.object_id, AuditEvent.ok]),
             UserRole,
             TableConfig(ApiToken, exclude_visible_columns=[ApiToken.secret_hash]),
+            # the signing secret is not listed (it is shown once, by createWebhook); see docs/webhooks.md
+            TableConfig(WebhookEndpoint, exclude_visible_columns=[WebhookEndpoint.secret]),
+            TableConfig(WebhookDelivery, visible_columns=[
+                WebhookDelivery.id, WebhookDelivery.endpoint, WebhookDelivery.event_type, WebhookDelivery.status,
+                WebhookDelivery.attempts, WebhookDelivery.response_code, WebhookDelivery.latency_ms,
+                WebhookDelivery.next_attempt_at, WebhookDelivery.created_at]),
         ],
         site_name="MPR admin",
         auth_table=AdminUser,
@@ -62,6 +72,12 @@ def build_admin(production: bool = False):
         production=production,
         rate_limit_provider=InMemoryLimitProvider(limit=ADMIN_LOGIN_LIMIT, timespan=300),
     )
+
+
+@functools.cache
+def audited_admin(production: bool = False):
+    """The admin with its row writes recorded in the audit log (backend.api.http.admin_audit)."""
+    return audited(build_admin(production))
 
 
 def _secure(scope: Scope, trusted: tuple[str, ...]) -> bool:
@@ -82,6 +98,6 @@ def admin_mount():
         bind_like_base()
         settings = scope["app"].state.settings if scope.get("app") is not None else None
         trusted = settings.trusted_proxies if settings is not None else ()
-        await build_admin(_secure(scope, trusted))(scope, receive, send)
+        await audited_admin(_secure(scope, trusted))(scope, receive, send)
 
     return admin

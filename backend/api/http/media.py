@@ -5,7 +5,9 @@ unsatisfiable range answers 416 with `Content-Range: bytes */size`; several rang
 If-Range that no longer matches, get the whole file (200). Keys go through the storage's
 `local_path`, which refuses anything outside its root. S3 media is played from presigned URLs.
 A request needs the signature GraphQL put in the URL (backend.api.http.media_links) or the API token
-as a bearer header; otherwise 403. GET/HEAD /media/pkg/<exp>/<sig>/<area>/<key> serves the files of
+as a bearer header; otherwise 403. A signed link opens only the version of the file it was made
+for (size + mtime; on S3 the ETag, answered with a short presigned redirect) and only while its
+asset still holds the file; a replaced file or a deleted asset answers 403. GET/HEAD /media/pkg/<exp>/<sig>/<area>/<key> serves the files of
 a streaming package under one signature for its folder (backend.api.http.package_links); on S3
 its playlists are served from here (relative URLs stay under the signed prefix) and its segments
 redirect to presigned URLs. Files are served inertly (backend.api.inert).
@@ -24,8 +26,10 @@ from litestar.response import Redirect, Stream
 from backend.api.http import media_links, package_links
 from backend.api.auth import token_matches
 from backend.api.inert import inert_media
+from backend.catalog.tables import MediaAsset
 from backend.storage import StorageError, content_type_for
 from backend.storage.base import safe_key
+from backend.storage.local import file_version
 
 CHUNK = 256 * 1024
 AREAS = ("in", "out", "thumbs")
@@ -69,25 +73,59 @@ async def _file_chunks(path: Path, start: int, length: int):
         await asyncio.to_thread(fh.close)
 
 
+S3_REDIRECT_EXPIRES = 300  # seconds: the presigned URL a checked S3 link redirects to
+CHANGED = ("this link was made for another version of the file (it was replaced since): "
+           "take a fresh URL from the GraphQL API")
+ASSET_GONE = "the asset this link was made for no longer holds this file: take a fresh URL from the GraphQL API"
+
+
+async def _asset_holds(asset_id: str, area: str, key: str) -> bool:
+    """Whether asset `asset_id` still exists and `key` in `area` is its file, poster, filmstrip or waveform."""
+    row = await MediaAsset.select(MediaAsset.storage_area, MediaAsset.storage_key, MediaAsset.poster_key,
+                                  MediaAsset.filmstrip_key, MediaAsset.waveform_key).where(
+        MediaAsset.id == int(asset_id)).first()
+    if row is None:
+        return False
+    if area == "thumbs":
+        return key in (row["poster_key"], row["filmstrip_key"], row["waveform_key"])
+    return (row["storage_area"], row["storage_key"]) == (area, key)
+
+
 @route("/media/{area:str}/{key:path}", http_method=["GET", "HEAD"], include_in_schema=False)
 async def media_file(request: Request, area: FromPath[str], key: FromPath[str]) -> Response:
     if area not in AREAS:
         raise NotFoundException()
     storage = request.app.state.storages.get(area)
-    key = key.lstrip("/")
     try:
+        key = safe_key(key.lstrip("/"))
         path = storage.local_path(key)
-        canonical = storage.playback_url(key)
     except StorageError:
         raise NotFoundException() from None
-    if path is None:
-        raise NotFoundException()
-    state = request.app.state
-    if not (media_links.verify(state.media_key, canonical, request.query_params.get("exp"),
-                               request.query_params.get("sig"))
-            or token_matches(state.api_token, request.headers.get("authorization"))):
-        raise PermissionDeniedException("media links are signed: take this file's URL from the GraphQL API "
-                                     "(mediaUrl, posterUrl, outputUrl) or send the API token")
+    state, query = request.app.state, request.query_params
+    version, asset = query.get("v"), query.get("a")
+    signed = bool(state.media_key) and media_links.verify(
+        state.media_key, media_links.media_path(area, key), query.get("exp"), query.get("sig"),
+        version=version, asset=asset)
+    if not signed:
+        if not token_matches(state.api_token, request.headers.get("authorization")):
+            raise PermissionDeniedException("media links are signed: take this file's URL from the GraphQL API "
+                                            "(mediaUrl, posterUrl, outputUrl) or send the API token")
+        if path is None:
+            raise NotFoundException()
+        return await serve_file(request, path, key)
+    if asset is not None and not await _asset_holds(asset, area, key):
+        raise PermissionDeniedException(ASSET_GONE)
+    if path is None:  # S3: the object must still be the version the link was made for
+        obj = await storage.stat(key)
+        if obj is None:
+            raise NotFoundException()
+        if obj.etag != version:
+            raise PermissionDeniedException(CHANGED)
+        return Redirect(storage.presigned_get(key, S3_REDIRECT_EXPIRES), status_code=302)
+    if file_version(path) != version:
+        if not path.is_file():
+            raise NotFoundException()
+        raise PermissionDeniedException(CHANGED)
     return await serve_file(request, path, key)
 
 

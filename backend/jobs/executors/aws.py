@@ -4,8 +4,12 @@ Loop: claim the next queued `aws` job, work out where its input and output live 
 asset's own bucket/key and the output bucket; local storage: the source is uploaded to the input
 bucket first and the output is fetched back when the job succeeds), decide how it runs
 (`aws_plan.choose_mode`: one Lambda run on MPR_STATE_MACHINE_ARN, or chunks encoded in parallel on
-MPR_CHUNKED_STATE_MACHINE_ARN; recorded in the job's `plan`), build the attempt's JobSpec (kept on
-the row, and the execution input beside the callback envelope: `execution_input`), start an execution named `job-{id}-attempt-{attempt}` and store its ARN in `execution_id`.
+MPR_CHUNKED_STATE_MACHINE_ARN; an output-template job: `aws_plan.ladder_mode`, one Lambda per
+rendition then one packaging run on MPR_LADDER_STATE_MACHINE_ARN; recorded in the job's `plan`),
+build the attempt's JobSpec (kept on the row, and the execution input beside the callback envelope:
+`execution_input`, which carries the attempt's fresh execution nonce, also stored in
+`callback_nonce`), start an execution named `job-{id}-attempt-{attempt}` and store its ARN in
+`execution_id`.
 From then on the Lambda reports through the signed callback route; this process only:
 
 - stops the execution when the job is cancelled (`cancel()`, or a `cancelled` event on the bus);
@@ -22,8 +26,10 @@ import datetime as dt
 import json
 import logging
 import secrets
+from dataclasses import replace
 from pathlib import Path
 
+from backend import signing
 from backend.catalog.ingest import media_info_from_asset
 from backend.catalog.tables import MediaAsset, TranscodeJob
 from backend.config import Settings
@@ -31,13 +37,14 @@ from backend.jobs import lifecycle
 from backend.jobs.claim import claim_next, new_worker_id
 from backend.jobs.events import BUS
 from backend.jobs.executors.base import BackgroundLoops
-from backend.jobs.executors.aws_plan import Mode, choose_mode
+from backend.jobs.executors.aws_plan import Mode, choose_mode, ladder_mode
 from backend.jobs.jobspec import build_spec, store_spec
 from backend.jobs.recovery import recover_attempt
 from backend.sfn_errors import error_message
 from backend.media.command import Trim
 from backend.media.presets import PresetSpec
-from backend.pipeline import JobSpec, Location
+from backend.media.verify import VerificationError
+from backend.pipeline import JobSpec, Location, SpecError
 from backend.storage import Storages, safe_key
 
 log = logging.getLogger("mpr.jobs.aws")
@@ -59,10 +66,11 @@ def callback_url(settings: Settings, job_id: int) -> str:
     return f"{base.rstrip('/')}/api/jobs/{job_id}/callback"
 
 
-def execution_input(job_id: int, attempt: int, url: str, spec: JobSpec) -> dict:
-    """The Step Functions input: who the Lambda reports to, beside the JobSpec, verbatim. The
-    Lambda reads the spec back with `JobSpec.from_dict` (the envelope's keys are not the spec's)."""
-    return {"job_id": job_id, "attempt": attempt, "callback_url": url, **spec.to_dict()}
+def execution_input(job_id: int, attempt: int, url: str, spec: JobSpec, nonce: str) -> dict:
+    """The Step Functions input: who the Lambda reports to and the attempt's execution nonce its
+    callbacks sign (backend.signing), beside the JobSpec, verbatim. The Lambda reads the spec back
+    with `JobSpec.from_dict` (the envelope's keys are not the spec's)."""
+    return {"job_id": job_id, "attempt": attempt, "callback_url": url, "nonce": nonce, **spec.to_dict()}
 
 
 def execution_name(job_id: int, attempt: int) -> str:
@@ -216,13 +224,19 @@ class AwsExecutor(BackgroundLoops):
         self._dispatching.add(job_id)
         try:
             try:
+                # this attempt's execution nonce, on the row before anything can call back with it
+                nonce = signing.new_nonce()
+                await TranscodeJob.update({TranscodeJob.callback_nonce: nonce}).where(
+                    (TranscodeJob.id == job_id) & (TranscodeJob.attempt == attempt)
+                )
+                row = {**row, "callback_nonce": nonce}
                 event, mode = await self.prepare(row)
                 # what runs and how (the API shows `plan`), on the row before the execution starts
                 await store_spec(job_id, attempt, JobSpec.from_dict(event), mode.record)
                 arn = await asyncio.to_thread(self._start_execution, mode.state_machine_arn,
                                               execution_name(job_id, attempt), event)
             except Exception as exc:  # noqa: BLE001 - never leave a claimed job running with nothing behind it
-                reason = str(exc) if isinstance(exc, DispatchError) else f"{type(exc).__name__}: {exc}"
+                reason = str(exc) if isinstance(exc, (DispatchError, SpecError)) else f"{type(exc).__name__}: {exc}"
                 log.warning("job %s: could not start on AWS: %s", job_id, reason, extra={"job_id": job_id})
                 await lifecycle.transition(
                     job_id, lifecycle.FAILED, f"could not start on AWS: {reason}", expect_attempt=attempt,
@@ -234,7 +248,8 @@ class AwsExecutor(BackgroundLoops):
             )
         finally:
             self._dispatching.discard(job_id)
-        how = f"{mode.record['chunks']} chunks" if mode.chunked else "single pass"
+        how = (f"{mode.record['chunks']} chunks" if mode.chunked
+               else f"{len(mode.ladder.steps)} template steps" if mode.ladder else "single pass")
         log.info("job %s attempt %s: started %s (%s)", job_id, attempt, arn, how, extra={"job_id": job_id})
         now = await TranscodeJob.select(TranscodeJob.status).where(TranscodeJob.id == job_id).first()
         if now is None or now["status"] != lifecycle.RUNNING:  # cancelled while we were starting it
@@ -244,8 +259,9 @@ class AwsExecutor(BackgroundLoops):
         """The execution input (the Lambda's event) for a job row, and how the job runs: single
         pass, or chunked (the spec's `plan` then holds the ChunkPlan, for the chunked state machine).
 
-        The input is `execution_input(...)`: the envelope (job id, attempt, callback URL) beside the
-        attempt's JobSpec, which is also what `dispatch` keeps on the row."""
+        The input is `execution_input(...)`: the envelope (job id, attempt, callback URL, the
+        attempt's nonce from `row["callback_nonce"]`) beside the attempt's JobSpec, which is also
+        what `dispatch` keeps on the row."""
         if not self.settings.state_machine_arn:
             raise DispatchError("MPR_STATE_MACHINE_ARN is not set; run `mpr aws deploy` (or `mpr aws local`) "
                                 "and export the settings it prints")
@@ -257,9 +273,24 @@ class AwsExecutor(BackgroundLoops):
         in_bucket, in_key = await self._input_location(source)
         out_bucket, out_key = self._output_location(row["output_key"])
         spec = build_spec(row, Location(bucket=in_bucket, key=in_key), Location(bucket=out_bucket, key=out_key))
+        if spec.ladder is not None:
+            mode = self._ladder_mode(row, source, spec)
+            spec = replace(spec, plan=mode.ladder.to_dict())
+            return execution_input(row["id"], row["attempt"], callback_url(self.settings, row["id"]), spec,
+                                   row.get("callback_nonce") or ""), mode
         mode = await self._choose_mode(row, source, spec.preset_spec, spec.trim)
         spec = spec.with_plan(mode.plan)
-        return execution_input(row["id"], row["attempt"], callback_url(self.settings, row["id"]), spec), mode
+        return execution_input(row["id"], row["attempt"], callback_url(self.settings, row["id"]), spec,
+                               row.get("callback_nonce") or ""), mode
+
+    def _ladder_mode(self, row: dict, source: dict, spec: JobSpec) -> Mode:
+        if not self.settings.ladder_state_machine_arn:
+            raise DispatchError("MPR_LADDER_STATE_MACHINE_ARN is not set, so output-template jobs cannot run on "
+                                "AWS; run `mpr aws deploy` (or `mpr aws local`) and export the settings it prints")
+        try:
+            return ladder_mode(self.settings, _json(row["plan"]), spec.template, spec, media_info_from_asset(source))
+        except (ValueError, VerificationError) as exc:
+            raise DispatchError(str(exc)) from exc
 
     async def _choose_mode(self, row: dict, source: dict, spec: PresetSpec, trim: Trim) -> Mode:
         try:
@@ -365,6 +396,8 @@ class AwsExecutor(BackgroundLoops):
         machine = self.settings.state_machine_arn
         if _json(row.get("plan")).get("state_machine") == "chunked":
             machine = self.settings.chunked_state_machine_arn
+        elif _json(row.get("plan")).get("state_machine") == "ladder":
+            machine = self.settings.ladder_state_machine_arn
         if not arn and machine:
             arn = execution_arn(machine, execution_name(job_id, attempt))
         try:

@@ -17,11 +17,14 @@ from dataclasses import dataclass
 from typing import Callable
 
 from backend.config import Settings
-from backend.jobs.executors.cost_model import chunk_seconds_for, should_chunk
+from backend.jobs.executors.cost_model import MEASURED_SPEEDS, chunk_seconds_for, estimate_seconds, should_chunk
 from backend.media.chunking import ChunkingError, ChunkPlan, grid_index, plan_chunks, read_frame_index
 from backend.media.command import CommandError, Trim, resolve_trim
 from backend.media.presets import PresetSpec
 from backend.media.probe import MediaInfo, ProbeError, probe
+from backend.media.templates import TemplateSpec
+from backend.pipeline import JobSpec
+from backend.pipeline.ladder_plan import LadderPlan
 
 BUDGET_SECONDS = 600.0  # estimated single-pass encode time one Lambda run may take (of its 900 s)
 MAX_WAYS = 50  # chunks worth running at once: beyond ~50 the whole-audio encode and the join dominate
@@ -31,7 +34,8 @@ MAX_CHUNK_SECONDS = 120.0
 # plan keys that describe one attempt's run: dropped before a new attempt decides again
 RUN_KEYS = ("mode", "reason", "estimated_single_seconds", "state_machine", "chunks", "concurrency",
             "target_seconds", "aligned_to_keyframes", "frames", "audio", "chunk_frames", "wall_seconds",
-            "frames_out")
+            "frames_out", "renditions", "skipped", "segment_seconds", "packaging", "steps",
+            "estimated_rendition_seconds")
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,7 @@ class Mode:
     record: dict  # what TranscodeJob.plan holds for this attempt
     plan: ChunkPlan | None  # None: single pass
     state_machine_arn: str | None
+    ladder: LadderPlan | None = None  # an output template's fitted rungs and steps (the ladder machine)
 
     @property
     def chunked(self) -> bool:
@@ -98,3 +103,26 @@ def choose_mode(settings: Settings, previous: dict | None, info: MediaInfo, spec
     record.update(plan.summary())
     record["state_machine"] = "chunked"
     return Mode(record, plan, settings.chunked_state_machine_arn)
+
+
+def ladder_mode(settings: Settings, previous: dict | None, template: TemplateSpec, spec: JobSpec,
+                info: MediaInfo) -> Mode:
+    """An output-template job on AWS (sfn/transcode-ladder.asl.json): the template fitted to the
+    source once, here, from the catalog's view of it (as the local run fits it), one Map step per
+    rendition, storyboard, file and poster. Raises VerificationError when the template does not
+    fit the source. Each rendition is one Lambda run (single pass): `BUDGET_SECONDS` bounds it the
+    same way as a single-pass job, and the reason says so."""
+    record = {k: v for k, v in (previous or {}).items() if k not in RUN_KEYS}
+    plan = LadderPlan.make(template, info, spec.trim)
+    reason = (f"output template: {len(plan.steps)} step(s) in parallel Lambda runs (one per rendition, "
+              f"each single pass), then one packaging run")
+    estimates = {r.name: estimate_seconds(info, r.preset, spec.trim, MEASURED_SPEEDS) for r in plan.ladder.video}
+    estimates = {name: est for name, est in estimates.items() if est is not None}
+    if estimates:
+        name, longest = max(estimates.items(), key=lambda kv: kv[1])
+        record["estimated_rendition_seconds"] = round(longest, 1)
+        if longest > BUDGET_SECONDS:
+            reason += (f"; the {name} rendition needs about {longest:.0f} s, above the {BUDGET_SECONDS:.0f} s "
+                       "budget of one Lambda run, and renditions are not chunked: it may run out of time")
+    record.update(plan.summary(), state_machine="ladder", reason=reason)
+    return Mode(record, None, settings.ladder_state_machine_arn, plan)

@@ -38,7 +38,7 @@ from backend.jobs.shutdown import stop_requested
 from backend.media.chunking import ChunkingError, ChunkPlan
 from backend.media.runner import FFmpegError
 from backend.media.verify import VerificationError
-from backend.pipeline import JobSpec, Location
+from backend.pipeline import JobSpec, Location, SpecError
 from backend.pipeline.chunked import run_chunked
 from backend.pipeline.guard import StopRequested
 from backend.pipeline.ladder import run_ladder
@@ -234,6 +234,9 @@ class LocalExecutor(BackgroundLoops):
                 await self._discard_output(row["output_key"], asset_id)
         except (asyncio.CancelledError, StopRequested):
             await self._after_cancel(row, attempt)
+        except SpecError as exc:  # e.g. a preset snapshot edited in the admin: refused before FFmpeg
+            log.warning("job %s refused: %s", job_id, exc, extra={"job_id": job_id})
+            await self._fail(row, attempt, str(exc), "")
         except FFmpegError as exc:
             await self._fail(row, attempt, exc.message, exc.stderr_tail)
         except VerificationError as exc:
