@@ -1,22 +1,25 @@
 """The sequence track (under the timeline): the current sequence's clips laid end to end, each as
 wide as its length, drawn over its source's filmstrip from its in point, with its source's name; the sequence's name, total length, the
-append button (E on the timeline) and Render (one job with the editor's preset). State:
+append button (E on the timeline) and Render (one job with the editor's preset); viewers see the
+track without its edit controls (the API refuses their edits anyway). State:
 ui/state/sequence.py; everything goes through GraphQL."""
 from __future__ import annotations
 
 import reflex as rx
 
 from ui.components.theme import ACCENT, BAD, BORDER, FAINT, MONO, MUTED, PANEL_2, RAISED, TEXT
+from ui.state.base import AppState
 from ui.state.sequence import SequenceState
 
 
 def _clip(clip, index) -> rx.Component:
     return rx.box(
         rx.text(clip.name, size="1", color=TEXT, overflow="hidden", text_overflow="ellipsis", white_space="nowrap"),
-        rx.icon_button(rx.icon("x", size=12), size="1", variant="ghost", color_scheme="gray",
-                       on_click=SequenceState.remove_clip(index).stop_propagation, id="sequence-remove-" + index.to_string(),
-                       title="Remove this clip", aria_label="Remove this clip",
-                       style={"position": "absolute", "top": "2px", "right": "2px"}),
+        rx.cond(AppState.can_edit, rx.icon_button(
+            rx.icon("x", size=12), size="1", variant="ghost", color_scheme="gray",
+            on_click=SequenceState.remove_clip(index).stop_propagation, id="sequence-remove-" + index.to_string(),
+            title="Remove this clip", aria_label="Remove this clip",
+            style={"position": "absolute", "top": "2px", "right": "2px"})),
         id="sequence-clip-" + index.to_string(),
         class_name="sequence-clip",
         on_click=SequenceState.reopen(index),
@@ -48,6 +51,7 @@ def sequence_track() -> rx.Component:
             rx.text(SequenceState.frames_text, size="1", color=MUTED, id="sequence-frames",
                     style={"font_family": MONO, "white_space": "nowrap"}),
             rx.spacer(),
+            rx.cond(AppState.can_edit, rx.hstack(
             rx.icon_button(rx.icon("undo-2", size=12), on_click=SequenceState.undo, id="sequence-undo",
                            title="Undo (Ctrl+Z)", aria_label="Undo", disabled=SequenceState.undo_stack.length() == 0,
                            **button),
@@ -58,6 +62,7 @@ def sequence_track() -> rx.Component:
                       id="append-to-sequence", disabled=~SequenceState.has_asset, **button),
             rx.button("Render sequence", on_click=SequenceState.render, id="render-sequence",
                       disabled=SequenceState.clips.length() == 0, **button),
+            spacing="2", align="center")),
             width="100%", align="center", spacing="2",
         ),
         rx.hstack(
