@@ -129,6 +129,8 @@ def parse_spec(event: dict) -> JobSpec:
         spec = JobSpec.from_dict(event)
     except SpecError as exc:
         raise InvalidEvent(str(exc)) from exc
+    if spec.sequence is not None:  # never sent today: MPR refuses sequence renders on AWS (docs/sequences.md)
+        raise InvalidEvent("sequence renders run on the local executor; this Lambda has no per-clip Map yet")
     for name, loc in (("input", spec.source), ("output", spec.output)):
         if not loc.bucket:
             raise InvalidEvent(f"{name}.bucket and {name}.key must be non-empty strings (an S3 location)")

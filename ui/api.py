@@ -326,6 +326,35 @@ async def me() -> dict:
     return data["me"]
 
 
+# ------------------------------------------------------------------ sequences
+SEQUENCE = ("id name duration clips { sourceId start end source { filename duration frameRate filmstripUrl "
+            "filmstripFrames width height } }")
+
+
+async def list_sequences() -> list[dict]:
+    return (await gql(f"{{ sequences {{ {SEQUENCE} }} }}"))["sequences"]
+
+
+async def create_sequence(name: str, clips: list[dict]) -> dict:
+    data = await gql(f"""mutation($name: String!, $clips: [SequenceClipInput!]) {{
+      createSequence(name: $name, clips: $clips) {{ {SEQUENCE} }} }}""", {"name": name, "clips": clips})
+    return data["createSequence"]
+
+
+async def update_sequence(sequence_id: str, *, clips: list[dict] | None = None, name: str | None = None) -> dict:
+    data = await gql(f"""mutation($id: ID!, $clips: [SequenceClipInput!], $name: String) {{
+      updateSequence(id: $id, clips: $clips, name: $name) {{ {SEQUENCE} }} }}""",
+                     {"id": sequence_id, "clips": clips, "name": name})
+    return data["updateSequence"]
+
+
+async def render_sequence(sequence_id: str, preset_id: str, output_name: str | None = None) -> dict:
+    data = await gql("""mutation($id: ID!, $preset: ID!, $name: String) {
+      renderSequence(id: $id, presetId: $preset, outputName: $name) { id outputFilename } }""",
+                     {"id": sequence_id, "preset": preset_id, "name": output_name or None})
+    return data["renderSequence"]
+
+
 # ------------------------------------------------------------------ webhooks (admin)
 WEBHOOK = "id url eventTypes description active createdAt"
 DELIVERY = """id eventId eventType subject status attempts responseCode latencyMs error lastAttemptAt

@@ -1,5 +1,5 @@
-"""Piccolo tables: `MediaAsset`, `TranscodePreset`, `OutputTemplate`, `TranscodeJob` and its
-`JobTransition` history, the automation rules (`AutomationRule`, and `RuleFiring`: which rule
+"""Piccolo tables: `MediaAsset`, `TranscodePreset`, `OutputTemplate`, `Sequence`, `TranscodeJob` and
+its `JobTransition` history, the automation rules (`AutomationRule`, and `RuleFiring`: which rule
 fired for which version of which asset, and the job it made), plus the access records: `UserRole`,
 `UserSession`, `ApiToken`, `AuditEvent` (users themselves are piccolo's `BaseUser`, referenced by
 id), and the webhooks: `WebhookEndpoint` and its outbox of `WebhookDelivery` rows
@@ -111,6 +111,16 @@ class OutputTemplate(Table, tablename="output_template"):
     updated_at = Timestamptz(default=TimestamptzNow(), auto_update=TimestamptzNow().python)
 
 
+class Sequence(Table, tablename="mpr_sequence"):
+    """An edit: clips of one or more assets laid end to end (backend.jobs.sequences checks them)."""
+
+    name = Varchar(length=200)
+    clips = JSON(default=[])  # [{"sourceId": int, "start": seconds, "end": seconds}, ...] in play order
+    created_by = Integer(null=True, default=None)  # BaseUser id of who made it (None: a tool)
+    created_at = Timestamptz(default=TimestamptzNow())
+    updated_at = Timestamptz(default=TimestamptzNow(), auto_update=TimestamptzNow().python)
+
+
 class TranscodeJob(Table, tablename="transcode_job"):
     source = ForeignKey(references=MediaAsset, on_delete=OnDelete.cascade, index=True)
     preset = ForeignKey(references=TranscodePreset, on_delete=OnDelete.set_null, null=True)
@@ -142,6 +152,8 @@ class TranscodeJob(Table, tablename="transcode_job"):
     template_snapshot = JSON(default={})  # that template as it was when the job was created
     outputs = JSON(default=[])  # one record per rendition/file: status, key, size, bitrate, verification
     playback_key = Varchar(length=1024, default="")  # the package's master playlist in the output area
+    sequence_id = Integer(null=True, default=None)  # the Sequence a sequence render came from
+    sequence_snapshot = JSON(default={})  # that sequence as rendered: {name, clips: [{sourceId, start, end, ...}]}
     created_at = Timestamptz(default=TimestamptzNow(), index=True)
     started_at = Timestamptz(null=True, default=None)
     finished_at = Timestamptz(null=True, default=None)
@@ -277,7 +289,8 @@ class WebhookDelivery(Table, tablename="mpr_webhook_delivery"):
 ACCOUNT_TABLES = (UserRole, UserSession, ApiToken, AuditEvent)
 RULE_TABLES = (AutomationRule, RuleFiring)
 WEBHOOK_TABLES = (WebhookEndpoint, WebhookDelivery)
-ALL_TABLES = (MediaAsset, TranscodePreset, OutputTemplate, TranscodeJob, JobTransition, *RULE_TABLES, *ACCOUNT_TABLES,
+ALL_TABLES = (MediaAsset, TranscodePreset, OutputTemplate, Sequence, TranscodeJob, JobTransition, *RULE_TABLES,
+              *ACCOUNT_TABLES,
               *WEBHOOK_TABLES)
 
 # DDL Piccolo's column options cannot express; run by the migrations and by `create_tables`.

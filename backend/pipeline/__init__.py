@@ -7,8 +7,9 @@ progress to and asks whether to stop), `guard` (one FFmpeg run within a time bud
 when the reporter says so), `single` (run_single), `smartcut` (run_smartcut, reached through
 run_single for a spec whose trim mode is smart), `chunked` (chunk/audio/join steps and
 run_chunked), `ladder` (run_ladder: an output template's renditions, files and storyboard),
-`ladder_plan` (LadderPlan: the template fitted once, cut into steps) and `ladder_steps` (the same
-work one step per Lambda — a rendition, the storyboard, a file — then `run_package`).
+`ladder_plan` (LadderPlan: the template fitted once, cut into steps), `ladder_steps` (the same
+work one step per Lambda — a rendition, the storyboard, a file — then `run_package`) and
+`sequence` (run_sequence: clips of several sources conformed, joined and checked at every cut).
 Where the bytes come from and where reports go is the adapters' business:
 `backend.jobs.executors.local` here, `lambda/handler.py`, `lambda/chunk_actions.py` and
 `lambda/ladder_actions.py` on AWS.

@@ -10,16 +10,21 @@ Lambda with `JobSpec.from_dict`.
      "preset": {...PresetSpec fields...},
      "trim":   {"start": 0.0, "end": 2.0, "accurate": true, "mode": "accurate"},
      "plan":   {...ChunkPlan.to_dict()...},                        (only when chunked)
-     "ladder": {...TemplateSpec.to_dict()...}}                     (only for an output template:
+     "ladder": {...TemplateSpec.to_dict()...},                     (only for an output template:
                several outputs under the output key, a folder prefix; run by pipeline.ladder)
+     "sequence": {"canvas": {...SequenceCanvas.to_dict()...},       (only for a sequence render, run by
+                  "clips": [{"input": {...Location...}, "start", "end", "source": {...MediaInfo...},
+                             "sourceId", "name"}, ...]}             pipeline.sequence; `input` is then
+                                                                    the first clip's source)
 
 With a `ladder`, `plan` (when present) is not a chunk plan but the fitted ladder and its steps
 (`pipeline.ladder_plan.LadderPlan.to_dict()`), made once by the AWS executor: the Step Functions
 Map runs one Lambda per step, every Lambda reads the same fitted rungs.
 
 Version 2 added `trim.mode` (keyframe | smart | accurate; smart runs `pipeline.smartcut`).
+Version 3 added `sequence` (clips of several sources joined into one output; `SequenceSpec`).
 Version 1 specs still parse: their mode follows from the preset (copy: keyframe, else accurate).
-`ladder` is optional: specs without it are one-output jobs.
+`ladder` and `sequence` are optional: specs without them are one-output jobs of one source.
 """
 from __future__ import annotations
 
@@ -31,13 +36,15 @@ from typing import Any, Mapping
 from backend.media.chunking import ChunkingError, ChunkPlan
 from backend.media.command import Trim
 from backend.media.presets import PresetError, PresetSpec, validate_preset
+from backend.media.probe import MediaInfo
+from backend.media.sequence import ClipRange, SequenceCanvas
 from backend.media.smartcut import TRIM_MODES
 from backend.media.templates import TemplateError, TemplateSpec, validate_template
 
 from .ladder_plan import LadderPlan
 
-SPEC_VERSION = 2
-READ_VERSIONS = (1, 2)  # versions from_dict accepts
+SPEC_VERSION = 3
+READ_VERSIONS = (1, 2, 3)  # versions from_dict accepts
 
 
 class SpecError(ValueError):
@@ -68,6 +75,67 @@ class Location:
 
 
 @dataclass(frozen=True)
+class SequenceClip:
+    """One clip of a sequence render: `start`..`end` s of the source at `input` (described by `source`)."""
+
+    input: Location
+    start: float
+    end: float
+    source: dict[str, Any]  # MediaInfo.to_dict() of the clip's source, as probed at ingest
+    source_id: int = 0
+    name: str = ""
+
+    @property
+    def range(self) -> ClipRange:
+        return ClipRange(self.start, self.end, MediaInfo.from_dict(self.source))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"input": self.input.to_dict(), "start": self.start, "end": self.end, "source": dict(self.source),
+                "sourceId": self.source_id, "name": self.name}
+
+    @classmethod
+    def from_dict(cls, data: Any, index: int) -> "SequenceClip":
+        name = f"sequence.clips[{index}]"
+        if not isinstance(data, Mapping) or not isinstance(data.get("source"), Mapping):
+            raise SpecError(f"{name} must be an object with input, start, end and source")
+        try:
+            start, end = float(data["start"]), float(data["end"])
+            MediaInfo.from_dict(dict(data["source"]))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise SpecError(f"{name}: {exc}") from exc
+        if not (math.isfinite(start) and math.isfinite(end)) or start < 0 or not end > start:
+            raise SpecError(f"{name}: {start}..{end} is empty or negative")
+        return cls(input=Location.from_dict(data.get("input"), f"{name}.input"), start=start, end=end,
+                   source=dict(data["source"]), source_id=int(data.get("sourceId") or 0), name=str(data.get("name") or ""))
+
+
+@dataclass(frozen=True)
+class SequenceSpec:
+    """A sequence render: its clips in play order and the canvas every clip is conformed to."""
+
+    clips: tuple[SequenceClip, ...]
+    canvas: dict[str, Any]  # SequenceCanvas.to_dict()
+
+    @property
+    def conform(self) -> SequenceCanvas:
+        return SequenceCanvas.from_dict(self.canvas)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"canvas": dict(self.canvas), "clips": [c.to_dict() for c in self.clips]}
+
+    @classmethod
+    def from_dict(cls, data: Any) -> "SequenceSpec":
+        if not isinstance(data, Mapping) or not isinstance(data.get("clips"), list) or not data["clips"]:
+            raise SpecError("sequence must be an object with a non-empty list of clips and a canvas")
+        clips = tuple(SequenceClip.from_dict(c, i) for i, c in enumerate(data["clips"]))
+        try:
+            canvas = SequenceCanvas.from_dict(data.get("canvas") or {}).to_dict()
+        except (KeyError, TypeError, ValueError) as exc:
+            raise SpecError(f"sequence.canvas is not a canvas: {exc}") from exc
+        return cls(clips=clips, canvas=canvas)
+
+
+@dataclass(frozen=True)
 class JobSpec:
     source: Location
     output: Location
@@ -79,6 +147,7 @@ class JobSpec:
     ladder: dict[str, Any] | None = None  # TemplateSpec.to_dict() when the job makes a template's outputs
     version: int = SPEC_VERSION
     trim_mode: str = ""  # keyframe | smart | accurate; "" = the preset's default (see `mode`)
+    sequence: SequenceSpec | None = None  # a sequence render (pipeline.sequence); `source` is its first clip's
 
     # -- typed views
     @property
@@ -137,6 +206,8 @@ class JobSpec:
             data["plan"] = self.plan
         if self.ladder is not None:
             data["ladder"] = self.ladder
+        if self.sequence is not None:
+            data["sequence"] = self.sequence.to_dict()
         return data
 
     @classmethod
@@ -186,8 +257,14 @@ class JobSpec:
                 ladder = validate_template(TemplateSpec.from_dict(ladder)).to_dict()
             except (TemplateError, TypeError, ValueError) as exc:
                 raise SpecError(f"ladder is not a valid output template: {exc}") from exc
+        sequence = data.get("sequence")
+        if sequence is not None:
+            sequence = SequenceSpec.from_dict(sequence)
+            if plan is not None or ladder is not None or preset.get("kind") != "video":
+                raise SpecError("a sequence render is one video preset's output: no chunk plan, no ladder")
         return cls(source=source, output=output, preset=preset, trim_start=start, trim_end=end,
-                   accurate=bool(trim.get("accurate", True)), plan=plan, trim_mode=mode, ladder=ladder)
+                   accurate=bool(trim.get("accurate", True)), plan=plan, trim_mode=mode, ladder=ladder,
+                   sequence=sequence)
 
 
 def _ladder_plan(plan: Any) -> dict[str, Any]:

@@ -50,6 +50,11 @@ def ctx(seconds: float = 900.0) -> LambdaContext:
         ({"nonce": ""}, "nonce must be the attempt's execution nonce"),
         ({"trim": {"start": 3, "end": 1}}, "empty or negative"),
         ({"preset": {"name": "x", "kind": "video", "container": "exe"}}, "invalid preset"),
+        ({"sequence": {"canvas": {"width": 320, "height": 240, "fps": 25, "sample_rate": 48000, "channels": 2,
+                                  "audio": True},
+                       "clips": [{"input": {"bucket": "b", "key": "k"}, "start": 0, "end": 1,
+                                  "source": {"format_name": "mp4", "duration": 2.0, "size": 1}}]}},
+         "sequence renders run on the local executor"),
     ],
 )
 def test_invalid_events_are_refused_before_any_work(moto_stack, receiver, env, change, message):

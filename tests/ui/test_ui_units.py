@@ -300,6 +300,26 @@ def test_ui_status_names_are_the_graphql_enum_values():
     assert set(statuses.ACTIVE) == set(backend_statuses.ACTIVE)
 
 
+# ------------------------------------------------------------------ the sequence track
+def test_sequence_clip_rows_are_proportional_and_labelled():
+    from ui.state.sequence import clip_rows, frames_text
+
+    rows = clip_rows({"clips": [
+        {"sourceId": "3", "start": 1.0, "end": 2.5, "source": {"filename": "a.mp4", "frameRate": 30}},
+        {"sourceId": "9", "start": 0.0, "end": 0.5, "source": None},
+    ]})
+    assert [(r.source_id, r.name, r.grow) for r in rows] == [("3", "a.mp4", "1.500"), ("9", "asset 9", "0.500")]
+    assert rows[0].label == "a.mp4 · 00:00:01.000–00:00:02.500"
+    assert clip_rows({"clips": []}) == []
+    assert frames_text(rows) == "60 frames at 30 fps"  # 45 + 15
+    assert frames_text([]) == ""
+    tiled = clip_rows({"clips": [{"sourceId": "1", "start": 5.0, "end": 6.0, "source": {
+        "filename": "b.mp4", "duration": 10.0, "filmstripUrl": "/media/s.webp", "filmstripFrames": 20,
+        "width": 640, "height": 360}}]})[0]
+    assert (tiled.thumb, tiled.thumb_size, tiled.thumb_pos) == ("url(/media/s.webp)", "1200px 34px", "-600px 0px")
+    assert rows[0].thumb == "none"  # no filmstrip: the plain box
+
+
 # ------------------------------------------------------------------ webhooks dialog
 async def test_webhook_calls_and_records(fake_api):
     from ui.models import delivery_row, webhook_row

@@ -13,7 +13,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.timeout(400)]
 
 VIEWER, EDITOR, PASSWORD = "vic", "eddie", "role test password"
 EDIT_CONTROLS = ("#upload-button", "#scan-folder", "#save-details", "#delete-asset", "#tag-input",
-                 "#submit-job", ".job-retry")  # and #admin-link, shown to admins only
+                 "#submit-job", ".job-retry", "#append-to-sequence", "#render-sequence")  # and #admin-link: admins
 
 
 def gql(base: str, query: str, variables: dict | None = None) -> dict:

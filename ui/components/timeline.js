@@ -409,6 +409,34 @@
     if (d.wasPlaying && v) v.play().catch(() => {});
   }
 
+  /* ---------------------------------------------------------------- sequence */
+  function appendToSequence() {  // the sequence track's button does the work (ui/state/sequence.py)
+    const b = document.getElementById("append-to-sequence");
+    if (b && !b.disabled) b.click();
+  }
+
+  // reorder: a clip dragged onto another takes that one's place (SequenceState.move_clip, #sequence-bridge)
+  let clipDrag = null;
+  const clipAt = (e) => e.target && e.target.closest && e.target.closest(".sequence-clip");
+  const clipIndex = (el) => Number(el.id.split("-").pop());
+  document.addEventListener("dragstart", (e) => {
+    const c = clipAt(e); if (!c) return;
+    clipDrag = clipIndex(c);
+    if (e.dataTransfer) { e.dataTransfer.effectAllowed = "move"; e.dataTransfer.setData("text/plain", c.id); }
+  });
+  document.addEventListener("dragover", (e) => { if (clipDrag !== null && clipAt(e)) e.preventDefault(); });
+  document.addEventListener("dragend", () => { clipDrag = null; });
+  document.addEventListener("drop", (e) => {
+    const c = clipAt(e); if (clipDrag === null || !c) return;
+    e.preventDefault();
+    const from = clipDrag, to = clipIndex(c); clipDrag = null;
+    const bridge = $("sequence-bridge");
+    if (from === to || !bridge) return;
+    const setter = Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, "value").set;
+    setter.call(bridge, JSON.stringify({ from, to, seq: ++seq }));
+    bridge.dispatchEvent(new Event("input", { bubbles: true }));
+  });
+
   /* ---------------------------------------------------------------- keys */
   function typing(el) {
     if (!el) return false;
@@ -459,6 +487,11 @@
     if ((t && (t.id === "in-point" || t.id === "out-point")) && e.key === "Enter") {
       e.preventDefault(); t.blur(); return;
     }
+    if ((e.ctrlKey || e.metaKey) && !e.altKey && (e.key === "z" || e.key === "Z") && !typing(t)) {
+      const b = document.getElementById(e.shiftKey ? "sequence-redo" : "sequence-undo");  // sequence edits
+      if (b && !b.disabled) { e.preventDefault(); b.click(); }
+      return;
+    }
     if (t && (t.id === "tl-in" || t.id === "tl-out") && !e.ctrlKey && !e.metaKey && !e.altKey &&
         onHandleKey(e, t.id === "tl-in" ? "in" : "out")) return;
     const row = t && t.closest && t.closest("#asset-listbox [role=option]");
@@ -472,6 +505,7 @@
       "ArrowLeft": () => step(e.shiftKey ? -10 : -1), "ArrowRight": () => step(e.shiftKey ? 10 : 1),
       "i": () => setPoint("in"), "I": () => setPoint("in"), "o": () => setPoint("out"), "O": () => setPoint("out"),
       "Home": () => seek(m.inS), "End": () => seek(m.outS),
+      "e": appendToSequence, "E": appendToSequence,
       "ArrowUp": () => jumpCut(-1), "ArrowDown": () => jumpCut(1),
       "+": () => zoomBy(2), "=": () => zoomBy(2), "-": () => zoomBy(0.5), "_": () => zoomBy(0.5),
     }[k];

@@ -12,6 +12,7 @@ import reflex as rx
 from ui.components.theme import (
     BAD, BORDER, FAINT, MONO, MUTED, PANEL_2, PLAYHEAD, SELECTION, TEXT, field_label, mono, panel,
 )
+from ui.components.sequence_track import sequence_track
 from ui.components.stream_player import stream_player
 from ui.state.editor import EditorState
 
@@ -365,7 +366,7 @@ def timeline() -> rx.Component:
 
 def keys_hint() -> rx.Component:
     keys = [("Space", "play/pause"), ("J K L", "shuttle"), ("← →", "frame"), ("↑ ↓", "cut"),
-            ("I / O", "set in/out"), ("+ −", "zoom")]
+            ("I / O", "set in/out"), ("E", "append to sequence"), ("+ −", "zoom")]
     return rx.hstack(
         *[rx.hstack(rx.code(k, size="1", variant="soft", color_scheme="gray"),
                     rx.text(v, size="1", color=FAINT), spacing="1", align="center") for k, v in keys],
@@ -390,6 +391,7 @@ def editor_panel() -> rx.Component:
             player(),
             transport(),
             timeline(),
+            sequence_track(),
             rx.cond(
                 EditorState.field_error != "",
                 rx.text(EditorState.field_error, size="1", color="#ff6b6b", id="field-error"),

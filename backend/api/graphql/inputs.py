@@ -169,3 +169,19 @@ def clean_comments(value) -> str:
     if any(unicodedata.category(ch) == "Cc" and ch not in "\n\r\t" for ch in text):
         raise DomainError("INVALID_INPUT", "comments contain control characters")
     return text
+
+
+@strawberry.input(description="One clip of a sequence: start..end seconds of the asset sourceId.")
+class SequenceClipInput:
+    source_id: strawberry.ID
+    start: float
+    end: float
+
+
+@strawberry.enum(description="Timeline interchange formats: OpenTimelineIO JSON, CMX 3600 EDL, Final Cut Pro X "
+                             "XML, Final Cut Pro 7 / Premiere XML.")
+class SequenceFormat(Enum):
+    OTIO = "otio"
+    EDL = "edl"
+    FCPXML = "fcpxml"
+    XML = "xml"

@@ -35,7 +35,8 @@ PERMISSIONS: dict[str, Rule] = {
     # queries
     "assets": READ, "asset": READ, "jobs": READ, "job": READ, "presets": READ, "systemStatus": READ,
     "trimPlan": READ,
-    "templates": READ, "template": READ,  # what a cut would do (keyframes of a source): reading, like `asset`
+    "templates": READ, "template": READ,
+    "sequences": READ, "sequence": READ, "exportSequence": READ,
     "rules": READ, "ruleMatches": READ,  # automation rules and the dry run of a match: reading the library
     "me": READ,
     "apiTokens": READ,  # a user's own tokens; an admin may ask for anyone's
@@ -55,6 +56,12 @@ PERMISSIONS: dict[str, Rule] = {
     "retryJob": Rule("editor", "write", "job"),
     "deleteJob": Rule("editor", "write", "job"),
     "deleteFinishedJobs": Rule("editor", "write", "job"),
+    "createSequence": Rule("editor", "write", "sequence"),
+    "updateSequence": Rule("editor", "write", "sequence"),
+    "duplicateSequence": Rule("editor", "write", "sequence"),
+    "deleteSequence": Rule("editor", "write", "sequence"),
+    "renderSequence": Rule("editor", "write", "sequence"),
+    "importSequence": Rule("editor", "write", "sequence"),
     # admins: presets, users
     "createPreset": Rule("admin", "admin", "preset"),
     "updatePreset": Rule("admin", "admin", "preset"),

@@ -1,4 +1,4 @@
-"""Read side of the schema: assets, asset, jobs, job, presets, systemStatus."""
+"""Read side of the schema: assets, asset, jobs, job, presets, templates, sequences (and their export), systemStatus."""
 from __future__ import annotations
 
 import asyncio
@@ -18,17 +18,21 @@ from backend.api.graphql.types import (
     MediaAsset,
     OutputTemplate,
     PageInfo,
+    Sequence,
     SystemStatus,
     TranscodeJob,
     TranscodePreset,
     TrimPlan,
 )
-from backend.api.graphql.inputs import TrimMode
+from backend.api.graphql.inputs import SequenceFormat, TrimMode
+from backend.jobs import interchange as sequence_interchange
+from backend.jobs import sequences as sequence_rules
 from backend.jobs.trimplan import trim_plan as plan_trim
 from backend.api.system import database_kind
 from backend.catalog.tables import MediaAsset as AssetTable
 from backend.catalog.tables import TranscodeJob as JobTable
 from backend.catalog.tables import OutputTemplate as TemplateTable
+from backend.catalog.tables import Sequence as SequenceTable
 from backend.catalog.tables import TranscodePreset as PresetTable
 
 
@@ -144,6 +148,22 @@ class Query:
     async def template(self, info: strawberry.Info, id: strawberry.ID) -> OutputTemplate | None:
         row = await TemplateTable.select().where(TemplateTable.id == parse_id(id, "template id")).first()
         return OutputTemplate.from_row(row) if row else None
+
+    @strawberry.field(description="Saved sequences, most recently changed first.")
+    async def sequences(self, info: strawberry.Info) -> list[Sequence]:
+        rows = await SequenceTable.select().order_by(SequenceTable.updated_at, ascending=False).order_by(
+            SequenceTable.id, ascending=False)
+        return [Sequence.from_row(r) for r in rows]
+
+    @strawberry.field
+    async def sequence(self, info: strawberry.Info, id: strawberry.ID) -> Sequence | None:
+        row = await SequenceTable.select().where(SequenceTable.id == parse_id(id, "sequence id")).first()
+        return Sequence.from_row(row) if row else None
+
+    @strawberry.field(description="A sequence as timeline text: OTIO JSON, CMX 3600 EDL, FCP X XML or FCP 7 XML "
+                                  "(clip ranges in whole frames of the sources' highest frame rate).")
+    async def export_sequence(self, info: strawberry.Info, id: strawberry.ID, format: SequenceFormat) -> str:
+        return await sequence_interchange.export_sequence(parse_id(id, "sequence id"), format.value)
 
     @strawberry.field
     def system_status(self, info: strawberry.Info) -> SystemStatus:

@@ -31,6 +31,7 @@ from backend.api.graphql.permissions import check_table, guard_type
 from backend.api.graphql.queries import Query as CatalogQuery
 from backend.api.graphql.rules import RuleMutations, RuleQueries
 from backend.api.graphql.mutations_templates import TemplateMutations
+from backend.api.graphql.mutations_sequences import SequenceMutations
 from backend.api.graphql.subscriptions import Subscription
 from backend.api.graphql.webhooks import WebhookMutations, WebhookQueries
 
@@ -59,8 +60,8 @@ class Query(CatalogQuery, RuleQueries, AccountQueries, WebhookQueries):
 
 
 @strawberry.type
-class Mutation(AssetMutations, JobMutations, PresetMutations, TemplateMutations, RuleMutations, AccountMutations,
-               WebhookMutations):
+class Mutation(AssetMutations, JobMutations, PresetMutations, TemplateMutations, SequenceMutations, RuleMutations,
+               AccountMutations, WebhookMutations):
     pass
 
 

@@ -374,6 +374,8 @@ class TranscodeJob:
     _template_snapshot: strawberry.Private[object] = None
     _outputs: strawberry.Private[object] = None
     _playback_key: strawberry.Private[str] = ""
+    _sequence_id: strawberry.Private[int | None] = None
+    _sequence_snapshot: strawberry.Private[object] = None
 
     @classmethod
     def from_row(cls, row: dict) -> "TranscodeJob":
@@ -409,6 +411,8 @@ class TranscodeJob:
             _template_snapshot=row.get("template_snapshot"),
             _outputs=row.get("outputs"),
             _playback_key=row.get("playback_key") or "",
+            _sequence_id=row.get("sequence_id"),
+            _sequence_snapshot=row.get("sequence_snapshot"),
         )
 
     @strawberry.field(description="Seconds the output should last (trim window).")
@@ -491,6 +495,15 @@ class TranscodeJob:
             return None
         return package_url(api(info), "out", self._playback_key)
 
+    @strawberry.field(description="The sequence a sequence render came from (null for other jobs).")
+    def sequence_id(self) -> strawberry.ID | None:
+        return _opt_id(self._sequence_id)
+
+    @strawberry.field(description="The sequence as it was when it was rendered: name and clips, each with its "
+                                  "source's file and media info ({} for other jobs).")
+    def sequence_snapshot(self) -> JSON:
+        return _json(self._sequence_snapshot, {})
+
     @strawberry.field(description="The storyboard's WebVTT cues (sprite-sheet thumbnails), when the job made one.")
     def storyboard_url(self, info: strawberry.Info) -> str | None:
         if self.status is not JobStatus.SUCCEEDED:
@@ -498,6 +511,62 @@ class TranscodeJob:
         board = next((o for o in _json(self._outputs, []) if isinstance(o, dict) and o.get("role") == "storyboard"
                       and o.get("key")), None)
         return package_url(api(info), "out", board["key"]) if board else None
+
+
+@strawberry.type(description="One clip of a sequence: start..end seconds of an asset.")
+class SequenceClip:
+    source_id: strawberry.ID
+    start: float
+    end: float
+
+    @strawberry.field(description="end - start, seconds.")
+    def duration(self) -> float:
+        return round(self.end - self.start, 6)
+
+    @strawberry.field(description="The clip's asset (null if it was deleted).")
+    def source(self, info: strawberry.Info) -> MediaAsset | None:
+        return related(api(info).loaders.asset, int(self.source_id), MediaAsset)
+
+
+@strawberry.type(description="A saved edit: clips of one or more assets laid end to end (docs/sequences.md).")
+class Sequence:
+    id: strawberry.ID
+    name: str
+    clips: list[SequenceClip]
+    created_by_id: strawberry.ID | None
+    created_at: dt.datetime | None
+    updated_at: dt.datetime | None
+
+    @classmethod
+    def from_row(cls, row: dict) -> "Sequence":
+        clips = [SequenceClip(source_id=strawberry.ID(str(c["sourceId"])), start=float(c["start"]), end=float(c["end"]))
+                 for c in _json(row.get("clips"), []) if isinstance(c, dict)]
+        return cls(id=strawberry.ID(str(row["id"])), name=row["name"], clips=clips,
+                   created_by_id=_opt_id(row.get("created_by")), created_at=row.get("created_at"),
+                   updated_at=row.get("updated_at"))
+
+    @strawberry.field(description="Seconds of all clips together.")
+    def duration(self) -> float:
+        return round(sum(c.end - c.start for c in self.clips), 6)
+
+
+@strawberry.type(description="What importSequence did with one clip of the timeline.")
+class ImportedClip:
+    index: int
+    name: str = strawberry.field(description="The file name the clip refers to.")
+    reel: str = strawberry.field(description="Its EDL reel name, if any.")
+    start: float
+    end: float
+    matched: bool
+    source_id: strawberry.ID | None
+    message: str = strawberry.field(description="Why it was not imported (empty when it was).")
+
+
+@strawberry.type(description="The imported sequence and, per clip of the timeline, whether its media matched an asset.")
+class ImportSequenceResult:
+    sequence: Sequence
+    clips: list[ImportedClip]
+    unmatched: int
 
 
 @strawberry.type(description="What a trim will do, from the source's keyframes (the trimPlan query).")

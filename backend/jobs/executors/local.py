@@ -2,7 +2,8 @@
 
 Loop: claim the next queued job (priority, then age), build its `JobSpec` (`jobs.jobspec`, kept
 on the row), run it with the pipeline (`run_single`, or `run_chunked` when chunks pay off here),
-store the verified output, register it as an asset, mark the job succeeded. A job made from an
+store the verified output, register it as an asset, mark the job succeeded. A sequence render
+runs `run_sequence` (its clips' FFmpegs share `MPR_WORKERS`) on the same path. A job made from an
 output template runs `run_ladder` instead and stores its whole folder (`_run_template`). Progress goes to the
 row through `jobs.reporting.CatalogReporter` at most twice a second; a progress write that finds
 the attempt no longer running (cancelled, recovered elsewhere) stops FFmpeg. A watchdog kills attempts whose FFmpeg makes no progress for
@@ -41,6 +42,7 @@ from backend.pipeline import JobSpec, Location, SpecError
 from backend.pipeline.chunked import run_chunked
 from backend.pipeline.guard import StopRequested
 from backend.pipeline.ladder import run_ladder
+from backend.pipeline.sequence import run_sequence
 from backend.pipeline.single import run_single
 from backend.storage import Storages
 
@@ -195,11 +197,19 @@ class LocalExecutor(BackgroundLoops):
                 partial = final_local.parent / f".partial-{job_id}-{attempt.attempt}-{final_local.name}"
             else:
                 partial = workdir / Path(row["output_key"]).name
-            plan_record, chunk_plan = await self._choose_mode(row, src, info, spec)
-            spec = spec.with_plan(chunk_plan)
+            if spec.sequence is not None:
+                plan_record, chunk_plan = dict(row["plan"] or {}), None
+            else:
+                plan_record, chunk_plan = await self._choose_mode(row, src, info, spec)
+                spec = spec.with_plan(chunk_plan)
             await store_spec(job_id, attempt.attempt, spec)
             reporter = CatalogReporter(job_id, attempt.attempt, on_alive=attempt.alive)
-            if spec.chunked:
+            if spec.sequence is not None:  # clips of several sources, one output
+                sources = await self._clip_sources(spec, workdir)
+                result = await run_sequence(spec, sources, partial, reporter, concurrency=self.settings.workers,
+                                            workdir=workdir)
+                plan_record.update(result.record())
+            elif spec.chunked:
                 result = await run_chunked(spec, src, partial, reporter, workdir=workdir)
                 plan_record.update(result.record(chunk_plan))
             else:
@@ -302,6 +312,20 @@ class LocalExecutor(BackgroundLoops):
             record.update(mode="single", reason=f"chunking not possible ({exc}); single pass")
             return record, None
         return record, plan
+
+    async def _clip_sources(self, spec: JobSpec, workdir: Path) -> list[Path]:
+        """Where each clip's source is on this machine (downloaded once per file when not local)."""
+        ids = {c.source_id for c in spec.sequence.clips}
+        present = {r["id"] for r in await MediaAsset.select(MediaAsset.id).where(MediaAsset.id.is_in(sorted(ids)))}
+        paths: dict[tuple[str, str], Path] = {}
+        for index, clip in enumerate(spec.sequence.clips):
+            if clip.source_id not in present:
+                raise VerificationError(f"clip {index + 1}'s source asset ({clip.name or clip.source_id}) was deleted")
+            where = (clip.input.area, clip.input.key)
+            if where not in paths:
+                paths[where] = await self._source_path({"storage_area": where[0], "storage_key": where[1]},
+                                                       workdir / f"clip-source-{len(paths)}")
+        return [paths[(c.input.area, c.input.key)] for c in spec.sequence.clips]
 
     async def _source_path(self, source: dict, workdir: Path) -> Path:
         storage = self.storages.get(source["storage_area"])
