@@ -13,6 +13,7 @@ from ui.components.theme import (
     BAD, BORDER, FAINT, MONO, MUTED, PANEL_2, PLAYHEAD, SELECTION, TEXT, field_label, mono, panel,
 )
 from ui.components.stream_player import stream_player
+from ui.shortcuts import SHORTCUTS, all_shortcuts
 from ui.state.editor import EditorState
 
 FILM_HEIGHT = "62px"  # editor.TILE_HEIGHT
@@ -364,12 +365,43 @@ def timeline() -> rx.Component:
 
 
 def keys_hint() -> rx.Component:
-    keys = [("Space", "play/pause"), ("J K L", "shuttle"), ("← →", "frame"), ("↑ ↓", "cut"),
-            ("I / O", "set in/out"), ("+ −", "zoom")]
+    """Every shortcut, compact (ui/shortcuts.py); the ? button opens the full cheat sheet."""
     return rx.hstack(
         *[rx.hstack(rx.code(k, size="1", variant="soft", color_scheme="gray"),
-                    rx.text(v, size="1", color=FAINT), spacing="1", align="center") for k, v in keys],
-        spacing="4", wrap="wrap",
+                    rx.text(hint, size="1", color=FAINT), spacing="1", align="center")
+          for k, _, hint in all_shortcuts() if k != "?"],
+        shortcuts_dialog(),
+        spacing="3", wrap="wrap", row_gap="2px", justify="end", id="keys-hint",
+    )
+
+
+def shortcuts_dialog() -> rx.Component:
+    """The cheat sheet: opened by its ? button or the ? key (timeline.js clicks #shortcuts-open)."""
+    return rx.dialog.root(
+        rx.dialog.trigger(
+            rx.icon_button(rx.text("?", size="1", weight="bold"), id="shortcuts-open", size="1",
+                           variant="soft", color_scheme="gray", aria_label="Keyboard shortcuts",
+                           title="Keyboard shortcuts (?)"),
+        ),
+        rx.dialog.content(
+            rx.dialog.title("Keyboard shortcuts"),
+            rx.dialog.description("The editor's keys; they act when no text field has the focus.",
+                                  size="2", color=MUTED),
+            *[rx.box(
+                rx.heading(group, as_="h3", size="2", margin_top="12px", margin_bottom="4px"),
+                rx.el.dl(
+                    *[rx.hstack(
+                        rx.el.dt(rx.code(k, size="2", variant="soft", color_scheme="gray"), min_width="140px"),
+                        rx.el.dd(rx.text(what, size="2", color=TEXT), margin="0"),
+                        spacing="3", align="center", padding_y="2px",
+                    ) for k, what, _ in rows],
+                    margin="0",
+                ),
+            ) for group, rows in SHORTCUTS],
+            rx.flex(rx.dialog.close(rx.button("Close", variant="soft", color_scheme="gray", id="shortcuts-close")),
+                    justify="end", margin_top="12px"),
+            id="shortcuts-dialog", max_width="560px",
+        ),
     )
 
 
