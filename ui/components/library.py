@@ -8,6 +8,7 @@ from ui.models import AssetRow
 from ui.state.base import AppState
 from ui.state.library import UPLOAD_ID, LibraryState
 from ui.statuses import ERROR, PENDING, READY
+from ui.view_query import SORT_LABELS
 
 
 def _poster(asset: AssetRow) -> rx.Component:
@@ -113,13 +114,24 @@ def _toolbar() -> rx.Component:
             ),
             spacing="2", width="100%",
         ),
-        rx.segmented_control.root(
-            rx.segmented_control.item("Sources", value="in"),
-            rx.segmented_control.item("Outputs", value="out"),
-            rx.segmented_control.item("All", value="all"),
-            value=LibraryState.area_filter,
-            on_change=LibraryState.set_area_filter,
-            size="1", width="100%", id="asset-area-filter",
+        rx.hstack(
+            rx.segmented_control.root(
+                rx.segmented_control.item("Sources", value="in"),
+                rx.segmented_control.item("Outputs", value="out"),
+                rx.segmented_control.item("All", value="all"),
+                value=LibraryState.area_filter,
+                on_change=LibraryState.set_area_filter,
+                size="1", flex="1", min_width="0", id="asset-area-filter",
+            ),
+            rx.select.root(  # the order (GraphQL `sort`), kept in the URL with the filters
+                rx.select.trigger(id="asset-sort", width="100px", aria_label="Sort assets by",
+                                  title="Sort"),
+                rx.select.content(*[rx.select.item(label, value=value) for value, label in SORT_LABELS.items()]),
+                value=LibraryState.sort,
+                on_change=LibraryState.set_sort,
+                size="1",
+            ),
+            spacing="2", width="100%", align="center",
         ),
         rx.cond(
             AppState.can_edit,  # a viewer gets no upload or scan (the API refuses them anyway)
