@@ -144,3 +144,25 @@ def test_hints_bar_and_cheat_sheet_list_every_shortcut(page):
     dialog.wait_for(state="visible")
     page.click("#shortcuts-close")
     dialog.wait_for(state="hidden")
+
+
+def test_unsaved_details_are_autosaved_on_switching_clips(page, server):
+    select_asset(page, CLIP)
+    page.fill("#asset-comments", "keep this note")
+    page.click("#tag-input")
+    page.keyboard.type("autosaved")
+    page.keyboard.press("Enter")
+    page.wait_for_selector(".tag-chip:has-text('autosaved')")
+    page.keyboard.type("typed-only")  # no Enter: still part of the draft
+    page.wait_for_function("() => !document.querySelector('#save-details').disabled")
+    select_asset(page, SHORT)  # no Save clicked
+    page.get_by_text(f"Saved the details of {CLIP}.").wait_for()
+    nodes = graphql(server, '{ assets(first: 100, search: "Test pattern") { nodes { filename tags comments } } }')
+    clip = next(n for n in nodes["assets"]["nodes"] if n["filename"] == CLIP)
+    assert clip["comments"] == "keep this note" and {"autosaved", "typed-only"} <= set(clip["tags"])
+    # the other clip's drafts are its own, and coming back shows what was saved
+    assert page.input_value("#asset-comments") == ""
+    select_asset(page, CLIP)
+    page.wait_for_selector(".tag-chip:has-text('typed-only')")
+    assert page.input_value("#asset-comments") == "keep this note"
+    assert page.is_disabled("#save-details")  # nothing unsaved any more
