@@ -8,14 +8,14 @@ SHORTCUTS: list[tuple[str, list[tuple[str, str, str]]]] = [
     ("Transport", [
         ("Space", "Play / pause", "play/pause"),
         ("J K L", "Shuttle: back / stop / forward (again: faster)", "shuttle"),
-        ("K + J / K + L", "With K held: one frame back / forward", "K+J/L frame"),
+        ("K+J K+L", "With K held: one frame back / forward", "step"),
         ("← →", "One frame back / forward (Shift: ten)", "frame"),
         ("↑ ↓", "Previous / next scene cut", "cut"),
         ("Home End", "Go to the In / Out point", "to in/out"),
     ]),
     ("Marks", [
         ("I O", "Set the In / Out point at the playhead", "set in/out"),
-        ("Shift+I Shift+O", "Go to the In / Out point", "go to in/out"),
+        ("Shift+I Shift+O", "Go to the In / Out point", "go to"),
         ("X", "Mark the clip under the playhead (between scene cuts, or the whole asset)", "mark clip"),
         ("Alt+X", "Clear the marks (the whole asset)", "clear marks"),
     ]),

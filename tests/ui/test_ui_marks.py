@@ -77,6 +77,18 @@ def test_k_held_with_j_and_l_steps_one_frame(page):
     page.wait_for_function("() => !document.querySelector('#player').paused")
     page.keyboard.press("k")
     page.wait_for_function("() => document.querySelector('#player').paused")
+    # the same with the focus on the player (its native keys are suppressed there): K's release
+    # must still be seen, or L would keep stepping
+    go(page, 5.0)
+    page.focus("#player")
+    page.keyboard.down("k")
+    page.keyboard.press("l")
+    page.wait_for_function("() => Math.abs(document.querySelector('#player').currentTime - (5 + 1/30)) < 0.002")
+    page.keyboard.up("k")
+    page.keyboard.press("l")
+    page.wait_for_function("() => !document.querySelector('#player').paused")
+    page.keyboard.press("k")
+    page.wait_for_function("() => document.querySelector('#player').paused")
 
 
 def test_x_marks_the_whole_asset_without_cuts_and_alt_x_clears(page):
@@ -126,7 +138,8 @@ def test_marks_are_kept_per_source(page):
     wait_value(page, "#out-point", "00:00:04.000")
 
 
-def test_hints_bar_and_cheat_sheet_list_every_shortcut(page):
+def test_hints_bar_and_cheat_sheet_list_every_shortcut(page, artifacts):
+    page.screenshot(path=str(artifacts / "marks-hints-1280.png"))
     hints = page.inner_text("#keys-hint")
     for keys, _, hint in all_shortcuts():
         if keys != "?":

@@ -114,24 +114,13 @@ def _toolbar() -> rx.Component:
             ),
             spacing="2", width="100%",
         ),
-        rx.hstack(
-            rx.segmented_control.root(
-                rx.segmented_control.item("Sources", value="in"),
-                rx.segmented_control.item("Outputs", value="out"),
-                rx.segmented_control.item("All", value="all"),
-                value=LibraryState.area_filter,
-                on_change=LibraryState.set_area_filter,
-                size="1", flex="1", min_width="0", id="asset-area-filter",
-            ),
-            rx.select.root(  # the order (GraphQL `sort`), kept in the URL with the filters
-                rx.select.trigger(id="asset-sort", width="100px", aria_label="Sort assets by",
-                                  title="Sort"),
-                rx.select.content(*[rx.select.item(label, value=value) for value, label in SORT_LABELS.items()]),
-                value=LibraryState.sort,
-                on_change=LibraryState.set_sort,
-                size="1",
-            ),
-            spacing="2", width="100%", align="center",
+        rx.segmented_control.root(
+            rx.segmented_control.item("Sources", value="in"),
+            rx.segmented_control.item("Outputs", value="out"),
+            rx.segmented_control.item("All", value="all"),
+            value=LibraryState.area_filter,
+            on_change=LibraryState.set_area_filter,
+            size="1", width="100%", id="asset-area-filter",
         ),
         rx.cond(
             AppState.can_edit,  # a viewer gets no upload or scan (the API refuses them anyway)
@@ -177,9 +166,21 @@ def _toolbar() -> rx.Component:
     )
 
 
+def _sort_picker() -> rx.Component:
+    """The list's order (GraphQL `assets(sort:)`), kept in the URL with the filters."""
+    return rx.select.root(
+        rx.select.trigger(id="asset-sort", width="96px", aria_label="Sort assets by", title="Sort",
+                          margin_left="8px"),
+        rx.select.content(*[rx.select.item(label, value=value) for value, label in SORT_LABELS.items()]),
+        value=LibraryState.sort,
+        on_change=LibraryState.set_sort,
+        size="1",
+    )
+
+
 def library_panel() -> rx.Component:
     return panel(
-        panel_title("Library", rx.text(LibraryState.total, " assets", size="1", color=FAINT)),
+        panel_title("Library", rx.text(LibraryState.total, " assets", size="1", color=FAINT), _sort_picker()),
         _toolbar(),
         rx.cond(
             LibraryState.list_error != "",

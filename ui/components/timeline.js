@@ -557,7 +557,8 @@
   document.addEventListener("pointerup", onUp, true);
   document.addEventListener("pointercancel", onUp, true);
   document.addEventListener("keydown", onKey);
-  document.addEventListener("keyup", (e) => { if (e.key === "k" || e.key === "K") kHeld = false; });
+  // capture phase: onPlayerKey stops a keyup on the focused player from reaching the bubble phase
+  document.addEventListener("keyup", (e) => { if (e.key === "k" || e.key === "K") kHeld = false; }, true);
   window.addEventListener("blur", () => { kHeld = false; });
   document.addEventListener("click", (e) => {
     const b = e.target.closest && e.target.closest("#tl-zoom-in, #tl-zoom-out");

@@ -365,13 +365,14 @@ def timeline() -> rx.Component:
 
 
 def keys_hint() -> rx.Component:
-    """Every shortcut, compact (ui/shortcuts.py); the ? button opens the full cheat sheet."""
+    """Every shortcut, compact (ui/shortcuts.py), in a row under the timeline; the ? button in the
+    editor's header (and the ? key) opens the full cheat sheet."""
     return rx.hstack(
         *[rx.hstack(rx.code(k, size="1", variant="soft", color_scheme="gray"),
-                    rx.text(hint, size="1", color=FAINT), spacing="1", align="center")
+                    rx.text(hint, size="1", color=FAINT, white_space="nowrap"), spacing="1", align="center")
           for k, _, hint in all_shortcuts() if k != "?"],
-        shortcuts_dialog(),
-        spacing="3", wrap="wrap", row_gap="2px", justify="end", id="keys-hint",
+        spacing="2", wrap="wrap", row_gap="2px", id="keys-hint", width="100%", padding_x="4px",
+        flex_shrink="0",
     )
 
 
@@ -413,7 +414,7 @@ def editor_panel() -> rx.Component:
                            as_="h2", size="2", weight="bold", color=TEXT, id="editor-title",
                         overflow="hidden", text_overflow="ellipsis", white_space="nowrap"),
                 rx.spacer(),
-                keys_hint(),
+                shortcuts_dialog(),
                 width="100%", align="center",
             ),
             padding="8px 12px", border_bottom=f"1px solid {BORDER}",
@@ -422,6 +423,7 @@ def editor_panel() -> rx.Component:
             player(),
             transport(),
             timeline(),
+            keys_hint(),
             rx.cond(
                 EditorState.field_error != "",
                 rx.text(EditorState.field_error, size="1", color="#ff6b6b", id="field-error"),
