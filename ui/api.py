@@ -146,15 +146,18 @@ async def list_assets(search: str = "", status: str = "", first: int = 100, area
 
 
 async def list_assets_page(search: str = "", status: str = "", first: int = 100, area: str = "",
-                           after: str | None = None) -> tuple[list[dict], int, str | None]:
-    """(assets, total matching, cursor to ask for the next page with, or None at the end)."""
+                           after: str | None = None, sort: str = "") -> tuple[list[dict], int, str | None]:
+    """(assets, total matching, cursor to ask for the next page with, or None at the end); `sort` is
+    an AssetSort value in lower case ("name_asc"; "" is the API's default, newest first)."""
     data = await gql(
-        f"""query($first: Int, $after: String, $search: String, $status: [AssetStatus!], $area: String) {{
-          assets(first: $first, after: $after, search: $search, status: $status, area: $area) {{
+        f"""query($first: Int, $after: String, $search: String, $status: [AssetStatus!], $area: String,
+                  $sort: AssetSort!) {{
+          assets(first: $first, after: $after, search: $search, status: $status, area: $area, sort: $sort) {{
             totalCount pageInfo {{ endCursor hasNextPage }} nodes {{ {ASSET_ROW} }} }}
         }}""",
         {"first": first, "after": after, "search": search or None,
-         "status": [status.upper()] if status else None, "area": area or None},
+         "status": [status.upper()] if status else None, "area": area or None,
+         "sort": (sort or "date_desc").upper()},
     )
     conn = data["assets"]
     page = conn.get("pageInfo") or {}
@@ -164,12 +167,13 @@ async def list_assets_page(search: str = "", status: str = "", first: int = 100,
 API_PAGE = 100  # the most rows one connection page gives (backend MAX_PAGE)
 
 
-async def list_assets_upto(search: str, status: str, area: str, want: int) -> tuple[list[dict], int, str | None]:
+async def list_assets_upto(search: str, status: str, area: str, want: int, sort: str = ""
+                           ) -> tuple[list[dict], int, str | None]:
     """The first `want` matching assets (page after page of API_PAGE), the total and the cursor after them."""
-    rows, total, cursor = await list_assets_page(search, status, min(want, API_PAGE), area)
+    rows, total, cursor = await list_assets_page(search, status, min(want, API_PAGE), area, sort=sort)
     while cursor and len(rows) < want:
         more, total, cursor = await list_assets_page(search, status, min(want - len(rows), API_PAGE), area,
-                                                     after=cursor)
+                                                     after=cursor, sort=sort)
         rows += more
     return rows, total, cursor
 

@@ -1,6 +1,8 @@
 """List queries: cursor pagination complete and stable, filters, single lookups, systemStatus."""
 from __future__ import annotations
 
+import base64
+
 from api_helpers import seed_jobs
 from backend.catalog.tables import MediaAsset, TranscodeJob
 
@@ -165,3 +167,68 @@ async def test_media_links_bind_their_asset_and_the_files_version(gql, add_asset
     path.write_bytes(path.read_bytes() + b"\0")  # replaced in place, same name
     resp = await gql.client.get(fresh, headers={"Authorization": ""})
     assert resp.status_code == 403 and "another version" in resp.json()["detail"]
+
+
+SORTED_PAGE = """query($first: Int, $after: String, $sort: AssetSort!, $search: String) {
+  assets(first: $first, after: $after, sort: $sort, search: $search) {
+    totalCount pageInfo { hasNextPage endCursor }
+    edges { cursor node { id filename duration size } }
+  }
+}"""
+
+
+async def _sorted_ids(gql, sort: str, page_size: int, **variables) -> list[int]:
+    ids, after = [], None
+    for _ in range(100):
+        data = (await gql(SORTED_PAGE, {"first": page_size, "after": after, "sort": sort, **variables}))["assets"]
+        ids += [int(e["node"]["id"]) for e in data["edges"]]
+        if not data["pageInfo"]["hasNextPage"]:
+            return ids
+        after = data["pageInfo"]["endCursor"]
+        assert after == data["edges"][-1]["cursor"]
+    raise AssertionError("pagination did not end")
+
+
+async def test_assets_sort_pages_each_order_once_with_ties_and_nulls(gql):
+    # (filename, duration, size): equal names (case aside), equal durations, no duration, equal sizes
+    specs = [("Delta.mp4", 5.0, 300), ("alpha.mp4", None, 100), ("ALPHA.mp4", 12.5, 100),
+             ("charlie.mp4", 5.0, 900), ("Bravo.mp4", None, 50), ("echo.mp4", 0.04, 300), ("foxtrot.mp4", 7.25, 10)]
+    rows = []
+    for i, (name, duration, size) in enumerate(specs):
+        row = MediaAsset(filename=name, storage_key=f"sort/{i}.mp4", size=size, duration=duration, status="ready")
+        await row.save()
+        rows.append((row.id, name, duration, size))
+    by = {
+        "DATE_DESC": lambda r: -r[0], "DATE_ASC": lambda r: r[0],
+        "NAME_ASC": lambda r: (r[1].lower(), r[0]), "NAME_DESC": lambda r: (_neg(r[1].lower()), -r[0]),
+        "DURATION_ASC": lambda r: (r[2] if r[2] is not None else -1, r[0]),
+        "DURATION_DESC": lambda r: (-(r[2] if r[2] is not None else -1), -r[0]),
+        "SIZE_ASC": lambda r: (r[3], r[0]), "SIZE_DESC": lambda r: (-r[3], -r[0]),
+    }
+    for sort, key in by.items():
+        expected = [r[0] for r in sorted(rows, key=key)]
+        for size in (2, 3, 100):  # every page boundary lands on a tie somewhere
+            assert await _sorted_ids(gql, sort, size) == expected, (sort, size)
+    # filters still apply in a sort; the count is the filter's
+    data = (await gql(SORTED_PAGE, {"first": 1, "sort": "NAME_ASC", "search": "alpha"}))["assets"]
+    assert data["totalCount"] == 2 and data["pageInfo"]["hasNextPage"]
+    assert [e["node"]["id"] for e in data["edges"]] == [str(min(rows[1][0], rows[2][0]))]
+    # a cursor belongs to its order: another order's (or the default's) is refused, not misread
+    name_cursor = (await gql(SORTED_PAGE, {"first": 2, "sort": "NAME_ASC"}))["assets"]["pageInfo"]["endCursor"]
+    size_cursor = (await gql(SORTED_PAGE, {"first": 2, "sort": "SIZE_ASC"}))["assets"]["pageInfo"]["endCursor"]
+    date_cursor = (await gql(SORTED_PAGE, {"first": 2, "sort": "DATE_DESC"}))["assets"]["pageInfo"]["endCursor"]
+    for sort, cursor in (("SIZE_ASC", name_cursor), ("NAME_ASC", date_cursor), ("DATE_DESC", size_cursor),
+                         ("NAME_DESC", name_cursor)):
+        result = (await gql.raw(SORTED_PAGE, {"first": 2, "sort": sort, "after": cursor})).json()
+        assert result["errors"][0]["extensions"]["code"] == "INVALID_INPUT", (sort, result)
+    # a hand-made cursor with the wrong type of key is refused too (never reaches the database)
+    forged = base64.urlsafe_b64encode(f"asset:DURATION_ASC:{rows[0][0]}:\"x\"".encode()).decode().rstrip("=")
+    result = (await gql.raw(SORTED_PAGE, {"first": 2, "sort": "DURATION_ASC", "after": forged})).json()
+    assert result["errors"][0]["extensions"]["code"] == "INVALID_INPUT"
+    # an unknown order is refused by the schema
+    result = (await gql.raw(SORTED_PAGE, {"first": 2, "sort": "COLOUR"})).json()
+    assert result["errors"] and "AssetSort" in result["errors"][0]["message"]
+
+
+def _neg(text: str) -> tuple:
+    return tuple(-ord(c) for c in text) + (1,)  # descending text; a prefix sorts after its extensions

@@ -95,6 +95,15 @@ def test_axe_with_the_delete_dialog_open(page, artifacts):
     page.wait_for_selector("[role=alertdialog]", state="detached")
 
 
+def test_axe_with_the_shortcuts_cheat_sheet_open(page, artifacts):
+    page.click("#editor-title")
+    page.keyboard.press("?")
+    page.wait_for_selector("#shortcuts-dialog[role=dialog]")
+    assert audit(page, artifacts, "shortcuts-dialog") == []
+    page.keyboard.press("Escape")
+    page.wait_for_selector("#shortcuts-dialog", state="detached")
+
+
 def test_axe_with_a_job_running_and_the_cancel_confirmation(page, server, artifacts):
     graphql(server, 'mutation { createPreset(input: {name: "%s", kind: "video", container: "mp4", '
                     'videoCodec: "libx264", crf: 23, speedPreset: "veryslow", maxHeight: 1080, '

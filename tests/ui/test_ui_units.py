@@ -362,3 +362,42 @@ def test_in_out_entry_forms():
                           ("soon", 25, "HH:MM:SS:FF"), ("00:61:00:00", 25, "below 60")):
         with pytest.raises(ValueError, match=why):
             parse_entry(bad, fps)
+
+
+def test_every_listed_shortcut_has_a_handler():
+    """ui/shortcuts.py (hints bar, cheat sheet) and timeline.js's key map name the same keys."""
+    from pathlib import Path
+
+    from ui.shortcuts import all_shortcuts
+
+    js = (Path(__file__).parents[2] / "ui" / "components" / "timeline.js").read_text()
+    keys = {k for keys, _, _ in all_shortcuts() for k in keys.replace("+ ", "").split()}
+    handled = {'" "': "Space", '"k"': "K", '"j"': "J", '"l"': "L", '"ArrowLeft"': "←", '"ArrowRight"': "→",
+               '"ArrowUp"': "↑", '"ArrowDown"': "↓", '"Home"': "Home", '"End"': "End", '"i"': "I", '"o"': "O",
+               '"x"': "X", '"KeyX"': "Alt+X", '"?"': "?", '"+"': "+", '"-"': "−", "e.shiftKey ? seek(m.inS)": "Shift+I",
+               "e.shiftKey ? seek(m.outS)": "Shift+O", "kHeld ? step(dir)": "K", '"e": appendToSequence': "E",
+               '"sequence-undo"': "Ctrl+Z", '"sequence-redo"': "Ctrl+Shift+Z"}
+    found = {label for needle, label in handled.items() if needle in js}
+    missing = keys - found - {"/", "K+J", "K+L"}
+    assert not missing, missing
+
+
+def test_library_view_round_trips_through_the_query_string():
+    from urllib.parse import parse_qs
+
+    from ui import view_query
+
+    assert view_query.write("", "all", "in", "date_desc") == ""  # defaults stay out of the URL
+    query = view_query.write("bars & co", "ready", "all", "size_desc")
+    params = {k: v[0] for k, v in parse_qs(query[1:]).items()}
+    assert view_query.read(params) == {"q": "bars & co", "status": "ready", "area": "all", "sort": "size_desc"}
+    # unknown values and keys are dropped, a long search is cut, lists (repeated keys) take the first
+    assert view_query.read({"sort": "colour", "status": "DROP TABLE", "area": ["out", "in"], "x": "1",
+                            "q": "a" * 500}) == {"area": "out", "q": "a" * view_query.MAX_SEARCH}
+    assert view_query.read(None) == {}
+    js = view_query.replace_state_js("?q=%27%29%3Balert%281%29")
+    assert js.endswith('"?q=%27%29%3Balert%281%29")') and "replaceState" in js
+    assert set(view_query.SORTS) == {s.lower() for s in ("DATE_DESC", "DATE_ASC", "NAME_ASC", "NAME_DESC",
+                                                           "DURATION_ASC", "DURATION_DESC", "SIZE_ASC", "SIZE_DESC")}
+    from backend.api.graphql.inputs import AssetSort
+    assert set(view_query.SORTS) == {s.value for s in AssetSort}

@@ -8,6 +8,7 @@ from ui.models import AssetRow
 from ui.state.base import AppState
 from ui.state.library import UPLOAD_ID, LibraryState
 from ui.statuses import ERROR, MISSING, PENDING, READY
+from ui.view_query import SORT_LABELS
 
 
 def _poster(asset: AssetRow) -> rx.Component:
@@ -166,9 +167,21 @@ def _toolbar() -> rx.Component:
     )
 
 
+def _sort_picker() -> rx.Component:
+    """The list's order (GraphQL `assets(sort:)`), kept in the URL with the filters."""
+    return rx.select.root(
+        rx.select.trigger(id="asset-sort", width="96px", aria_label="Sort assets by", title="Sort",
+                          margin_left="8px"),
+        rx.select.content(*[rx.select.item(label, value=value) for value, label in SORT_LABELS.items()]),
+        value=LibraryState.sort,
+        on_change=LibraryState.set_sort,
+        size="1",
+    )
+
+
 def library_panel() -> rx.Component:
     return panel(
-        panel_title("Library", rx.text(LibraryState.total, " assets", size="1", color=FAINT)),
+        panel_title("Library", rx.text(LibraryState.total, " assets", size="1", color=FAINT), _sort_picker()),
         _toolbar(),
         rx.cond(
             LibraryState.list_error != "",

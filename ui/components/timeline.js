@@ -10,6 +10,9 @@
  * #tl-viewport > #tl-zoom (> #tl-ruler, #tl-ticks, #tl-track), #tl-waveform <canvas>,
  * #tl-zoom-in, #tl-zoom-out, #tl-zoom-level and #timeline[data-waveform][data-cuts][data-snaps].
  * Snapping (Shift disables it): scene cuts, keyframes and silence edges within SNAP_PX.
+ * Premiere keys (docs/editor-keys.md; the list is ui/shortcuts.py): Shift+I/O go to In/Out, X marks
+ * the shot under the playhead (between the scene cuts around it, or the whole asset), Alt+X clears,
+ * K held + J/L steps a frame, ? opens the cheat sheet (#shortcuts-open).
  */
 (function () {
   if (window.mprTimeline) return;
@@ -17,6 +20,7 @@
   let seq = 0;
   let drag = null; // {kind: 'in'|'out'|'head', pointerId}
   let shuttle = null; // reverse-play interval (J)
+  let kHeld = false; // K is down: J / L step a frame
   let rafId = 0;
   let zoom = 1; // 1 = the whole clip across the viewport
   let wave = null; // {url, rate, count, mins, maxs, peak} of the loaded peaks file
@@ -360,6 +364,33 @@
   }
   function pause() { const v = video(); stopShuttle(); if (v) v.pause(); }
 
+  /* ---------------------------------------------------------------- marks (Premiere keys)
+   * X marks the clip under the playhead: between the scene cuts around it when the asset has
+   * any (data-cuts), else the whole asset. Alt+X clears the marks (back to the whole asset). */
+  function clipAround(t, m) {
+    const half = frame(m.fps) / 2;
+    let a = 0, b = m.duration;
+    for (const c of m.cuts) {
+      if (c <= t + half && c > a) a = c;
+      if (c > t + half && c < b) b = c;
+    }
+    return [snap(a, m.fps), b >= m.duration ? m.duration : snap(b, m.fps)];
+  }
+  function markClip() {
+    const m = meta(); const v = video();
+    if (!m || !v || !(m.duration > 0)) return;
+    const [a, b] = clipAround(v.currentTime || 0, m);
+    paintSelection(a, b);
+    commit({ edge: "both", in: a, out: b });
+  }
+  function clearMarks() {
+    const m = meta();
+    if (!m || !(m.duration > 0)) return;
+    paintSelection(0, m.duration);
+    commit({ edge: "both", in: 0, out: m.duration });
+  }
+  function openCheatSheet() { const b = $("shortcuts-open"); if (b) b.click(); }
+
   /* ---------------------------------------------------------------- pointer */
   function timeAt(clientX) {
     const m = meta(); const track = $("tl-track");
@@ -496,14 +527,26 @@
         onHandleKey(e, t.id === "tl-in" ? "in" : "out")) return;
     const row = t && t.closest && t.closest("#asset-listbox [role=option]");
     if (row && !e.ctrlKey && !e.metaKey && !e.altKey && onLibraryKey(e, row)) return;
-    if (e.ctrlKey || e.metaKey || e.altKey || typing(t)) return;
+    if (typing(t) || e.ctrlKey || e.metaKey) return;
     if (document.querySelector("[role=dialog], [role=alertdialog], [role=listbox]:not(#asset-listbox)")) return;
+    if (e.key === "?") { e.preventDefault(); openCheatSheet(); return; }
     const m = meta(); if (!m || !video()) return;
+    if (e.altKey) { // Alt+X (e.code: macOS Option+X types "≈")
+      if (e.code === "KeyX") { e.preventDefault(); clearMarks(); }
+      return;
+    }
     const k = e.key;
+    if (k === "k" || k === "K") kHeld = true;
+    // Premiere: with K held, J / L step one frame back / forward instead of shuttling
+    const jl = (dir, shuttleFn) => () => (kHeld ? step(dir) : shuttleFn());
     const handled = {
-      " ": toggle, "k": pause, "K": pause, "l": forward, "L": forward, "j": backward, "J": backward,
+      " ": toggle, "k": pause, "K": pause, "l": jl(1, forward), "L": jl(1, forward),
+      "j": jl(-1, backward), "J": jl(-1, backward),
       "ArrowLeft": () => step(e.shiftKey ? -10 : -1), "ArrowRight": () => step(e.shiftKey ? 10 : 1),
-      "i": () => setPoint("in"), "I": () => setPoint("in"), "o": () => setPoint("out"), "O": () => setPoint("out"),
+      // Shift+I / Shift+O go to the In / Out point (as Premiere); I / O set them
+      "i": () => setPoint("in"), "I": () => (e.shiftKey ? seek(m.inS) : setPoint("in")),
+      "o": () => setPoint("out"), "O": () => (e.shiftKey ? seek(m.outS) : setPoint("out")),
+      "x": markClip, "X": markClip,
       "Home": () => seek(m.inS), "End": () => seek(m.outS),
       "e": appendToSequence, "E": appendToSequence,
       "ArrowUp": () => jumpCut(-1), "ArrowDown": () => jumpCut(1),
@@ -548,6 +591,9 @@
   document.addEventListener("pointerup", onUp, true);
   document.addEventListener("pointercancel", onUp, true);
   document.addEventListener("keydown", onKey);
+  // capture phase: onPlayerKey stops a keyup on the focused player from reaching the bubble phase
+  document.addEventListener("keyup", (e) => { if (e.key === "k" || e.key === "K") kHeld = false; }, true);
+  window.addEventListener("blur", () => { kHeld = false; });
   document.addEventListener("click", (e) => {
     const b = e.target.closest && e.target.closest("#tl-zoom-in, #tl-zoom-out");
     if (!b) return;
@@ -579,6 +625,6 @@
   }
 
   window.mprTimeline = { toggle, step, forward, backward, pause, seek, setPoint, tc, snap,
-    paint: paintHead, state: () => ({ drag, meta: meta(), zoom }), zoomBy, setZoom, jumpCut, redraw,
+    paint: paintHead, state: () => ({ drag, meta: meta(), zoom, kHeld }), markClip, clearMarks, clipAround, zoomBy, setZoom, jumpCut, redraw,
     lastWaveDraw: 0 };
 })();

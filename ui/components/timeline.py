@@ -14,6 +14,7 @@ from ui.components.theme import (
 )
 from ui.components.sequence_track import sequence_track
 from ui.components.stream_player import stream_player
+from ui.shortcuts import SHORTCUTS, all_shortcuts
 from ui.state.editor import EditorState
 
 FILM_HEIGHT = "62px"  # editor.TILE_HEIGHT
@@ -365,12 +366,44 @@ def timeline() -> rx.Component:
 
 
 def keys_hint() -> rx.Component:
-    keys = [("Space", "play/pause"), ("J K L", "shuttle"), ("← →", "frame"), ("↑ ↓", "cut"),
-            ("I / O", "set in/out"), ("E", "append to sequence"), ("+ −", "zoom")]
+    """Every shortcut, compact (ui/shortcuts.py), in a row under the timeline; the ? button in the
+    editor's header (and the ? key) opens the full cheat sheet."""
     return rx.hstack(
         *[rx.hstack(rx.code(k, size="1", variant="soft", color_scheme="gray"),
-                    rx.text(v, size="1", color=FAINT), spacing="1", align="center") for k, v in keys],
-        spacing="4", wrap="wrap",
+                    rx.text(hint, size="1", color=FAINT, white_space="nowrap"), spacing="1", align="center")
+          for k, _, hint in all_shortcuts() if k != "?"],
+        spacing="2", wrap="wrap", row_gap="2px", id="keys-hint", width="100%", padding_x="4px",
+        flex_shrink="0",
+    )
+
+
+def shortcuts_dialog() -> rx.Component:
+    """The cheat sheet: opened by its ? button or the ? key (timeline.js clicks #shortcuts-open)."""
+    return rx.dialog.root(
+        rx.dialog.trigger(
+            rx.icon_button(rx.text("?", size="1", weight="bold"), id="shortcuts-open", size="1",
+                           variant="soft", color_scheme="gray", aria_label="Keyboard shortcuts",
+                           title="Keyboard shortcuts (?)"),
+        ),
+        rx.dialog.content(
+            rx.dialog.title("Keyboard shortcuts"),
+            rx.dialog.description("The editor's keys; they act when no text field has the focus.",
+                                  size="2", color=MUTED),
+            *[rx.box(
+                rx.heading(group, as_="h3", size="2", margin_top="12px", margin_bottom="4px"),
+                rx.el.dl(
+                    *[rx.hstack(
+                        rx.el.dt(rx.code(k, size="2", variant="soft", color_scheme="gray"), min_width="140px"),
+                        rx.el.dd(rx.text(what, size="2", color=TEXT), margin="0"),
+                        spacing="3", align="center", padding_y="2px",
+                    ) for k, what, _ in rows],
+                    margin="0",
+                ),
+            ) for group, rows in SHORTCUTS],
+            rx.flex(rx.dialog.close(rx.button("Close", variant="soft", color_scheme="gray", id="shortcuts-close")),
+                    justify="end", margin_top="12px"),
+            id="shortcuts-dialog", max_width="560px",
+        ),
     )
 
 
@@ -382,7 +415,7 @@ def editor_panel() -> rx.Component:
                            as_="h2", size="2", weight="bold", color=TEXT, id="editor-title",
                         overflow="hidden", text_overflow="ellipsis", white_space="nowrap"),
                 rx.spacer(),
-                keys_hint(),
+                shortcuts_dialog(),
                 width="100%", align="center",
             ),
             padding="8px 12px", border_bottom=f"1px solid {BORDER}",
@@ -392,6 +425,7 @@ def editor_panel() -> rx.Component:
             transport(),
             timeline(),
             sequence_track(),
+            keys_hint(),
             rx.cond(
                 EditorState.field_error != "",
                 rx.text(EditorState.field_error, size="1", color="#ff6b6b", id="field-error"),

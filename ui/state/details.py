@@ -1,4 +1,8 @@
-"""Asset details state: editable tags and comments of the open asset, and deleting it."""
+"""Asset details state: editable tags and comments of the open asset, and deleting it.
+
+Unsaved details are autosaved when another clip is opened (docs/editor-keys.md, "Unsaved details"):
+the drafts remember which asset and which saved values they started from, and on "asset-opened" a
+draft that differs is written to ITS asset (only the changed fields) before the drafts reset."""
 from __future__ import annotations
 
 import reflex as rx
@@ -17,6 +21,11 @@ class DetailsState(EditorState):
     delete_file: bool = False
     confirm_open: bool = False
     details_error: str = ""
+    # which asset the drafts belong to, and the saved values they started from
+    draft_asset_id: str = ""
+    draft_asset_name: str = ""
+    draft_base_tags: list[str] = []
+    draft_base_comments: str = ""
 
     @rx.var
     def dirty(self) -> bool:
@@ -25,13 +34,45 @@ class DetailsState(EditorState):
     async def _hear(self, news: str) -> list:
         # its own reaction only: what EditorState hears (presets at sign-in) is not the details' business
         if news == "asset-opened":
+            if self.draft_asset_id == self.asset.id:
+                return []  # the same clip again: what is being typed for it stays
+            events = await self._autosave_previous()
             self.reset_drafts()
+            return events
         return []
+
+    def _pending_changes(self) -> dict:
+        """What the drafts change on their asset: {"tags": [...]} and/or {"comments": "..."}; a tag
+        still in the field (typed, no Enter) counts, as Save would add it."""
+        tags = list(self.tags_draft)
+        for part in self.tag_input.split(","):
+            if part.strip() and part.strip() not in tags:
+                tags.append(part.strip())
+        changes: dict = {}
+        if tags != self.draft_base_tags:
+            changes["tags"] = tags
+        if self.comments_draft != self.draft_base_comments:
+            changes["comments"] = self.comments_draft
+        return changes
+
+    async def _autosave_previous(self) -> list:
+        """Another clip was opened: save what was typed for the previous one instead of dropping it."""
+        previous, changes = self.draft_asset_id, self._pending_changes()
+        if not previous or previous == self.asset.id or not changes or not self.can_edit:
+            return []
+        try:
+            await api.update_asset(previous, **changes)
+        except api.ApiError as exc:
+            return [rx.toast.error(f"The details of {self.draft_asset_name} were not saved: {exc.message}")]
+        events = [rx.toast.success(f"Saved the details of {self.draft_asset_name}.")]
+        return events + await self._announce("assets-changed")
 
     @rx.event
     def reset_drafts(self):
         self.tags_draft = list(self.asset.tags)
         self.comments_draft = self.asset.comments
+        self.draft_asset_id, self.draft_asset_name = self.asset.id, self.asset.name
+        self.draft_base_tags, self.draft_base_comments = list(self.asset.tags), self.asset.comments
         self.tag_input, self.details_error = "", ""
         self.tag_rev += 1
 
@@ -89,6 +130,8 @@ class DetailsState(EditorState):
         self.saving, self.details_error = False, ""
         self.asset = asset_detail(row)
         self.tags_draft, self.comments_draft = list(self.asset.tags), self.asset.comments
+        self.draft_base_tags, self.draft_base_comments = list(self.asset.tags), self.asset.comments
+        self.tag_input = ""
         yield rx.toast.success("Details saved.")
         for event in await self._announce("assets-changed"):
             yield event
@@ -113,6 +156,7 @@ class DetailsState(EditorState):
             return
         self.confirm_open, self.delete_file = False, False
         self._clear_asset()
+        self.draft_asset_id = ""  # nothing to autosave onto a deleted asset
         yield rx.toast.success(result.get("message") or "Asset deleted.")
         for event in await self._announce("assets-changed"):
             yield event

@@ -20,6 +20,7 @@ from ui.trim import trim_problem
 
 TILE_HEIGHT = 62  # px: the timeline track's inner height (ui/components/timeline.py)
 KIND_ORDER = ("video", "audio", "copy", "image")
+MARKS_KEPT = 200  # assets whose In/Out a tab remembers
 NO_TEMPLATE = "none"  # the template picker's "one file" entry (a select item cannot have the value "")
 KIND_LABELS = {"video": "Video", "audio": "Audio only", "copy": "Trim without re-encoding", "image": "Images"}
 
@@ -47,6 +48,9 @@ class EditorState(AppState):
     # what someone is typing there is not wiped by this commit's round trip
     in_rev: int = 0
     out_rev: int = 0
+    # In/Out per asset id for this tab: opening another clip (an output to review) and coming back
+    # restores the source's marks, as an NLE keeps them per source. Newest last, at most MARKS_KEPT.
+    marks: dict[str, list[float]] = {}
     presets: list[PresetRow] = []
     preset_id: str = ""
     templates: list[TemplateRow] = []
@@ -259,7 +263,7 @@ class EditorState(AppState):
         self.asset, self.has_asset, self.asset_error = asset_detail(row), True, ""
         self.stream_url = self.stream_storyboard = self.stream_title = ""
         self.submit_error = ""
-        self._set_points(0.0, self.asset.duration)
+        self._set_points(*self._saved_marks())
         self.output_name_edited = False
         self._prefill_name()
         await self._refresh_trim_plan()
@@ -295,6 +299,22 @@ class EditorState(AppState):
         self.output_name = f"{_stem(self.asset.name)}-{_slug(preset.name)}" if preset.id else _stem(self.asset.name)
 
     # ---------------------------------------------------------------- in / out
+    def _saved_marks(self) -> tuple[float, float]:
+        """The open asset's kept In/Out, or the whole asset (also when the kept marks no longer
+        fit: the asset was re-probed shorter)."""
+        d = self.asset.duration
+        kept = self.marks.get(self.asset.id)
+        if kept and len(kept) == 2 and 0 <= kept[0] < kept[1] <= d + 1e-6:
+            return kept[0], kept[1]
+        return 0.0, d
+
+    def _keep_marks(self) -> None:
+        if not self.has_asset or not self.asset.id:
+            return
+        kept = {k: v for k, v in self.marks.items() if k != self.asset.id}
+        kept[self.asset.id] = [self.in_s, self.out_s]
+        self.marks = dict(list(kept.items())[-MARKS_KEPT:])
+
     def _set_points(self, in_s: float, out_s: float, edge: str = "both") -> None:
         fps = self.asset.fps
         self.in_s = snap(max(in_s, 0.0), fps)
@@ -307,6 +327,7 @@ class EditorState(AppState):
             self.in_rev += 1
         if edge in ("out", "both"):
             self.out_rev += 1
+        self._keep_marks()
 
     @rx.event
     def commit_in(self, text: str):

@@ -1,11 +1,12 @@
-"""Library panel state: the asset list (search, status filter), selection, folder scan and uploads."""
+"""Library panel state: the asset list (search, status filter, sort; kept in the URL), selection,
+folder scan and uploads."""
 from __future__ import annotations
 
 from pathlib import Path
 
 import reflex as rx
 
-from ui import api
+from ui import api, view_query
 from ui.models import AssetRow, asset_row
 from ui.state.base import AppState
 from ui.state.editor import EditorState
@@ -21,6 +22,7 @@ class LibraryState(AppState):
     search: str = ""
     status_filter: str = "all"
     area_filter: str = "in"  # in = sources, out = outputs, all
+    sort: str = view_query.DEFAULT_SORT  # an AssetSort value in lower case (ui/view_query.py)
     selected_id: str = ""
     loading: bool = False
     list_error: str = ""
@@ -38,19 +40,36 @@ class LibraryState(AppState):
         return f"{hidden} more" if hidden > 0 else ""
 
     async def _hear(self, news: str) -> list:
+        if news == "signed-in":
+            self._from_url()
         if news in ("signed-in", "assets-changed"):
             await self._fetch()
         return []
 
-    def _list_args(self) -> tuple[str, str, str]:
+    def _list_args(self) -> tuple[str, str, str, str]:
+        """(search, status, area, sort) as the API takes them ("" for no filter / the default order)."""
         return (self.search, "" if self.status_filter == "all" else self.status_filter,
-                "" if self.area_filter == "all" else self.area_filter)
+                "" if self.area_filter == "all" else self.area_filter, self.sort)
+
+    def _from_url(self) -> None:
+        """The list's search, filters and sort from the page's query string (a reload or a shared
+        link restores them). The URL is the truth: a key it lacks, or a value outside the known
+        set, means the default."""
+        query = {**view_query.DEFAULTS, **view_query.read(self.router.url.query_parameters)}
+        self.search, self.status_filter = query["q"], query["status"]
+        self.area_filter, self.sort = query["area"], query["sort"]
+
+    def _to_url(self):
+        """Write the list's search, filters and sort into the address bar (replaceState: no history
+        entry per keystroke)."""
+        return rx.call_script(view_query.replace_state_js(
+            view_query.write(self.search, self.status_filter, self.area_filter, self.sort)))
 
     async def _fetch(self, keep: int = 0) -> None:
         """The first page again (as many rows as are shown, at least LIST_LIMIT)."""
-        search, status, area = self._list_args()
+        search, status, area, sort = self._list_args()
         try:
-            rows, total, cursor = await api.list_assets_upto(search, status, area, max(LIST_LIMIT, keep))
+            rows, total, cursor = await api.list_assets_upto(search, status, area, max(LIST_LIMIT, keep), sort=sort)
         except api.ApiError as exc:
             self.list_error = exc.message
             return
@@ -63,10 +82,10 @@ class LibraryState(AppState):
         """The next LIST_LIMIT assets, appended (the list pages through any number of assets)."""
         if not self.authenticated or not self._next_cursor:
             return
-        search, status, area = self._list_args()
+        search, status, area, sort = self._list_args()
         try:
             rows, total, cursor = await api.list_assets_page(search, status, LIST_LIMIT, area,
-                                                             after=self._next_cursor)
+                                                             after=self._next_cursor, sort=sort)
         except api.ApiError as exc:
             self.list_error = exc.message
             return
@@ -84,21 +103,38 @@ class LibraryState(AppState):
 
     @rx.event
     async def set_search(self, value: str):
-        self.search = value
+        self.search = value[:view_query.MAX_SEARCH]
         if self.authenticated:
             await self._fetch()
+            return self._to_url()
 
     @rx.event
     async def set_status_filter(self, value: str):
+        if value not in view_query.STATUSES:
+            return
         self.status_filter = value
         if self.authenticated:
             await self._fetch()
+            return self._to_url()
+
+    @rx.event
+    async def set_sort(self, value: str):
+        if value not in view_query.SORTS:
+            return
+        self.sort = value
+        if self.authenticated:
+            await self._fetch()
+            return self._to_url()
 
     @rx.event
     async def set_area_filter(self, value: str | list[str]):
-        self.area_filter = value if isinstance(value, str) else (value[0] if value else "in")
+        value = value if isinstance(value, str) else (value[0] if value else "in")
+        if value not in view_query.AREAS:
+            return
+        self.area_filter = value
         if self.authenticated:
             await self._fetch()
+            return self._to_url()
 
     @rx.event
     def select(self, asset_id: str):

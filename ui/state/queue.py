@@ -156,9 +156,7 @@ class QueueState(AppState):
                     self._ticks += 1
                     tick = self._ticks
                     library = await self.get_state(LibraryState)
-                    lib_args = (library.search,
-                                "" if library.status_filter == "all" else library.status_filter,
-                                "" if library.area_filter == "all" else library.area_filter)
+                    lib_args = library._list_args()  # (search, status, area, sort)
                     lib_pending = any(a.status == PENDING for a in library.assets)
                     lib_shown = len(library.assets)  # keep the pages the person has loaded
                     lib_scanning = library.scanning  # a scan registers assets as it goes: show them
@@ -187,7 +185,7 @@ class QueueState(AppState):
                 if refresh_library:
                     try:
                         rows, total, cursor = await api.list_assets_upto(
-                            lib_args[0], lib_args[1], lib_args[2], max(LIST_LIMIT, lib_shown))
+                            lib_args[0], lib_args[1], lib_args[2], max(LIST_LIMIT, lib_shown), sort=lib_args[3])
                     except api.ApiError:
                         rows = None
                     if rows is not None:

@@ -30,6 +30,20 @@ class TrimMode(Enum):
     ACCURATE = "accurate"
 
 
+@strawberry.enum(description="The order of the assets list: by the date added (DATE_DESC, the default: newest "
+                             "first), the filename (case-insensitive), the duration (assets without one, images and "
+                             "unprobed files, count as shortest) or the size in bytes; equal keys by id.")
+class AssetSort(Enum):
+    DATE_DESC = "date_desc"
+    DATE_ASC = "date_asc"
+    NAME_ASC = "name_asc"
+    NAME_DESC = "name_desc"
+    DURATION_ASC = "duration_asc"
+    DURATION_DESC = "duration_desc"
+    SIZE_ASC = "size_asc"
+    SIZE_DESC = "size_desc"
+
+
 @strawberry.input(description="Give presetId (one output) or templateId (an output template: several outputs).")
 class CreateJobInput:
     source_id: strawberry.ID

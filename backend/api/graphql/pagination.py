@@ -1,11 +1,16 @@
-"""Cursor pagination over a table ordered by id, newest first (stable: ids never change).
+"""Cursor pagination over a table ordered by id, newest first (stable: ids never change), or by
+a sort key with the id as tie-break (`Order`: the assets' name/duration/size sorts).
 
-A cursor is an opaque base64 of "<kind>:<id>"; the next page is `id < that id`. Page size is
-`first` (default 20), capped at MAX_PAGE.
+A cursor is an opaque base64 of "<kind>:<id>" for the id order; the next page is `id < that id`.
+For a keyed order it is "<kind>:<order name>:<id>:<key as JSON>" (the key the database computed
+for the last row), and the next page is `(key, id)` past that pair in the order's direction; a
+cursor from another order is refused. Page size is `first` (default 20), capped at MAX_PAGE.
 """
 from __future__ import annotations
 
 import base64
+import json
+from dataclasses import dataclass
 from typing import Awaitable, Callable
 
 from piccolo.querystring import QueryString
@@ -37,6 +42,60 @@ def page_size(first: int | None) -> int:
     if first < 0:
         raise DomainError("INVALID_INPUT", "'first' must be 0 or more")
     return min(first, MAX_PAGE)
+
+
+@dataclass(frozen=True)
+class Order:
+    """A keyed order: `key` is an SQL expression over the row that is never NULL (COALESCE it),
+    `name` goes into the cursor; ties break on the id in the same direction."""
+    name: str
+    key: str
+    descending: bool
+    key_type: type = int  # what the key decodes to (int also passes for float)
+
+
+def encode_keyed_cursor(kind: str, order: Order, row_id: int, key) -> str:
+    text = f"{kind}:{order.name}:{row_id}:{json.dumps(key)}"
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def decode_keyed_cursor(kind: str, order: Order, cursor: str) -> tuple[int, object]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        prefix, name, number, key = base64.urlsafe_b64decode(padded.encode()).decode().split(":", 3)
+        if prefix != kind or name != order.name:
+            raise ValueError(prefix)
+        key = json.loads(key)
+        allowed = (int, float) if order.key_type is float else (order.key_type,)
+        if not isinstance(key, allowed) or isinstance(key, bool):
+            raise ValueError(key)
+        key = order.key_type(key)
+        return int(number), key
+    except (ValueError, UnicodeError):
+        raise DomainError("INVALID_INPUT", f"'after' is not a cursor from this {kind} list in this sort order") from None
+
+
+async def fetch_ordered_page(table, kind: str, where: list, first: int | None, after: str | None,
+                             order: Order) -> tuple[list[dict], list[str], bool]:
+    """Like fetch_page in a keyed order; (rows, their cursors, has_next)."""
+    size = page_size(first)
+    parts = [clause.querystring for clause in where]
+    if after:
+        last_id, last_key = decode_keyed_cursor(kind, order, after)
+        op = "<" if order.descending else ">"
+        parts.append(QueryString(f'({order.key}) {op} {{}} OR (({order.key}) = {{}} AND "id" {op} {{}})',
+                                 last_key, last_key, last_id))
+    if size == 0:
+        return [], [], False
+    sql = f'SELECT *, ({order.key}) AS "_sort_key" FROM "{table._meta.tablename}"'
+    if parts:
+        sql += " WHERE " + " AND ".join("({})" for _ in parts)
+    way = "DESC" if order.descending else "ASC"
+    rows = await table.raw(sql + f' ORDER BY ({order.key}) {way}, "id" {way} LIMIT {{}}', *parts, size + 1)
+    has_next = len(rows) > size
+    rows = rows[:size]
+    cursors = [encode_keyed_cursor(kind, order, r["id"], r.pop("_sort_key")) for r in rows]
+    return rows, cursors, has_next
 
 
 async def fetch_page(table, kind: str, where: list, first: int | None, after: str | None) -> tuple[list[dict], bool]:

@@ -9,7 +9,7 @@ from backend.api.graphql.context import api
 from backend.api.graphql.filters import asset_filters, job_filters
 from backend.api.graphql.ids import parse_id
 from backend.api.graphql.loaders import rows_by_ids
-from backend.api.graphql.pagination import counter, encode_cursor, fetch_page
+from backend.api.graphql.pagination import Order, counter, encode_cursor, fetch_ordered_page, fetch_page
 from backend.api.graphql.types import (
     AssetStatus,
     Connection,
@@ -24,7 +24,7 @@ from backend.api.graphql.types import (
     TranscodePreset,
     TrimPlan,
 )
-from backend.api.graphql.inputs import SequenceFormat, TrimMode
+from backend.api.graphql.inputs import AssetSort, SequenceFormat, TrimMode
 from backend.jobs import interchange as sequence_interchange
 from backend.jobs import sequences as sequence_rules
 from backend.jobs.trimplan import trim_plan as plan_trim
@@ -34,6 +34,19 @@ from backend.catalog.tables import TranscodeJob as JobTable
 from backend.catalog.tables import OutputTemplate as TemplateTable
 from backend.catalog.tables import Sequence as SequenceTable
 from backend.catalog.tables import TranscodePreset as PresetTable
+
+
+# AssetSort -> keyed order (DATE_DESC is the plain id order); "date" is the date added, which is
+# the id order (ids are handed out as assets are created), so its cursors need no other key
+ASSET_ORDERS: dict[AssetSort, Order] = {
+    AssetSort.DATE_ASC: Order("DATE_ASC", '"id"', False),
+    AssetSort.NAME_ASC: Order("NAME_ASC", 'LOWER("filename")', False, str),
+    AssetSort.NAME_DESC: Order("NAME_DESC", 'LOWER("filename")', True, str),
+    AssetSort.DURATION_ASC: Order("DURATION_ASC", 'COALESCE("duration", -1.0)', False, float),
+    AssetSort.DURATION_DESC: Order("DURATION_DESC", 'COALESCE("duration", -1.0)', True, float),
+    AssetSort.SIZE_ASC: Order("SIZE_ASC", '"size"', False),
+    AssetSort.SIZE_DESC: Order("SIZE_DESC", '"size"', True),
+}
 
 
 def selected_names(info) -> set[str]:
@@ -81,7 +94,8 @@ def _connection(kind: str, cls, rows: list[dict], has_next: bool, count) -> Conn
 
 @strawberry.type
 class Query:
-    @strawberry.field(description="Assets, newest first. `search` matches filename and tags.")
+    @strawberry.field(description="Assets, newest first unless `sort` says otherwise. `search` matches filename and "
+                                  "tags. A cursor (`after`) belongs to the sort order it came from.")
     async def assets(
         self,
         info: strawberry.Info,
@@ -90,11 +104,20 @@ class Query:
         status: list[AssetStatus] | None = None,
         search: str | None = None,
         area: str | None = None,
+        sort: AssetSort = AssetSort.DATE_DESC,
     ) -> Connection[MediaAsset]:
         where = asset_filters(status, search, area)
-        rows, has_next = await fetch_page(AssetTable, "asset", where, first, after)
+        order = ASSET_ORDERS.get(sort)
+        if order is None:  # DATE_DESC: the id order, whose cursors predate sorting
+            rows, has_next = await fetch_page(AssetTable, "asset", where, first, after)
+            connection = _connection("asset", MediaAsset, rows, has_next, counter(AssetTable, where))
+        else:
+            rows, cursors, has_next = await fetch_ordered_page(AssetTable, "asset", where, first, after, order)
+            edges = [Edge(cursor=c, node=MediaAsset.from_row(r)) for c, r in zip(cursors, rows)]
+            connection = Connection(edges=edges, page_info=PageInfo(
+                has_next_page=has_next, end_cursor=cursors[-1] if cursors else None), _count=counter(AssetTable, where))
         api(info).loaders.prime_assets(rows)
-        return _connection("asset", MediaAsset, rows, has_next, counter(AssetTable, where))
+        return connection
 
     @strawberry.field
     async def asset(self, info: strawberry.Info, id: strawberry.ID) -> MediaAsset | None:
