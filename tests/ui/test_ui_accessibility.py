@@ -52,6 +52,11 @@ def audit(page, artifacts: Path, state: str) -> list[dict]:
     """axe-core on the whole page; the critical and serious violations (written to test-artifacts)."""
     if not page.evaluate("() => !!window.axe"):
         page.add_script_tag(path=str(AXE))
+    # a dialog still fading in is half transparent: its contrast is measured once it has settled
+    page.wait_for_function("""() => document.getAnimations().filter(a => {
+        const t = a.effect && a.effect.target;
+        return t && t.closest && t.closest('[role=dialog], [role=alertdialog]');
+    }).every(a => a.playState !== 'running')""", timeout=10_000)
     result = page.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
     bad = [{"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]][:10],
             "help": v["help"]} for v in result["violations"] if v["impact"] in ("critical", "serious")]

@@ -612,13 +612,18 @@
       redraw();
     }
   }, { passive: false, capture: true });
+  // the upload's hidden file input (react-dropzone's, no props of ours reach it) gets a name as soon
+  // as React puts it in the page (a mutation observer runs before any later task, e.g. a screen reader's)
+  const nameFileInputs = () => document.querySelectorAll("input[type=file]:not([aria-label])").forEach((i) =>
+    i.setAttribute("aria-label", "Files to upload"));
+  nameFileInputs();
+  if (window.MutationObserver) {
+    new MutationObserver(nameFileInputs).observe(document.documentElement, { childList: true, subtree: true });
+  }
   if (window.ResizeObserver) {
     let watched = null;
     const ro = new ResizeObserver(() => { if (zoom > maxZoom()) setZoom(maxZoom(), 0, 0); redraw(); });
     setInterval(() => { // the viewport is rendered by React after this script runs, and again per page
-      // the upload's hidden file input (react-dropzone's, no props of ours reach it) gets a name
-      document.querySelectorAll("input[type=file]:not([aria-label])").forEach((i) =>
-        i.setAttribute("aria-label", "Files to upload"));
       const vp = viewport();
       if (vp && vp !== watched) { if (watched) ro.unobserve(watched); ro.observe(vp); watched = vp; loadWave(); }
     }, 500);

@@ -101,8 +101,10 @@ def player() -> rx.Component:
             ),
             ),
         ),
-        flex="1", min_height="0", background="#000", border_radius="6px", overflow="hidden",
-        position="relative",
+        # never squeezed to a strip by the rows under it (timeline, sequence track, shortcut hints):
+        # the column scrolls instead (below)
+        flex="1", min_height="160px", background="#000", border_radius="6px",
+        overflow="hidden", position="relative",
     )
 
 
@@ -389,20 +391,23 @@ def shortcuts_dialog() -> rx.Component:
             rx.dialog.title("Keyboard shortcuts"),
             rx.dialog.description("The editor's keys; they act when no text field has the focus.",
                                   size="2", color=MUTED),
-            *[rx.box(
-                rx.heading(group, as_="h3", size="2", margin_top="12px", margin_bottom="4px"),
-                rx.el.dl(
-                    *[rx.hstack(
-                        rx.el.dt(rx.code(k, size="2", variant="soft", color_scheme="gray"), min_width="140px"),
-                        rx.el.dd(rx.text(what, size="2", color=TEXT), margin="0"),
-                        spacing="3", align="center", padding_y="2px",
-                    ) for k, what, _ in rows],
-                    margin="0",
-                ),
-            ) for group, rows in SHORTCUTS],
+            rx.grid(  # two columns of groups: the whole list fits a 1280×720 screen without scrolling
+                *[rx.box(
+                    rx.heading(group, as_="h3", size="2", margin_top="12px", margin_bottom="4px"),
+                    rx.el.dl(
+                        *[rx.hstack(
+                            rx.el.dt(rx.code(k, size="1", variant="soft", color_scheme="gray"), min_width="110px"),
+                            rx.el.dd(rx.text(what, size="1", color=TEXT), margin="0"),
+                            spacing="2", align="center", padding_y="2px",
+                        ) for k, what, _ in rows],
+                        margin="0",
+                    ),
+                ) for group, rows in SHORTCUTS],
+                columns="2", column_gap="20px",
+            ),
             rx.flex(rx.dialog.close(rx.button("Close", variant="soft", color_scheme="gray", id="shortcuts-close")),
                     justify="end", margin_top="12px"),
-            id="shortcuts-dialog", max_width="560px",
+            id="shortcuts-dialog", max_width="760px",
         ),
     )
 
@@ -433,6 +438,7 @@ def editor_panel() -> rx.Component:
             rx.el.input(id="tl-bridge", on_change=EditorState.js_commit, type="text", tab_index=-1,
                         aria_hidden="true", style={"display": "none"}),
             spacing="2", padding="10px", flex="1", min_height="0", width="100%", align="stretch",
+            overflow_y="auto", id="editor-body",
         ),
         style={"flex": "1", "min_height": "0"},
     )
