@@ -212,6 +212,10 @@ def cmd_worker(args) -> int:
                 await asyncio.wait([t for t in (waiter, work) if t], return_when=asyncio.FIRST_COMPLETED)
                 if work is not None and work.done():
                     work.result()  # a drain that timed out fails the command
+                    # the last outputs' pictures are made in the background: finish them while the
+                    # pool is open (they failed with "pool is closing" before, issue 20)
+                    from backend.catalog.outputs import wait_for_thumbnails
+                    await wait_for_thumbnails()
             finally:
                 for task in (waiter, work):
                     if task is not None:

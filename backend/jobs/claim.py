@@ -18,7 +18,9 @@ from piccolo.engine.postgres import PostgresEngine
 from backend.catalog import webhooks
 from backend.catalog.tables import TranscodeJob
 from backend.jobs.events import BUS
-from backend.jobs.lifecycle import QUEUED, RUNNING, event_from_row, implied_fields, is_legal, load_job, record
+from backend.jobs.lifecycle import (
+    QUEUED, RUNNING, decode_job, event_from_row, implied_fields, is_legal, load_job, record,
+)
 
 _CLAIM_SQL = """
 UPDATE transcode_job
@@ -29,7 +31,7 @@ WHERE id = (
     ORDER BY priority DESC, created_at ASC, id ASC
     LIMIT 1{lock}
 ) AND status = {{}}
-RETURNING id
+RETURNING {returning}
 """
 assert is_legal(QUEUED, RUNNING)
 
@@ -43,20 +45,24 @@ def claim_statement(executor: str, worker_id: str, *, postgres: bool) -> tuple[s
     """The claim's SQL and its parameters: status and the implied columns of queued → running."""
     fields = {"status": RUNNING, "worker_id": worker_id, **implied_fields(QUEUED, RUNNING, 0)}
     sets = ", ".join(f"{name} = {{}}" for name in fields)
-    sql = _CLAIM_SQL.format(sets=sets, lock=" FOR UPDATE SKIP LOCKED" if postgres else "")
+    # PostgreSQL hands back the whole claimed row (asyncpg types it as a select would: no second
+    # query); SQLite only its id, the row is then read with the select's own conversions
+    sql = _CLAIM_SQL.format(sets=sets, lock=" FOR UPDATE SKIP LOCKED" if postgres else "",
+                            returning="*" if postgres else "id")
     return sql, [*fields.values(), QUEUED, executor, QUEUED]
 
 
 async def claim_next(executor: str, worker_id: str) -> dict | None:
     """Mark the next queued job of `executor` as running for `worker_id`; return its row, or None."""
-    sql, params = claim_statement(executor, worker_id, postgres=isinstance(TranscodeJob._meta.db, PostgresEngine))
+    postgres = isinstance(TranscodeJob._meta.db, PostgresEngine)
+    sql, params = claim_statement(executor, worker_id, postgres=postgres)
     # one statement: a claimed job is never seen `running` without the heartbeat that proves it alive
     async with TranscodeJob._meta.db.transaction():  # the claim and its history row land together
         rows = await TranscodeJob.raw(sql, *params)
         if not rows:
             return None
         job_id = rows[0]["id"]
-        row = await load_job(job_id)
+        row = decode_job(dict(rows[0])) if postgres else await load_job(job_id)
         await record(job_id, QUEUED, RUNNING, row["attempt"], f"claimed by {worker_id}")
         await webhooks.job_changed(row, f"claimed by {worker_id}")  # job.progressing (throttled)
     webhooks.notify()

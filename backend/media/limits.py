@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import re
 import resource
@@ -70,6 +71,7 @@ def configure_from(settings) -> Limits:
     )
 
 
+@functools.lru_cache(maxsize=4096)  # a pure function of the name: child_env runs for every child
 def is_secret(name: str) -> bool:
     upper = name.upper()
     return upper in SECRET_NAMES or bool(_SECRET_PATTERN.search(upper))

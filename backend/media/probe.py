@@ -9,6 +9,7 @@ the end (`-read_intervals`), and a last packet that ends well before the contain
 from __future__ import annotations
 
 import asyncio
+import math
 import json
 import os
 import subprocess
@@ -530,6 +531,42 @@ def keyframe_times(path_or_url, timeout: float = 60, *, interval: tuple[float, f
     argv.append(ff_target(path_or_url))
     start, keys = _keyframe_csv(run_ffprobe(argv, timeout))
     return sorted({round(t - start, 6) for t in keys})
+
+
+def _printed_error(value: float) -> float:
+    """The most a time printed with 6 significant digits (FFmpeg's `%.6g` pts_time, which the
+    analysis pass parses) can be off from the real one."""
+    return 0.5 * 10 ** (math.floor(math.log10(max(abs(value), 1.0))) - 5)
+
+
+def lead_from_keyframes(keyframes, start: float, *, complete: bool = True) -> float | None:
+    """`keyframe_lead` from a stored list of keyframe times (`media.analysis`'s, kept on the asset),
+    without reading the file; None when that list cannot decide it exactly, and the caller probes.
+
+    The stored times may be rounded (6 significant digits) or a few µs off the packets': the
+    answer is given only when no keyframe lies within that error of the decision (at or before `start`, with the 1 ms slack
+    `keyframe_lead` allows), and the rounding stays under the 1 ms margin the copy's output-side cut
+    keeps before the keyframe (so up to 1,000 s). `complete=False` (the list was capped) refuses
+    in points past its last time.
+    """
+    if start <= 0:
+        return 0.0
+    times = sorted(float(t) for t in keyframes or ())
+    if not times:
+        return None
+    # rounding of the printed times, and at least 0.2 ms: the analysis reads decoded frames through
+    # the filter graph, whose times differ from the packets' by a few tens of µs (MPEG-TS: 23 µs)
+    err = max(_printed_error(start + 1.0), 2e-4)
+    if err > 5e-4:
+        return None
+    edge = start + 1e-3
+    before = [t for t in times if t <= edge]
+    after = [t for t in times if t > edge]
+    if not before or (not after and not complete):
+        return None
+    if edge - before[-1] < err or (after and after[0] - edge < err):
+        return None  # too close to call from rounded times
+    return max(0.0, start - before[-1])
 
 
 def keyframe_lead(path_or_url, start: float) -> float | None:

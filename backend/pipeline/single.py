@@ -11,13 +11,21 @@ from pathlib import Path
 
 from backend.media.command import build_command, expected_duration
 from backend.media.presets import is_keyframe_copy
-from backend.media.probe import MediaInfo, keyframe_lead
-from backend.media.verify import verify_output
+from backend.media.probe import MediaInfo, keyframe_lead, lead_from_keyframes
+from backend.media.verify import VerificationError, verify_output
 
 from .guard import run_guarded
 from .smartcut import SmartResult, run_smartcut
 from .reporter import Reporter, call, progress_sink
 from .spec import JobSpec
+
+
+@dataclass(frozen=True)
+class KnownKeyframes:
+    """A source's keyframe times as stored by its analysis (seconds from the container's start);
+    `complete` is False when the analysis capped the list."""
+    times: tuple[float, ...]
+    complete: bool = True
 
 
 @dataclass
@@ -35,12 +43,18 @@ class SingleResult:
 
 
 async def run_single(spec: JobSpec, src, dst, reporter: Reporter, *, info: MediaInfo,
-                     budget: float | None = None, workdir: Path | None = None) -> "SingleResult | SmartResult":
+                     budget: float | None = None, workdir: Path | None = None,
+                     keyframes: KnownKeyframes | None = None) -> "SingleResult | SmartResult":
     """Encode `src` (described by `info`) into `dst` as `spec` says, then verify `dst`.
 
     A spec with trim mode "smart" is a smart cut: `pipeline.smartcut.run_smartcut` runs it (its
     SmartResult has the same `info`, `log_tail` and `note()`, plus `record()` for the job's plan);
     its intermediate parts go under `workdir` (default: a temporary folder beside `dst`).
+
+    `keyframes`: the source's keyframe times as the catalog stores them (its analysis pass), which
+    spare a stream copy the ffprobe that finds its keyframe when they decide it exactly
+    (`probe.lead_from_keyframes`); should the output then fail its check, the lead is probed and,
+    if it differs, the copy is made again with it.
 
     Raises CommandError (impossible combination), FFmpegError, guard.BudgetExceeded,
     guard.StopRequested or VerificationError; the partial output is removed on failure.
@@ -49,7 +63,27 @@ async def run_single(spec: JobSpec, src, dst, reporter: Reporter, *, info: Media
         return await run_smartcut(spec, src, dst, reporter, info=info, budget=budget,
                                   workdir=workdir if workdir is not None else Path(dst).parent)
     preset, trim = spec.preset_spec, spec.trim
-    lead = await asyncio.to_thread(keyframe_lead, str(src), trim.start) if is_keyframe_copy(preset) else None
+    lead, stored = None, False
+    if is_keyframe_copy(preset):
+        if keyframes is not None:
+            lead = lead_from_keyframes(keyframes.times, trim.start, complete=keyframes.complete)
+            stored = lead is not None
+        if lead is None:
+            lead = await asyncio.to_thread(keyframe_lead, str(src), trim.start)
+    try:
+        return await _encode_and_verify(spec, src, dst, reporter, info, budget, lead)
+    except VerificationError:
+        if not stored:
+            raise
+        probed = await asyncio.to_thread(keyframe_lead, str(src), trim.start)
+        if probed is None or abs(probed - lead) < 1e-4:
+            raise  # the stored keyframes were right: the output is wrong for another reason
+        return await _encode_and_verify(spec, src, dst, reporter, info, budget, probed)
+
+
+async def _encode_and_verify(spec: JobSpec, src, dst, reporter: Reporter, info: MediaInfo,
+                             budget: float | None, lead: float | None) -> SingleResult:
+    preset, trim = spec.preset_spec, spec.trim
     argv = build_command(src, dst, preset, trim, info, keyframe_lead=lead)
     tail = await run_guarded(argv, duration=expected_duration(trim, info, preset), output=dst,
                              on_progress=progress_sink(reporter), budget=budget, should_stop=reporter.should_stop)

@@ -8,6 +8,7 @@ import subprocess
 
 import pytest
 
+from backend.catalog.ingest import ingest_key
 from backend.catalog.outputs import wait_for_thumbnails
 from backend.catalog.tables import MediaAsset, TranscodeJob
 from backend.jobs import lifecycle, service
@@ -78,6 +79,42 @@ async def test_keyframe_copy_trim_of_a_transport_stream(executor, settings, stor
     reasons = [h["reason"] for h in await lifecycle.history(done["id"])]
     # the keyframe sits at 2.021 s of the container's clock (video starts 21 ms after the audio)
     assert re.search(r"keyframe copy starts 1\.(4[5-9]|50)\d s before the in point", reasons[-1]), reasons
+
+
+async def test_keyframe_copy_takes_the_keyframe_from_the_analysis(executor, settings, storages, presets, add_asset,
+                                                                  monkeypatch):
+    """A video-only source's analysis stored its keyframes: the copy needs no ffprobe to find its
+    keyframe and starts at the same one. Stored keyframes that are wrong (a file the analysis
+    misread) cost a probe and a second pass once the output fails its check, never a wrong output.
+    A source with audio is probed as before (its output check cannot see a late video start)."""
+    from backend.media.clips import generate_clip
+    from backend.pipeline import single
+
+    probed: list[float] = []
+    real = single.keyframe_lead
+    monkeypatch.setattr(single, "keyframe_lead", lambda src, start: probed.append(start) or real(src, start))
+    generate_clip(settings.in_root / "mute.ts", duration=8.0, fps=25, gop=50, audio=False)
+    asset = (await ingest_key(storages, "mute.ts", "in")).to_dict()
+    assert asset["analysis_version"] and asset["keyframes"], "ingest analyses the source"
+    done, out, path = await run_job(settings, storages, asset, presets["Trim only (stream copy)"],
+                                    trim_start=3.5, trim_end=6.0)
+    assert probed == []
+    assert count_frames(path) == 100
+    reasons = [h["reason"] for h in await lifecycle.history(done["id"])]
+    assert re.search(r"keyframe copy starts 1\.(4[5-9]|50)\d s before the in point", reasons[-1]), reasons
+
+    await MediaAsset.update({MediaAsset.keyframes: [0.0, 3.4]}).where(MediaAsset.id == asset["id"])
+    done, out, path = await run_job(settings, storages, asset, presets["Trim only (stream copy)"],
+                                    trim_start=3.5, trim_end=6.0, output_name="again")
+    assert probed == [3.5]
+    assert count_frames(path) == 100 and 3.9 <= out["duration"] <= 4.1
+    reasons = [h["reason"] for h in await lifecycle.history(done["id"])]
+    assert re.search(r"keyframe copy starts 1\.(4[5-9]|50)\d s before the in point", reasons[-1]), reasons
+
+    with_audio = await add_asset("ts", "capture.ts")
+    assert with_audio["keyframes"]
+    await run_job(settings, storages, with_audio, presets["Trim only (stream copy)"], trim_start=3.5, trim_end=6.0)
+    assert probed == [3.5, 3.5]
 
 
 async def test_720p_from_1080p_keeps_aspect(executor, settings, storages, presets, add_asset):

@@ -14,7 +14,7 @@ from backend.media.binaries import ffprobe_path
 from backend.media.paths import ff_target, is_url
 from backend.media.clips import generate_clip
 from backend.media.probe import (
-    MediaInfo, ProbeError, keyframe_lead, keyframe_times, keyframes_before, probe, probe_async,
+    MediaInfo, ProbeError, keyframe_lead, keyframe_times, keyframes_before, lead_from_keyframes, probe, probe_async,
 )
 
 
@@ -126,6 +126,33 @@ async def test_keyframe_times_count_from_the_container_start(tmp_path):
     keys = set(keyframe_times(ts))
     for t, key in zip((0.5, 3.5, 5.5), await keyframes_before(ts, [0.5, 3.5, 5.5])):
         assert key in keys and key <= t, (t, key)
+
+
+def test_lead_from_stored_keyframes_decides_only_what_it_can():
+    keys = [0.0, 2.0, 4.0]
+    assert lead_from_keyframes(keys, 3.5) == pytest.approx(1.5)
+    assert lead_from_keyframes(keys, 2.0) == 0.0 and lead_from_keyframes(keys, 0.0) == 0.0
+    assert lead_from_keyframes(keys, 5.0) == pytest.approx(1.0)  # past the last one: that one
+    assert lead_from_keyframes(keys, 5.0, complete=False) is None  # a capped list may miss later ones
+    assert lead_from_keyframes([], 3.0) is None and lead_from_keyframes(None, 3.0) is None
+    assert lead_from_keyframes([1.0], 0.5) is None  # nothing at or before the in point: probe
+    # a keyframe within the stored times' error of the decision (start + 1 ms): not decided here
+    assert lead_from_keyframes(keys, 1.999) is None and lead_from_keyframes(keys, 1.9991) is None
+    assert lead_from_keyframes(keys, 2.0009) == pytest.approx(0.0009)  # clear of it: decided
+    assert lead_from_keyframes([0.0, 1500.0], 1400.0) is None  # rounding past the copy's 1 ms margin
+
+
+@pytest.mark.parametrize("suffix", ["mp4", "ts"])
+async def test_analysis_keyframes_give_the_probed_lead(tmp_path, suffix):
+    """The keyframes the analysis pass stores on an asset spare a stream copy its ffprobe: they must
+    give the lead the packets give (MPEG-TS counted from its 1.4 s clock start, as -ss counts)."""
+    from backend.media.analysis import analyze
+
+    clip = generate_clip(tmp_path / f"gop.{suffix}", duration=6.0, fps=25, gop=50)
+    result = await analyze(str(clip), probe(clip))
+    for start in (0.5, 2.3, 3.99, 5.5):
+        stored = lead_from_keyframes(result.keyframes, start)
+        assert stored is not None and stored == pytest.approx(keyframe_lead(clip, start), abs=1e-4), start
 
 
 def test_probe_reads_headers_and_the_end_only(clip_av, clip_webm, clip_audio_only, monkeypatch):

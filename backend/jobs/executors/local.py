@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import shutil
@@ -35,6 +36,7 @@ from backend.jobs.jobspec import build_spec, store_spec
 from backend.jobs.recovery import recover_attempt, recover_orphans
 from backend.jobs.reporting import CatalogReporter
 from backend.jobs.shutdown import stop_requested
+from backend.media.analysis import MAX_KEYFRAMES
 from backend.media.chunking import ChunkingError, ChunkPlan
 from backend.media.runner import FFmpegError
 from backend.media.verify import VerificationError
@@ -43,10 +45,32 @@ from backend.pipeline.chunked import run_chunked
 from backend.pipeline.guard import StopRequested
 from backend.pipeline.ladder import run_ladder
 from backend.pipeline.sequence import run_sequence
-from backend.pipeline.single import run_single
+from backend.pipeline.single import KnownKeyframes, run_single
 from backend.storage import Storages
 
 log = logging.getLogger("mpr.jobs.local")
+
+
+def stored_keyframes(source: dict) -> KnownKeyframes | None:
+    """The keyframe times the source's analysis stored (a stream copy then needs no ffprobe to find
+    its keyframe), or None when it was not analysed, its analysis failed, or it has no video.
+
+    Only for sources without audio: the analysis reads the decoder's key flags, not the demuxer's
+    the copy obeys, and a copy whose video starts a GOP late still passes the output check when
+    audio fills the length, while a video-only copy fails it (and run_single then probes and
+    copies again). With audio the keyframe is probed, as before."""
+    if (not source.get("analysis_version") or source.get("analysis_error") or not source.get("video_codec")
+            or source.get("audio_codec")):
+        return None
+    times = source.get("keyframes")
+    if isinstance(times, str):
+        try:
+            times = json.loads(times or "[]")
+        except ValueError:
+            return None
+    if not times or not isinstance(times, list):
+        return None
+    return KnownKeyframes(tuple(float(t) for t in times), complete=len(times) < MAX_KEYFRAMES)
 
 
 @dataclass
@@ -73,6 +97,7 @@ class LocalExecutor(BackgroundLoops):
         self.poll_seconds = poll_seconds
         self.running: dict[int, Attempt] = {}
         self._wake = asyncio.Event()
+        self._drained = asyncio.Event()  # set when an attempt ends (drain waits on it)
         self._tasks: list[asyncio.Task] = []
         self._stopping = False
 
@@ -118,6 +143,13 @@ class LocalExecutor(BackgroundLoops):
 
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
+            if self.running:
+                # busy here: no need to ask the database; an attempt that ends sets _wake (a 0.1 s
+                # count poll was ~8 queries per job of a 1,000-job `--once` drain, issue 20)
+                self._drained.clear()
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self._drained.wait(), min(1.0, max(deadline - time.monotonic(), 0.0)))
+                continue
             busy = await TranscodeJob.count().where(
                 ((TranscodeJob.status == lifecycle.QUEUED) & (TranscodeJob.executor == self.name))
                 | ((TranscodeJob.status == lifecycle.RUNNING) & (TranscodeJob.worker_id == self.worker_id))
@@ -213,7 +245,8 @@ class LocalExecutor(BackgroundLoops):
                 result = await run_chunked(spec, src, partial, reporter, workdir=workdir)
                 plan_record.update(result.record(chunk_plan))
             else:
-                result = await run_single(spec, src, partial, reporter, info=info, workdir=workdir)  # smart cuts too
+                result = await run_single(spec, src, partial, reporter, info=info, workdir=workdir,  # smart cuts too
+                                          keyframes=stored_keyframes(source))
                 if spec.smart:
                     plan_record.update(result.record())
             out_info, tail, note = result.info, result.log_tail, result.note()
@@ -251,6 +284,7 @@ class LocalExecutor(BackgroundLoops):
             shutil.rmtree(workdir, ignore_errors=True)
             self.running.pop(job_id, None)
             self._wake.set()
+            self._drained.set()
 
     async def _run_template(self, row: dict, attempt: Attempt, spec: JobSpec, src: Path, info, workdir: Path) -> None:
         """Every output of the job's template into its folder `spec.output.key` ("<stem>/"): written
