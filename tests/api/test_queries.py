@@ -232,3 +232,14 @@ async def test_assets_sort_pages_each_order_once_with_ties_and_nulls(gql):
 
 def _neg(text: str) -> tuple:
     return tuple(-ord(c) for c in text) + (1,)  # descending text; a prefix sorts after its extensions
+
+
+async def test_asset_area_is_checked_and_a_nul_in_search_is_harmless(gql, add_asset):
+    await add_asset("plain.mp4")
+    query = "query($a: String, $s: String) { assets(area: $a, search: $s) { nodes { filename } } }"
+    for area in ("thumbs", "in\x00", "elsewhere"):  # PostgreSQL would refuse the NUL: named, not a server error
+        result = (await gql.raw(query, {"a": area})).json()
+        assert result["errors"][0]["extensions"]["code"] == "INVALID_INPUT", (area, result)
+        assert "area must be one of in, out" in result["errors"][0]["message"]
+    assert (await gql(query, {"a": "in", "s": "pla\x00"}))["assets"]["nodes"] == []
+    assert [n["filename"] for n in (await gql(query, {"a": "in", "s": "plain"}))["assets"]["nodes"]] == ["plain.mp4"]

@@ -11,6 +11,7 @@ from aws_helpers import SECRET, job_event, put
 from backend.awsdeploy.moto_lambda import LambdaContext, load_handler
 from backend.media.binaries import ffprobe_path
 from backend.media.clips import generate_clip
+from backend.pipeline.spec import SPEC_VERSION
 
 pytestmark = [pytest.mark.slow, pytest.mark.aws]
 handler = load_handler()
@@ -22,7 +23,7 @@ def test_lambda_smart_cut(moto_stack, receiver, tmp_path):
     event = job_event(moto_stack, 261, "unit/gop2.mp4", receiver.callback_url(261), preset_name="Trim only (stream copy)",
                       trim={"start": 1.0, "end": 5.0, "accurate": True})
     event["trim"]["mode"] = "smart"
-    assert event["version"] == 2
+    assert event["version"] == SPEC_VERSION
     work = tmp_path / "lambda-tmp"
     work.mkdir()
     env = {"AWS_ENDPOINT_URL": moto_stack.aws.endpoint, "AWS_DEFAULT_REGION": moto_stack.aws.region,

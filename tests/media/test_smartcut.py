@@ -16,6 +16,7 @@ from backend.media.probe import probe
 from backend.media.smartcut import SmartCutError, plan_smartcut, read_stream
 from backend.media.smartcut_verify import frame_count
 from backend.pipeline import JobSpec, Location, NullReporter, SpecError
+from backend.pipeline.spec import SPEC_VERSION
 from backend.pipeline.smartcut import run_smartcut
 from smartcut_sources import gray_frame, make_source, mean_abs_diff
 
@@ -146,7 +147,7 @@ def test_plan_reads_keyframes_and_describes_the_cut(sources):
 def test_job_spec_carries_the_trim_mode_and_reads_version_1():
     spec = smart_spec(1.0, 2.0)
     data = spec.to_dict()
-    assert data["version"] == 2 and data["trim"]["mode"] == "smart"
+    assert data["version"] == SPEC_VERSION and data["trim"]["mode"] == "smart"
     assert JobSpec.from_dict(data).smart
     old = {**data, "version": 1, "trim": {"start": 1.0, "end": 2.0, "accurate": False}}
     assert JobSpec.from_dict(old).mode == "keyframe"

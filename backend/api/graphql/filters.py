@@ -9,12 +9,16 @@ from piccolo.columns.combination import WhereRaw
 from piccolo.engine.postgres import PostgresEngine
 
 from backend.catalog.tables import MediaAsset, TranscodeJob
+from backend.jobs.errors import DomainError
 
 MAX_SEARCH = 200
 
+ASSET_AREAS = ("in", "out")  # where assets live: sources and outputs (thumbnails are never assets)
+
 
 def _pattern(text: str) -> str:
-    escaped = text[:MAX_SEARCH].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    # PostgreSQL text holds no NUL (a parameter with one is refused): such a search matches as if it were a space
+    escaped = text[:MAX_SEARCH].replace("\x00", " ").replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
 
 
@@ -27,6 +31,8 @@ def asset_filters(statuses=None, search: str | None = None, area: str | None = N
     if statuses:
         where.append(MediaAsset.status.is_in([s.value for s in statuses]))
     if area:
+        if area not in ASSET_AREAS:
+            raise DomainError("INVALID_INPUT", f"area must be one of {', '.join(ASSET_AREAS)}")
         where.append(MediaAsset.storage_area == area)
     if search and search.strip():
         pattern, like = _pattern(search.strip()), _like()
