@@ -13,7 +13,7 @@ import sys
 import psutil
 import pytest
 
-from backend.catalog.tables import TranscodeJob
+from backend.catalog.tables import TranscodeJob, TranscodePreset
 from backend.jobs import lifecycle, service, shutdown
 from backend.jobs.claim import claim_next
 from backend.jobs.executors.local import LocalExecutor
@@ -44,10 +44,37 @@ def ffmpeg_children() -> list[psutil.Process]:
     return [p for p in psutil.Process().children(recursive=True) if "ffmpeg" in p.name()]
 
 
-async def long_job(settings, storages, presets, add_asset, **trim) -> dict:
-    asset = await add_asset("long")  # 30 s of 640x360: an encode of several seconds
-    return await service.create_job(settings, storages, source_id=asset["id"], preset_id=presets["H.264 720p"],
-                                    **trim)
+@pytest.fixture
+async def start_executor(settings, storages):
+    """Starts local executors and stops, at teardown, every one a failed assertion left running: a
+    leftover executor would claim the later tests' jobs (same database) with this test's folders."""
+    started: list[LocalExecutor] = []
+
+    async def start() -> LocalExecutor:
+        ex = LocalExecutor(settings, storages, poll_seconds=0.2)
+        await ex.start()
+        started.append(ex)
+        return ex
+
+    yield start
+    for ex in started:
+        if not ex._stopping:
+            await ex.stop()
+
+
+async def long_job(settings, storages, presets, add_asset, trim_start=0.0, trim_end=10.0) -> dict:
+    # the builtin 720p keeps the clip's 360p and ends 8 s of it in well under a second on a quiet
+    # machine, before a stop could interrupt it: a veryslow copy encodes for several seconds
+    asset = await add_asset("long")  # 30 s of 640x360
+    base = await TranscodePreset.select().where(TranscodePreset.id == presets["H.264 720p"]).first()
+    slow = await TranscodePreset.select().where(TranscodePreset.name == "H.264 720p veryslow").first()
+    if slow is None:
+        slow = TranscodePreset(**{k: v for k, v in base.items() if k != "id"})
+        slow.name, slow.builtin, slow.speed_preset = "H.264 720p veryslow", False, "veryslow"
+        await slow.save()
+        slow = slow.to_dict()
+    return await service.create_job(settings, storages, source_id=asset["id"], preset_id=slow["id"],
+                                    trim_start=trim_start, trim_end=trim_end)
 
 
 def assert_requeued_unspent(row: dict, history: list[dict]) -> None:
@@ -57,10 +84,9 @@ def assert_requeued_unspent(row: dict, history: list[dict]) -> None:
         "running", "queued", 1, lifecycle.SERVER_STOPPED), history
 
 
-async def test_a_job_that_ends_within_the_grace_finishes(db, settings, storages, presets, add_asset):
-    row = await long_job(settings, storages, presets, add_asset, trim_start=0.0, trim_end=8.0)
-    ex = LocalExecutor(settings, storages, poll_seconds=0.2)
-    await ex.start()
+async def test_a_job_that_ends_within_the_grace_finishes(db, settings, storages, presets, add_asset, start_executor):
+    row = await long_job(settings, storages, presets, add_asset, trim_start=0.0, trim_end=4.0)
+    ex = await start_executor()
     await encoding(row["id"])
     await ex.stop(grace=300)
     done = await lifecycle.load_job(row["id"])
@@ -68,10 +94,9 @@ async def test_a_job_that_ends_within_the_grace_finishes(db, settings, storages,
 
 
 async def test_after_the_grace_the_job_is_requeued_without_spending_an_attempt(db, settings, storages, presets,
-                                                                               add_asset):
+                                                                               add_asset, start_executor):
     row = await long_job(settings, storages, presets, add_asset)
-    ex = LocalExecutor(settings, storages, poll_seconds=0.2)
-    await ex.start()
+    ex = await start_executor()
     await encoding(row["id"])
     ffmpegs = ffmpeg_children()
     assert ffmpegs
@@ -80,19 +105,15 @@ async def test_after_the_grace_the_job_is_requeued_without_spending_an_attempt(d
     assert not [p for p in ffmpegs if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
     assert not list(settings.out_root.glob(".partial-*"))
 
-    again = LocalExecutor(settings, storages, poll_seconds=0.2)  # the next start runs the same attempt
-    await again.start()
-    try:
-        done = await wait_status(row["id"], timeout=240)
-    finally:
-        await again.stop()
+    again = await start_executor()  # the next start runs the same attempt
+    done = await wait_status(row["id"], timeout=240)
+    await again.stop()
     assert (done["status"], done["attempt"]) == ("succeeded", 1), done
 
 
-async def test_a_second_signal_cuts_the_grace_short(db, settings, storages, presets, add_asset):
+async def test_a_second_signal_cuts_the_grace_short(db, settings, storages, presets, add_asset, start_executor):
     row = await long_job(settings, storages, presets, add_asset)
-    ex = LocalExecutor(settings, storages, poll_seconds=0.2)
-    await ex.start()
+    ex = await start_executor()
     await encoding(row["id"])
     shutdown.request_stop()  # first signal: no new claims
     stopping = asyncio.create_task(ex.stop(grace=3600))
