@@ -127,13 +127,6 @@ def _report_now(base, job, secret: str, percent: float) -> None:
 
 
 # -- running a pipeline step within the Lambda's time -----------------------------------------
-def _budget(context: Any, base) -> float:
-    budget = base._seconds_left(context) - base.DEADLINE_MARGIN_S
-    if budget <= 0:
-        raise ChunkFailed("no Lambda time left to start FFmpeg")
-    return budget
-
-
 def _step(base, coro, budget: float):
     """Run one `backend.pipeline.chunked` step to its end; its failures become ChunkFailed /
     ChunkStopped."""
@@ -179,7 +172,7 @@ def chunk_encode(event: dict, context: Any, env: Mapping[str, str], base) -> dic
         reporter.progress(percent / 100.0, p.fps, p.speed)
 
     try:
-        budget = _budget(context, base)
+        budget = base.budget_left(context, ChunkFailed)
         source = _presigned(s3, job.spec.source.bucket, job.spec.source.key)
         got, _ = _step(base, base.encode_chunk(plan, chunk.index, source, dst, on_progress=on_progress,
                                                budget=budget, should_stop=reporter.should_stop), budget)
@@ -228,7 +221,7 @@ def chunk_audio(event: dict, context: Any, env: Mapping[str, str], base) -> dict
     work = _workdir(env, f"audio-{job.job_id}-{index}")
     dst = work / f"audio-{index:03d}{plan.audio.ext}"
     try:
-        budget = _budget(context, base)
+        budget = base.budget_left(context, ChunkFailed)
         if plan.audio.mode == "segments":  # a few minutes of the source: FFmpeg reads just that range
             source = _presigned(s3, job.spec.source.bucket, job.spec.source.key)
         else:
@@ -366,7 +359,7 @@ def chunk_join(event: dict, context: Any, env: Mapping[str, str], base) -> dict:
                 share = CHUNKS_SHARE + (100.0 - CHUNKS_SHARE) * p.percent / 100.0
                 reporter.progress(share / 100.0, p.fps, p.speed, p.eta)
 
-        budget = _budget(context, base)
+        budget = base.budget_left(context, ChunkFailed)
         growing = None
         if plan.join.container in GROWING_CONTAINERS:  # the upload runs beside the copy
             packets = plan.audio.packets if plan.audio is not None else 0

@@ -346,11 +346,12 @@ def _seconds_left(context: Any) -> float:
     return getter() / 1000.0 if getter else 900.0
 
 
-def budget_left(context: Any) -> float:
-    """Seconds FFmpeg may take: what the Lambda has left minus DEADLINE_MARGIN_S (TranscodeFailed if none)."""
+def budget_left(context: Any, failed: type[Exception] = TranscodeFailed) -> float:
+    """Seconds FFmpeg may take: what the Lambda has left minus DEADLINE_MARGIN_S (`failed`, the
+    calling action's own error, if none: the single pass's, a chunk's or a ladder step's)."""
     budget = _seconds_left(context) - DEADLINE_MARGIN_S
     if budget <= 0:
-        raise TranscodeFailed(f"only {_seconds_left(context):.0f} s of Lambda time left before FFmpeg "
+        raise failed(f"only {_seconds_left(context):.0f} s of Lambda time left before FFmpeg "
                               f"could start (needs more than {DEADLINE_MARGIN_S:.0f} s)")
     return budget
 

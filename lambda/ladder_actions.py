@@ -102,13 +102,6 @@ def _run(base, coro, budget: float, what: str):
         raise StepFailed(f"{what}: output check failed: {exc}") from exc
 
 
-def _budget(context: Any, base) -> float:
-    budget = base._seconds_left(context) - base.DEADLINE_MARGIN_S
-    if budget <= 0:
-        raise StepFailed("no Lambda time left to start FFmpeg")
-    return budget
-
-
 def _describe(step: Mapping) -> str:
     return " ".join(str(step[k]) for k in ("step", "name") if step.get(k) is not None)
 
@@ -134,7 +127,7 @@ def ladder_step(event: dict, context: Any, env: Mapping[str, str], base) -> dict
             info = probe(str(src))
         except ProbeError as exc:
             raise StepFailed(f"the input cannot be read as media: {exc}") from exc
-        budget = _budget(context, base)
+        budget = base.budget_left(context, StepFailed)
         out = work / "out"
         result = _run(base, run_step(job.spec, step, src, out, StepReporter(reporter, board), info=info,
                                      budget=budget), budget, what)
@@ -192,7 +185,7 @@ def ladder_package(event: dict, context: Any, env: Mapping[str, str], base) -> d
         with ThreadPoolExecutor(TRANSFER_THREADS) as pool:
             list(pool.map(lambda i: s3.download_file(bucket, keys[i], str(renditions[i])), list(renditions)))
         reporter.check()
-        budget = _budget(context, base)
+        budget = base.budget_left(context, StepFailed)
         pkg = work / "package"
         records, playback, tail = _run(base, run_package(job.spec, renditions, pkg, reporter, budget=budget),
                                        budget, "package")
