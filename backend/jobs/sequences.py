@@ -15,14 +15,13 @@ import math
 
 from backend.catalog.assetinfo import media_info_from_asset
 from backend.catalog.statuses import READY
-from backend.catalog.tables import MediaAsset, Sequence, TranscodeJob, TranscodePreset
-from backend.catalog.presets import preset_spec_from_row
+from backend.catalog.tables import MediaAsset, Sequence, TranscodeJob
 from backend.config import Settings
 from backend.jobs import lifecycle
 from backend.jobs.errors import DomainError, not_found
 from backend.jobs.naming import default_stem, sanitize_stem
-from backend.jobs.service import _free_output_key, timecode, validate_trim
-from backend.media.presets import PresetError, output_extension, validate_preset
+from backend.jobs.service import _free_output_key, timecode, valid_preset, validate_trim
+from backend.media.presets import output_extension
 from backend.media.sequence import SequenceError, canvas_for
 from backend.storage import Storages
 
@@ -153,13 +152,7 @@ async def render_sequence(settings: Settings, storages: Storages, sequence_id: i
     clips, assets = await check_clips(clips_of(row))
     if not clips:
         raise _invalid(f"sequence {row['name']!r} has no clips; append at least one")
-    preset = await TranscodePreset.select().where(TranscodePreset.id == preset_id).first()
-    if preset is None:
-        raise not_found("preset", preset_id)
-    try:
-        spec = validate_preset(preset_spec_from_row(preset))
-    except PresetError as exc:
-        raise DomainError("INVALID_PRESET", f"preset {preset['name']!r} is invalid: {exc}") from exc
+    spec = await valid_preset(preset_id)
     try:
         canvas = canvas_for(spec, [media_info_from_asset(assets[c["sourceId"]]) for c in clips])
     except SequenceError as exc:

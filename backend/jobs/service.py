@@ -15,7 +15,7 @@ from backend.config import Settings
 from backend.jobs import lifecycle
 from backend.jobs.errors import DomainError, not_found
 from backend.jobs.naming import candidates, default_stem, sanitize_stem
-from backend.media.presets import PresetError, is_keyframe_copy, output_extension, validate_preset
+from backend.media.presets import PresetError, PresetSpec, is_keyframe_copy, output_extension, validate_preset
 from backend.media.smartcut import SMART_CODECS, SMART_CONTAINERS, TRIM_MODES
 from backend.media.templates import TemplateError, TemplateSpec, entry_file, validate_template
 from backend.storage import Storages
@@ -120,6 +120,18 @@ async def _template(template_id: int) -> tuple[dict, TemplateSpec]:
         raise DomainError("INVALID_TEMPLATE", f"template {row['name']!r} is invalid: {exc}") from exc
 
 
+async def valid_preset(preset_id: int | None) -> PresetSpec:
+    """Preset `preset_id` as a checked PresetSpec; NOT_FOUND when there is none, INVALID_PRESET when
+    its settings do not validate (an admin edit in /admin is not trusted)."""
+    preset = await TranscodePreset.select().where(TranscodePreset.id == preset_id).first()
+    if preset is None:
+        raise not_found("preset", preset_id)
+    try:
+        return validate_preset(preset_spec_from_row(preset))
+    except PresetError as exc:
+        raise DomainError("INVALID_PRESET", f"preset {preset['name']!r} is invalid: {exc}") from exc
+
+
 async def create_job(
     settings: Settings,
     storages: Storages,
@@ -156,13 +168,7 @@ async def create_job(
     if template is not None:
         spec = template.primary_preset
     else:
-        preset = await TranscodePreset.select().where(TranscodePreset.id == preset_id).first()
-        if preset is None:
-            raise not_found("preset", preset_id)
-        try:
-            spec = validate_preset(preset_spec_from_row(preset))
-        except PresetError as exc:
-            raise DomainError("INVALID_PRESET", f"preset {preset['name']!r} is invalid: {exc}") from exc
+        spec = await valid_preset(preset_id)
 
     info = media_info_from_asset(source)
     if spec.kind in ("video", "image") and info.video is None:
