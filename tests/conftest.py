@@ -17,6 +17,7 @@ from backend.catalog import db as catalog_db
 from backend.catalog.engine import engine_from_url
 from backend.catalog.tables import ALL_TABLES
 from backend.config import Settings
+from backend.jobs.executors.local import LocalExecutor
 
 from dbmigrate import migrate_async
 from pgtest import PG_ADMIN_URL, pg_url
@@ -77,10 +78,25 @@ async def db_engine(request, tmp_path_factory):
 
 
 @pytest.fixture
-async def db(db_engine):
-    """The catalog, bound to the engine of this parametrization, emptied before each test."""
+async def db(db_engine, monkeypatch):
+    """The catalog, bound to the engine of this parametrization, emptied before each test.
+
+    Every LocalExecutor a test starts is stopped at teardown if the test did not stop it (a failed
+    assertion skips the test's own stop): a leftover executor would claim the later tests' jobs in
+    the same database with this test's deleted folders."""
     engine, url = db_engine
     catalog_db.bind_engine(engine)
     for table in reversed(ALL_TABLES):
         await table.delete(force=True)
-    return url
+    started = []
+    real_start = LocalExecutor.start
+
+    async def start(self):
+        started.append(self)
+        await real_start(self)
+
+    monkeypatch.setattr(LocalExecutor, "start", start)
+    yield url
+    for executor in started:
+        if not executor._stopping:
+            await executor.stop()

@@ -3,6 +3,7 @@ half-written package folder, retry makes it again from scratch."""
 from __future__ import annotations
 
 import asyncio
+import json
 
 from backend.catalog.tables import OutputTemplate, TranscodeJob
 from backend.catalog.templates import seed_builtin_templates
@@ -14,7 +15,15 @@ from jobwait import wait_status
 
 async def test_cancel_removes_the_partial_package_and_retry_makes_it(db, settings, storages, add_asset):
     await seed_builtin_templates()
-    template = await OutputTemplate.select(OutputTemplate.id).where(OutputTemplate.name == "Mobile ABR").first()
+    # a veryslow copy of "Mobile ABR": the builtin (veryfast) can finish 30 s of 240p on a quiet
+    # machine before the first progress event reaches the test, and then there is nothing to cancel
+    base = await OutputTemplate.select().where(OutputTemplate.name == "Mobile ABR").first()
+    outputs = [{**o, "preset": {**o["preset"], "speed_preset": "veryslow"}} if o.get("preset") else o
+               for o in json.loads(base["outputs"])]
+    template = OutputTemplate(name="Mobile ABR veryslow", outputs=outputs, segment_seconds=base["segment_seconds"],
+                              packaging=base["packaging"])
+    await template.save()
+    template = template.to_dict()
     executor = LocalExecutor(settings, storages, poll_seconds=0.2)
     await executor.start()
     try:
@@ -24,6 +33,7 @@ async def test_cancel_removes_the_partial_package_and_retry_makes_it(db, setting
 
         async def listen():
             async for ev in BUS.subscribe(row["id"]):
+                assert ev.status in ("queued", "running"), f"the job ended before it could be cancelled: {ev}"
                 if ev.status == "running" and ev.progress > 0:
                     progress.append(ev.progress)
                     return
