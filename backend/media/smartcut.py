@@ -371,6 +371,13 @@ def concat_list(parts: list[tuple[Path, Part]], fps: Fraction) -> str:
 _MUX = {"mp4": "mp4", "mov": "mov", "mkv": "matroska"}
 
 
+def merges_parameter_sets(stream: VideoStream, container: str) -> bool:
+    """H.264 in MP4/MOV: after the join, every part's SPS/PPS go into the one avcC
+    (backend.media.avcc; the distinct ids make that possible). HEVC parts all use id 0, so their
+    sets stay in-band; Matroska players read in-band sets."""
+    return stream.codec == "h264" and container in ("mp4", "mov")
+
+
 def join_argv(list_file: Path, audio: Path | None, audio_offset: float, dst: Path, container: str,
               stream: VideoStream) -> list[str]:
     """Join the parts (concat demuxer, packets copied) and mux the audio at its offset."""
@@ -381,7 +388,8 @@ def join_argv(list_file: Path, audio: Path | None, audio_offset: float, dst: Pat
         argv += ["-map", "0:v:0"]
     argv += ["-c", "copy", "-map_chapters", "-1", "-f", _MUX[container]]
     if container in ("mp4", "mov"):
-        argv += ["-movflags", "+faststart"]
+        if not merges_parameter_sets(stream, container):  # finish_mp4 moves moov to the front itself
+            argv += ["-movflags", "+faststart"]
         if stream.codec == "hevc":
             argv += ["-tag:v", "hvc1"]
         den = stream.time_base.partition("/")[2]

@@ -19,12 +19,13 @@ import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from backend.media.avcc import AvcCError, finish_mp4, parameter_sets
 from backend.media.binaries import ffprobe_path
 from backend.media.command import CommandError
 from backend.media.probe import MediaInfo, probe
 from backend.media.runner import Progress
 from backend.media.smartcut import (SMART_CODECS, SmartPlan, VideoStream, audio_argv, concat_list, copy_part_argv,
-                                    encode_part_argv, join_argv, plan_smartcut, read_stream)
+                                    encode_part_argv, join_argv, merges_parameter_sets, plan_smartcut, read_stream)
 from backend.media.smartcut_verify import SmartCutVerificationError, verify_smartcut
 from backend.media.verify import VerificationError
 
@@ -105,7 +106,21 @@ async def _cut(spec: JobSpec, src, dst: Path, plan: SmartPlan, stream: VideoStre
     tails.append(await run_guarded(join_argv(listing, audio, offset, dst, spec.container, stream),
                                    duration=plan.frames / float(stream.fps), output=dst, budget=budget,
                                    should_stop=reporter.should_stop))
+    if merges_parameter_sets(stream, spec.container):
+        tails.append(await asyncio.to_thread(_one_sample_description, dst, [path for path, _ in files]))
     return "\n".join(t for t in tails if t)
+
+
+def _one_sample_description(dst: Path, parts: list[Path]) -> str:
+    """Every part's SPS/PPS into the output's avcC, moov to the front (backend.media.avcc). A file
+    this cannot edit stays as the join wrote it (sets in-band, which FFmpeg and browsers read);
+    the log says why."""
+    try:
+        units = [unit for part in parts for unit in parameter_sets(part)]
+        added = finish_mp4(dst, units)
+    except (AvcCError, OSError, subprocess.SubprocessError) as exc:
+        return f"parameter sets left in-band: {exc}"
+    return f"avcC: {added} parameter set(s) of the re-encoded parts added to the sample description"
 
 
 def _start_offset(audio: Path, stream: VideoStream, first: float) -> float:
