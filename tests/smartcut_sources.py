@@ -47,3 +47,24 @@ def gray_frame(path: Path, index: int, width: int = 320, height: int = 240) -> b
 
 def mean_abs_diff(a: bytes, b: bytes) -> float:
     return sum(abs(x - y) for x, y in zip(a, b)) / len(a)
+
+
+def smart_cut_three_parts(folder: Path):
+    """(source, output, result) of a smart cut with a re-encoded head, a copied middle and a
+    re-encoded tail: in one frame before the keyframe at 2 s, out one frame after the one at 6 s."""
+    import asyncio
+
+    from backend.media.probe import probe
+    from backend.media.smartcut import read_stream
+    from backend.pipeline import JobSpec, Location, NullReporter
+    from backend.pipeline.smartcut import run_smartcut
+
+    src = make_source(folder, "h264-gop2-mp4")
+    frames = read_stream(src).frames
+    spec = JobSpec(source=Location(area="in", key="src"), output=Location(area="out", key="cut.mp4"),
+                   preset={"name": "Trim only (stream copy)", "kind": "copy", "container": "mp4"},
+                   trim_start=frames[49], trim_end=frames[151], accurate=True, trim_mode="smart")
+    dst = folder / "cut.mp4"
+    result = asyncio.run(run_smartcut(spec, src, dst, NullReporter(), info=probe(src)))
+    assert result.plan.mode == "smart" and [p.kind for p in result.plan.parts] == ["encode", "copy", "encode"]
+    return src, dst, result

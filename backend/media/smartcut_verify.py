@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from .binaries import ffmpeg_path, ffprobe_path
@@ -95,40 +96,60 @@ def _stream_starts(path: Path) -> dict[str, tuple[float, float]]:
 
 def verify_smartcut(out: Path, src, plan: SmartPlan, stream: VideoStream, *, audio_expected: bool,
                     timeout: float = 3600) -> dict:
-    """Run every check; raise SmartCutVerificationError on the first that fails. Returns the figures."""
-    errors = decode_errors(out, timeout)
-    if errors:
-        raise SmartCutVerificationError(f"the output does not decode cleanly: {errors[-300:]}")
-    count = frame_count(out, timeout)
-    if count != plan.frames:
-        raise SmartCutVerificationError(f"the output has {count} frames, the range holds {plan.frames}")
-    starts = _stream_starts(out)
-    out_hashes: list[str] | None = None
-    offset, ssims, copied = 0, [], 0
+    """Run every check; raise SmartCutVerificationError on the first that fails (in the order of
+    the module docstring). Returns the figures.
+
+    The checks are independent FFmpeg runs, so they run at the same time: the whole-file decode
+    keeps the cores busy while the packet reads (I/O and md5) and the edges' SSIM overlap it. With a
+    copied part the output's packet hashes also give its frame count (one packet per frame), so the
+    file is not read a third time."""
     fps = float(stream.fps)
-    for part in plan.parts:
-        if part.kind == "copy":
-            if out_hashes is None:
-                out_hashes = _packet_hashes(["-i", ff_target(out)], stream.codec, timeout)
-            half, cs = 0.5 / fps, stream.container_start
-            src_hashes = _packet_hashes(
-                ["-copyts", "-ss", f"{max(0.0, part.start - 3.0):.6f}", "-i", ff_target(src)], stream.codec, timeout,
-                extra_bsf=_drop_expr(cs + part.start - half, cs + part.end - half))
-            # closed GOPs: the part is a contiguous run in decode order too
-            got = out_hashes[offset:offset + part.count]
-            if len(src_hashes) != part.count or got != src_hashes:
-                same = sum(a == b for a, b in zip(got, src_hashes))
-                raise SmartCutVerificationError(
-                    f"the copied part at {part.start:.3f} s is not bit-identical to the source "
-                    f"({same} of {part.count} packets equal)")
-            copied += part.count
-        else:
-            value = min_ssim(out, offset / fps, starts["video"][0], src, part, stream, timeout)
-            if value < MIN_SSIM:
-                raise SmartCutVerificationError(
-                    f"the re-encoded frames at {part.start:.3f} s have SSIM {value:.4f} < {MIN_SSIM}")
-            ssims.append(value)
-        offset += part.count
+    starts = _stream_starts(out)
+    has_copy = any(part.kind == "copy" for part in plan.parts)
+    with ThreadPoolExecutor(max_workers=2 + len(plan.parts)) as pool:
+        decoded = pool.submit(decode_errors, out, timeout)
+        counted = (pool.submit(_packet_hashes, ["-i", ff_target(out)], stream.codec, timeout) if has_copy
+                   else pool.submit(frame_count, out, timeout))
+        checks, offset = [], 0
+        for part in plan.parts:
+            if part.kind == "copy":
+                half, cs = 0.5 / fps, stream.container_start
+                check = pool.submit(_packet_hashes, ["-copyts", "-ss", f"{max(0.0, part.start - 3.0):.6f}", "-i",
+                                                     ff_target(src)], stream.codec, timeout,
+                                    extra_bsf=_drop_expr(cs + part.start - half, cs + part.end - half))
+            elif "video" in starts:
+                check = pool.submit(min_ssim, out, offset / fps, starts["video"][0], src, part, stream, timeout)
+            else:
+                check = None
+            checks.append((part, offset, check))
+            offset += part.count
+        errors = decoded.result()
+        if errors:
+            raise SmartCutVerificationError(f"the output does not decode cleanly: {errors[-300:]}")
+        out_hashes = counted.result() if has_copy else None
+        count = len(out_hashes) if out_hashes is not None else counted.result()
+        if count != plan.frames:
+            raise SmartCutVerificationError(f"the output has {count} frames, the range holds {plan.frames}")
+        ssims, copied = [], 0
+        for part, offset, check in checks:
+            if check is None:
+                raise SmartCutVerificationError("the output has no video stream")
+            if part.kind == "copy":
+                src_hashes = check.result()
+                # closed GOPs: the part is a contiguous run in decode order too
+                got = out_hashes[offset:offset + part.count]
+                if len(src_hashes) != part.count or got != src_hashes:
+                    same = sum(a == b for a, b in zip(got, src_hashes))
+                    raise SmartCutVerificationError(
+                        f"the copied part at {part.start:.3f} s is not bit-identical to the source "
+                        f"({same} of {part.count} packets equal)")
+                copied += part.count
+            else:
+                value = check.result()
+                if value < MIN_SSIM:
+                    raise SmartCutVerificationError(
+                        f"the re-encoded frames at {part.start:.3f} s have SSIM {value:.4f} < {MIN_SSIM}")
+                ssims.append(value)
     sync = None
     if audio_expected:
         if "audio" not in starts:

@@ -7,7 +7,6 @@ without an error to the same frames; the same file with only the first part's se
 """
 from __future__ import annotations
 
-import asyncio
 import struct
 import subprocess
 from pathlib import Path
@@ -16,25 +15,13 @@ import pytest
 
 from backend.media import avcc
 from backend.media.binaries import ffmpeg_path
-from backend.media.probe import probe
-from backend.media.smartcut import HEAD_SPS_ID, TAIL_SPS_ID, read_stream
-from backend.pipeline import JobSpec, Location, NullReporter
-from backend.pipeline.smartcut import run_smartcut
-from smartcut_sources import make_source
+from backend.media.smartcut import HEAD_SPS_ID, TAIL_SPS_ID
+from smartcut_sources import smart_cut_three_parts
 
 
 @pytest.fixture(scope="module")
 def smart_mp4(tmp_path_factory) -> Path:
-    """A head, a copied middle and a tail: in one frame before the keyframe at 2 s, out one after 6 s."""
-    folder = tmp_path_factory.mktemp("avcc")
-    src = make_source(folder, "h264-gop2-mp4")
-    frames = read_stream(src).frames
-    spec = JobSpec(source=Location(area="in", key="src"), output=Location(area="out", key="cut.mp4"),
-                   preset={"name": "Trim only (stream copy)", "kind": "copy", "container": "mp4"},
-                   trim_start=frames[49], trim_end=frames[151], accurate=True, trim_mode="smart")
-    dst = folder / "cut.mp4"
-    result = asyncio.run(run_smartcut(spec, src, dst, NullReporter(), info=probe(src)))
-    assert result.plan.mode == "smart" and [p.kind for p in result.plan.parts] == ["encode", "copy", "encode"]
+    _src, dst, result = smart_cut_three_parts(tmp_path_factory.mktemp("avcc"))
     assert "avcC: 4 parameter set(s)" in result.log_tail
     return dst
 
