@@ -98,6 +98,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "MPR_STATE_MACHINE_ARN": settings.state_machine_arn,
         "MPR_CHUNKED_STATE_MACHINE_ARN": settings.chunked_state_machine_arn,
         "MPR_LADDER_STATE_MACHINE_ARN": settings.ladder_state_machine_arn,
+        "MPR_SEQUENCE_STATE_MACHINE_ARN": settings.sequence_state_machine_arn,
         "MPR_CALLBACK_URL": settings.callback_url,
         "MPR_CALLBACK_SECRET": settings.callback_secret,
         "MPR_API_TOKEN": settings.api_token,

@@ -8,8 +8,8 @@ the envelope (who to report to) beside a `backend.pipeline.JobSpec`, carried ver
      "nonce": "<the attempt's execution nonce>", **JobSpec.to_dict()}      # version, input{bucket,key}, output{bucket,key}, preset, trim, plan
 
 (the chunked state machine, sfn/transcode-chunked.asl.json, invokes the actions of
-lambda/chunk_actions.py through `process` below instead — or, for a spec with a `sequence`, the
-same actions of lambda/sequence_actions.py: one Map item per clip — and the output-template state machine,
+lambda/chunk_actions.py through `process` below instead, the sequence state machine,
+sfn/transcode-sequence.asl.json, those of lambda/sequence_actions.py, and the output-template state machine,
 sfn/transcode-ladder.asl.json, those of lambda/ladder_actions.py), and, from the state machine's Catch,
 with {"action": "report_failure", "job_id", "attempt", "callback_url", "nonce", "error", "cause"} to report
 a failure the transcode step could not report itself.
@@ -515,19 +515,17 @@ def process(event: dict, context: Any, env: Mapping[str, str]) -> dict:
     action = event.get("action", "transcode") if isinstance(event, dict) else None
     if action == "report_failure":
         return report_failure(event, env)
-    if action in ("chunk_encode", "chunk_audio", "chunk_join", "ladder_step", "ladder_package"):
+    if action in ("chunk_encode", "chunk_audio", "chunk_join", "ladder_step", "ladder_package",
+                  "sequence_clip", "sequence_audio", "sequence_join"):
         from types import SimpleNamespace
 
-        if not action.startswith("chunk_"):
-            module = ladder_actions()
-        else:  # the chunked machine's Map: a sequence's items are its clips
-            module = sequence_actions() if isinstance(event.get("sequence"), dict) else chunk_actions()
+        module = {"chunk": chunk_actions, "ladder": ladder_actions, "sequence": sequence_actions}[action.split("_")[0]]()
         return module.process(event, context, env, SimpleNamespace(**globals()))
     if action != "transcode":
         raise InvalidEvent(f"unknown action {action!r}")
     if event.get("sequence") is not None:
-        raise InvalidEvent("a sequence render runs as a Map of its clips on the chunked state machine "
-                           "(sfn/transcode-chunked.asl.json; run `mpr aws deploy`), not as one transcode")
+        raise InvalidEvent("a sequence render runs as a Map of its clips on the sequence state machine "
+                           "(sfn/transcode-sequence.asl.json; run `mpr aws deploy`), not as one transcode")
     if isinstance(event.get("ladder"), dict):
         raise InvalidEvent("this job makes an output template's outputs: it runs on the ladder state machine "
                            "(sfn/transcode-ladder.asl.json; run `mpr aws deploy`), not as one transcode")

@@ -1,25 +1,29 @@
-"""The sequence-render actions of the FFmpeg Lambda (docs/sequences.md#on-aws): a sequence runs on
-the chunked jobs' state machine (sfn/transcode-chunked.asl.json), whose video Map iterates over
-the spec's `SequencePlan` items (each clip, or a long clip's parts) and whose audio Map has one
-item (the whole sequence's audio, encoded once). lambda/handler.py sends the chunked actions of a
-spec that has a `sequence` here instead of lambda/chunk_actions.py, and passes itself as `base`:
+"""The sequence-render actions of the FFmpeg Lambda (sfn/transcode-sequence.asl.json,
+docs/sequences.md#on-aws): what is specific to one Step Functions step — S3 work objects, presigned
+URLs, progress markers. The work itself is `backend.pipeline.sequence`'s steps, the ones the local
+run (`run_sequence`) calls.
 
-- chunk_encode (+ `chunk`, one of plan.chunks) → `sequence_clip`: one clip (or part) conformed to
-  the canvas with the job's own preset (`backend.pipeline.sequence.encode_clip`, the step the
-  local run uses), read from its source in the input bucket through a presigned URL, frame count
-  checked, uploaded to the job's work prefix (`_chunks/job-{id}-attempt-{n}/` in the output bucket).
-- chunk_audio (+ `part`) → `sequence_audio`: the whole sequence's audio once
-  (`encode_sequence_audio`: every clip's audio, or silence, cut to its video's samples); nothing
-  when the sequence has no audio.
-- chunk_join (+ `chunks`, `audio`) → `sequence_join`: downloads the clips and the audio, joins
-  them by one stream copy and checks the result (`join_sequence`: frame count = the clips' frames,
-  A/V within one frame, every cut frame against its source, read through presigned URLs),
-  uploads the output, deletes the work prefix and sends the signed 'succeeded' callback with the
-  run's record (`output.plan`, merged into the job's plan).
+lambda/handler.py dispatches `event["action"]` in SEQUENCE_ACTIONS here and passes itself as `base`
+(event parsing, callbacks, S3 client, time budget), like lambda/chunk_actions.py, whose work
+prefix, progress markers and error classes these share. Every event is the job's envelope and
+JobSpec (whose `sequence` holds the clips and canvas, and `plan` the `SequencePlan`) plus what the
+state machine adds:
 
-Errors are chunk_actions' (ChunkFailed: never retried; ChunkStopped: the backend no longer wants
-the attempt), so the definition's Retry/Catch rules apply unchanged. Progress: the same marker
-objects as chunks (`ProgressBoard`), weighted by frames; the join is the last 3 %.
+- sequence_clip (+ `item`, one of plan.items): one clip (or part of a long clip) conformed to the
+  canvas with the job's own preset (`encode_clip`), read from its source in the input bucket
+  through a presigned URL (FFmpeg fetches only the byte ranges it needs), frame count checked,
+  uploaded to the job's work prefix (`_chunks/job-{id}-attempt-{n}/` in the output bucket).
+- sequence_audio: the whole sequence's audio once (`encode_sequence_audio`: every clip's audio,
+  or silence, cut to exactly its video's samples); nothing when the sequence has no audio.
+- sequence_join (+ `clips`, `audio`: the results of the above): downloads them, joins by one
+  stream copy and checks the output (`join_sequence`: frame count = the clips' frames, A/V within
+  one frame, every cut frame against its source, read through presigned URLs), uploads it,
+  deletes the work prefix and sends the signed 'succeeded' callback with the run's record
+  (`output.plan`, merged into the job's plan by the callback route).
+
+Failures raise chunk_actions' ChunkFailed (never retried: FFmpeg would fail the same way) or
+ChunkStopped (the backend no longer wants the attempt). Progress: one marker object per item
+weighted by its frames (chunk_actions' ProgressBoard); the join is the last 3 %.
 """
 from __future__ import annotations
 
@@ -40,6 +44,8 @@ from backend.pipeline.sequence import (
     SequenceResult, clip_label, encode_clip, encode_sequence_audio, join_sequence,
 )
 from backend.pipeline.sequence_plan import SequencePart, SequencePlan
+
+SEQUENCE_ACTIONS = ("sequence_clip", "sequence_audio", "sequence_join")
 
 DOWNLOAD_THREADS = 16
 MAX_RECORD_BYTES = 15_000  # the callback keeps at most 20,000 bytes of record; the cut list goes first
@@ -71,8 +77,8 @@ def sequence_clip(event: dict, context: Any, env: Mapping[str, str], base) -> di
     job, secret = base.parse_event(event), base._secret(env)
     plan = _plan(job, base)
     try:
-        item = SequencePart(**{k: int(v) for k, v in dict(event["chunk"]).items()})
-        if plan.chunks[item.index] != item:
+        item = SequencePart(**{k: int(v) for k, v in dict(event["item"]).items()})
+        if plan.items[item.index] != item:
             raise ValueError(f"item {item.index} is not the plan's")
     except (KeyError, TypeError, ValueError, IndexError) as exc:
         raise base.InvalidEvent(f"a sequence clip needs one of the plan's items: {exc}") from exc
@@ -101,7 +107,7 @@ def sequence_clip(event: dict, context: Any, env: Mapping[str, str], base) -> di
         job_percent = board.publish(100.0)
         ca._report_now(base, job, secret, job_percent)  # a finished clip is news the throttle must not drop
         reporter.check()
-        key = f"{prefix}chunks/{dst.name}"
+        key = f"{prefix}clips/{dst.name}"
         s3.upload_file(str(dst), bucket, key, Config=base.transfer_config())
         size = dst.stat().st_size
     except base.AttemptNotWanted as exc:
@@ -121,7 +127,7 @@ def sequence_audio(event: dict, context: Any, env: Mapping[str, str], base) -> d
     job = base.parse_event(event)
     _plan(job, base)
     if not job.spec.sequence.conform.audio:
-        return {"index": 0, "key": None, "size": 0}
+        return {"key": None, "size": 0}
     bucket, prefix = ca.work_location(job, base)
     s3 = base.s3_client(env)
     work = ca._workdir(env, f"sequence-audio-{job.job_id}")
@@ -134,7 +140,7 @@ def sequence_audio(event: dict, context: Any, env: Mapping[str, str], base) -> d
         s3.upload_file(str(dst), bucket, key, Config=base.transfer_config())
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    return {"index": 0, "key": key, "size": size}
+    return {"key": key, "size": size}
 
 
 def _record(plan: SequencePlan, result: SequenceResult) -> dict:
@@ -154,10 +160,11 @@ def sequence_join(event: dict, context: Any, env: Mapping[str, str], base) -> di
     spec, canvas = job.spec, job.spec.sequence.conform
     out_bucket, out_key = spec.output.bucket, spec.output.key
     bucket, prefix = ca.work_location(job, base)
-    results = sorted(event.get("chunks") or [], key=lambda r: r.get("index", -1))
-    if [r.get("index") for r in results] != list(range(len(plan.chunks))):
-        raise ca.ChunkFailed(f"join got clips {[r.get('index') for r in results]}, the plan has {len(plan.chunks)}")
-    audio_key = next((r.get("key") for r in event.get("audio") or [] if isinstance(r, dict) and r.get("key")), None)
+    results = sorted(event.get("clips") or [], key=lambda r: r.get("index", -1))
+    if [r.get("index") for r in results] != list(range(len(plan.items))):
+        raise ca.ChunkFailed(f"join got items {[r.get('index') for r in results]}, the plan has {len(plan.items)}")
+    audio_made = event.get("audio") if isinstance(event.get("audio"), dict) else {}
+    audio_key = audio_made.get("key")
     if canvas.audio and not audio_key:
         raise ca.ChunkFailed("join: the sequence's audio was not made")
     s3 = base.s3_client(env)
@@ -165,7 +172,7 @@ def sequence_join(event: dict, context: Any, env: Mapping[str, str], base) -> di
     work = ca._workdir(env, f"sequence-join-{job.job_id}")
     started = time.monotonic()
     try:
-        need = 2 * sum(int(r.get("size") or 0) for r in [*results, *(event.get("audio") or [])])
+        need = 2 * sum(int(r.get("size") or 0) for r in [*results, audio_made])
         base.check_tmp_space(work, need, need // 2, advice=(
             "the join needs the clips and the joined output in /tmp at once (10 GiB at most), so a "
             "sequence this large cannot be joined in one Lambda run"))
@@ -209,10 +216,10 @@ def sequence_join(event: dict, context: Any, env: Mapping[str, str], base) -> di
                     {"status": "succeeded", "output": output, "log_tail": (result.note() + "\n" + tail)[-8000:]},
                     **base.final_options(env))
     return {"job_id": job.job_id, "attempt": job.attempt, "status": "succeeded", "output": output,
-            "chunks": len(plan.chunks), "frames": check.frames}
+            "items": len(plan.items), "frames": check.frames}
 
 
-ACTIONS = {"chunk_encode": sequence_clip, "chunk_audio": sequence_audio, "chunk_join": sequence_join}
+ACTIONS = {"sequence_clip": sequence_clip, "sequence_audio": sequence_audio, "sequence_join": sequence_join}
 
 
 def process(event: dict, context: Any, env: Mapping[str, str], base) -> dict:

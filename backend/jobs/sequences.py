@@ -6,7 +6,7 @@ lies inside it and is at least one frame long), so an impossible sequence never 
 `render_sequence` queues ONE job whose `sequence_snapshot` keeps the sequence as it was (like
 `preset_snapshot`); `backend.jobs.jobspec.build_spec` turns that into the JobSpec's `sequence`
 and `backend.pipeline.sequence.run_sequence` runs it here; on the AWS executor the same steps run
-as one Lambda per clip on the chunked state machine (docs/sequences.md#on-aws).
+as one Lambda per clip on sfn/transcode-sequence.asl.json (docs/sequences.md#on-aws).
 """
 from __future__ import annotations
 
@@ -146,9 +146,9 @@ async def render_sequence(settings: Settings, storages: Storages, sequence_id: i
                           priority: int = 0) -> dict:
     """Check the sequence and the preset, then queue one job that renders the sequence."""
     row = await load(sequence_id)
-    if settings.executor == "aws" and not settings.chunked_state_machine_arn:
-        raise DomainError("INVALID_INPUT", "sequence renders on AWS run on the chunked state machine, and "
-                                           "MPR_CHUNKED_STATE_MACHINE_ARN is not set; run `mpr aws deploy` "
+    if settings.executor == "aws" and not settings.sequence_state_machine_arn:
+        raise DomainError("INVALID_INPUT", "sequence renders on AWS run on their own state machine, and "
+                                           "MPR_SEQUENCE_STATE_MACHINE_ARN is not set; run `mpr aws deploy` "
                                            "(docs/sequences.md)")
     clips, assets = await check_clips(clips_of(row))
     if not clips:

@@ -1,15 +1,14 @@
-"""`SequencePlan`: how a sequence render runs as Step Functions Map iterations (the chunked jobs'
-definition, sfn/transcode-chunked.asl.json, docs/sequences.md#on-aws): the video Map's items
-(`chunks`: one per clip, or a long clip's parts), the audio Map's one item (the whole sequence's
-audio, encoded once as the local run encodes it) and how many run at once. A JobSpec with a
-`sequence` carries it as its `plan`, so every Lambda reads the same items; made once by the AWS
-executor (`aws_plan.sequence_mode`, which decides how many parts a clip needs).
+"""`SequencePlan`: how a sequence render runs as Step Functions Map iterations
+(sfn/transcode-sequence.asl.json, docs/sequences.md#on-aws): the Map's `items` (one per clip, or a
+long clip's parts) and how many run at once; the audio is one more invocation beside the Map (the
+whole sequence's audio, encoded once as the local run encodes it). A JobSpec with a `sequence`
+carries it as its `plan`, so every Lambda reads the same items; made once by the AWS executor
+(`aws_plan.sequence_mode`, which decides how many parts a clip needs).
 
     {"mode": "sequence", "max_concurrency": 4, "frames": 425,
-     "chunks": [{"index": 0, "clip": 0, "first": 0, "frames": 75, "parts": 1},
-                {"index": 1, "clip": 1, "first": 0, "frames": 100, "parts": 2},
-                {"index": 2, "clip": 1, "first": 100, "frames": 100, "parts": 2}, ...],
-     "audio_parts": [{"index": 0}]}
+     "items": [{"index": 0, "clip": 0, "first": 0, "frames": 75, "parts": 1},
+               {"index": 1, "clip": 1, "first": 0, "frames": 100, "parts": 2},
+               {"index": 2, "clip": 1, "first": 100, "frames": 100, "parts": 2}, ...]}
 
 A part of a clip is the clip's own command with its output frames first..first+frames-1 picked
 after the rate change (`media.sequence.clip_command(part=...)`): the parts hold exactly the frames
@@ -48,16 +47,16 @@ class SequencePart:
 
 @dataclass(frozen=True)
 class SequencePlan:
-    chunks: tuple[SequencePart, ...]
+    items: tuple[SequencePart, ...]
     max_concurrency: int
 
     @property
     def frames(self) -> int:
-        return sum(c.frames for c in self.chunks)
+        return sum(c.frames for c in self.items)
 
     @property
     def clips(self) -> int:
-        return len({c.clip for c in self.chunks})
+        return len({c.clip for c in self.items})
 
     @classmethod
     def make(cls, clips: Sequence[tuple[float, float]], fps: float, parts: Sequence[int] | None = None,
@@ -75,10 +74,10 @@ class SequencePlan:
 
     def check(self, clips: Sequence[tuple[float, float]], fps: float) -> "SequencePlan":
         """ValueError unless the items cover every clip's frames, in order, each exactly once."""
-        if [c.index for c in self.chunks] != list(range(len(self.chunks))):
+        if [c.index for c in self.items] != list(range(len(self.items))):
             raise ValueError("the items are not numbered 0..n-1 in order")
         for i, (start, end) in enumerate(clips):
-            mine = [c for c in self.chunks if c.clip == i]
+            mine = [c for c in self.items if c.clip == i]
             frames, at = clip_frames(start, end, fps), 0
             for c in mine:
                 if c.first != at or c.frames < 1 or c.parts != len(mine):
@@ -86,27 +85,27 @@ class SequencePlan:
                 at += c.frames
             if at != frames:
                 raise ValueError(f"the parts of clip {i + 1} hold {at} frames, the clip {frames}")
-        if [c.clip for c in self.chunks] != sorted(c.clip for c in self.chunks) or self.clips != len(clips):
+        if [c.clip for c in self.items] != sorted(c.clip for c in self.items) or self.clips != len(clips):
             raise ValueError("the items are not the sequence's clips in play order")
         return self
 
     def weight(self, index: int) -> float:
         """Item `index`'s share of the encoding progress (frames)."""
-        return self.chunks[index].frames / max(1, self.frames)
+        return self.items[index].frames / max(1, self.frames)
 
     def to_dict(self) -> dict[str, Any]:
         return {"mode": "sequence", "max_concurrency": self.max_concurrency, "frames": self.frames,
-                "chunks": [asdict(c) for c in self.chunks], "audio_parts": [{"index": 0}]}
+                "items": [asdict(c) for c in self.items]}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "SequencePlan":
         if data.get("mode") != "sequence":
             raise ValueError("not a sequence plan (mode must be 'sequence')")
-        chunks = tuple(SequencePart(**{k: int(v) for k, v in dict(c).items()}) for c in data["chunks"])
-        return cls(chunks, max(1, int(data["max_concurrency"])))
+        items = tuple(SequencePart(**{k: int(v) for k, v in dict(c).items()}) for c in data["items"])
+        return cls(items, max(1, int(data["max_concurrency"])))
 
     def summary(self) -> dict[str, Any]:
         """What `TranscodeJob.plan` records about the layout."""
-        per_clip = [sum(1 for c in self.chunks if c.clip == i) for i in range(self.clips)]
-        return {"mode": "sequence", "clips": self.clips, "chunks": len(self.chunks), "clip_parts": per_clip,
+        per_clip = [sum(1 for c in self.items if c.clip == i) for i in range(self.clips)]
+        return {"mode": "sequence", "clips": self.clips, "items": len(self.items), "clip_parts": per_clip,
                 "concurrency": self.max_concurrency, "frames": self.frames}

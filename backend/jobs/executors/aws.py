@@ -6,7 +6,7 @@ bucket first and the output is fetched back when the job succeeds), decide how i
 (`aws_plan.choose_mode`: one Lambda run on MPR_STATE_MACHINE_ARN, or chunks encoded in parallel on
 MPR_CHUNKED_STATE_MACHINE_ARN; an output-template job: `aws_plan.ladder_mode`, one Lambda per
 rendition then one packaging run on MPR_LADDER_STATE_MACHINE_ARN; a sequence render:
-`aws_plan.sequence_mode`, one Lambda per clip then one join on MPR_CHUNKED_STATE_MACHINE_ARN, every
+`aws_plan.sequence_mode`, one Lambda per clip then one join on MPR_SEQUENCE_STATE_MACHINE_ARN, every
 clip's source in the input bucket like a job's; recorded in the job's `plan`),
 build the attempt's JobSpec (kept on the row, and the execution input beside the callback envelope:
 `execution_input`, which carries the attempt's fresh execution nonce, also stored in
@@ -252,7 +252,7 @@ class AwsExecutor(BackgroundLoops):
             self._dispatching.discard(job_id)
         how = (f"{mode.record['chunks']} chunks" if mode.chunked
                else f"{len(mode.ladder.steps)} template steps" if mode.ladder
-               else f"{len(mode.sequence.chunks)} sequence clips/parts" if mode.sequence else "single pass")
+               else f"{len(mode.sequence.items)} sequence clips/parts" if mode.sequence else "single pass")
         log.info("job %s attempt %s: started %s (%s)", job_id, attempt, arn, how, extra={"job_id": job_id})
         now = await TranscodeJob.select(TranscodeJob.status).where(TranscodeJob.id == job_id).first()
         if now is None or now["status"] != lifecycle.RUNNING:  # cancelled while we were starting it
@@ -434,6 +434,8 @@ class AwsExecutor(BackgroundLoops):
             machine = self.settings.chunked_state_machine_arn
         elif _json(row.get("plan")).get("state_machine") == "ladder":
             machine = self.settings.ladder_state_machine_arn
+        elif _json(row.get("plan")).get("state_machine") == "sequence":
+            machine = self.settings.sequence_state_machine_arn
         if not arn and machine:
             arn = execution_arn(machine, execution_name(job_id, attempt))
         try:

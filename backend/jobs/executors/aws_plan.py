@@ -1,7 +1,7 @@
 """How the AWS executor runs one job attempt: in one Lambda run (sfn/transcode.asl.json) or cut
 into chunks that many Lambda runs encode in parallel (sfn/transcode-chunked.asl.json, docs/chunking.md).
-A sequence render (`sequence_mode`) runs on the chunked machine too: one Map item per clip, a clip
-whose estimated encode exceeds half a Lambda run's budget cut into parts (docs/sequences.md).
+A sequence render (`sequence_mode`) runs on sfn/transcode-sequence.asl.json: one Map item per clip,
+a clip whose estimated encode exceeds half a Lambda run's budget cut into parts (docs/sequences.md).
 
 `choose_mode` decides with `cost_model.should_chunk` against what one Lambda run may
 spend (BUDGET_SECONDS of its 900 s), or as the job asked (`plan["chunked_requested"]`), plans the
@@ -52,7 +52,7 @@ class Mode:
     plan: ChunkPlan | None  # None: single pass
     state_machine_arn: str | None
     ladder: LadderPlan | None = None  # an output template's fitted rungs and steps (the ladder machine)
-    sequence: SequencePlan | None = None  # a sequence render's Map items (the chunked machine)
+    sequence: SequencePlan | None = None  # a sequence render's Map items (the sequence machine)
 
     @property
     def chunked(self) -> bool:
@@ -138,16 +138,15 @@ def ladder_mode(settings: Settings, previous: dict | None, template: TemplateSpe
 
 
 def sequence_mode(settings: Settings, previous: dict | None, spec: JobSpec) -> Mode:
-    """A sequence render on AWS (sfn/transcode-chunked.asl.json, the chunked jobs' machine): one
-    Map item per clip, conformed to the canvas with the job's preset; a clip whose estimated encode
+    """A sequence render on AWS (sfn/transcode-sequence.asl.json): one Map item per clip, conformed
+    to the canvas with the job's preset; a clip whose estimated encode
     (its frames at the canvas size, `cost_model.frames_seconds`) exceeds half of BUDGET_SECONDS is
     cut into that many parts (at most MAX_CLIP_PARTS), as chunked jobs keep each chunk within half
-    the budget. The audio is one item, the whole sequence's; then one join. Raises ValueError when
-    the chunked machine is not deployed."""
-    if not settings.chunked_state_machine_arn:
-        raise ValueError("MPR_CHUNKED_STATE_MACHINE_ARN is not set, so sequence renders cannot run on AWS "
-                         "(their clips are the chunked machine's Map items); run `mpr aws deploy` (or "
-                         "`mpr aws local`) and export the settings it prints")
+    the budget. The audio is one run beside the Map, the whole sequence's; then one join. Raises
+    ValueError when the sequence machine is not deployed."""
+    if not settings.sequence_state_machine_arn:
+        raise ValueError("MPR_SEQUENCE_STATE_MACHINE_ARN is not set, so sequence renders cannot run on AWS; "
+                         "run `mpr aws deploy` (or `mpr aws local`) and export the settings it prints")
     record = {k: v for k, v in (previous or {}).items() if k not in RUN_KEYS}
     canvas, preset = spec.sequence.conform, spec.preset_spec
     clips = [(c.start, c.end) for c in spec.sequence.clips]
@@ -157,11 +156,11 @@ def sequence_mode(settings: Settings, previous: dict | None, spec: JobSpec) -> M
     parts = [1 if est is None else max(1, min(MAX_CLIP_PARTS, math.ceil(est / half))) for est in estimates]
     plan = SequencePlan.make(clips, canvas.fps, parts, MAX_CONCURRENCY)
     cut = sum(1 for n in parts if n > 1)
-    reason = (f"sequence: {len(clips)} clips as {len(plan.chunks)} parallel Lambda runs"
+    reason = (f"sequence: {len(clips)} clips as {len(plan.items)} parallel Lambda runs"
               + (f" ({cut} clip(s) estimated above {half:.0f} s cut into parts)" if cut else "")
               + ", the audio once beside them, then one join")
     known = [e for e in estimates if e is not None]
     if known:
         record["estimated_clip_seconds"] = round(max(known), 1)
-    record.update(plan.summary(), state_machine="chunked", reason=reason)
-    return Mode(record, None, settings.chunked_state_machine_arn, sequence=plan)
+    record.update(plan.summary(), state_machine="sequence", reason=reason)
+    return Mode(record, None, settings.sequence_state_machine_arn, sequence=plan)
