@@ -29,11 +29,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import shutil
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Mapping
+from urllib.parse import unquote, urlsplit
 
 from backend.media.chunking import CHUNKS_SHARE
 from backend.media.runner import Progress
@@ -72,6 +74,38 @@ def _sources(s3, job, ca) -> list[str]:
     return [urls[(c.input.bucket, c.input.key)] for c in job.spec.sequence.clips]
 
 
+_URL = re.compile(r"https?://\S+")
+
+
+def redact(message: str, job) -> str:
+    """`message` with every presigned URL (FFmpeg says "Error opening input <url>: …") replaced by
+    the object it reads, s3://bucket/key: a job's error is shown to people and must not carry a
+    signature."""
+    objects = {(c.input.bucket, c.input.key) for c in job.spec.sequence.clips}
+
+    def one(match: re.Match) -> str:
+        url, colon = (match.group(0)[:-1], ":") if match.group(0).endswith(":") else (match.group(0), "")
+        parts = urlsplit(url)
+        if not parts.query:
+            return match.group(0)
+        path = unquote(parts.path)
+        named = [f"s3://{b}/{k}" for b, k in sorted(objects) if path.endswith("/" + k)]
+        return (named[0] if named else "a presigned S3 URL") + colon
+
+    return _URL.sub(one, message)
+
+
+def _redacted(ca, job, run):
+    """Run `run()`; its ChunkFailed (or VerificationError) comes out with its URLs redacted."""
+    try:
+        return run()
+    except (ca.ChunkFailed, VerificationError) as exc:
+        clean = redact(str(exc), job)
+        if clean == str(exc):
+            raise
+        raise type(exc)(clean) from exc
+
+
 def sequence_clip(event: dict, context: Any, env: Mapping[str, str], base) -> dict:
     ca = base.chunk_actions()
     job, secret = base.parse_event(event), base._secret(env)
@@ -102,8 +136,9 @@ def sequence_clip(event: dict, context: Any, env: Mapping[str, str], base) -> di
         budget = base.budget_left(context, ca.ChunkFailed)
         clip = job.spec.sequence.clips[item.clip]
         source = ca._presigned(s3, clip.input.bucket, clip.input.key)
-        got, _ = ca._step(base, encode_clip(job.spec, item.clip, source, dst, part=item.part, on_progress=on_progress,
-                                            budget=budget, should_stop=reporter.should_stop), budget)
+        got, _ = _redacted(ca, job, lambda: ca._step(base, encode_clip(
+            job.spec, item.clip, source, dst, part=item.part, on_progress=on_progress, budget=budget,
+            should_stop=reporter.should_stop), budget))
         job_percent = board.publish(100.0)
         ca._report_now(base, job, secret, job_percent)  # a finished clip is news the throttle must not drop
         reporter.check()
@@ -134,7 +169,8 @@ def sequence_audio(event: dict, context: Any, env: Mapping[str, str], base) -> d
     dst = work / f"audio{audio_ext(job.spec.preset_spec)}"
     try:
         budget = base.budget_left(context, ca.ChunkFailed)
-        ca._step(base, encode_sequence_audio(job.spec, _sources(s3, job, ca), dst, budget=budget), budget)
+        sources = _sources(s3, job, ca)
+        _redacted(ca, job, lambda: ca._step(base, encode_sequence_audio(job.spec, sources, dst, budget=budget), budget))
         key = f"{prefix}audio/{dst.name}"
         size = dst.stat().st_size
         s3.upload_file(str(dst), bucket, key, Config=base.transfer_config())
@@ -194,9 +230,10 @@ def sequence_join(event: dict, context: Any, env: Mapping[str, str], base) -> di
         budget = base.budget_left(context, ca.ChunkFailed)
         stages: dict = {}
         try:
-            check, info, tail = ca._step(base, join_sequence(
-                spec, paths, audio, dst, _sources(s3, job, ca), workdir=work, on_progress=on_progress,
-                budget=budget, should_stop=reporter.should_stop, stages=stages), budget)
+            sources = _sources(s3, job, ca)
+            check, info, tail = _redacted(ca, job, lambda: ca._step(base, join_sequence(
+                spec, paths, audio, dst, sources, workdir=work, on_progress=on_progress,
+                budget=budget, should_stop=reporter.should_stop, stages=stages), budget))
         except VerificationError as exc:
             raise ca.ChunkFailed(f"sequence check failed: {exc}") from exc
         reporter.check()  # cancelled meanwhile: nothing lands in the output bucket

@@ -108,3 +108,31 @@ async def test_three_clip_sequence_renders_through_the_map_and_the_callback(app,
     assert [h["to_status"] for h in await lifecycle.history(row["id"])] == ["queued", "running", "succeeded"]
     listing = moto_stack.aws.client("s3").list_objects_v2(Bucket=app.settings.s3_out_bucket, Prefix="_chunks/")
     assert not [o["Key"] for o in listing.get("Contents", []) if f"job-{row['id']}-attempt-1/" in o["Key"]]
+
+
+async def test_a_damaged_clip_source_fails_the_job_naming_the_clip(app, moto_stack, sources, aws_clips):
+    """The second clip's source is replaced in the bucket by garbage after it was registered: its
+    Map item fails (not retried), the Catch reports it, the job fails naming the clip, and nothing
+    lands in the output bucket."""
+    good = await add_asset(app, sources["small"], "seq/fail-good.mov")
+    bad = await add_asset(app, sources["wide"], "seq/fail-soon-corrupt.mp4")
+    moto_stack.aws.client("s3").upload_file(str(aws_clips["garbage"]), app.settings.s3_in_bucket,
+                                            "seq/fail-soon-corrupt.mp4")
+    made = await sequences.create_sequence("AWS fails", [{"sourceId": good["id"], "start": 0.0, "end": 1.0},
+                                                         {"sourceId": bad["id"], "start": 0.5, "end": 1.5}])
+    created = await sequences.render_sequence(app.settings, app.storages, made["id"], await preset_id("H.264 480p"),
+                                              output_name="aws-sequence-fails")
+    row = await wait_job(created["id"], timeout=180)
+    assert row["status"] == "failed", row
+    # the clip or the audio reading that source fails first; either way the error names the object, never the
+    # presigned URL FFmpeg was given (its signature)
+    assert "ChunkFailed" in row["error"] and "s3://mpr-test-in/seq/fail-soon-corrupt.mp4" in row["error"], row["error"]
+    assert "Signature=" not in row["error"] and "http" not in row["error"]
+    desc = await asyncio.to_thread(wait_execution, moto_stack, row["execution_id"])
+    assert desc["status"] == "FAILED"
+    entered = states_entered(moto_stack, row["execution_id"])
+    assert "ReportFailure" in entered and "Join" not in entered
+    listing = moto_stack.aws.client("s3").list_objects_v2(Bucket=app.settings.s3_out_bucket,
+                                                          Prefix=row["output_key"])
+    assert not listing.get("Contents")
+    assert [h["to_status"] for h in await lifecycle.history(row["id"])] == ["queued", "running", "failed"]
