@@ -72,6 +72,7 @@ class Settings:
     state_machine_arn: str | None = None
     chunked_state_machine_arn: str | None = None  # sfn/transcode-chunked.asl.json, deployed beside it
     ladder_state_machine_arn: str | None = None  # sfn/transcode-ladder.asl.json: output-template jobs
+    sequence_state_machine_arn: str | None = None  # sfn/transcode-sequence.asl.json: sequence renders
     callback_url: str | None = None
     callback_secret: str | None = None
     callback_tolerance: int = 300  # seconds a callback's signed timestamp may be off (backend.signing)
@@ -154,6 +155,7 @@ class Settings:
             state_machine_arn=_env("MPR_STATE_MACHINE_ARN"),
             chunked_state_machine_arn=_env("MPR_CHUNKED_STATE_MACHINE_ARN"),
             ladder_state_machine_arn=_env("MPR_LADDER_STATE_MACHINE_ARN"),
+            sequence_state_machine_arn=_env("MPR_SEQUENCE_STATE_MACHINE_ARN"),
             callback_url=_env("MPR_CALLBACK_URL"),
             callback_secret=_env("MPR_CALLBACK_SECRET"),
             callback_tolerance=_int("MPR_CALLBACK_TOLERANCE", 300),

@@ -72,7 +72,8 @@ def ensure_bun() -> Path:
 
 SETTINGS_VARS = (
     "MPR_DATABASE_URL", "MPR_DATA_DIR", "MPR_MEDIA_ROOT", "MPR_STORAGE", "MPR_EXECUTOR", "MPR_S3_IN_BUCKET",
-    "MPR_S3_OUT_BUCKET", "AWS_ENDPOINT_URL", "MPR_STATE_MACHINE_ARN", "MPR_CHUNKED_STATE_MACHINE_ARN", "MPR_CALLBACK_URL",
+    "MPR_S3_OUT_BUCKET", "AWS_ENDPOINT_URL", "MPR_STATE_MACHINE_ARN", "MPR_CHUNKED_STATE_MACHINE_ARN",
+    "MPR_LADDER_STATE_MACHINE_ARN", "MPR_SEQUENCE_STATE_MACHINE_ARN", "MPR_CALLBACK_URL",
     "MPR_CALLBACK_SECRET", "MPR_API_TOKEN", "MPR_ADMIN_PASSWORD", "MPR_WORKERS", "MPR_DB_POOL_SIZE", "MPR_STALL_SECONDS",
     "MPR_MAX_ATTEMPTS", "MPR_MAX_UPLOAD_BYTES", "MPR_HOST", "MPR_PORT", "MPR_FFMPEG", "MPR_FFPROBE",
     "MPR_LOG_LEVEL", "MPR_LOG_FORMAT", "MPR_SHUTDOWN_GRACE",
@@ -98,6 +99,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "MPR_STATE_MACHINE_ARN": settings.state_machine_arn,
         "MPR_CHUNKED_STATE_MACHINE_ARN": settings.chunked_state_machine_arn,
         "MPR_LADDER_STATE_MACHINE_ARN": settings.ladder_state_machine_arn,
+        "MPR_SEQUENCE_STATE_MACHINE_ARN": settings.sequence_state_machine_arn,
         "MPR_CALLBACK_URL": settings.callback_url,
         "MPR_CALLBACK_SECRET": settings.callback_secret,
         "MPR_API_TOKEN": settings.api_token,

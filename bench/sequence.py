@@ -8,15 +8,24 @@ join) vs one hand-written FFmpeg `concat`-filter command doing the same edit, on
    the same x264/AAC settings. Wall-time ratio MPR / concat filter (goal <= 0.7 on 2 cores).
 3. Audio at the cuts, per-clip AAC vs the whole sequence once (MPR's choice): samples decoded
    after the join vs the samples the video's length asks for.
+4. A model of the same render on AWS (sfn/transcode-sequence.asl.json) for a 20-clip, 30-minute
+   sequence of 1080p30 sources: the executor's own plan (`aws_plan.sequence_mode`: items, parts),
+   the wall time of the Map, the audio beside it and the join with its cut check, and what it
+   costs. The AWS-side assumptions are bench/chunked.py's (stated there and printed); the speeds
+   are measured here: x264 and AAC encode speed, the join's copy rate and the time of one cut
+   comparison (from step 2, or from a short run with --aws-only).
 
 No asserts: numbers only. Speed depends on the machine and on how busy it is.
 
     .venv/bin/python bench/sequence.py [--seconds 8] [--clips 10] [--concurrency 2]
+    .venv/bin/python bench/sequence.py --aws-only      # just the AWS model (a few seconds of measuring)
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
+import math
+import resource
 import subprocess
 import sys
 import tempfile
@@ -34,9 +43,12 @@ from backend.media.probe import probe  # noqa: E402
 from backend.media.sequence import (  # noqa: E402
     ClipRange, audio_command, canvas_for, clip_command, clip_frames, clip_samples, video_filters,
 )
+from backend.config import Settings  # noqa: E402
+from backend.jobs.executors import aws_plan  # noqa: E402
 from backend.pipeline import JobSpec, Location, NullReporter  # noqa: E402
 from backend.pipeline.sequence import run_sequence  # noqa: E402
 from backend.pipeline.spec import SequenceClip, SequenceSpec  # noqa: E402
+from bench import chunked as aws  # noqa: E402  - the AWS model's stated assumptions (cold start, S3 rates, ...)
 
 CACHE = Path(__file__).resolve().parent / "out"
 
@@ -125,10 +137,17 @@ def main() -> None:
     parser.add_argument("--clips", type=int, default=10)
     parser.add_argument("--concurrency", type=int, default=2)
     parser.add_argument("--preset", default="H.264 1080p")
+    parser.add_argument("--aws-only", action="store_true", help="only the AWS model (measures speeds briefly)")
     args = parser.parse_args()
 
     spec = builtin_preset(args.preset)
     paths = sources(args.seconds)
+    if args.aws_only:
+        with tempfile.TemporaryDirectory(prefix="mpr-bench-seq-", dir=CACHE) as tmp:
+            speeds = measure_speeds(spec, paths[0], Path(tmp))
+        aws_model(spec, speeds, join_mbps=400.0, check_s=0.9)
+        print("   (join copy rate and cut comparison time: stated defaults; run without --aws-only to measure them)")
+        return
     clips = edit(paths, args.clips, args.seconds)
     infos = [probe(src) for src, _, _ in clips]
     canvas = canvas_for(spec, infos)
@@ -161,6 +180,106 @@ def main() -> None:
               f"(with the cut check: {mpr_total / reference:.2f}; goal <= 0.7 on 2 cores)")
         audio_modes(spec, canvas, [ClipRange(a, b, info) for (_, a, b), info in zip(clips, infos)],
                     [src for src, _, _ in clips], work)
+        out_mb = (work / "mpr.mp4").stat().st_size / 1e6
+        join_mbps = out_mb / max(result.stages["join"], 1e-3)
+        check_s = result.stages["verify"] / max(1, len(result.check.cuts))
+        speeds = measure_speeds(spec, paths[0], work)
+        aws_model(spec, speeds, join_mbps=max(join_mbps, 1.0), check_s=check_s)
+
+
+# ---- the AWS model: 20 clips, 30 minutes ------------------------------------------------------
+AWS_CLIPS = 20
+AWS_MINUTES = 30.0
+LAMBDA_MB = 3008  # the deployed size (backend/awsdeploy/deploy.py)
+# prices, us-east-1, x86, on-demand (stated, not measured)
+LAMBDA_GB_S = 0.0000166667  # $ per GB-second
+LAMBDA_REQUEST = 0.20 / 1e6  # $ per invocation
+SFN_TRANSITION = 0.025 / 1000  # $ per Standard state transition
+S3_PUT, S3_GET = 0.005 / 1000, 0.0004 / 1000  # $ per request
+
+
+def cpu_seconds(argv: list[str]) -> tuple[float, float]:
+    """(wall, CPU seconds of the child) of one FFmpeg run."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.monotonic()
+    subprocess.run(argv, check=True, capture_output=True)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.monotonic() - started, (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+
+
+def measure_speeds(spec, src: Path, work: Path) -> dict:
+    """x264 MP per CPU-second of one 1080p clip at the preset's settings, and AAC x realtime (one thread)."""
+    info = probe(src)
+    canvas = canvas_for(spec, [info])
+    clip = ClipRange(0.0, min(4.0, info.duration), info)
+    frames = clip_frames(clip.start, clip.end, canvas.fps)
+    _, cpu = cpu_seconds(clip_command(spec, canvas, clip, src, work / "speed.mp4"))
+    noise = [ffmpeg_path(), "-v", "error", "-f", "lavfi", "-i", "anoisesrc=color=pink:amplitude=0.2:duration=120",
+             "-ac", "2", "-ar", "48000", "-c:a", "aac", "-b:a", f"{spec.audio_bitrate or 128}k", "-threads", "1",
+             "-f", "null", "-", "-y"]
+    wall, _ = cpu_seconds(noise)
+    return {"mp_per_cpu_s": frames * canvas.width * canvas.height / 1e6 / max(cpu, 1e-6), "aac_x": 120.0 / wall}
+
+
+def aws_model(spec, speeds: dict, join_mbps: float, check_s: float) -> None:
+    """Print the executor's plan and the modelled wall time and cost of 20 clips, 30 minutes on AWS."""
+    seconds = AWS_MINUTES * 60 / AWS_CLIPS
+    fps, width, height = aws.FPS, 1920, 1080
+    canvas = {"width": width, "height": height, "fps": fps, "sample_rate": 48000, "channels": 2, "audio": True}
+    source = {"format_name": "mov,mp4,m4a,3gp,3g2,mj2", "duration": seconds + 60.0, "size": 1,
+              "video": {"codec": "h264", "width": width, "height": height, "fps": fps},
+              "audio": {"codec": "aac", "sample_rate": 48000, "channels": 2}}
+    clips = tuple(SequenceClip(Location(bucket="in", key=f"source-{i % 3}.mp4"), 30.0, 30.0 + seconds, source)
+                  for i in range(AWS_CLIPS))
+    job = JobSpec(source=clips[0].input, output=Location(bucket="out", key="seq.mp4"), preset=spec.to_dict(),
+                  trim_mode="accurate", sequence=SequenceSpec(clips, canvas))
+    mode = aws_plan.sequence_mode(Settings().with_(sequence_state_machine_arn="arn:model"), {}, job)
+    plan = mode.sequence
+    vcpu, mp_s = aws.lambda_speed(speeds["mp_per_cpu_s"], LAMBDA_MB)
+    start = aws.COLD_START_S + aws.SFN_STATE_S
+    items = []
+    for item in plan.items:
+        clip_s = item.frames / fps
+        skipped = item.first / fps  # a part decodes the clip from its in point and drops what precedes it
+        read = aws.S3_FIRST_BYTE_S + (clip_s + skipped) * aws.SOURCE_MBIT / 8 / aws.S3_STREAM_MBPS
+        encode = item.frames * width * height / 1e6 / mp_s
+        upload = aws.S3_FIRST_BYTE_S + clip_s * aws.OUTPUT_MBIT / 8 / aws.S3_PARALLEL_MBPS
+        items.append(start + read + encode + upload)
+    waves = math.ceil(len(items) / plan.max_concurrency)
+    video = waves * max(items)
+    total_s = AWS_MINUTES * 60
+    audio = start + total_s * (aws.SOURCE_MBIT + aws.AUDIO_MBIT) / 8 / aws.S3_STREAM_MBPS + total_s / speeds["aac_x"]
+    out_mb = total_s * (aws.OUTPUT_MBIT + aws.AUDIO_MBIT) / 8
+    cuts = 2 * AWS_CLIPS
+    join_parts = {"download": out_mb / aws.S3_PARALLEL_MBPS, "copy": out_mb / join_mbps,
+                  "cut check": cuts * check_s, "upload": out_mb / aws.S3_PARALLEL_MBPS}
+    join = start + sum(join_parts.values())
+    wall = aws.SFN_STATE_S + max(video, audio) + join
+    gb = LAMBDA_MB / 1024
+    lambda_s = sum(items) + audio + join
+    transitions = 2 + 2 * len(items) + 2 + 2 + 1  # Parallel, Map, per item (enter/exit), audio, join, done
+    requests = len(items) * 3 + 2 + len(items) * 2 + 4  # GETs/PUTs of parts, markers, output (approximate)
+    cost = {"Lambda": lambda_s * gb * LAMBDA_GB_S + (len(items) + 2) * LAMBDA_REQUEST,
+            "Step Functions": transitions * SFN_TRANSITION, "S3 requests": requests * (S3_PUT + S3_GET) / 2}
+    print(f"\n4) model: {AWS_CLIPS} clips, {AWS_MINUTES:g} minutes of 1080p{fps:g} on AWS "
+          f"(sfn/transcode-sequence.asl.json), preset {spec.name!r}")
+    print(f"   measured here: x264 {speeds['mp_per_cpu_s']:.0f} MP per CPU-second, AAC {speeds['aac_x']:.0f}x realtime "
+          f"(one thread), join copy {join_mbps:.0f} MB/s, one cut comparison {check_s:.2f} s")
+    print(f"   assumed (bench/chunked.py): cold start {aws.COLD_START_S} s, {aws.SFN_STATE_S} s per state, source "
+          f"{aws.SOURCE_MBIT:g} Mbit/s read at {aws.S3_STREAM_MBPS:g} MB/s, output {aws.OUTPUT_MBIT:g} Mbit/s, "
+          f"transfers {aws.S3_PARALLEL_MBPS:g} MB/s; Lambda {LAMBDA_MB} MB = {vcpu:.1f} vCPU -> {mp_s:.0f} MP/s "
+          f"= {mp_s * 1e6 / (width * height * fps):.2f}x realtime per clip")
+    print(f"   the executor's plan: {plan.clips} clips as {len(plan.items)} Map items "
+          f"(parts per clip {sorted(set(plan.summary()['clip_parts']))}), concurrency {plan.max_concurrency}, "
+          f"{plan.frames} frames; reason: {mode.record['reason']}")
+    print(f"   longest item: {max(items):.0f} s (start {start:.1f} s, then read + encode + upload); "
+          f"{waves} wave(s): video {video:.0f} s; audio beside it {audio:.0f} s (one Lambda reads every clip's range "
+          f"through a presigned URL and encodes {total_s:.0f} s of AAC)")
+    print(f"   join {join:.0f} s: " + ", ".join(f"{k} {v:.0f} s" for k, v in join_parts.items()))
+    print(f"   wall time {wall:.0f} s = {total_s / wall:.1f}x realtime; Lambda {lambda_s:.0f} s x {gb:.2f} GB; cost "
+          + ", ".join(f"{k} ${v:.4f}" for k, v in cost.items()) + f" = ${sum(cost.values()):.3f} per render")
+    one = total_s * width * height * fps / 1e6 / mp_s
+    print(f"   for comparison, the whole video in ONE Lambda would take {one:.0f} s of encoding (Lambda stops at 900 s)")
 
 
 if __name__ == "__main__":

@@ -8,7 +8,8 @@ the envelope (who to report to) beside a `backend.pipeline.JobSpec`, carried ver
      "nonce": "<the attempt's execution nonce>", **JobSpec.to_dict()}      # version, input{bucket,key}, output{bucket,key}, preset, trim, plan
 
 (the chunked state machine, sfn/transcode-chunked.asl.json, invokes the actions of
-lambda/chunk_actions.py through `process` below instead, and the output-template state machine,
+lambda/chunk_actions.py through `process` below instead, the sequence state machine,
+sfn/transcode-sequence.asl.json, those of lambda/sequence_actions.py, and the output-template state machine,
 sfn/transcode-ladder.asl.json, those of lambda/ladder_actions.py), and, from the state machine's Catch,
 with {"action": "report_failure", "job_id", "attempt", "callback_url", "nonce", "error", "cause"} to report
 a failure the transcode step could not report itself.
@@ -129,9 +130,8 @@ def parse_spec(event: dict) -> JobSpec:
         spec = JobSpec.from_dict(event)
     except SpecError as exc:
         raise InvalidEvent(str(exc)) from exc
-    if spec.sequence is not None:  # never sent today: MPR refuses sequence renders on AWS (docs/sequences.md)
-        raise InvalidEvent("sequence renders run on the local executor; this Lambda has no per-clip Map yet")
-    for name, loc in (("input", spec.source), ("output", spec.output)):
+    clips = [(f"sequence.clips[{i}].input", c.input) for i, c in enumerate(spec.sequence.clips)] if spec.sequence else []
+    for name, loc in (("input", spec.source), ("output", spec.output), *clips):
         if not loc.bucket:
             raise InvalidEvent(f"{name}.bucket and {name}.key must be non-empty strings (an S3 location)")
     return spec
@@ -500,6 +500,11 @@ def chunk_actions():
     return _load_actions("chunk_actions")
 
 
+def sequence_actions():
+    """lambda/sequence_actions.py (sequence renders: one Map item per clip, then the join)."""
+    return _load_actions("sequence_actions")
+
+
 def ladder_actions():
     """lambda/ladder_actions.py (output templates: one rendition per Map iteration, then the package)."""
     return _load_actions("ladder_actions")
@@ -510,13 +515,17 @@ def process(event: dict, context: Any, env: Mapping[str, str]) -> dict:
     action = event.get("action", "transcode") if isinstance(event, dict) else None
     if action == "report_failure":
         return report_failure(event, env)
-    if action in ("chunk_encode", "chunk_audio", "chunk_join", "ladder_step", "ladder_package"):
+    if action in ("chunk_encode", "chunk_audio", "chunk_join", "ladder_step", "ladder_package",
+                  "sequence_clip", "sequence_audio", "sequence_join"):
         from types import SimpleNamespace
 
-        module = chunk_actions() if action.startswith("chunk_") else ladder_actions()
+        module = {"chunk": chunk_actions, "ladder": ladder_actions, "sequence": sequence_actions}[action.split("_")[0]]()
         return module.process(event, context, env, SimpleNamespace(**globals()))
     if action != "transcode":
         raise InvalidEvent(f"unknown action {action!r}")
+    if event.get("sequence") is not None:
+        raise InvalidEvent("a sequence render runs as a Map of its clips on the sequence state machine "
+                           "(sfn/transcode-sequence.asl.json; run `mpr aws deploy`), not as one transcode")
     if isinstance(event.get("ladder"), dict):
         raise InvalidEvent("this job makes an output template's outputs: it runs on the ladder state machine "
                            "(sfn/transcode-ladder.asl.json; run `mpr aws deploy`), not as one transcode")

@@ -42,7 +42,7 @@ LAYERS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     # processes and tools: `mpr` (cli), the server supervisor (serve), `mpr aws deploy|local`
     "entry points": (("backend.cli", "backend.serve", "backend.awsdeploy.*"), _BELOW_API + ("api",)),
     # the FFmpeg Lambda: only what its image ships (media, pipeline, stdlib-only helpers)
-    "lambda": (("handler", "chunk_actions", "ladder_actions"), ("shared", "media", "pipeline")),
+    "lambda": (("handler", "chunk_actions", "ladder_actions", "sequence_actions"), ("shared", "media", "pipeline")),
     # the Reflex app module: registers ui.mount's transformer and lifespan, builds the page
     "ui app": (("ui.ui",), ("ui", "app wiring")),
     # states, components, the GraphQL client: the backend only through GraphQL over HTTP

@@ -5,11 +5,12 @@ Resources, in order: the input and output buckets (private), the input bucket's 
 `{prefix}-input-events-dlq` (MPR long-polls it: backend/jobs/bucket_events.py), a lifecycle rule on the output bucket
 expiring chunked jobs' leftovers under `_chunks/` after a day, the Lambda's role (S3 in/out, the
 `_chunks/` work area, logs), the FFmpeg Lambda (container image, 900 s, 3008 MB, 10 GiB /tmp,
-MPR_CALLBACK_SECRET in its env), the Step Functions role (invoke that function only) and the three
+MPR_CALLBACK_SECRET in its env), the Step Functions role (invoke that function only) and the four
 state machines, `{prefix}-transcode` (sfn/transcode.asl.json, one Lambda run per job),
-`{prefix}-transcode-chunked` (sfn/transcode-chunked.asl.json, chunks under a Map) and
+`{prefix}-transcode-chunked` (sfn/transcode-chunked.asl.json, chunks under a Map),
 `{prefix}-transcode-ladder` (sfn/transcode-ladder.asl.json, an output template's renditions under a
-Map, then the package), with the same role.
+Map, then the package) and `{prefix}-transcode-sequence` (sfn/transcode-sequence.asl.json, a
+sequence's clips under a Map beside its audio, then the join), with the same role.
 Each resource is compared with what exists and reported as "created", "updated" or "unchanged";
 a second run with the same inputs changes nothing.
 Talks to whatever endpoint `settings.aws_endpoint_url` / AWS_ENDPOINT_URL names (moto, LocalStack, AWS).
@@ -34,6 +35,7 @@ from backend.config import REPO_ROOT, Settings
 ASL_PATH = REPO_ROOT / "sfn" / "transcode.asl.json"
 CHUNKED_ASL_PATH = REPO_ROOT / "sfn" / "transcode-chunked.asl.json"
 LADDER_ASL_PATH = REPO_ROOT / "sfn" / "transcode-ladder.asl.json"
+SEQUENCE_ASL_PATH = REPO_ROOT / "sfn" / "transcode-sequence.asl.json"
 CHUNKS_PREFIX = "_chunks/"  # chunked jobs' intermediate objects in the output bucket (lambda/chunk_actions.py)
 CHUNKS_EXPIRE_DAYS = 1
 EVENTS_NOTIFICATION_ID = "mpr-input-events"
@@ -81,6 +83,10 @@ class Names:
     @property
     def ladder_state_machine(self) -> str:
         return f"{self.prefix}-transcode-ladder"
+
+    @property
+    def sequence_state_machine(self) -> str:
+        return f"{self.prefix}-transcode-sequence"
 
     @property
     def events_queue(self) -> str:
@@ -433,6 +439,8 @@ def deploy_resources(
                                   sfn_role)
     ladder_arn = d.state_machine(names.ladder_state_machine, render_definition(function_arn, LADDER_ASL_PATH),
                                  sfn_role)
+    sequence_arn = d.state_machine(names.sequence_state_machine,
+                                   render_definition(function_arn, SEQUENCE_ASL_PATH), sfn_role)
     env = {
         "MPR_EXECUTOR": "aws",
         "MPR_STORAGE": "s3",
@@ -441,6 +449,7 @@ def deploy_resources(
         "MPR_STATE_MACHINE_ARN": sm_arn,
         "MPR_CHUNKED_STATE_MACHINE_ARN": chunked_arn,
         "MPR_LADDER_STATE_MACHINE_ARN": ladder_arn,
+        "MPR_SEQUENCE_STATE_MACHINE_ARN": sequence_arn,
         "MPR_CALLBACK_SECRET": secret,
         "MPR_S3_EVENTS_QUEUE_URL": events_url,
         "AWS_DEFAULT_REGION": d.region,

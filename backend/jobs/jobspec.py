@@ -43,10 +43,12 @@ def sequence_spec(row: dict, locate=None) -> SequenceSpec | None:
     return SequenceSpec(clips=clips, canvas=canvas.to_dict())
 
 
-def build_spec(row: dict, source: Location, output: Location, plan: ChunkPlan | None = None) -> JobSpec:
+def build_spec(row: dict, source: Location, output: Location, plan: ChunkPlan | None = None,
+               locate=None) -> JobSpec:
     """The JobSpec of the attempt `row` describes (preset snapshot, trim, accurate flag; a template
     job's template snapshot as its `ladder`, its output then the job's folder, "<stem>/"; a
-    sequence render's snapshot as its `sequence`, `source` then its first clip's).
+    sequence render's snapshot as its `sequence`, `source` then its first clip's; `locate(clip)`
+    says where each clip's source is for the runner, as in `sequence_spec`).
 
     The row is not trusted: an admin can edit `preset_snapshot` (or the template or sequence
     snapshot, the trim) in piccolo-admin after the job was created. So the spec is re-checked exactly
@@ -55,7 +57,7 @@ def build_spec(row: dict, source: Location, output: Location, plan: ChunkPlan | 
     before any FFmpeg runs.
     """
     try:
-        sequence = sequence_spec(row)
+        sequence = sequence_spec(row, locate)
     except (KeyError, TypeError, ValueError, SequenceError) as exc:
         raise SpecError(f"{REFUSED}: the sequence snapshot is not valid: {exc}") from exc
     if sequence is not None:

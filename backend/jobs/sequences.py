@@ -5,8 +5,8 @@ before a render is queued (`check_clips`: the asset exists, is ready, has video,
 lies inside it and is at least one frame long), so an impossible sequence never starts a job.
 `render_sequence` queues ONE job whose `sequence_snapshot` keeps the sequence as it was (like
 `preset_snapshot`); `backend.jobs.jobspec.build_spec` turns that into the JobSpec's `sequence`
-and `backend.pipeline.sequence.run_sequence` runs it. Sequence renders run on the local executor
-(docs/sequences.md says why).
+and `backend.pipeline.sequence.run_sequence` runs it here; on the AWS executor the same steps run
+as one Lambda per clip on sfn/transcode-sequence.asl.json (docs/sequences.md#on-aws).
 """
 from __future__ import annotations
 
@@ -146,9 +146,10 @@ async def render_sequence(settings: Settings, storages: Storages, sequence_id: i
                           priority: int = 0) -> dict:
     """Check the sequence and the preset, then queue one job that renders the sequence."""
     row = await load(sequence_id)
-    if settings.executor != "local":
-        raise DomainError("INVALID_INPUT", f"sequence renders run on the local executor; this installation runs "
-                                           f"jobs on {settings.executor!r} (docs/sequences.md)")
+    if settings.executor == "aws" and not settings.sequence_state_machine_arn:
+        raise DomainError("INVALID_INPUT", "sequence renders on AWS run on their own state machine, and "
+                                           "MPR_SEQUENCE_STATE_MACHINE_ARN is not set; run `mpr aws deploy` "
+                                           "(docs/sequences.md)")
     clips, assets = await check_clips(clips_of(row))
     if not clips:
         raise _invalid(f"sequence {row['name']!r} has no clips; append at least one")

@@ -92,11 +92,15 @@ def clip_samples(frames: int, canvas: SequenceCanvas) -> int:
     return round(frames * canvas.sample_rate / canvas.fps)
 
 
-def video_filters(canvas: SequenceCanvas) -> str:
+def video_filters(canvas: SequenceCanvas, part: tuple[int, int] | None = None) -> str:
     """The conform chain: timestamps from 0, output rate, fit inside the canvas keeping the display
-    aspect (rotation is applied by FFmpeg's autorotate before this), pad centred, square pixels."""
+    aspect (rotation is applied by FFmpeg's autorotate before this), pad centred, square pixels.
+    `part` = (first, frames): only the clip's output frames first..first+frames-1, picked after the
+    rate change (so they are exactly the frames the whole clip's encode would hold there)."""
     w, h = canvas.width, canvas.height
-    return (f"setpts=PTS-STARTPTS,fps={canvas.fps:g},"
+    pick = "" if part is None else (f"trim=start_frame={part[0]}:end_frame={part[0] + part[1]},"
+                                    f"setpts=PTS-STARTPTS,")
+    return (f"setpts=PTS-STARTPTS,fps={canvas.fps:g},{pick}"
             f"scale={w}:{h}:force_original_aspect_ratio=decrease:flags=bicubic:out_color_matrix=bt709:out_range=tv,"
             f"pad={w}:{h}:(ow-iw)/2:(oh-ih)/2:color=black,setsar=1,format=yuv420p,"
             f"setparams=color_primaries=bt709:color_trc=bt709:colorspace=bt709:range=tv")
@@ -108,15 +112,24 @@ def video_filters(canvas: SequenceCanvas) -> str:
 COLOR_ARGS = {"color_primaries": "bt709", "color_trc": "bt709", "colorspace": "bt709", "color_range": "tv"}
 
 
-def clip_command(spec: PresetSpec, canvas: SequenceCanvas, clip: ClipRange, src, dst) -> list[str]:
-    """ffmpeg argv encoding one clip's video (no audio) to `dst`: exactly clip_frames frames."""
+def clip_command(spec: PresetSpec, canvas: SequenceCanvas, clip: ClipRange, src, dst,
+                 part: tuple[int, int] | None = None) -> list[str]:
+    """ffmpeg argv encoding one clip's video (no audio) to `dst`: exactly clip_frames frames, or
+    with `part` = (first, frames) only that many of them from output frame `first` on (a long
+    clip cut into parts that encode in parallel and join by stream copy like whole clips; each
+    part reads the clip from its in point and drops the frames before its own)."""
     if clip.info.video is None:
         raise SequenceError("the clip's source has no video stream")
     frames = clip_frames(clip.start, clip.end, canvas.fps)
+    if part is not None:
+        first, count = int(part[0]), int(part[1])
+        if first < 0 or count < 1 or first + count > frames:
+            raise SequenceError(f"part {first}+{count} is outside the clip's {frames} frames")
+        frames = count
     argv = [ffmpeg_path()]
     if clip.start > 0:
         argv += ["-ss", f"{clip.start:.6f}"]
-    argv += ["-i", ff_target(src), "-map", "0:v:0", "-vf", video_filters(canvas)]
+    argv += ["-i", ff_target(src), "-map", "0:v:0", "-vf", video_filters(canvas, part)]
     options = {**_video_codec_args(spec, canvas.fps), **COLOR_ARGS}
     if spec.video_codec == "libx264":
         options["x264-params"] = "stitchable=1"  # identical headers in every clip: the concat copy keeps one

@@ -17,6 +17,8 @@ Lambda with `JobSpec.from_dict`.
                              "sourceId", "name"}, ...]}             pipeline.sequence; `input` is then
                                                                     the first clip's source)
 
+With a `sequence`, `plan` (when present: the AWS executor's) is a `pipeline.sequence_plan.SequencePlan`
+(the Map items: each clip, or a long clip's parts), checked against the clips.
 With a `ladder`, `plan` (when present) is not a chunk plan but the fitted ladder and its steps
 (`pipeline.ladder_plan.LadderPlan.to_dict()`), made once by the AWS executor: the Step Functions
 Map runs one Lambda per step, every Lambda reads the same fitted rungs.
@@ -42,6 +44,7 @@ from backend.media.smartcut import TRIM_MODES
 from backend.media.templates import TemplateError, TemplateSpec, validate_template
 
 from .ladder_plan import LadderPlan
+from .sequence_plan import SequencePlan
 
 SPEC_VERSION = 3
 READ_VERSIONS = (1, 2, 3)  # versions from_dict accepts
@@ -171,7 +174,12 @@ class JobSpec:
 
     @property
     def chunk_plan(self) -> ChunkPlan | None:
-        return None if self.plan is None or self.ladder is not None else ChunkPlan.from_dict(self.plan)
+        return None if not self.chunked else ChunkPlan.from_dict(self.plan)
+
+    @property
+    def sequence_plan(self) -> SequencePlan | None:
+        """A sequence render's Map items (AWS), None when it has no plan (the local run)."""
+        return None if self.plan is None or self.sequence is None else SequencePlan.from_dict(self.plan)
 
     @property
     def template(self) -> TemplateSpec | None:
@@ -179,7 +187,7 @@ class JobSpec:
 
     @property
     def chunked(self) -> bool:
-        return self.plan is not None and self.ladder is None
+        return self.plan is not None and self.ladder is None and self.sequence is None
 
     @property
     def container(self) -> str:
@@ -244,6 +252,8 @@ class JobSpec:
         plan = data.get("plan")
         if plan is not None and data.get("ladder") is not None:
             plan = _ladder_plan(plan)
+        elif plan is not None and data.get("sequence") is not None:
+            pass  # a SequencePlan, checked against the clips below
         elif plan is not None:
             try:
                 plan = ChunkPlan.from_dict(plan).to_dict()
@@ -260,11 +270,21 @@ class JobSpec:
         sequence = data.get("sequence")
         if sequence is not None:
             sequence = SequenceSpec.from_dict(sequence)
-            if plan is not None or ladder is not None or preset.get("kind") != "video":
-                raise SpecError("a sequence render is one video preset's output: no chunk plan, no ladder")
+            if ladder is not None or preset.get("kind") != "video":
+                raise SpecError("a sequence render is one video preset's output: no chunk plan of one source, no ladder")
+            if plan is not None:
+                plan = _sequence_plan(plan, sequence)
         return cls(source=source, output=output, preset=preset, trim_start=start, trim_end=end,
                    accurate=bool(trim.get("accurate", True)), plan=plan, trim_mode=mode, ladder=ladder,
                    sequence=sequence)
+
+
+def _sequence_plan(plan: Any, sequence: SequenceSpec) -> dict[str, Any]:
+    try:
+        parsed = SequencePlan.from_dict(plan)
+        return parsed.check([(c.start, c.end) for c in sequence.clips], sequence.conform.fps).to_dict()
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise SpecError(f"plan is not this sequence's plan: {exc}") from exc
 
 
 def _ladder_plan(plan: Any) -> dict[str, Any]:

@@ -176,11 +176,12 @@ async def test_impossible_renders_are_refused_before_a_job_starts(gql, assets, p
     assert await TranscodeJob.count() == 0
 
 
-async def test_aws_installations_refuse_sequence_renders(gql, assets, presets, api_settings, storages):
+async def test_aws_installations_without_the_sequence_machine_refuse_sequence_renders(gql, assets, presets,
+                                                                                      api_settings, storages):
     made = (await gql(CREATE, {"name": "One", "clips": four_clips(assets)[:1]}))["createSequence"]
-    with pytest.raises(DomainError, match="local executor") as refused:
-        await sequences.render_sequence(api_settings.with_(executor="aws"), storages, int(made["id"]),
-                                        presets["H.264 720p"])
+    with pytest.raises(DomainError, match="MPR_SEQUENCE_STATE_MACHINE_ARN") as refused:
+        await sequences.render_sequence(api_settings.with_(executor="aws", sequence_state_machine_arn=None), storages,
+                                        int(made["id"]), presets["H.264 720p"])
     assert refused.value.code == "INVALID_INPUT" and "docs/sequences.md" in refused.value.message
     assert await TranscodeJob.count() == 0
 

@@ -62,7 +62,8 @@ class MotoStack:
             "s3_in_bucket": self.env["MPR_S3_IN_BUCKET"], "s3_out_bucket": self.env["MPR_S3_OUT_BUCKET"],
             "state_machine_arn": self.env["MPR_STATE_MACHINE_ARN"],
             "chunked_state_machine_arn": self.env["MPR_CHUNKED_STATE_MACHINE_ARN"],
-            "ladder_state_machine_arn": self.env["MPR_LADDER_STATE_MACHINE_ARN"], "callback_secret": SECRET,
+            "ladder_state_machine_arn": self.env["MPR_LADDER_STATE_MACHINE_ARN"],
+            "sequence_state_machine_arn": self.env["MPR_SEQUENCE_STATE_MACHINE_ARN"], "callback_secret": SECRET,
             **changes,
         })
 

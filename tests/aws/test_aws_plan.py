@@ -98,7 +98,7 @@ def test_single_pass_reasons(clip, settings_both, tmp_path):
 
 def test_long_job_is_chunked_without_being_asked(clip, settings_both, monkeypatch):
     """Above the budget by estimate (here: a budget of a fraction of a second)."""
-    monkeypatch.setattr(aws_plan, "BUDGET_SECONDS", 0.01)
+    monkeypatch.setattr(aws_plan, "BUDGET_SECONDS", 0.001)
     mode = choose_mode(settings_both, {}, probe(clip), SPEC, Trim(), lambda: str(clip))
     assert mode.chunked and mode.record["reason"].startswith("chunked: about")
     assert mode.record["estimated_single_seconds"] is not None
@@ -127,3 +127,51 @@ def test_a_template_is_fitted_once_with_one_step_per_rendition_and_says_when_one
         assert [s["step"] for s in mode.ladder.steps] == ["rendition"] * 5 + ["storyboard"] and record["steps"] == 6
         assert ("1080p rendition needs about" in record["reason"]) is long, record["reason"]
         assert record["estimated_rendition_seconds"] > 0
+
+
+def _sequence_job(clip, ranges, preset=SPEC):
+    from backend.media.sequence import canvas_for
+    from backend.pipeline import JobSpec, Location
+    from backend.pipeline.spec import SequenceClip, SequenceSpec
+
+    info = probe(clip)
+    clips = tuple(SequenceClip(Location(bucket="in", key="a.mp4"), a, b, info.to_dict()) for a, b in ranges)
+    return JobSpec(source=clips[0].input, output=Location(bucket="out", key="s.mp4"), preset=preset.to_dict(),
+                   trim_mode="accurate", sequence=SequenceSpec(clips, canvas_for(preset, [info]).to_dict()))
+
+
+def test_sequence_mode_plans_one_item_per_clip_and_parts_for_long_ones(clip, monkeypatch):
+    """One Map item per clip; a clip whose estimate exceeds half the budget is cut into parts that
+    cover its frames exactly; the plan travels in the spec and is checked against the clips there."""
+    from backend.pipeline import JobSpec, SpecError
+    from backend.pipeline.sequence_plan import SequencePlan
+
+    settings = Settings(sequence_state_machine_arn=SINGLE_ARN + "-sequence")
+    job = _sequence_job(clip, [(0.0, 4.0), (2.0, 22.0), (5.0, 5.5)])
+    mode = aws_plan.sequence_mode(settings, {"trim": "accurate", "mode": "sequence", "frames": 1}, job)
+    assert mode.state_machine_arn == settings.sequence_state_machine_arn and mode.plan is None
+    assert [(i.clip, i.first, i.frames, i.parts) for i in mode.sequence.items] == [(0, 0, 100, 1), (1, 0, 500, 1),
+                                                                                  (2, 0, 12, 1)]
+    assert mode.record["state_machine"] == "sequence" and mode.record["clip_parts"] == [1, 1, 1]
+    assert mode.record["trim"] == "accurate" and mode.record["frames"] == 612
+
+    monkeypatch.setattr(aws_plan, "BUDGET_SECONDS", 0.001)  # every clip "too long": parts, at most MAX_CLIP_PARTS
+    plan = aws_plan.sequence_mode(settings, None, job).sequence
+    parts = [sum(1 for i in plan.items if i.clip == c) for c in range(3)]
+    assert parts[1] == aws_plan.MAX_CLIP_PARTS and all(p > 1 for p in parts)
+    assert plan.frames == 612 and [i.index for i in plan.items] == list(range(len(plan.items)))
+    for c, frames in ((0, 100), (1, 500), (2, 12)):
+        mine = [i for i in plan.items if i.clip == c]
+        assert mine[0].first == 0 and sum(i.frames for i in mine) == frames
+        assert all(a.first + a.frames == b.first for a, b in zip(mine, mine[1:]))
+
+    spec = JobSpec.from_dict({**job.to_dict(), "plan": plan.to_dict()})
+    assert spec.sequence_plan == plan and not spec.chunked and spec.chunk_plan is None
+    broken = plan.to_dict()
+    broken["items"][1]["frames"] += 1  # a gap or overlap inside a clip
+    with pytest.raises(SpecError, match="not this sequence's plan"):
+        JobSpec.from_dict({**job.to_dict(), "plan": broken})
+    assert SequencePlan.from_dict(plan.to_dict()) == plan
+
+    with pytest.raises(ValueError, match="MPR_SEQUENCE_STATE_MACHINE_ARN is not set"):
+        aws_plan.sequence_mode(Settings(), None, job)

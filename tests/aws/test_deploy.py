@@ -11,6 +11,7 @@ from backend.awsdeploy.deploy import (
     ASL_PATH,
     CHUNKED_ASL_PATH,
     LADDER_ASL_PATH,
+    SEQUENCE_ASL_PATH,
     DeployError,
     chunks_rule,
     deploy_resources,
@@ -50,9 +51,10 @@ def test_first_run_creates_everything(aws, first):
         "bucket dep-in", "bucket dep-out", "lifecycle dep-out/_chunks/", "role mpr-ffmpeg-lambda",
         "function mpr-ffmpeg", "role mpr-transcode-states", "state machine mpr-transcode",
         "state machine mpr-transcode-chunked", "state machine mpr-transcode-ladder",
+        "state machine mpr-transcode-sequence",
         "queue mpr-input-events-dlq", "queue mpr-input-events", "notifications dep-in",
     }
-    assert len(lines) == 13
+    assert len(lines) == 14
     env = deployment.settings
     assert env["MPR_EXECUTOR"] == "aws" and env["MPR_STORAGE"] == "s3"
     assert (env["MPR_S3_IN_BUCKET"], env["MPR_S3_OUT_BUCKET"]) == ("dep-in", "dep-out")
@@ -91,6 +93,11 @@ def test_first_run_creates_everything(aws, first):
     ladder = aws.client("stepfunctions").describe_state_machine(stateMachineArn=ladder_arn)
     assert json.loads(ladder["definition"]) == json.loads(render_definition(cfg["FunctionArn"], LADDER_ASL_PATH))
     assert ladder["roleArn"] == sm["roleArn"]
+    sequence_arn = env["MPR_SEQUENCE_STATE_MACHINE_ARN"]
+    assert sequence_arn.endswith(":stateMachine:mpr-transcode-sequence")
+    sequence = aws.client("stepfunctions").describe_state_machine(stateMachineArn=sequence_arn)
+    assert json.loads(sequence["definition"]) == json.loads(render_definition(cfg["FunctionArn"], SEQUENCE_ASL_PATH))
+    assert sequence["roleArn"] == sm["roleArn"]
     s3 = aws.client("s3")
     block = s3.get_public_access_block(Bucket="dep-out")["PublicAccessBlockConfiguration"]
     assert all(block.values())
@@ -119,7 +126,7 @@ def test_second_run_changes_nothing(base, first):
     again = deploy_resources(base, IMAGE, log=lines.append)
     assert set(again.changes.values()) == {"unchanged"} and not again.changed
     assert again.settings == first[0].settings
-    assert sum("unchanged" in line for line in lines) == 12
+    assert sum("unchanged" in line for line in lines) == 13
 
 
 def test_new_image_updates_only_the_function(aws, base, first):
@@ -173,6 +180,7 @@ def test_new_deployment_generates_a_secret(aws, base):
     assert fresh.settings["MPR_STATE_MACHINE_ARN"].endswith(":stateMachine:p2-transcode")
     assert fresh.settings["MPR_CHUNKED_STATE_MACHINE_ARN"].endswith(":stateMachine:p2-transcode-chunked")
     assert fresh.settings["MPR_LADDER_STATE_MACHINE_ARN"].endswith(":stateMachine:p2-transcode-ladder")
+    assert fresh.settings["MPR_SEQUENCE_STATE_MACHINE_ARN"].endswith(":stateMachine:p2-transcode-sequence")
 
 
 def test_refusals(base, tmp_path):
@@ -194,5 +202,6 @@ def test_cli_prints_exportable_settings(aws, base, first, monkeypatch, capsys):
     assert f"export MPR_STATE_MACHINE_ARN={first[0].settings['MPR_STATE_MACHINE_ARN']}" in out
     assert f"export MPR_CHUNKED_STATE_MACHINE_ARN={first[0].settings['MPR_CHUNKED_STATE_MACHINE_ARN']}" in out
     assert f"export MPR_LADDER_STATE_MACHINE_ARN={first[0].settings['MPR_LADDER_STATE_MACHINE_ARN']}" in out
+    assert f"export MPR_SEQUENCE_STATE_MACHINE_ARN={first[0].settings['MPR_SEQUENCE_STATE_MACHINE_ARN']}" in out
     assert main_deploy(["--image-uri", ""], Settings.from_env()) == 1
 

@@ -54,7 +54,7 @@ def ctx(seconds: float = 900.0) -> LambdaContext:
                                   "audio": True},
                        "clips": [{"input": {"bucket": "b", "key": "k"}, "start": 0, "end": 1,
                                   "source": {"format_name": "mp4", "duration": 2.0, "size": 1}}]}},
-         "sequence renders run on the local executor"),
+         "a sequence render runs as a Map of its clips"),
     ],
 )
 def test_invalid_events_are_refused_before_any_work(moto_stack, receiver, env, change, message):

@@ -67,6 +67,7 @@ async def test_printed_settings_run_a_job_end_to_end(local_mode, db, tmp_path, m
             "AWS_ACCESS_KEY_ID"} <= set(exported)
     assert exported["MPR_CHUNKED_STATE_MACHINE_ARN"].endswith(":stateMachine:mpr-transcode-chunked")
     assert exported["MPR_LADDER_STATE_MACHINE_ARN"].endswith(":stateMachine:mpr-transcode-ladder")
+    assert exported["MPR_SEQUENCE_STATE_MACHINE_ARN"].endswith(":stateMachine:mpr-transcode-sequence")
     assert exported["MPR_CALLBACK_SECRET"] == "local-mode-secret"
     for name, value in exported.items():
         monkeypatch.setenv(name, value)

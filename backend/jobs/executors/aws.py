@@ -5,7 +5,9 @@ asset's own bucket/key and the output bucket; local storage: the source is uploa
 bucket first and the output is fetched back when the job succeeds), decide how it runs
 (`aws_plan.choose_mode`: one Lambda run on MPR_STATE_MACHINE_ARN, or chunks encoded in parallel on
 MPR_CHUNKED_STATE_MACHINE_ARN; an output-template job: `aws_plan.ladder_mode`, one Lambda per
-rendition then one packaging run on MPR_LADDER_STATE_MACHINE_ARN; recorded in the job's `plan`),
+rendition then one packaging run on MPR_LADDER_STATE_MACHINE_ARN; a sequence render:
+`aws_plan.sequence_mode`, one Lambda per clip then one join on MPR_SEQUENCE_STATE_MACHINE_ARN, every
+clip's source in the input bucket like a job's; recorded in the job's `plan`),
 build the attempt's JobSpec (kept on the row, and the execution input beside the callback envelope:
 `execution_input`, which carries the attempt's fresh execution nonce, also stored in
 `callback_nonce`), start an execution named `job-{id}-attempt-{attempt}` and store its ARN in
@@ -37,7 +39,7 @@ from backend.jobs import lifecycle
 from backend.jobs.claim import claim_next, new_worker_id
 from backend.jobs.events import BUS
 from backend.jobs.executors.base import BackgroundLoops
-from backend.jobs.executors.aws_plan import Mode, choose_mode, ladder_mode
+from backend.jobs.executors.aws_plan import MAX_EXECUTION_INPUT, Mode, choose_mode, ladder_mode, sequence_mode
 from backend.jobs.jobspec import build_spec, store_spec
 from backend.jobs.recovery import recover_attempt
 from backend.sfn_errors import error_message
@@ -249,7 +251,8 @@ class AwsExecutor(BackgroundLoops):
         finally:
             self._dispatching.discard(job_id)
         how = (f"{mode.record['chunks']} chunks" if mode.chunked
-               else f"{len(mode.ladder.steps)} template steps" if mode.ladder else "single pass")
+               else f"{len(mode.ladder.steps)} template steps" if mode.ladder
+               else f"{len(mode.sequence.items)} sequence clips/parts" if mode.sequence else "single pass")
         log.info("job %s attempt %s: started %s (%s)", job_id, attempt, arn, how, extra={"job_id": job_id})
         now = await TranscodeJob.select(TranscodeJob.status).where(TranscodeJob.id == job_id).first()
         if now is None or now["status"] != lifecycle.RUNNING:  # cancelled while we were starting it
@@ -272,7 +275,24 @@ class AwsExecutor(BackgroundLoops):
             raise DispatchError("the source asset was deleted")
         in_bucket, in_key = await self._input_location(source)
         out_bucket, out_key = self._output_location(row["output_key"])
-        spec = build_spec(row, Location(bucket=in_bucket, key=in_key), Location(bucket=out_bucket, key=out_key))
+        clips = _json(row.get("sequence_snapshot")).get("clips")
+        locations = await self._clip_locations(clips) if clips else {}
+        spec = build_spec(row, Location(bucket=in_bucket, key=in_key), Location(bucket=out_bucket, key=out_key),
+                          locate=(lambda c: locations[(c["area"], c["key"])]) if clips else None)
+        if spec.sequence is not None:
+            try:
+                mode = sequence_mode(self.settings, _json(row["plan"]), spec)
+            except ValueError as exc:
+                raise DispatchError(str(exc)) from exc
+            spec = replace(spec, plan=mode.sequence.to_dict())
+            event = execution_input(row["id"], row["attempt"], callback_url(self.settings, row["id"]), spec,
+                                    row.get("callback_nonce") or "")
+            size = len(json.dumps(event, separators=(",", ":")))
+            if size > MAX_EXECUTION_INPUT:
+                raise DispatchError(f"the sequence's description is {size // 1000} kB, above the "
+                                    f"{MAX_EXECUTION_INPUT // 1000} kB a Step Functions execution carries; "
+                                    "render fewer clips at once")
+            return event, mode
         if spec.ladder is not None:
             mode = self._ladder_mode(row, source, spec)
             spec = replace(spec, plan=mode.ladder.to_dict())
@@ -282,6 +302,22 @@ class AwsExecutor(BackgroundLoops):
         spec = spec.with_plan(mode.plan)
         return execution_input(row["id"], row["attempt"], callback_url(self.settings, row["id"]), spec,
                                row.get("callback_nonce") or ""), mode
+
+    async def _clip_locations(self, clips: list[dict]) -> dict[tuple[str, str], Location]:
+        """Where each source of a sequence's clips is in S3 (the same rules as a job's source: an S3
+        area's own object, or a local file staged into the input bucket), once per file."""
+        ids = sorted({int(c["sourceId"]) for c in clips})
+        present = {r["id"] for r in await MediaAsset.select(MediaAsset.id).where(MediaAsset.id.is_in(ids))}
+        locations: dict[tuple[str, str], Location] = {}
+        for index, clip in enumerate(clips):
+            if int(clip["sourceId"]) not in present:
+                raise DispatchError(f"clip {index + 1}'s source asset ({clip.get('name') or clip['sourceId']}) "
+                                    "was deleted")
+            where = (clip["area"], clip["key"])
+            if where not in locations:
+                bucket, key = await self._input_location({"storage_area": where[0], "storage_key": where[1]})
+                locations[where] = Location(bucket=bucket, key=key)
+        return locations
 
     def _ladder_mode(self, row: dict, source: dict, spec: JobSpec) -> Mode:
         if not self.settings.ladder_state_machine_arn:
@@ -398,6 +434,8 @@ class AwsExecutor(BackgroundLoops):
             machine = self.settings.chunked_state_machine_arn
         elif _json(row.get("plan")).get("state_machine") == "ladder":
             machine = self.settings.ladder_state_machine_arn
+        elif _json(row.get("plan")).get("state_machine") == "sequence":
+            machine = self.settings.sequence_state_machine_arn
         if not arn and machine:
             arn = execution_arn(machine, execution_name(job_id, attempt))
         try:

@@ -1,5 +1,7 @@
 """How the AWS executor runs one job attempt: in one Lambda run (sfn/transcode.asl.json) or cut
 into chunks that many Lambda runs encode in parallel (sfn/transcode-chunked.asl.json, docs/chunking.md).
+A sequence render (`sequence_mode`) runs on sfn/transcode-sequence.asl.json: one Map item per clip,
+a clip whose estimated encode exceeds half a Lambda run's budget cut into parts (docs/sequences.md).
 
 `choose_mode` decides with `cost_model.should_chunk` against what one Lambda run may
 spend (BUDGET_SECONDS of its 900 s), or as the job asked (`plan["chunked_requested"]`), plans the
@@ -17,25 +19,31 @@ from dataclasses import dataclass
 from typing import Callable
 
 from backend.config import Settings
-from backend.jobs.executors.cost_model import MEASURED_SPEEDS, chunk_seconds_for, estimate_seconds, should_chunk
+from backend.jobs.executors.cost_model import (
+    MEASURED_SPEEDS, chunk_seconds_for, estimate_seconds, frames_seconds, should_chunk,
+)
 from backend.media.chunking import ChunkingError, ChunkPlan, grid_index, plan_chunks, read_frame_index
 from backend.media.command import CommandError, Trim, resolve_trim
 from backend.media.presets import PresetSpec
 from backend.media.probe import MediaInfo, ProbeError, probe
+from backend.media.sequence import clip_frames
 from backend.media.templates import TemplateSpec
 from backend.pipeline import JobSpec
 from backend.pipeline.ladder_plan import LadderPlan
+from backend.pipeline.sequence_plan import SequencePlan
 
 BUDGET_SECONDS = 600.0  # estimated single-pass encode time one Lambda run may take (of its 900 s)
 MAX_WAYS = 50  # chunks worth running at once: beyond ~50 the join (download, copy, upload of the output) dominates
 MAX_CONCURRENCY = 40  # an inline Map runs at most 40 iterations at once on AWS
 MIN_CHUNK_SECONDS = 10.0  # shorter chunks cost more in start-up than they gain
 MAX_CHUNK_SECONDS = 120.0
+MAX_CLIP_PARTS = 8  # a part reads its clip from the in point: more parts of one clip decode more to drop
+MAX_EXECUTION_INPUT = 200_000  # bytes; Step Functions refuses state data above 256 KiB (every Map item carries the spec)
 # plan keys that describe one attempt's run: dropped before a new attempt decides again
 RUN_KEYS = ("mode", "reason", "estimated_single_seconds", "state_machine", "chunks", "concurrency",
             "target_seconds", "aligned_to_keyframes", "frames", "audio", "chunk_frames", "wall_seconds",
             "frames_out", "renditions", "skipped", "segment_seconds", "packaging", "steps",
-            "estimated_rendition_seconds")
+            "estimated_rendition_seconds", "clip_parts", "cuts", "stages", "estimated_clip_seconds")
 
 
 @dataclass(frozen=True)
@@ -44,6 +52,7 @@ class Mode:
     plan: ChunkPlan | None  # None: single pass
     state_machine_arn: str | None
     ladder: LadderPlan | None = None  # an output template's fitted rungs and steps (the ladder machine)
+    sequence: SequencePlan | None = None  # a sequence render's Map items (the sequence machine)
 
     @property
     def chunked(self) -> bool:
@@ -126,3 +135,32 @@ def ladder_mode(settings: Settings, previous: dict | None, template: TemplateSpe
                        "budget of one Lambda run, and renditions are not chunked: it may run out of time")
     record.update(plan.summary(), state_machine="ladder", reason=reason)
     return Mode(record, None, settings.ladder_state_machine_arn, plan)
+
+
+def sequence_mode(settings: Settings, previous: dict | None, spec: JobSpec) -> Mode:
+    """A sequence render on AWS (sfn/transcode-sequence.asl.json): one Map item per clip, conformed
+    to the canvas with the job's preset; a clip whose estimated encode
+    (its frames at the canvas size, `cost_model.frames_seconds`) exceeds half of BUDGET_SECONDS is
+    cut into that many parts (at most MAX_CLIP_PARTS), as chunked jobs keep each chunk within half
+    the budget. The audio is one run beside the Map, the whole sequence's; then one join. Raises
+    ValueError when the sequence machine is not deployed."""
+    if not settings.sequence_state_machine_arn:
+        raise ValueError("MPR_SEQUENCE_STATE_MACHINE_ARN is not set, so sequence renders cannot run on AWS; "
+                         "run `mpr aws deploy` (or `mpr aws local`) and export the settings it prints")
+    record = {k: v for k, v in (previous or {}).items() if k not in RUN_KEYS}
+    canvas, preset = spec.sequence.conform, spec.preset_spec
+    clips = [(c.start, c.end) for c in spec.sequence.clips]
+    estimates = [frames_seconds(clip_frames(a, b, canvas.fps), canvas.width, canvas.height, preset)
+                 for a, b in clips]
+    half = BUDGET_SECONDS / 2
+    parts = [1 if est is None else max(1, min(MAX_CLIP_PARTS, math.ceil(est / half))) for est in estimates]
+    plan = SequencePlan.make(clips, canvas.fps, parts, MAX_CONCURRENCY)
+    cut = sum(1 for n in parts if n > 1)
+    reason = (f"sequence: {len(clips)} clips as {len(plan.items)} parallel Lambda runs"
+              + (f" ({cut} clip(s) estimated above {half:.0f} s cut into parts)" if cut else "")
+              + ", the audio once beside them, then one join")
+    known = [e for e in estimates if e is not None]
+    if known:
+        record["estimated_clip_seconds"] = round(max(known), 1)
+    record.update(plan.summary(), state_machine="sequence", reason=reason)
+    return Mode(record, None, settings.sequence_state_machine_arn, sequence=plan)

@@ -46,6 +46,15 @@ def estimate_seconds(
     start, end = resolve_trim(trim, info)
     size = output_size(spec, info)
     fps = output_fps(spec, info) or info.video.fps
+    if not size:
+        return None
+    return frames_seconds((end - start) * fps, size[0], size[1], spec, speeds, vcpus)
+
+
+def frames_seconds(frames: float, width: int, height: int, spec: PresetSpec,
+                   speeds: Mapping[str, float] | float = MEASURED_SPEEDS, vcpus: float = LAMBDA_VCPUS) -> float | None:
+    """Estimated time (s) to encode `frames` frames of width x height with the preset's encoder
+    (a sequence clip conformed to its canvas, `aws_plan.sequence_mode`); None for an unmeasured codec."""
     if isinstance(speeds, (int, float)):
         per_vcpu = float(speeds)
     else:
@@ -53,10 +62,9 @@ def estimate_seconds(
         if per_vcpu is None:  # an unmeasured preset: assume the codec's slowest measured one
             same = [v for k, v in speeds.items() if k.split(":")[0] == spec.video_codec]
             per_vcpu = min(same) if same else None
-    if not per_vcpu or not size:
+    if not per_vcpu:
         return None
-    megapixels = (end - start) * fps * size[0] * size[1] / 1e6
-    return megapixels / (per_vcpu * vcpus)
+    return frames * width * height / 1e6 / (per_vcpu * vcpus)
 
 
 @dataclass(frozen=True)
