@@ -274,3 +274,14 @@ def test_template_events_need_the_ladder_machine_and_a_planned_step(moto_stack, 
     assert not receiver.calls
     assert handler.content_type("pkg/master.m3u8") == "application/vnd.apple.mpegurl"
     assert handler.content_type("pkg/seg-0-00001.m4s") == "video/iso.segment"
+
+
+def test_a_presigned_url_in_a_failure_loses_its_signature():
+    from backend.jobs.executors.aws import execution_reason
+
+    url = ("https://mpr-in.s3.us-east-1.amazonaws.com/clips/a%20b.mp4?X-Amz-Algorithm=AWS4-HMAC-SHA256"
+           "&X-Amz-Credential=AKIAEXAMPLE%2F20261130%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Signature=deadbeef")
+    cause = json.dumps({"errorType": "ChunkFailed", "errorMessage": f"chunk 0: Error opening input {url}: 403"})
+    for reason in (handler.failure_reason("ChunkFailed", cause), execution_reason("FAILED", "ChunkFailed", cause)):
+        assert "X-Amz" not in reason and "deadbeef" not in reason and "AKIAEXAMPLE" not in reason
+        assert "Error opening input https://mpr-in.s3.us-east-1.amazonaws.com/clips/a%20b.mp4: 403" in reason
