@@ -147,7 +147,8 @@
     entry.value = v;
     entry.timer = setTimeout(() => {
       if (Math.abs(entry.value - entry.base) > 1e-6) send({ trim: index, edge, value: entry.value });
-      setTimeout(() => { if (pending[key] === entry) delete pending[key]; hideLabel(); }, 3000);
+      setTimeout(() => { if (pending[key] === entry) delete pending[key]; }, 3000);
+      setTimeout(hideLabel, 1200);
     }, 400);
     pending[key] = entry;
     preview(c, edge, v);
@@ -161,33 +162,40 @@
   function player() { const v = $("player"); return v && v.tagName === "VIDEO" ? v : null; }
   function abs(url) { try { return new URL(url, location.href).href; } catch (e) { return url; } }
   function offsets(cs) { const o = []; let sum = 0; cs.forEach((c) => { o.push(sum); sum += c.end - c.start; }); return { o, total: sum }; }
+  /* Show clip `index` at source time `t` (playing or not). A clip of another source switches the
+   * player's src; until its metadata arrives the wanted place is kept in pv (keys pressed meanwhile
+   * step from it), and one listener seeks there once it can. */
   function load(index, t, play) {
     const v = player(); const cs = clips();
     if (!v || !pv || !cs[index]) return;
     const c = cs[index];
-    pv.index = index;
+    pv.index = index; pv.t = t; pv.play = play;
     const go = () => {
-      v.currentTime = t;
-      if (play) { v.playbackRate = pv.rate || 1; v.play().catch(() => {}); }
+      if (!pv) return;
+      v.currentTime = pv.t;
+      if (pv.play) { v.playbackRate = pv.rate || 1; v.play().catch(() => {}); } else v.pause();
       paint();
     };
-    if (c.url && abs(c.url) !== v.currentSrc && abs(c.url) !== v.src) {
+    const wanted = c.url ? abs(c.url) : "";
+    if (wanted && wanted !== v.currentSrc && wanted !== v.src) {
       pv.loading = true;
       v.pause();
-      v.addEventListener("loadedmetadata", () => { if (pv) pv.loading = false; go(); }, { once: true });
+      v.addEventListener("loadedmetadata", function ready() {
+        if (!pv || abs(v.getAttribute("src") || "") !== wanted) return; // superseded by a later switch
+        pv.loading = false; go();
+      }, { once: true });
       v.src = c.url;
       v.dataset.sequenceSrc = c.url;
       v.load();
-    } else {
-      pv.loading = false;
+    } else if (!pv.loading) {
       go();
-    }
+    } // else: this source is loading; its listener seeks to pv.t
   }
-  function current() { // [index, source time] of the preview
+  function current() { // [index, source time, clips] of the preview
     const v = player(); const cs = clips();
     if (!pv || !v || !cs.length) return null;
     const i = Math.min(pv.index, cs.length - 1);
-    return [i, v.currentTime || 0, cs];
+    return [i, pv.loading ? pv.t : v.currentTime || 0, cs];
   }
   function paint() {
     const head = $("sequence-playhead"); const box = $("sequence-clips"); const label = $("sequence-time");
@@ -354,6 +362,9 @@
   window.addEventListener("keyup", onPreviewKey, true);
   window.addEventListener("blur", () => { kHeld = false; });
   document.addEventListener("keydown", onTrimKey);
+  document.addEventListener("focusout", (e) => {
+    if (!trim && e.target && e.target.classList && e.target.classList.contains("sequence-edge")) hideLabel();
+  });
   window.addEventListener("pointerdown", onTrimDown, true);
   window.addEventListener("pointermove", onTrimMove, true);
   window.addEventListener("pointerup", onTrimUp, true);

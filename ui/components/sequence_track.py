@@ -158,14 +158,17 @@ def sequence_track() -> rx.Component:
                     style={"font_family": MONO, "white_space": "nowrap"}),
             rx.text(SequenceState.frames_text, size="1", color=MUTED, id="sequence-frames",
                     style={"font_family": MONO, "white_space": "nowrap"}),
-            rx.spacer(),
-            rx.text("", size="1", color=TEXT, id="sequence-time",
-                    style={"font_family": MONO, "white_space": "nowrap"}),
+            width="100%", align="center", spacing="2", style={"flex_wrap": "wrap", "row_gap": "6px"},
+        ),
+        rx.hstack(
             rx.icon_button(rx.icon("play", size=12), id="play-sequence", title="Play the sequence across its cuts "
                            "(Space, J/K/L, ←/→ while previewing; Esc stops)", aria_label="Play sequence",
                            disabled=SequenceState.clips.length() == 0, **button),
             rx.icon_button(rx.icon("square", size=12), id="stop-sequence", title="Stop the preview (Esc)",
                            aria_label="Stop sequence preview", disabled=SequenceState.clips.length() == 0, **button),
+            rx.text("", size="1", color=TEXT, id="sequence-time",
+                    style={"font_family": MONO, "white_space": "nowrap"}),
+            rx.spacer(),
             rx.cond(AppState.can_edit, rx.hstack(
             rx.icon_button(rx.icon("undo-2", size=12), on_click=SequenceState.undo, id="sequence-undo",
                            title="Undo (Ctrl+Z)", aria_label="Undo", disabled=SequenceState.undo_stack.length() == 0,
@@ -177,7 +180,8 @@ def sequence_track() -> rx.Component:
                       id="append-to-sequence", disabled=~SequenceState.has_asset, **button),
             _render_control(button),
             spacing="2", align="center")),
-            width="100%", align="center", spacing="2", style={"flex_wrap": "wrap", "row_gap": "6px"},
+            width="100%", align="center", spacing="2", margin_top="6px",
+            style={"flex_wrap": "wrap", "row_gap": "6px"},
         ),
         rx.box(
             rx.hstack(
@@ -186,8 +190,8 @@ def sequence_track() -> rx.Component:
                 style={"display": "flex"},
             ),
             rx.box(id="sequence-playhead", aria_hidden="true",
-                   style={"position": "absolute", "top": "-3px", "bottom": "-3px", "width": "2px", "left": "0",
-                          "background": PLAYHEAD, "display": "none", "pointer_events": "none", "z_index": "4"}),
+                   style={"position": "absolute", "top": "-4px", "bottom": "-4px", "width": "3px", "left": "0",
+                          "background": PLAYHEAD, "box_shadow": "0 0 0 1px #000", "border_radius": "1px", "display": "none", "pointer_events": "none", "z_index": "4"}),
             rx.box(id="sequence-trim-label", aria_hidden="true",
                    style={"position": "absolute", "top": "-22px", "display": "none", "padding": "1px 6px",
                           "background": "#000", "border": f"1px solid {SELECTION}", "border_radius": "3px",
