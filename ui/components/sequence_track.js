@@ -84,7 +84,7 @@
     if (!handle || e.button !== 0) return;
     const el = handle.closest(".sequence-clip"); if (!el) return;
     e.preventDefault(); e.stopPropagation();
-    stopPreview(false);
+    stopPreview(true); // a trim ends the preview: the open asset goes back in the player
     const c = clipData(el); const edge = handle.dataset.edge;
     const width = el.getBoundingClientRect().width || 1;
     el.setAttribute("draggable", "false"); // no HTML5 reorder drag from an edge
