@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 
 import reflex as rx
 
@@ -243,7 +244,7 @@ class SequenceState(EditorState):
         sequence_track.js ({"trim": i, "edge": "start"|"end", "value": seconds})."""
         try:
             data = json.loads(payload)
-        except ValueError:
+        except (TypeError, ValueError, RecursionError):
             return
         if not isinstance(data, dict):
             return
@@ -256,9 +257,10 @@ class SequenceState(EditorState):
         """Move one edge of clip `index` to `value` seconds (frame-snapped here too; the API clamps)."""
         try:
             index, value = int(index), float(value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             return
-        if not self.authenticated or edge not in ("start", "end") or not 0 <= index < len(self.clips):
+        if not self.authenticated or edge not in ("start", "end") or not 0 <= index < len(self.clips) \
+                or not math.isfinite(value):
             return
         clip = self.clips[index]
         if clip.fps > 0:
