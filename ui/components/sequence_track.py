@@ -77,12 +77,14 @@ def _picker() -> rx.Component:
     """The saved sequences: a native select (keyboard and screen readers for free) and its actions."""
     return rx.hstack(
         rx.el.select(
+            rx.cond(SequenceState.sequence_id == "", rx.el.option("Not saved yet", value="", disabled=True)),
             rx.foreach(SequenceState.sequences, lambda s: rx.el.option(s.name, value=s.id)),
             value=SequenceState.sequence_id,
             on_change=SequenceState.open_sequence,
             id="sequence-picker", aria_label="Open a saved sequence", title="Saved sequences",
             style={"background": "#0b0d11", "border": f"1px solid {BORDER}", "border_radius": "3px",
-                   "color": TEXT, "font_size": "12px", "padding": "2px 4px", "max_width": "150px"},
+                   "color": TEXT, "font_size": "12px", "padding": "2px 4px", "min_width": "110px",
+                   "max_width": "150px"},
         ),
         rx.cond(AppState.can_edit, rx.hstack(
             rx.icon_button(rx.icon("file-plus", size=12), on_click=SequenceState.new_sequence, id="sequence-new",
