@@ -165,6 +165,10 @@ def test_trim_preview_and_several_sequences(browser, server, artifacts):
     page.wait_for_function("() => document.querySelectorAll('#sequence-picker option').length === 2")
     names = sorted(s["name"] for s in graphql(server, "{ sequences { name } }")["sequences"])
     assert names == ["Sequence 1", "Sequence 2"]
+    page.fill("#sequence-name", "Opening")  # a rename shows in the picker
+    page.locator("#sequence-count").click()
+    page.wait_for_function("() => Array.from(document.querySelectorAll('#sequence-picker option'))"
+                           ".some(o => o.textContent === 'Opening' && o.selected)")
 
 
 def test_stream_copy_check_over_the_api(server):
