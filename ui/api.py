@@ -332,7 +332,7 @@ async def me() -> dict:
 
 # ------------------------------------------------------------------ sequences
 SEQUENCE = ("id name duration clips { sourceId start end source { filename duration frameRate filmstripUrl "
-            "filmstripFrames width height } }")
+            "filmstripFrames width height mediaUrl } } streamCopy { possible reasons }")
 
 
 async def list_sequences() -> list[dict]:
@@ -350,6 +350,24 @@ async def update_sequence(sequence_id: str, *, clips: list[dict] | None = None, 
       updateSequence(id: $id, clips: $clips, name: $name) {{ {SEQUENCE} }} }}""",
                      {"id": sequence_id, "clips": clips, "name": name})
     return data["updateSequence"]
+
+
+async def sequence_names() -> list[dict]:
+    """[{id, name}] of every saved sequence, most recently changed first."""
+    return (await gql("{ sequences { id name } }"))["sequences"]
+
+
+async def get_sequence(sequence_id: str) -> dict | None:
+    return (await gql(f"query($id: ID!) {{ sequence(id: $id) {{ {SEQUENCE} }} }}", {"id": sequence_id}))["sequence"]
+
+
+async def duplicate_sequence(sequence_id: str) -> dict:
+    data = await gql(f"mutation($id: ID!) {{ duplicateSequence(id: $id) {{ {SEQUENCE} }} }}", {"id": sequence_id})
+    return data["duplicateSequence"]
+
+
+async def delete_sequence(sequence_id: str) -> None:
+    await gql("mutation($id: ID!) { deleteSequence(id: $id) { deleted } }", {"id": sequence_id})
 
 
 async def render_sequence(sequence_id: str, preset_id: str, output_name: str | None = None) -> dict:

@@ -1,6 +1,7 @@
 """The editor's keyboard shortcuts, one list: the hints bar above the player and the `?` cheat
 sheet both render it, so neither can drift from the other. The keys themselves are handled in
-ui/components/timeline.js (a test compares the two, tests/ui/test_ui_units.py)."""
+ui/components/timeline.js and, for the sequence preview, sequence_track.js (a test compares them,
+tests/ui/test_ui_units.py)."""
 from __future__ import annotations
 
 # (group, [(keys as shown, what they do, short hint for the bar)])
@@ -22,6 +23,8 @@ SHORTCUTS: list[tuple[str, list[tuple[str, str, str]]]] = [
     ("Sequence", [
         ("E", "Append the In–Out selection to the sequence", "append"),
         ("Ctrl+Z Ctrl+Shift+Z", "Undo / redo a sequence edit", "undo/redo"),
+        ("Esc", "Stop the sequence preview (while it plays, Space, J K L, ← → and Home End act across its cuts)",
+         "stop preview"),
     ]),
     ("View", [
         ("+ −", "Zoom the timeline in / out (Ctrl+wheel)", "zoom"),

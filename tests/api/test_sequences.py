@@ -101,6 +101,10 @@ async def test_sequence_crud_rename_duplicate_over_http_with_audit(api_settings,
         assert deleted["deleted"] and "Cut 1 (final) copy" in deleted["message"]
         assert (await post(http, ONE, {"id": copy["id"]}))["data"]["sequence"] is None
         assert (await post(http, ONE, {"id": made["id"]}))["data"]["sequence"]["name"] == "Cut 1 (final)"
+        # sources of different sizes and rates: no stream copy, and the API says why, per clip
+        check = (await post(http, "query($id: ID!) { sequence(id: $id) { streamCopy { possible reasons } } }",
+                            {"id": made["id"]}))["data"]["sequence"]["streamCopy"]
+        assert not check["possible"] and any(r.startswith("clip 2 (small clip.mov) is ") for r in check["reasons"])
 
         # impossible clips: refused, nothing saved
         silent = assets["silent.mp4"]

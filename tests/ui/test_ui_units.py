@@ -365,18 +365,21 @@ def test_in_out_entry_forms():
 
 
 def test_every_listed_shortcut_has_a_handler():
-    """ui/shortcuts.py (hints bar, cheat sheet) and timeline.js's key map name the same keys."""
+    """ui/shortcuts.py (hints bar, cheat sheet) and the key maps of timeline.js and sequence_track.js
+    name the same keys."""
     from pathlib import Path
 
     from ui.shortcuts import all_shortcuts
 
-    js = (Path(__file__).parents[2] / "ui" / "components" / "timeline.js").read_text()
+    components = Path(__file__).parents[2] / "ui" / "components"
+    js = (components / "timeline.js").read_text() + (components / "sequence_track.js").read_text()
     keys = {k for keys, _, _ in all_shortcuts() for k in keys.replace("+ ", "").split()}
     handled = {'" "': "Space", '"k"': "K", '"j"': "J", '"l"': "L", '"ArrowLeft"': "←", '"ArrowRight"': "→",
                '"ArrowUp"': "↑", '"ArrowDown"': "↓", '"Home"': "Home", '"End"': "End", '"i"': "I", '"o"': "O",
                '"x"': "X", '"KeyX"': "Alt+X", '"?"': "?", '"+"': "+", '"-"': "−", "e.shiftKey ? seek(m.inS)": "Shift+I",
                "e.shiftKey ? seek(m.outS)": "Shift+O", "kHeld ? step(dir)": "K", '"e": appendToSequence': "E",
-               '"sequence-undo"': "Ctrl+Z", '"sequence-redo"': "Ctrl+Shift+Z"}
+               '"sequence-undo"': "Ctrl+Z", '"sequence-redo"': "Ctrl+Shift+Z",
+               '"Escape": () => stopPreview(true)': "Esc"}
     found = {label for needle, label in handled.items() if needle in js}
     missing = keys - found - {"/", "K+J", "K+L"}
     assert not missing, missing

@@ -446,7 +446,7 @@
     if (b && !b.disabled) b.click();
   }
 
-  // reorder: a clip dragged onto another takes that one's place (SequenceState.move_clip, #sequence-bridge)
+  // reorder: a clip dragged onto another takes that one's place (SequenceState.js_edit, #sequence-bridge)
   let clipDrag = null;
   const clipAt = (e) => e.target && e.target.closest && e.target.closest(".sequence-clip");
   const clipIndex = (el) => Number(el.id.split("-").pop());

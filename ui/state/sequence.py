@@ -3,14 +3,19 @@
 Every edit goes to the API at once (`createSequence` on the first append, then `updateSequence`
 with the whole clip list), so the sequence is saved and survives a restart; the API checks every
 clip and its refusal is shown as it came. E (timeline.js) or the append button adds the editor's
-in/out selection; a clip dragged onto another takes its place; a click on a clip reopens its source at its range; a clip's × removes it; Render queues one job with the editor's preset.
+in/out selection; a clip dragged onto another takes its place; a clip's edge dragged (or moved with
+the keys) trims it (sequence_track.js, through the #sequence-bridge as `js_edit`); a click on a clip
+reopens its source at its range; a clip's × removes it; Render queues one job with the editor's preset.
 Ctrl+Z / Ctrl+Shift+Z (timeline.js, or the buttons) undo and redo clip edits: each saved edit
 pushes the clips as they were, and an undo saves that earlier list again.
+The saved sequences are listed (`sequences`): one is open at a time; New, Duplicate and Delete
+(confirmed) act on the list, and switching clears the undo history (it belongs to one sequence).
 """
 from __future__ import annotations
 
 import dataclasses
 import json
+import math
 
 import reflex as rx
 
@@ -31,6 +36,16 @@ class SequenceClipRow:
     thumb: str = "none"  # CSS background of the clip: its source's filmstrip tile at the clip's start
     thumb_size: str = "auto"
     thumb_pos: str = "0px 0px"
+    url: str = ""  # the source's media URL: the sequence preview plays it (sequence_track.js)
+    duration: float = 0.0  # the source's length: a trimmed end cannot pass it
+    start_text: str = ""  # timecodes read by screen readers on the edge handles
+    end_text: str = ""
+
+
+@dataclasses.dataclass
+class SequenceChoice:
+    id: str = ""
+    name: str = ""
 
 
 TILE_HEIGHT = 34  # px: the clip boxes' height (ui/components/sequence_track.py)
@@ -54,9 +69,12 @@ def clip_rows(sequence: dict) -> list[SequenceClipRow]:
         name = (c.get("source") or {}).get("filename") or f"asset {c['sourceId']}"
         length = max(float(c["end"]) - float(c["start"]), 0.0)
         thumb = _thumb(c.get("source") or {}, float(c["start"]))
+        source = c.get("source") or {}
         rows.append(SequenceClipRow(**thumb, source_id=str(c["sourceId"]), name=name, start=float(c["start"]),
                                     end=float(c["end"]), grow=f"{max(length, 0.001):.3f}",
-                                    fps=float((c.get("source") or {}).get("frameRate") or 0.0),
+                                    fps=float(source.get("frameRate") or 0.0), url=source.get("mediaUrl") or "",
+                                    duration=float(source.get("duration") or 0.0),
+                                    start_text=format_tc(c["start"]), end_text=format_tc(c["end"]),
                                     label=f"{name} · {format_tc(c['start'])}–{format_tc(c['end'])}"))
     return rows
 
@@ -76,6 +94,9 @@ class SequenceState(EditorState):
     busy: bool = False
     undo_stack: list[list[SequenceClipRow]] = []
     redo_stack: list[list[SequenceClipRow]] = []
+    sequences: list[SequenceChoice] = []  # every saved sequence (the picker), most recently changed first
+    copy_possible: bool = False  # the API's streamCopy check of the open sequence
+    copy_reasons: list[str] = []
 
     @rx.var
     def total_text(self) -> str:
@@ -91,21 +112,110 @@ class SequenceState(EditorState):
         n = len(self.clips)
         return f"{n} clip" + ("" if n == 1 else "s") if n else "Empty: set in/out and press E"
 
+    @rx.var
+    def copy_text(self) -> str:
+        """What the render control says about stream copy (the API's Sequence.streamCopy)."""
+        if not self.clips:
+            return ""
+        if self.copy_possible:
+            return "Stream copy possible: every clip shares codec parameters and starts on a keyframe " \
+                   "(renders re-encode today)"
+        n = len(self.copy_reasons)
+        return f"Re-encodes: stream copy is not possible ({n} reason{'' if n == 1 else 's'})"
+
     async def _hear(self, news: str) -> list:
         if news == "signed-in" and not self.sequence_id:
-            try:
-                found = await api.list_sequences()
-            except api.ApiError:
-                return []
-            if found:
-                self._show(found[0])
+            await self._load_list()
+            if self.sequences:
+                await self._open(self.sequences[0].id)
         return []
+
+    async def _load_list(self) -> None:
+        try:
+            self.sequences = [SequenceChoice(id=str(s["id"]), name=s["name"]) for s in await api.sequence_names()]
+        except api.ApiError as exc:
+            self.sequence_error = exc.message
+
+    async def _open(self, sequence_id: str) -> None:
+        try:
+            found = await api.get_sequence(sequence_id)
+        except api.ApiError as exc:
+            self.sequence_error = exc.message
+            return
+        if found is None:
+            self.sequence_error = "That sequence no longer exists."
+            await self._load_list()
+            return
+        self._show(found)
+        self.undo_stack, self.redo_stack = [], []
 
     def _show(self, sequence: dict) -> None:
         self.sequence_id = str(sequence["id"])
         self.sequence_name = sequence["name"]
         self.clips = clip_rows(sequence)
         self.sequence_error = ""
+        copy = sequence.get("streamCopy") or {}
+        self.copy_possible, self.copy_reasons = bool(copy.get("possible")), list(copy.get("reasons") or [])
+        choice = SequenceChoice(id=self.sequence_id, name=self.sequence_name)
+        if any(c.id == choice.id for c in self.sequences):
+            self.sequences = [choice if c.id == choice.id else c for c in self.sequences]
+        else:
+            self.sequences = [choice, *self.sequences]
+
+    @rx.event
+    async def open_sequence(self, sequence_id: str):
+        """The picker: open another saved sequence."""
+        if not self.authenticated or not sequence_id or sequence_id == self.sequence_id:
+            return
+        await self._open(sequence_id)
+
+    @rx.event
+    async def new_sequence(self):
+        if not self.authenticated:
+            return
+        taken = {c.name for c in self.sequences}
+        n = len(self.sequences) + 1
+        while f"Sequence {n}" in taken:
+            n += 1
+        try:
+            created = await api.create_sequence(f"Sequence {n}", [])
+        except api.ApiError as exc:
+            self.sequence_error = exc.message
+            return
+        self.sequences = [SequenceChoice(id=str(created["id"]), name=created["name"]), *self.sequences]
+        self._show(created)
+        self.undo_stack, self.redo_stack = [], []
+
+    @rx.event
+    async def duplicate(self):
+        if not self.authenticated or not self.sequence_id:
+            return
+        try:
+            copy = await api.duplicate_sequence(self.sequence_id)
+        except api.ApiError as exc:
+            self.sequence_error = exc.message
+            return
+        self.sequences = [SequenceChoice(id=str(copy["id"]), name=copy["name"]), *self.sequences]
+        self._show(copy)
+        self.undo_stack, self.redo_stack = [], []
+
+    @rx.event
+    async def delete_current(self):
+        """Delete the open sequence (the dialog asked first) and open the next one, if any."""
+        if not self.authenticated or not self.sequence_id:
+            return
+        try:
+            await api.delete_sequence(self.sequence_id)
+        except api.ApiError as exc:
+            self.sequence_error = exc.message
+            return
+        gone = self.sequence_id
+        self.sequences = [c for c in self.sequences if c.id != gone]
+        self.sequence_id, self.sequence_name, self.clips = "", "Sequence 1", []
+        self.copy_possible, self.copy_reasons = False, []
+        self.undo_stack, self.redo_stack = [], []
+        if self.sequences:
+            await self._open(self.sequences[0].id)
 
     async def _save(self, clips: list[SequenceClipRow], history: str = "edit") -> bool:
         """Save `clips` as the sequence; `history`: "edit" (undoable, clears redo), "undo", "redo"."""
@@ -129,10 +239,46 @@ class SequenceState(EditorState):
         return True
 
     @rx.event
-    async def move_clip(self, payload: str):
-        """timeline.js's drop of a dragged clip: {"from": i, "to": j} (indexes in the current list)."""
+    async def js_edit(self, payload: str):
+        """The #sequence-bridge: a reorder from timeline.js ({"from": i, "to": j}) or a trim from
+        sequence_track.js ({"trim": i, "edge": "start"|"end", "value": seconds})."""
         try:
             data = json.loads(payload)
+        except (TypeError, ValueError, RecursionError):
+            return
+        if not isinstance(data, dict):
+            return
+        if "trim" in data:
+            await self._trim_clip(data.get("trim"), data.get("edge"), data.get("value"))
+        else:
+            await self._move_clip(data)
+
+    async def _trim_clip(self, index, edge, value) -> None:
+        """Move one edge of clip `index` to `value` seconds (frame-snapped here too; the API clamps)."""
+        try:
+            index, value = int(index), float(value)
+        except (TypeError, ValueError, OverflowError):
+            return
+        if not self.authenticated or edge not in ("start", "end") or not 0 <= index < len(self.clips) \
+                or not math.isfinite(value):
+            return
+        clip = self.clips[index]
+        if clip.fps > 0:
+            value = round(round(value * clip.fps) / clip.fps, 6)
+        frame = 1 / clip.fps if clip.fps > 0 else 0.04
+        if edge == "start":
+            value = min(max(value, 0.0), clip.end - frame)
+            changed = dataclasses.replace(clip, start=round(value, 6))
+        else:
+            value = max(min(value, clip.duration or value), clip.start + frame)
+            changed = dataclasses.replace(clip, end=round(value, 6))
+        if abs(changed.start - clip.start) < 1e-6 and abs(changed.end - clip.end) < 1e-6:
+            return
+        await self._save([changed if i == index else c for i, c in enumerate(self.clips)])
+
+    async def _move_clip(self, data: dict) -> None:
+        """timeline.js's drop of a dragged clip: {"from": i, "to": j} (indexes in the current list)."""
+        try:
             a, b = int(data["from"]), int(data["to"])
         except (ValueError, TypeError, KeyError):
             return

@@ -20,6 +20,7 @@ from backend.catalog.statuses import ASSET_STATUSES, JOB_STATUSES
 from backend.catalog.tables import MediaAsset as AssetTable
 from backend.catalog.tables import TranscodeJob as JobTable
 from backend.jobs.jobspec import trim_mode as job_trim_mode
+from backend.jobs.sequence_copy import stream_copy_check
 from backend.media.presets import PresetSpec, summarize
 
 
@@ -548,6 +549,22 @@ class Sequence:
     @strawberry.field(description="Seconds of all clips together.")
     def duration(self) -> float:
         return round(sum(c.end - c.start for c in self.clips), 6)
+
+    @strawberry.field(description="Whether the clips could be joined by stream copy (same codec parameters, every "
+                                  "clip starting on a keyframe) and why not; renders re-encode today.")
+    async def stream_copy(self, info: strawberry.Info) -> SequenceStreamCopy:
+        loader = api(info).loaders.asset
+        ids = sorted({int(c.source_id) for c in self.clips})
+        rows = {i: row for i, row in zip(ids, await loader.load_many(ids)) if row}
+        check = stream_copy_check([{"sourceId": c.source_id, "start": c.start, "end": c.end} for c in self.clips],
+                                  rows)
+        return SequenceStreamCopy(possible=check.possible, reasons=check.reasons)
+
+
+@strawberry.type(description="Whether a sequence could be joined without re-encoding (docs/sequences.md).")
+class SequenceStreamCopy:
+    possible: bool
+    reasons: list[str] = strawberry.field(description="Why not, one line per problem (empty when possible).")
 
 
 @strawberry.type(description="What importSequence did with one clip of the timeline.")
