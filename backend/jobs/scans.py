@@ -80,7 +80,13 @@ def get(run_id: str) -> ScanRun | None:
 
 
 def running() -> ScanRun | None:
-    return next((r for r in _runs.values() if r.running), None)
+    """The scan running in this event loop, if any (a run whose loop has gone, as a test's, never ends)."""
+    loop = asyncio.get_running_loop()
+    for run in _runs.values():
+        task = _tasks.get(run.id)
+        if run.running and task is not None and not task.done() and task.get_loop() is loop:
+            return run
+    return None
 
 
 async def _run(run: ScanRun, settings: Settings, storages: Storages) -> None:
