@@ -223,13 +223,20 @@ async def system_status() -> dict:
 
 
 # ------------------------------------------------------------------ writes
-SCAN_TIMEOUT = 3600.0  # a scan probes every new file: hundreds take minutes, not the 30 s of a query
+MEDIA_SCAN = "id state total probed added updated unchanged errors skipped error fileErrors { key message }"
 
 
-async def scan_folder() -> dict:
-    data = await gql("mutation { scanMediaFolder { added updated unchanged errors skipped } }",
-                     timeout=SCAN_TIMEOUT)
-    return data["scanMediaFolder"]
+async def start_scan() -> dict:
+    """Start a folder scan in the background (or join the running one); returns at once. A scan of
+    hundreds of files takes minutes: `media_scan` tells how far it is, no request waits on it."""
+    data = await gql(f"mutation {{ startMediaScan {{ {MEDIA_SCAN} }} }}")
+    return data["startMediaScan"]
+
+
+async def media_scan(scan_id: str) -> dict | None:
+    """A background scan's progress and per-file errors; None when the server no longer knows it."""
+    data = await gql(f"query($id: ID!) {{ mediaScan(id: $id) {{ {MEDIA_SCAN} }} }}", {"id": scan_id})
+    return data["mediaScan"]
 
 
 async def create_job(source_id: str, preset_id: str, trim_start: float | None, trim_end: float | None,

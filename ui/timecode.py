@@ -1,9 +1,11 @@
 """Timecodes for the timeline: HH:MM:SS.mmm formatting and parsing, snapping to frame boundaries,
-and the forms the in/out fields take (`parse_entry`): SMPTE HH:MM:SS:FF (HH:MM:SS;FF drop-frame),
-frame counts ("150f") and moves relative to the current value ("+2s", "-10f").
+SMPTE HH:MM:SS:FF readouts (`format_smpte`; HH:MM:SS;FF drop-frame at 29.97 and 59.94 fps), and
+the forms the in/out fields take (`parse_entry`): SMPTE (incl. drop-frame), frame counts ("150f")
+and moves relative to the current value ("+2s", "-10f").
 
 Pure functions (no Reflex, no I/O) shared by the editor state; the browser script
-(ui/components/timeline.js) mirrors `snap` for drags so both sides agree on frame edges.
+(ui/components/timeline.js) mirrors `snap` for drags so both sides agree on frame edges, and
+`frame_to_smpte` for the playhead's readout.
 """
 from __future__ import annotations
 
@@ -42,20 +44,66 @@ _FRAMES = re.compile(r"^\s*(\d+)\s*f\s*$", re.IGNORECASE)
 _RELATIVE = re.compile(r"^\s*([+-])\s*(\d+(?:[.,]\d*)?)\s*(f|s|)\s*$", re.IGNORECASE)
 
 
-def smpte_to_seconds(hours: int, minutes: int, secs: int, frames: int, fps: float, drop: bool) -> float:
-    """SMPTE timecode to seconds; `drop` counts 29.97/59.94 drop-frame labels (frames 0 and 1, or
-    0-3, are skipped at the start of each minute except every tenth)."""
+DROP_FRAME_RATES = (30000 / 1001, 60000 / 1001)  # 29.97 and 59.94: the rates SMPTE drop-frame is for
+
+
+def drop_frame(fps: float | None) -> bool:
+    """Whether `fps` is an NTSC rate whose timecode is drop-frame (29.97 or 59.94, as probed: 29.97003)."""
+    return bool(fps) and any(abs(fps - rate) < 0.01 for rate in DROP_FRAME_RATES)
+
+
+def _dropped(nominal: int) -> int:
+    """Labels skipped at the start of each minute (but every tenth): 2 at 30, 4 at 60."""
+    return 2 * (nominal // 30)
+
+
+def frame_to_smpte(frame: int, fps: float) -> str:
+    """Frame number → HH:MM:SS:FF at `fps`; HH:MM:SS;FF (drop-frame labels) at 29.97 and 59.94."""
+    nominal = round(fps)
+    frame = max(int(frame), 0)
+    sep = ":"
+    if drop_frame(fps):
+        sep, drop = ";", _dropped(nominal)
+        per_minute = nominal * 60 - drop
+        per_ten = per_minute * 10 + drop
+        tens, rest = divmod(frame, per_ten)
+        frame += drop * 9 * tens + (drop * ((rest - drop) // per_minute) if rest > drop else 0)
+    frames = frame % nominal
+    secs = frame // nominal
+    return f"{secs // 3600:02d}:{secs // 60 % 60:02d}:{secs % 60:02d}{sep}{frames:02d}"
+
+
+def smpte_to_frame(hours: int, minutes: int, secs: int, frames: int, fps: float, drop: bool) -> int:
+    """SMPTE label → frame number; `drop` reads drop-frame labels (only at 29.97/59.94: frames 0 and 1,
+    or 0-3, do not exist at the start of each minute except every tenth)."""
     nominal = round(fps)
     if frames >= nominal:
         raise ValueError(f"frame {frames} does not exist at {fps:g} fps (0–{nominal - 1})")
     total_minutes = hours * 60 + minutes
     count = (total_minutes * 60 + secs) * nominal + frames
     if drop:
-        dropped = 2 if nominal <= 30 else 4
+        if not drop_frame(fps):
+            raise ValueError(f"drop-frame timecode (;) is for 29.97 and 59.94 fps, not {fps:g}: use HH:MM:SS:FF")
+        dropped = _dropped(nominal)
         if secs == 0 and frames < dropped and minutes % 10:
             raise ValueError(f"frame {frames} is skipped at the start of minute {minutes} in drop-frame timecode")
         count -= dropped * (total_minutes - total_minutes // 10)
-    return count / fps
+    return count
+
+
+def smpte_to_seconds(hours: int, minutes: int, secs: int, frames: int, fps: float, drop: bool) -> float:
+    """SMPTE timecode to seconds (see `smpte_to_frame`)."""
+    return smpte_to_frame(hours, minutes, secs, frames, fps, drop) / fps
+
+
+def format_smpte(seconds: float | None, fps: float | None) -> str:
+    """The readout: the frame at `seconds` (nearest frame start, as `snap`) as SMPTE at `fps`,
+    drop-frame where the rate needs it; HH:MM:SS.mmm when the rate is unknown."""
+    if not fps or fps <= 0:
+        return format_tc(seconds)
+    if seconds is None or not math.isfinite(seconds) or seconds < 0:
+        seconds = 0.0
+    return frame_to_smpte(round(seconds * fps), fps)
 
 
 def parse_entry(text: str, fps: float | None, current: float = 0.0) -> float:

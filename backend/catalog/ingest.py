@@ -18,7 +18,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from backend.catalog.analysis import analyze_asset, drop_analysis
 from backend.catalog.assetinfo import media_info_from_asset
@@ -357,8 +357,14 @@ async def input_rows() -> dict[str, dict]:
     return by_key
 
 
-async def scan(storages: Storages, prefix: str = "", concurrency: int = 4, *, analyze: bool = True) -> ScanResult:
-    """Register new and re-probe changed files of the input area under `prefix` (≤ `concurrency` at once)."""
+async def scan(storages: Storages, prefix: str = "", concurrency: int = 4, *, analyze: bool = True,
+               on_listed: Callable[[int], None] | None = None,
+               on_probed: Callable[[str, int | None, str], None] | None = None) -> ScanResult:
+    """Register new and re-probe changed files of the input area under `prefix` (≤ `concurrency` at once).
+
+    For live progress (`backend.jobs.scans`): `on_listed(n)` is called once with the number of files
+    to probe, then `on_probed(key, asset_id, error)` as each is done — `error` is '' for a usable file,
+    else why it is not (the asset's error message, or the failure when no row could be written)."""
     objs = await storages.input.list(prefix)
     by_key = await input_rows()
 
@@ -375,6 +381,8 @@ async def scan(storages: Storages, prefix: str = "", concurrency: int = 4, *, an
         else:
             result.unchanged += 1
             ids[obj.key] = row["id"]
+    if on_listed is not None:
+        on_listed(len(todo))
 
     sem = asyncio.Semaphore(max(1, concurrency))
 
@@ -382,9 +390,11 @@ async def scan(storages: Storages, prefix: str = "", concurrency: int = 4, *, an
         async with sem:
             try:
                 asset = await ingest_key(storages, obj.key, "in", info=obj, analyze=analyze)
-            except Exception:
+            except Exception as exc:
                 log.exception("scan: %s failed", obj.key)
                 result.errors += 1
+                if on_probed is not None:
+                    on_probed(obj.key, None, f"could not be registered: {exc}"[:500])
                 return
         ids[obj.key] = asset.id
         result.ingested_ids.append(asset.id)
@@ -394,6 +404,8 @@ async def scan(storages: Storages, prefix: str = "", concurrency: int = 4, *, an
             result.updated += 1
         if asset.status == ERROR:
             result.errors += 1
+        if on_probed is not None:
+            on_probed(obj.key, asset.id, (asset.error_message or "not usable media") if asset.status == ERROR else "")
 
     await asyncio.gather(*(one(obj, new) for obj, new in todo))
     result.asset_ids = [ids[o.key] for o in objs if o.key in ids]

@@ -23,6 +23,8 @@ ROW = re.compile(r"^\| `(\w+)` \| (query|mutation|subscription) \| (viewer|edito
 # FORBIDDEN before the resolver runs.
 CALLS = {
     "scanMediaFolder": 'mutation { scanMediaFolder(prefix: "no-such-folder") { added } }',
+    "startMediaScan": 'mutation { startMediaScan(prefix: "no-such-folder") { id } }',
+    "mediaScan": '{ mediaScan(id: "no-such-scan") { id } }',
     "uploadAsset": None,  # multipart, below
     "updateAsset": 'mutation { updateAsset(id: "999999", input: {comments: "x"}) { id } }',
     "deleteAsset": 'mutation { deleteAsset(id: "999999") { deleted } }',

@@ -28,6 +28,7 @@ from ui.state.base import AppState
 from ui.state.details import DetailsState
 from ui.state.editor import EditorState
 from ui.state.library import LibraryState
+from ui.state.scan import ScanState
 from ui.state.queue import QueueState
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.timeout(400)]
@@ -101,10 +102,10 @@ def stranger_events(asset_id: str) -> list[tuple[str, dict]]:
         (event_name(QueueState, "delete"), {"job_id": "1"}),
         (event_name(QueueState, "ask_clear"), {}),
         (event_name(QueueState, "confirmed"), {}),  # would delete every finished job
-        (event_name(LibraryState, "scan"), {}),
+        (event_name(ScanState, "scan"), {}),
         # no setter makes a tab "authenticated": setvar refuses vars without one
         (event_name(AppState, "setvar"), {"var_name": "authenticated", "value": True}),
-        (event_name(LibraryState, "scan"), {}),
+        (event_name(ScanState, "scan"), {}),
     ]
 
 
@@ -188,7 +189,7 @@ async def test_a_signed_out_tab_cannot_delete_or_scan(login_stack):
         assert delta_values(tab.updates)[f"{AppState.get_full_name()}.authenticated_rx_state_"] is False
         await tab.call(event_name(DetailsState, "set_delete_file"), {"value": True})
         await tab.call(event_name(DetailsState, "delete"))
-        await tab.call(event_name(LibraryState, "scan"))
+        await tab.call(event_name(ScanState, "scan"))
     finally:
         await tab.close()
 
@@ -208,7 +209,7 @@ async def test_sign_out_never_signs_a_tab_in(login_stack):
     try:
         await tab.call(HYDRATE)
         await tab.call(event_name(AppState, "logout"))
-        await tab.call(event_name(LibraryState, "scan"))
+        await tab.call(event_name(ScanState, "scan"))
         await tab.call(event_name(LibraryState, "load"))
     finally:
         await tab.close()

@@ -404,3 +404,43 @@ def test_library_view_round_trips_through_the_query_string():
                                                            "DURATION_ASC", "DURATION_DESC", "SIZE_ASC", "SIZE_DESC")}
     from backend.api.graphql.inputs import AssetSort
     assert set(view_query.SORTS) == {s.value for s in AssetSort}
+
+
+def test_smpte_readout_with_drop_frame():
+    """The readout's SMPTE labels: drop-frame (;) at 29.97 and 59.94 only, and every frame's label
+    reads back as the same frame (the in/out fields accept what the readout shows)."""
+    from ui.timecode import drop_frame, format_smpte, frame_to_smpte, parse_entry, smpte_to_frame
+
+    ntsc, ntsc60 = 30000 / 1001, 60000 / 1001
+    assert drop_frame(ntsc) and drop_frame(29.97003) and drop_frame(ntsc60)
+    assert not any(drop_frame(r) for r in (24, 25, 30, 50, 60, 23.976, None, 0))
+    # 29.97 DF: minute 1 starts at ;02, every tenth minute keeps ;00
+    assert frame_to_smpte(1799, ntsc) == "00:00:59;29"
+    assert frame_to_smpte(1800, ntsc) == "00:01:00;02"
+    assert frame_to_smpte(17981, ntsc) == "00:09:59;29"
+    assert frame_to_smpte(17982, ntsc) == "00:10:00;00"
+    assert frame_to_smpte(17982 + 1800, ntsc) == "00:11:00;02"
+    assert frame_to_smpte(107892, ntsc) == "01:00:00;00"  # an hour of labels is 107,892 frames
+    # 59.94 DF drops four labels a minute
+    assert frame_to_smpte(3599, ntsc60) == "00:00:59;59"
+    assert frame_to_smpte(3600, ntsc60) == "00:01:00;04"
+    assert frame_to_smpte(35964, ntsc60) == "00:10:00;00"
+    # non-drop rates count every label
+    assert frame_to_smpte(1800, 30) == "00:01:00:00" and frame_to_smpte(90, 25) == "00:00:03:15"
+    assert format_smpte(3.4, 25) == "00:00:03:10" and format_smpte(2.0, None) == "00:00:02.000"
+    assert format_smpte(1800 / ntsc, ntsc) == "00:01:00;02"
+    # round trips: label → frame → label, and entry of the label → the frame's time
+    for fps in (ntsc, ntsc60):
+        for frame in [*range(0, 4000, 7), *range(17970, 18010), 35960, 35964, 35968, 107891, 107892, 215784]:
+            label = frame_to_smpte(frame, fps)
+            h, m, rest = label.split(":")
+            s, f = rest.split(";")
+            assert smpte_to_frame(int(h), int(m), int(s), int(f), fps, True) == frame, label
+            assert round(parse_entry(label, fps) * fps) == frame, label
+    for fps in (24, 25, 30, 50):
+        for frame in range(0, 9000, 13):
+            assert round(parse_entry(frame_to_smpte(frame, fps), fps) * fps) == frame
+    with pytest.raises(ValueError, match="29.97 and 59.94"):
+        parse_entry("00:00:01;02", 25)  # drop-frame labels at a rate that drops none
+    with pytest.raises(ValueError, match="skipped"):
+        parse_entry("00:01:00;03", ntsc60)  # ;00–;03 do not exist at 59.94

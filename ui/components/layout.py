@@ -19,8 +19,12 @@ def workspace() -> rx.Component:
         header(),
         rx.el.main(
             library_panel(),
-            rx.box(editor_panel(), details_panel(),
-                   display="flex", flex_direction="column", gap="8px", min_height="0", min_width="0"),
+            # the centre column scrolls as one: the player, transport and timeline fill its first
+            # screen (ui/components/timeline.py PLAYER_HEIGHT), the sequence track, the hints and the
+            # details follow
+            rx.box(editor_panel(), details_panel(), id="center-column",
+                   display="flex", flex_direction="column", gap="8px", min_height="0", min_width="0",
+                   overflow_y="auto"),
             rx.box(job_panel(), queue_panel(),
                    display="flex", flex_direction="column", gap="8px", min_height="0", min_width="0"),
             display="grid",

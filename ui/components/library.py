@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from ui.components.scan import scan_button, scan_status
 from ui.components.theme import BAD, BORDER, FAINT, MUTED, PANEL_2, RAISED, TEXT, panel, panel_title, status_badge
 from ui.models import AssetRow
 from ui.state.base import AppState
@@ -127,15 +128,11 @@ def _toolbar() -> rx.Component:
             AppState.can_edit,  # a viewer gets no upload or scan (the API refuses them anyway)
             rx.hstack(
                 _upload_box(),
-                rx.button(
-                    rx.icon("folder-search", size=14), "Scan",
-                    size="1", variant="soft", color_scheme="gray", id="scan-folder",
-                    loading=LibraryState.scanning, on_click=LibraryState.scan,
-                    title="Register new and changed files of the media folder",
-                ),
+                scan_button(),
                 spacing="2", width="100%", align="center",
             ),
         ),
+        scan_status(),
         rx.cond(
             LibraryState.uploading,
             rx.vstack(

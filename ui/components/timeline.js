@@ -6,7 +6,7 @@
  * I / O), through the hidden #tl-bridge input whose on_change the EditorState listens to.
  * DOM contract (ui/components/timeline.py): #player <video>, #timeline[data-duration][data-fps],
  * #tl-track, #tl-in, #tl-out, #tl-selection, #tl-shade-in, #tl-shade-out, #tl-playhead,
- * #tl-time, #tl-frame, #in-point, #out-point, #tl-bridge; for zoom, waveform and snapping
+ * #tl-time (SMPTE readout; HH:MM:SS.mmm in its title), #tl-frame (frame number), #in-point, #out-point, #tl-bridge; for zoom, waveform and snapping
  * #tl-viewport > #tl-zoom (> #tl-ruler, #tl-ticks, #tl-track), #tl-waveform <canvas>,
  * #tl-zoom-in, #tl-zoom-out, #tl-zoom-level and #timeline[data-waveform][data-cuts][data-snaps].
  * Snapping (Shift disables it): scene cuts, keyframes and silence edges within SNAP_PX.
@@ -54,6 +54,26 @@
     const p = (n, w) => String(n).padStart(w, "0");
     return `${p(h, 2)}:${p(m, 2)}:${p(s, 2)}.${p(ms, 3)}`;
   }
+  /* The readout's SMPTE label of the frame at t (as ui/timecode.py frame_to_smpte): HH:MM:SS:FF,
+   * HH:MM:SS;FF drop-frame at 29.97 / 59.94 (labels ;00-;01, or ;00-;03, skipped each minute but every tenth). */
+  function dropFrame(fps) { return fps > 0 && [30000 / 1001, 60000 / 1001].some((r) => Math.abs(fps - r) < 0.01); }
+  function smpte(t, fps) {
+    if (!(fps > 0)) return tc(t);
+    if (!isFinite(t) || t < 0) t = 0;
+    const nominal = Math.round(fps);
+    let frame = Math.round(t * fps);
+    let sep = ":";
+    if (dropFrame(fps)) {
+      sep = ";";
+      const drop = 2 * Math.floor(nominal / 30);
+      const perMinute = nominal * 60 - drop, perTen = perMinute * 10 + drop;
+      const tens = Math.floor(frame / perTen), rest = frame % perTen;
+      frame += drop * 9 * tens + (rest > drop ? drop * Math.floor((rest - drop) / perMinute) : 0);
+    }
+    const p = (n) => String(n).padStart(2, "0");
+    const secs = Math.floor(frame / nominal);
+    return `${p(Math.floor(secs / 3600))}:${p(Math.floor(secs / 60) % 60)}:${p(secs % 60)}${sep}${p(frame % nominal)}`;
+  }
   function pct(t, d) { return d > 0 ? Math.min(Math.max(t / d, 0), 1) * 100 : 0; }
 
   /* ---------------------------------------------------------------- painting */
@@ -66,9 +86,10 @@
     const v2 = video();
     if (zoom > 1 && v2 && !v2.paused && !drag) reveal(t);
     const label = $("tl-time");
-    if (label) label.textContent = tc(t);
+    if (label) label.textContent = smpte(t, m.fps);  // SMPTE (drop-frame where the rate needs it)
     const fr = $("tl-frame");
     if (fr) fr.textContent = m.fps > 0 ? "frame " + Math.round(t * m.fps) : "";
+    if (label) label.title = tc(t);  // the same instant as HH:MM:SS.mmm
   }
   function paintSelection(inS, outS) {
     const m = meta();
@@ -566,8 +587,16 @@
     b.setAttribute("data-playing", playing ? "true" : "false");
     b.setAttribute("aria-label", playing ? "Pause" : "Play");
   }
+  /* The poster (a still from 10 % into the clip, small and upscaled) stands in only until the clip's
+   * own first frame is decoded; then the player shows that frame, the one the readout names. */
+  function showFirstFrame(v) {
+    if ((v.tagName || "").toLowerCase() !== "video") return;
+    if (v.hasAttribute("poster")) v.removeAttribute("poster");
+    v.setAttribute("data-first-frame", "shown");
+  }
   function onMedia(e) {
     if (!e.target || e.target.id !== "player") return;
+    if (e.type === "loadeddata" || (e.type === "seeked" && e.target.readyState >= 2)) showFirstFrame(e.target);
     if (e.type === "play" || e.type === "playing") kick();
     showPlaying();
     paintHead();
@@ -583,7 +612,7 @@
     e.stopPropagation();
     if (e.type === "keydown") onKey(e);
   }
-  ["play", "playing", "pause", "ended", "seeked", "timeupdate", "loadedmetadata", "emptied"].forEach((type) =>
+  ["play", "playing", "pause", "ended", "seeked", "timeupdate", "loadedmetadata", "loadeddata", "emptied"].forEach((type) =>
     document.addEventListener(type, onMedia, true));
   ["keydown", "keypress", "keyup"].forEach((type) => document.addEventListener(type, onPlayerKey, true));
   document.addEventListener("pointerdown", onDown, true);
@@ -620,6 +649,10 @@
   if (window.MutationObserver) {
     new MutationObserver(nameFileInputs).observe(document.documentElement, { childList: true, subtree: true });
   }
+  setInterval(() => { // a clip whose first frame was decoded before this script listened
+    const v = video();
+    if (v && v.readyState >= 2 && v.hasAttribute("poster")) showFirstFrame(v);
+  }, 500);
   if (window.ResizeObserver) {
     let watched = null;
     const ro = new ResizeObserver(() => { if (zoom > maxZoom()) setZoom(maxZoom(), 0, 0); redraw(); });
@@ -630,6 +663,6 @@
   }
 
   window.mprTimeline = { toggle, step, forward, backward, pause, seek, setPoint, tc, snap,
-    paint: paintHead, state: () => ({ drag, meta: meta(), zoom, kHeld }), markClip, clearMarks, clipAround, zoomBy, setZoom, jumpCut, redraw,
+    smpte, paint: paintHead, state: () => ({ drag, meta: meta(), zoom, kHeld }), markClip, clearMarks, clipAround, zoomBy, setZoom, jumpCut, redraw,
     lastWaveDraw: 0 };
 })();

@@ -22,6 +22,10 @@ WAVE_HEIGHT = "36px"  # the audio lane under the filmstrip: the waveform canvas 
 TRACK_HEIGHT = "100px"  # both lanes + the 1 px border
 CUT_COLOR = "#5ec8ff"
 SCRIPT = rx.asset("timeline.js", shared=True)
+# the window's height less the page header, the editor's title row, the transport row and the timeline
+# (at 1280×720: 398 px, 60 % of the centre column); at most 3/4 of the editor's width (#editor-body
+# is a size container), at least 180 px
+PLAYER_HEIGHT = "max(180px, min(calc(100vh - 322px), 75cqw))"
 
 
 def _js(call: str):
@@ -101,9 +105,10 @@ def player() -> rx.Component:
             ),
             ),
         ),
-        # never squeezed to a strip by the rows under it (timeline, sequence track, shortcut hints):
-        # the column scrolls instead (below)
-        flex="1", min_height="160px", background="#000", border_radius="6px",
+        # as tall as the window allows with the transport and the timeline still in view under it
+        # (PLAYER_HEIGHT); the sequence track, the hints and the details follow below the fold of the
+        # centre column, which scrolls. Never taller than 3/4 of its width (a narrow column).
+        id="player-box", height=PLAYER_HEIGHT, flex_shrink="0", background="#000", border_radius="6px",
         overflow="hidden", position="relative",
     )
 
@@ -142,10 +147,12 @@ def transport() -> rx.Component:
             rx.icon_button(rx.icon("step-forward", size=16), on_click=_js("step(1)"), title="Forward one frame (→)",
                            aria_label="Forward one frame", **button),
             rx.vstack(
-                rx.el.span("00:00:00.000", id="tl-time",
-                           style={"font_family": MONO, "font_size": "15px", "color": TEXT}),
-                rx.el.span(id="tl-frame", style={"font_family": MONO, "font_size": "11px", "color": FAINT}),
-                spacing="0", padding_left="6px", min_width="128px",
+                # SMPTE HH:MM:SS:FF (HH:MM:SS;FF drop-frame at 29.97/59.94), painted by timeline.js
+                rx.el.span("00:00:00:00", id="tl-time",
+                           style={"font_family": MONO, "font_size": "15px", "color": TEXT, "white_space": "nowrap"}),
+                rx.el.span(id="tl-frame", style={"font_family": MONO, "font_size": "11px", "color": FAINT,
+                                                 "white_space": "nowrap"}),
+                spacing="0", padding_left="6px", min_width="108px",
             ),
             spacing="1", align="center",
         ),
@@ -162,12 +169,12 @@ def transport() -> rx.Component:
                 spacing="1",
             ),
             rx.icon_button(rx.icon("rotate-ccw", size=14), on_click=EditorState.reset_points,
-                           title="Select the whole clip", aria_label="Select the whole clip", size="1", variant="soft", color_scheme="gray",
+                           id="reset-points", title="Select the whole clip", aria_label="Select the whole clip", size="1", variant="soft", color_scheme="gray",
                            margin_top="16px"),
-            spacing="3", align="start",
+            spacing="2", align="start", flex_wrap="wrap", row_gap="4px",  # the reset button wraps before it is cut
         ),
         # at 1024 px the in/out fields go under the transport instead of past the edge
-        width="100%", align="center", padding="8px 4px 4px", flex_wrap="wrap", row_gap="6px",
+        width="100%", align="center", padding="2px 4px 0", flex_wrap="wrap", row_gap="6px",
     )
 
 
@@ -246,7 +253,7 @@ def _zoom_bar() -> rx.Component:
         rx.el.span("1×", id="tl-zoom-level", style={"font_family": MONO, "font_size": "11px", "color": MUTED,
                                                     "min_width": "44px", "text_align": "center"}),
         rx.icon_button(rx.icon("plus", size=14), id="tl-zoom-in", title="Zoom in (+, Ctrl+wheel)", **button),
-        spacing="1", align="center", justify="end", width="100%", margin_bottom="2px",
+        spacing="1", align="center", flex_shrink="0",
         # nothing to zoom without a clip (and dimmed text under the timeline's opacity would be unreadable)
         visibility=rx.cond(EditorState.has_asset, "visible", "hidden"),
     )
@@ -335,7 +342,6 @@ def timeline() -> rx.Component:
     ticks = {"position": "absolute", "top": "0", "left": "0", "right": "0", "height": "18px",
              "display": "none", "pointer_events": "none", "overflow": "hidden"}
     return rx.box(
-        _zoom_bar(),
         rx.box(  # viewport: clips the zoomed content; timeline.js scrolls it
             rx.box(  # the content: 100 % wide at 1×, zoom × 100 % when zoomed in (timeline.js)
                 _ruler(),
@@ -358,7 +364,8 @@ def timeline() -> rx.Component:
             "data-cuts": EditorState.cuts_attr,
             "data-snaps": EditorState.snaps_attr,
         },
-        padding="8px 14px 12px",
+        padding="6px 12px 8px",
+        flex_shrink="0",
         background=PANEL_2,
         border_radius="6px",
         border=f"1px solid {BORDER}",
@@ -420,25 +427,28 @@ def editor_panel() -> rx.Component:
                            as_="h2", size="2", weight="bold", color=TEXT, id="editor-title",
                         overflow="hidden", text_overflow="ellipsis", white_space="nowrap"),
                 rx.spacer(),
+                _zoom_bar(),
                 shortcuts_dialog(),
-                width="100%", align="center",
+                width="100%", align="center", spacing="3",
             ),
-            padding="8px 12px", border_bottom=f"1px solid {BORDER}",
+            padding="6px 12px", border_bottom=f"1px solid {BORDER}",
         ),
         rx.vstack(
             player(),
             transport(),
-            timeline(),
-            sequence_track(),
-            keys_hint(),
-            rx.cond(
+            rx.cond(  # right under the fields it is about (the rows below may be out of view)
                 EditorState.field_error != "",
                 rx.text(EditorState.field_error, size="1", color="#ff6b6b", id="field-error"),
             ),
+            timeline(),
+            sequence_track(),
+            keys_hint(),
             rx.el.input(id="tl-bridge", on_change=EditorState.js_commit, type="text", tab_index=-1,
                         aria_hidden="true", style={"display": "none"}),
-            spacing="2", padding="10px", flex="1", min_height="0", width="100%", align="stretch",
-            overflow_y="auto", id="editor-body",
+            # a size container: the player's height is capped by its width (75cqw)
+            spacing="2", padding="8px 10px 10px", width="100%", align="stretch", id="editor-body",
+            container_type="inline-size",
         ),
-        style={"flex": "1", "min_height": "0"},
+        # as tall as its content: the centre column (ui/components/layout.py) scrolls
+        style={"flex_shrink": "0", "overflow": "visible"},
     )

@@ -1,5 +1,5 @@
-"""Library panel state: the asset list (search, status filter, sort; kept in the URL), selection,
-folder scan and uploads."""
+"""Library panel state: the asset list (search, status filter, sort; kept in the URL), selection and
+uploads (the folder scan is ui/state/scan.py)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -26,7 +26,6 @@ class LibraryState(AppState):
     selected_id: str = ""
     loading: bool = False
     list_error: str = ""
-    scanning: bool = False
     uploading: bool = False
     upload_pct: int = 0
     upload_phase: str = ""
@@ -142,31 +141,6 @@ class LibraryState(AppState):
             return
         self.selected_id = asset_id
         return EditorState.open_asset(asset_id)
-
-    @rx.event(background=True)
-    async def scan(self):
-        """In the background: a scan of hundreds of new files takes minutes (each is probed), and
-        the tab stays usable meanwhile; the queue poller refreshes the list as assets land."""
-        async with self:
-            if not self.authenticated or self.scanning:
-                return
-            self.scanning = True
-        try:
-            result = await api.scan_folder()
-        except api.ApiError as exc:
-            async with self:
-                self.scanning = False
-            yield rx.toast.error(f"Scan failed: {exc.message}")
-            return
-        async with self:
-            self.scanning = False
-            await self._fetch(keep=len(self.assets))
-        summary = (f"Scan: {result['added']} added, {result['updated']} updated, "
-                   f"{result['unchanged']} unchanged")
-        if result.get("errors"):
-            yield rx.toast.warning(f"{summary}, {result['errors']} with errors (see the list).")
-        else:
-            yield rx.toast.success(summary + ".")
 
     @rx.event
     def upload_progress(self, progress: dict):

@@ -159,7 +159,6 @@ class QueueState(AppState):
                     lib_args = library._list_args()  # (search, status, area, sort)
                     lib_pending = any(a.status == PENDING for a in library.assets)
                     lib_shown = len(library.assets)  # keep the pages the person has loaded
-                    lib_scanning = library.scanning  # a scan registers assets as it goes: show them
                     editor = await self.get_state(EditorState)
                     open_pending = editor.has_asset and editor.asset.status != ERROR and (
                         editor.asset.status == PENDING
@@ -181,7 +180,7 @@ class QueueState(AppState):
                     finished = self._apply_page(result)
                     self._apply_status(status)
                     active = self.active_count or any(j.can_cancel for j in self.jobs)
-                refresh_library = finished or lib_pending or tick % 5 == 0 or (lib_scanning and tick % 2 == 0)
+                refresh_library = finished or lib_pending or tick % 5 == 0  # a scan refreshes it itself (ui/state/scan.py)
                 if refresh_library:
                     try:
                         rows, total, cursor = await api.list_assets_upto(

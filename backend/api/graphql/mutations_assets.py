@@ -1,4 +1,5 @@
-"""Asset mutations: scanMediaFolder, uploadAsset, updateAsset, deleteAsset.
+"""Asset mutations: scanMediaFolder, startMediaScan (the same scan in the background), uploadAsset,
+updateAsset, deleteAsset.
 
 A scan or an upload that makes an asset ready applies the automation rules
 (`backend.jobs.intake`); so does a change of an asset's tags (a rule may match on tags, and
@@ -12,12 +13,13 @@ from strawberry.file_uploads import Upload
 from backend.api.graphql.context import api
 from backend.api.graphql.ids import parse_id
 from backend.api.graphql.inputs import UpdateAssetRequest, clean_comments, clean_display_name, clean_tags, given
-from backend.api.graphql.types import DeleteResult, MediaAsset, ScanResult
+from backend.api.graphql.types import DeleteResult, MediaAsset, MediaScan, ScanResult
 from backend.api.graphql.uploads import safe_upload_name, upload_chunks
 from backend.catalog.ingest import IngestRefused, ingest_key
 from backend.catalog.tables import MediaAsset as AssetTable
 from backend.jobs.deletion import delete_asset
 from backend.jobs.errors import DomainError, not_found
+from backend.jobs import scans
 from backend.jobs.intake import apply_safely, scan_and_apply
 from backend.storage import StorageError, safe_key
 
@@ -46,6 +48,16 @@ class AssetMutations:
         result = await scan_and_apply(ctx.settings, ctx.storages, prefix)
         return ScanResult(added=result.added, updated=result.updated, unchanged=result.unchanged,
                           errors=result.errors, skipped=list(result.skipped), _asset_ids=list(result.asset_ids))
+
+    @strawberry.mutation(description="Start scanning the input storage (under `prefix`) in the background and return "
+                                     "at once; poll `mediaScan(id)` for its progress. While a scan runs, this returns "
+                                     "the running one.")
+    async def start_media_scan(self, info: strawberry.Info, prefix: str = "") -> MediaScan:
+        ctx = api(info)
+        if prefix:
+            prefix = safe_key(prefix)
+        user_id = ctx.identity.user_id if ctx.identity is not None else None
+        return MediaScan.from_run(scans.start(ctx.settings, ctx.storages, prefix, user_id))
 
     @strawberry.mutation(description="Upload a file (GraphQL multipart request) into the input storage and register it.")
     async def upload_asset(self, info: strawberry.Info, file: Upload, filename: str | None = None) -> MediaAsset:

@@ -39,6 +39,7 @@ PERMISSIONS: dict[str, Rule] = {
     "sequences": READ, "sequence": READ, "exportSequence": READ,
     "rules": READ, "ruleMatches": READ,  # automation rules and the dry run of a match: reading the library
     "me": READ,
+    "mediaScan": READ,  # a background scan's progress and per-file errors (names under the input folder)
     "apiTokens": READ,  # a user's own tokens; an admin may ask for anyone's
     "users": Rule("admin", "admin"),
     "auditLog": Rule("admin", "admin"),
@@ -48,6 +49,7 @@ PERMISSIONS: dict[str, Rule] = {
     "jobUpdates": READ,
     # mutations: editors upload, edit and run jobs
     "scanMediaFolder": Rule("editor", "write", "asset"),
+    "startMediaScan": Rule("editor", "write", "asset"),
     "uploadAsset": Rule("editor", "write", "asset"),
     "updateAsset": Rule("editor", "write", "asset"),
     "deleteAsset": Rule("editor", "write", "asset"),

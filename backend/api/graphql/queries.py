@@ -1,4 +1,5 @@
-"""Read side of the schema: assets, asset, jobs, job, presets, templates, sequences (and their export), systemStatus."""
+"""Read side of the schema: assets, asset, jobs, job, presets, templates, sequences (and their export), systemStatus,
+mediaScan (a background scan's progress)."""
 from __future__ import annotations
 
 import asyncio
@@ -16,6 +17,7 @@ from backend.api.graphql.types import (
     Edge,
     JobStatus,
     MediaAsset,
+    MediaScan,
     OutputTemplate,
     PageInfo,
     Sequence,
@@ -26,6 +28,7 @@ from backend.api.graphql.types import (
 )
 from backend.api.graphql.inputs import AssetSort, SequenceFormat, TrimMode
 from backend.jobs import interchange as sequence_interchange
+from backend.jobs import scans
 from backend.jobs import sequences as sequence_rules
 from backend.jobs.trimplan import trim_plan as plan_trim
 from backend.api.system import database_kind
@@ -187,6 +190,12 @@ class Query:
                                   "(clip ranges in whole frames of the sources' highest frame rate).")
     async def export_sequence(self, info: strawberry.Info, id: strawberry.ID, format: SequenceFormat) -> str:
         return await sequence_interchange.export_sequence(parse_id(id, "sequence id"), format.value)
+
+    @strawberry.field(description="A folder scan started by startMediaScan: its progress, counts and per-file errors "
+                                  "(null when this server does not know it, e.g. after a restart).")
+    def media_scan(self, info: strawberry.Info, id: strawberry.ID) -> MediaScan | None:
+        run = scans.get(str(id))
+        return MediaScan.from_run(run) if run is not None else None
 
     @strawberry.field
     def system_status(self, info: strawberry.Info) -> SystemStatus:

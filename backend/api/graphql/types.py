@@ -674,6 +674,43 @@ class ScanResult:
         return [MediaAsset.from_row(r) for r in rows if r]
 
 
+@strawberry.type(description="A file a scan could not register as usable media, and why.")
+class ScanFileError:
+    key: str = strawberry.field(description="The file's path under the input folder.")
+    message: str
+    asset_id: strawberry.ID | None = strawberry.field(description="Its asset (status ERROR), if one was written.")
+
+
+@strawberry.type(description="A folder scan running in the background (startMediaScan): `probed` of `total` files "
+                             "to probe so far; `state` listing | probing | applying (the rules) | done | failed.")
+class MediaScan:
+    id: strawberry.ID
+    prefix: str
+    state: str
+    total: int
+    probed: int
+    added: int
+    updated: int
+    unchanged: int
+    errors: int
+    skipped: int
+    file_errors: list[ScanFileError]
+    error: str = strawberry.field(description="Why the whole scan failed (state failed), else ''.")
+    started_at: dt.datetime
+    finished_at: dt.datetime | None
+
+    @classmethod
+    def from_run(cls, run) -> "MediaScan":
+        return cls(
+            id=strawberry.ID(run.id), prefix=run.prefix, state=run.state, total=run.total, probed=run.probed,
+            added=run.added, updated=run.updated, unchanged=run.unchanged, errors=run.errors, skipped=run.skipped,
+            file_errors=[ScanFileError(key=e.key, message=e.message,
+                                       asset_id=strawberry.ID(str(e.asset_id)) if e.asset_id is not None else None)
+                         for e in run.file_errors],
+            error=run.error, started_at=run.started_at, finished_at=run.finished_at,
+        )
+
+
 # ------------------------------------------------------------------ cursor pagination
 Node = TypeVar("Node")
 
