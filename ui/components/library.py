@@ -1,4 +1,8 @@
-"""Library panel (left): search, status filter, upload with progress, folder scan, the asset list."""
+"""Library panel (left): search, status filter, upload with progress, folder scan, the asset list.
+
+The list is a window onto any number of assets (ui/state/library.py): rows of one fixed height,
+a spacer standing for the rows above the window, and at each end a button that
+ui/components/library_scroll.js presses when it scrolls into view (a person may press it too)."""
 from __future__ import annotations
 
 import reflex as rx
@@ -6,9 +10,12 @@ import reflex as rx
 from ui.components.theme import BAD, BORDER, FAINT, MUTED, PANEL_2, RAISED, TEXT, panel, panel_title, status_badge
 from ui.models import AssetRow
 from ui.state.base import AppState
-from ui.state.library import UPLOAD_ID, LibraryState
+from ui.state.library import PAGE_PX, ROW_HEIGHT, UPLOAD_ID, LibraryState
 from ui.statuses import ERROR, MISSING, PENDING, READY
 from ui.view_query import SORT_LABELS
+
+
+SCROLL_SCRIPT = rx.asset("library_scroll.js", shared=True)
 
 
 def _poster(asset: AssetRow) -> rx.Component:
@@ -39,24 +46,27 @@ def asset_item(asset: AssetRow) -> rx.Component:
                         overflow="hidden", text_overflow="ellipsis", white_space="nowrap", width="100%",
                         title=asset.name),
                 rx.hstack(
-                    rx.text(asset.duration_text, size="1", color=MUTED),
-                    rx.cond(asset.resolution != "", rx.text("·", size="1", color=FAINT)),
-                    rx.text(asset.resolution, size="1", color=MUTED),
-                    rx.spacer(),
+                    rx.cond(  # one line either way: every row is ROW_HEIGHT tall (the list's spacer counts on it)
+                        asset.error != "",
+                        rx.text(asset.error, size="1", color=BAD, class_name="asset-error",
+                                overflow="hidden", text_overflow="ellipsis", white_space="nowrap",
+                                min_width="0", flex="1", title=asset.error),
+                        rx.hstack(
+                            rx.text(asset.duration_text, size="1", color=MUTED),
+                            rx.cond(asset.resolution != "", rx.text("·", size="1", color=FAINT)),
+                            rx.text(asset.resolution, size="1", color=MUTED),
+                            spacing="1", align="center", flex="1",
+                        ),
+                    ),
                     status_badge(asset.status, class_name="asset-status"),
                     spacing="1", align="center", width="100%",
-                ),
-                rx.cond(
-                    asset.error != "",
-                    rx.text(asset.error, size="1", color=BAD, class_name="asset-error",
-                            overflow="hidden", text_overflow="ellipsis", white_space="nowrap",
-                            width="100%", title=asset.error),
                 ),
                 spacing="1", min_width="0", flex="1", align="start",
             ),
             spacing="3", align="center", width="100%",
         ),
         id="asset-item",
+        key=asset.id,  # React keeps a row (and its focus) by asset while the window moves
         # an option of the #asset-list listbox: Tab reaches it, ↑/↓ move, Enter opens (timeline.js)
         role="option",
         tab_index=0,
@@ -64,6 +74,7 @@ def asset_item(asset: AssetRow) -> rx.Component:
                       "aria-selected": rx.cond(selected, "true", "false")},
         on_click=LibraryState.select(asset.id),
         padding="8px 10px",
+        height=f"{ROW_HEIGHT}px", flex_shrink="0", box_sizing="border-box", overflow="hidden",
         cursor="pointer",
         border_radius="6px",
         border=rx.cond(selected, "1px solid #4559b8", "1px solid transparent"),
@@ -181,22 +192,34 @@ def _sort_picker() -> rx.Component:
 
 def library_panel() -> rx.Component:
     return panel(
-        panel_title("Library", rx.text(LibraryState.total, " assets", size="1", color=FAINT), _sort_picker()),
+        panel_title("Library", rx.text(LibraryState.count_text, size="1", color=FAINT, id="asset-count"),
+                    _sort_picker()),
         _toolbar(),
         rx.cond(
             LibraryState.list_error != "",
             rx.text(LibraryState.list_error, color=BAD, size="1", padding="8px 12px"),
         ),
         rx.box(
+            rx.cond(  # the rows above the window: their height, with "previous" at its foot
+                LibraryState.window_start > 0,
+                rx.box(
+                    rx.button(rx.icon("chevrons-up", size=14, aria_hidden="true"), "Show previous 100",
+                              size="1", variant="soft", color_scheme="gray",
+                              on_click=LibraryState.load_previous, id="asset-previous"),
+                    id="asset-list-above", height=LibraryState.top_pad, flex_shrink="0",
+                    display="flex", align_items="flex-end", padding="0 4px 4px", box_sizing="border-box",
+                ),
+            ),
             rx.box(  # options only (axe: a listbox holds no buttons); "Show more" comes after it
                 rx.foreach(LibraryState.assets, asset_item),
                 id="asset-listbox", role="listbox", aria_label="Library",
-                display="flex", flex_direction="column", gap="2px",
+                display="flex", flex_direction="column", gap="2px", flex_shrink="0",
             ),
             rx.cond(LibraryState.more_text != "",
                     rx.button(rx.icon("chevrons-down", size=14, aria_hidden="true"), "Show ",
                               LibraryState.more_text, size="1", variant="soft", color_scheme="gray",
-                              on_click=LibraryState.load_more, id="asset-more", margin="6px 4px")),
+                              on_click=LibraryState.load_more, id="asset-more", margin="6px 4px",
+                              flex_shrink="0")),
             rx.cond(
                 (LibraryState.total == 0) & ~LibraryState.loading,
                 rx.vstack(
@@ -206,8 +229,12 @@ def library_panel() -> rx.Component:
                     align="center", padding="40px 12px", spacing="2",
                 ),
             ),
+            rx.el.input(id="asset-list-bridge", on_change=LibraryState.show_page, type="text", tab_index=-1,
+                        aria_hidden="true", style={"display": "none"}),
             id="asset-list",
+            custom_attrs={"data-page-px": PAGE_PX, "data-window-page": LibraryState.window_page},
             flex="1", overflow_y="auto", padding="6px", min_height="0",
             display="flex", flex_direction="column", gap="2px",
+            overflow_anchor="none",  # the window keeps rows in place itself (spacer = dropped rows)
         ),
     )
