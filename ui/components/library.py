@@ -18,14 +18,14 @@ from ui.view_query import SORT_LABELS
 SCROLL_SCRIPT = rx.asset("library_scroll.js", shared=True)
 
 
-def _poster(asset: AssetRow) -> rx.Component:
+def _poster(poster_url: rx.Var[str], status: rx.Var[str]) -> rx.Component:
     return rx.box(
         rx.cond(
-            asset.poster_url != "",
-            rx.image(src=asset.poster_url, width="100%", height="100%", object_fit="cover",
+            poster_url != "",
+            rx.image(src=poster_url, width="100%", height="100%", object_fit="cover",
                      loading="lazy", alt=""),
             rx.center(
-                rx.cond(asset.status == ERROR,
+                rx.cond(status == ERROR,
                         rx.icon("file-warning", size=20, color=FAINT),
                         rx.icon("film", size=20, color=FAINT)),
                 width="100%", height="100%",
@@ -36,43 +36,47 @@ def _poster(asset: AssetRow) -> rx.Component:
     )
 
 
-def asset_item(asset: AssetRow) -> rx.Component:
-    selected = LibraryState.selected_id == asset.id
+@rx.memo
+def _asset_option(asset_id: rx.Var[str], name: rx.Var[str], status: rx.Var[str], poster_url: rx.Var[str],
+                  duration_text: rx.Var[str], resolution: rx.Var[str], error: rx.Var[str],
+                  selected: rx.Var[bool], rest: rx.RestProp) -> rx.Component:
+    """One row, a React.memo: when the window moves only the rows that came are rendered, not the
+    hundreds already there (their props are unchanged)."""
     return rx.box(
         rx.hstack(
-            _poster(asset),
+            _poster(poster_url, status),
             rx.vstack(
-                rx.text(asset.name, size="2", weight="medium", color=TEXT,
+                rx.text(name, size="2", weight="medium", color=TEXT,
                         overflow="hidden", text_overflow="ellipsis", white_space="nowrap", width="100%",
-                        title=asset.name),
+                        title=name),
                 rx.hstack(
                     rx.cond(  # one line either way: every row is ROW_HEIGHT tall (the list's spacer counts on it)
-                        asset.error != "",
-                        rx.text(asset.error, size="1", color=BAD, class_name="asset-error",
+                        error != "",
+                        rx.text(error, size="1", color=BAD, class_name="asset-error",
                                 overflow="hidden", text_overflow="ellipsis", white_space="nowrap",
-                                min_width="0", flex="1", title=asset.error),
+                                min_width="0", flex="1", title=error),
                         rx.hstack(
-                            rx.text(asset.duration_text, size="1", color=MUTED),
-                            rx.cond(asset.resolution != "", rx.text("·", size="1", color=FAINT)),
-                            rx.text(asset.resolution, size="1", color=MUTED),
+                            rx.text(duration_text, size="1", color=MUTED),
+                            rx.cond(resolution != "", rx.text("·", size="1", color=FAINT)),
+                            rx.text(resolution, size="1", color=MUTED),
                             spacing="1", align="center", flex="1",
                         ),
                     ),
-                    status_badge(asset.status, class_name="asset-status"),
+                    status_badge(status, class_name="asset-status"),
                     spacing="1", align="center", width="100%",
                 ),
                 spacing="1", min_width="0", flex="1", align="start",
             ),
             spacing="3", align="center", width="100%",
         ),
+        rest,  # the call site's `key` (React takes it there; nothing else is passed)
         id="asset-item",
-        key=asset.id,  # React keeps a row (and its focus) by asset while the window moves
         # an option of the #asset-list listbox: Tab reaches it, ↑/↓ move, Enter opens (timeline.js)
         role="option",
         tab_index=0,
-        custom_attrs={"data-asset-id": asset.id, "data-status": asset.status, "data-name": asset.name,
+        custom_attrs={"data-asset-id": asset_id, "data-status": status, "data-name": name,
                       "aria-selected": rx.cond(selected, "true", "false")},
-        on_click=LibraryState.select(asset.id),
+        on_click=LibraryState.select(asset_id),
         padding="8px 10px",
         height=f"{ROW_HEIGHT}px", flex_shrink="0", box_sizing="border-box", overflow="hidden",
         cursor="pointer",
@@ -80,6 +84,15 @@ def asset_item(asset: AssetRow) -> rx.Component:
         border=rx.cond(selected, "1px solid #4559b8", "1px solid transparent"),
         background=rx.cond(selected, "#1c2540", "transparent"),
         _hover={"background": rx.cond(selected, "#1c2540", RAISED)},
+    )
+
+
+def asset_item(asset: AssetRow) -> rx.Component:
+    return _asset_option(
+        asset_id=asset.id, name=asset.name, status=asset.status, poster_url=asset.poster_url,
+        duration_text=asset.duration_text, resolution=asset.resolution, error=asset.error,
+        selected=LibraryState.selected_id == asset.id,
+        key=asset.id,  # React keeps a row (and its focus) by asset while the window moves
     )
 
 

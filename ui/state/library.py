@@ -77,7 +77,6 @@ class LibraryState(AppState):
     async def _hear(self, news: str) -> list:
         if news == "signed-in":
             self._from_url()
-        if news == "signed-in":
             await self._fetch()
         elif news == "assets-changed":
             await self._refresh()
@@ -132,7 +131,10 @@ class LibraryState(AppState):
         if query[-1] != self._window_version or query[:4] != self._list_args():
             return
         self.list_error = ""
-        self._set_window(self.window_start, [asset_row(r) for r in rows], total, cursor or "")
+        held = [asset_row(r) for r in rows]
+        if held == self.assets and total == self.total and (cursor or "") == self._next_cursor:
+            return  # nothing changed: no rows go to the browser again (the poller asks every few seconds)
+        self._set_window(self.window_start, held, total, cursor or "")
 
     async def _refresh(self) -> None:
         """The rows the list holds, fetched again where they are (assets landed or changed)."""
