@@ -90,6 +90,40 @@ def graphql_page_ms(base: str, sort: str, after: str | None, runs: int = 10) -> 
     return median(times)
 
 
+def cold_loads(browser, base: str, signed_in: dict, runs: int, ready: str, arg=None) -> list[float]:
+    """ms from navigation to `ready` (a JS predicate) in a fresh context each run."""
+    loads = []
+    for _ in range(runs):
+        context = browser.new_context(viewport={"width": 1280, "height": 800}, storage_state=signed_in)
+        page = context.new_page()
+        page.goto(base + "/", wait_until="commit")
+        page.wait_for_function(ready, arg=arg, timeout=60_000, polling="raf")
+        loads.append(page.evaluate("performance.now()"))
+        context.close()
+    return loads
+
+
+def signed_in_state(browser, base: str) -> dict:
+    warm = browser.new_context().new_page()
+    ui_stack.sign_in(warm, base)
+    warm.wait_for_selector("#asset-item", timeout=60_000)
+    state = warm.context.storage_state()
+    warm.context.close()
+    return state
+
+
+def baseline_cold_load(base: str, runs: int) -> float:
+    """The same cold load with only the three demo clips (before seeding): what the machine gives now."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        loads = cold_loads(browser, base, signed_in_state(browser, base), runs,
+                           "() => document.getElementById('asset-count')?.textContent === '3 assets'")
+        browser.close()
+    return median(loads)
+
+
 def measure_library(base: str, runs: int, total: int) -> dict:
     """Cold load and a first scroll with `total` source assets in the catalog."""
     from playwright.sync_api import sync_playwright
@@ -104,20 +138,8 @@ def measure_library(base: str, runs: int, total: int) -> dict:
     results["library_graphql_halfway_page_ms"] = graphql_page_ms(base, "NAME_ASC", half)
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        warm = browser.new_context().new_page()
-        ui_stack.sign_in(warm, base)
-        warm.wait_for_function(LIBRARY_READY, arg=total, timeout=60_000)
-        signed_in = warm.context.storage_state()
-        warm.context.close()
-
-        loads = []
-        for _ in range(runs):
-            context = browser.new_context(viewport={"width": 1280, "height": 800}, storage_state=signed_in)
-            page = context.new_page()
-            page.goto(base + "/", wait_until="commit")
-            page.wait_for_function(LIBRARY_READY, arg=total, timeout=60_000, polling="raf")
-            loads.append(page.evaluate("performance.now()"))
-            context.close()
+        signed_in = signed_in_state(browser, base)
+        loads = cold_loads(browser, base, signed_in, runs, LIBRARY_READY, total)
         results["library_cold_load_to_interactive_ms"] = median(loads)
         results["library_cold_load_runs_ms"] = [round(x) for x in loads]
 
@@ -129,6 +151,9 @@ def measure_library(base: str, runs: int, total: int) -> dict:
         page.wait_for_function(LIBRARY_READY, arg=total, timeout=60_000)
         page.wait_for_timeout(1500)  # let the page settle: the load's own tasks are not the scroll's
         page.evaluate("window.__longtasks = []")
+        cdp = context.new_cdp_session(page)
+        cdp.send("Performance.enable")
+        before = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
         box = page.locator("#asset-list").bounding_box()
         page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
         t0 = time.perf_counter()
@@ -138,6 +163,19 @@ def measure_library(base: str, runs: int, total: int) -> dict:
         page.wait_for_timeout(1000)  # the last page asked for arrives
         scrolled_s = time.perf_counter() - t0
         longtasks = page.evaluate("window.__longtasks")
+        after = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
+        # the main thread's own CPU time (ThreadTime) does not stretch with the machine's load as
+        # wall-clock task lengths do: per page fetched, about what the tasks take on an idle machine
+        held_to = int(page.evaluate("document.getElementById('asset-count').textContent.split('–')[1].split(' ')[0]"))
+        pages = max(1, (held_to - 100) // 100)
+        spent = {k: (after[k] - before[k]) * 1000 for k in ("ThreadTime", "ScriptDuration", "LayoutDuration",
+                                                             "RecalcStyleDuration", "TaskDuration")}
+        results["library_scroll_pages_fetched"] = pages
+        results["library_scroll_main_thread_cpu_ms"] = round(spent["ThreadTime"])
+        results["library_scroll_main_thread_cpu_per_page_ms"] = round(spent["ThreadTime"] / pages)
+        results["library_scroll_task_wall_ms"] = round(spent["TaskDuration"])
+        results["library_scroll_script_ms"] = round(spent["ScriptDuration"])
+        results["library_scroll_layout_style_ms"] = round(spent["LayoutDuration"] + spent["RecalcStyleDuration"])
         results["library_scroll_s"] = round(scrolled_s, 1)
         results["library_scroll_rows_reached"] = page.evaluate(
             "() => { const r = document.getElementById('asset-count').textContent; return r; }")
@@ -254,6 +292,7 @@ def main() -> int:
                     total = pool.submit(asyncio.run, add_jobs(root / "data" / "mpr.sqlite", args.jobs)).result()
                 results = measure(base, args.runs, total)
             if args.library:
+                results["library_cold_load_3_assets_ms"] = baseline_cold_load(base, args.runs)
                 t1 = time.monotonic()
                 ui_stack.seed_assets(root, args.library)
                 results["library_seed_s"] = round(time.monotonic() - t1, 1)

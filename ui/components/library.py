@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import reflex as rx
 
-from ui.components.theme import BAD, BORDER, FAINT, MUTED, PANEL_2, RAISED, TEXT, panel, panel_title, status_badge
+from ui.components.theme import (BAD, BORDER, FAINT, MUTED, PANEL_2, RAISED, STATUS_COLORS, TEXT, panel,
+                                  panel_title)
 from ui.models import AssetRow
 from ui.state.base import AppState
 from ui.state.library import PAGE_PX, ROW_HEIGHT, UPLOAD_ID, LibraryState
@@ -18,72 +19,69 @@ from ui.view_query import SORT_LABELS
 SCROLL_SCRIPT = rx.asset("library_scroll.js", shared=True)
 
 
-def _poster(poster_url: rx.Var[str], status: rx.Var[str]) -> rx.Component:
-    return rx.box(
-        rx.cond(
-            poster_url != "",
-            rx.image(src=poster_url, width="100%", height="100%", object_fit="cover",
-                     loading="lazy", alt=""),
-            rx.center(
-                rx.cond(status == ERROR,
-                        rx.icon("file-warning", size=20, color=FAINT),
-                        rx.icon("film", size=20, color=FAINT)),
-                width="100%", height="100%",
-            ),
-        ),
-        width="84px", height="48px", flex_shrink="0", border_radius="4px", overflow="hidden",
-        background="#0a0c10", border=f"1px solid {BORDER}",
-    )
+# The rows are plain elements styled by these classes (merged into the app's global style, ui/ui.py):
+# no per-row style props to turn into CSS, no component wrappers, so a page of rows renders cheaply.
+ROW_STYLE = {
+    ".asset-row": {"display": "flex", "align_items": "center", "gap": "12px", "height": f"{ROW_HEIGHT}px",
+                   "flex_shrink": "0", "box_sizing": "border-box", "overflow": "hidden", "padding": "8px 10px",
+                   "cursor": "pointer", "border_radius": "6px", "border": "1px solid transparent"},
+    ".asset-row:hover": {"background": RAISED},
+    ".asset-row[aria-selected='true']": {"background": "#1c2540", "border_color": "#4559b8"},
+    ".asset-thumb": {"width": "84px", "height": "48px", "flex_shrink": "0", "border_radius": "4px",
+                     "overflow": "hidden", "background": "#0a0c10", "border": f"1px solid {BORDER}",
+                     "display": "flex", "align_items": "center", "justify_content": "center", "color": FAINT},
+    ".asset-thumb img": {"width": "100%", "height": "100%", "object_fit": "cover"},
+    ".asset-text": {"display": "flex", "flex_direction": "column", "gap": "4px", "min_width": "0", "flex": "1"},
+    ".asset-name": {"font_size": "14px", "line_height": "20px", "font_weight": "500", "color": TEXT},
+    ".asset-name, .asset-error, .asset-meta-text": {"overflow": "hidden", "text_overflow": "ellipsis",
+                                                    "white_space": "nowrap"},
+    ".asset-meta": {"display": "flex", "align_items": "center", "gap": "4px", "width": "100%"},
+    ".asset-error, .asset-meta-text": {"font_size": "12px", "line_height": "16px", "min_width": "0", "flex": "1"},
+    ".asset-error": {"color": BAD},
+    ".asset-meta-text": {"color": MUTED},
+}
 
 
 @rx.memo
 def _asset_option(asset_id: rx.Var[str], name: rx.Var[str], status: rx.Var[str], poster_url: rx.Var[str],
                   duration_text: rx.Var[str], resolution: rx.Var[str], error: rx.Var[str],
                   selected: rx.Var[bool], rest: rx.RestProp) -> rx.Component:
-    """One row, a React.memo: when the window moves only the rows that came are rendered, not the
-    hundreds already there (their props are unchanged)."""
-    return rx.box(
-        rx.hstack(
-            _poster(poster_url, status),
-            rx.vstack(
-                rx.text(name, size="2", weight="medium", color=TEXT,
-                        overflow="hidden", text_overflow="ellipsis", white_space="nowrap", width="100%",
-                        title=name),
-                rx.hstack(
-                    rx.cond(  # one line either way: every row is ROW_HEIGHT tall (the list's spacer counts on it)
-                        error != "",
-                        rx.text(error, size="1", color=BAD, class_name="asset-error",
-                                overflow="hidden", text_overflow="ellipsis", white_space="nowrap",
-                                min_width="0", flex="1", title=error),
-                        rx.hstack(
-                            rx.text(duration_text, size="1", color=MUTED),
-                            rx.cond(resolution != "", rx.text("·", size="1", color=FAINT)),
-                            rx.text(resolution, size="1", color=MUTED),
-                            spacing="1", align="center", flex="1",
-                        ),
-                    ),
-                    status_badge(status, class_name="asset-status"),
-                    spacing="1", align="center", width="100%",
-                ),
-                spacing="1", min_width="0", flex="1", align="start",
+    """One row, a React.memo of plain elements: when the window moves only the rows that came are
+    rendered, not the hundreds already there (their props are unchanged)."""
+    return rx.el.div(
+        rx.el.div(
+            rx.cond(
+                poster_url != "",
+                rx.el.img(src=poster_url, alt="", loading="lazy"),
+                rx.cond(status == ERROR, rx.icon("file-warning", size=20), rx.icon("film", size=20)),
             ),
-            spacing="3", align="center", width="100%",
+            class_name="asset-thumb",
+        ),
+        rx.el.div(
+            rx.el.span(name, class_name="asset-name", title=name),
+            rx.el.div(
+                rx.cond(  # one line either way: every row is ROW_HEIGHT tall (the list's spacer counts on it)
+                    error != "",
+                    rx.el.span(error, class_name="asset-error", title=error),
+                    rx.el.span(duration_text, rx.cond(resolution != "", " · ", ""), resolution,
+                               class_name="asset-meta-text"),
+                ),
+                # a radix Badge's own markup and classes (theme.status_badge), without its component
+                rx.el.span(status, class_name="rt-reset rt-Badge rt-r-size-1 rt-variant-soft asset-status",
+                           custom_attrs={"data-accent-color": rx.match(status, *STATUS_COLORS.items(), "gray"),
+                                         "data-radius": "full"}),
+                class_name="asset-meta",
+            ),
+            class_name="asset-text",
         ),
         rest,  # the call site's `key` (React takes it there; nothing else is passed)
         id="asset-item",
+        class_name="asset-row",
         # an option of the #asset-list listbox: Tab reaches it, ↑/↓ move, Enter opens (timeline.js)
-        role="option",
         tab_index=0,
-        custom_attrs={"data-asset-id": asset_id, "data-status": status, "data-name": name,
+        custom_attrs={"role": "option", "data-asset-id": asset_id, "data-status": status, "data-name": name,
                       "aria-selected": rx.cond(selected, "true", "false")},
         on_click=LibraryState.select(asset_id),
-        padding="8px 10px",
-        height=f"{ROW_HEIGHT}px", flex_shrink="0", box_sizing="border-box", overflow="hidden",
-        cursor="pointer",
-        border_radius="6px",
-        border=rx.cond(selected, "1px solid #4559b8", "1px solid transparent"),
-        background=rx.cond(selected, "#1c2540", "transparent"),
-        _hover={"background": rx.cond(selected, "#1c2540", RAISED)},
     )
 
 
@@ -205,7 +203,7 @@ def _sort_picker() -> rx.Component:
 
 def library_panel() -> rx.Component:
     return panel(
-        panel_title("Library", rx.text(LibraryState.count_text, size="1", color=FAINT, id="asset-count"),
+        panel_title("Library", rx.text(LibraryState.count_text, size="1", color=FAINT, id="asset-count", white_space="nowrap"),
                     _sort_picker()),
         _toolbar(),
         rx.cond(
