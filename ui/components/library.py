@@ -24,7 +24,9 @@ SCROLL_SCRIPT = rx.asset("library_scroll.js", shared=True)
 ROW_STYLE = {
     ".asset-row": {"display": "flex", "align_items": "center", "gap": "12px", "height": f"{ROW_HEIGHT}px",
                    "flex_shrink": "0", "box_sizing": "border-box", "overflow": "hidden", "padding": "8px 10px",
-                   "cursor": "pointer", "border_radius": "6px", "border": "1px solid transparent"},
+                   "cursor": "pointer", "border_radius": "6px", "border": "1px solid transparent",
+                   # the browser skips style and layout inside the rows out of view (most of the window)
+                   "content_visibility": "auto", "contain_intrinsic_size": f"auto {ROW_HEIGHT}px"},
     ".asset-row:hover": {"background": RAISED},
     ".asset-row[aria-selected='true']": {"background": "#1c2540", "border_color": "#4559b8"},
     ".asset-thumb": {"width": "84px", "height": "48px", "flex_shrink": "0", "border_radius": "4px",
