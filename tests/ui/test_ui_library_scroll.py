@@ -77,12 +77,19 @@ def test_scrolling_reaches_the_last_asset_in_the_sort_order(page):
     assert len(names(page)) <= WINDOW_PAGES * LIST_LIMIT
 
 
-def test_arrow_down_on_the_last_row_fetches_the_next_page(page):
+def test_a_new_order_starts_at_the_top_and_arrow_down_on_the_last_row_fetches_the_next_page(page):
+    box = page.locator("#asset-list").bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    for _ in range(5):  # some way down: pages fetched, the window moved
+        page.mouse.wheel(0, 4000)
+        page.wait_for_timeout(200)
+    page.wait_for_function("() => document.getElementById('asset-list').scrollTop > 10000")
     page.click("#asset-sort")
     page.get_by_role("option", name="Newest", exact=True).click()
     page.wait_for_function("() => !location.search.includes('sort=')")
     page.wait_for_function("n => document.querySelectorAll('#asset-item').length === n", arg=LIST_LIMIT)
-    page.evaluate("document.getElementById('asset-list').scrollTop = 0")
+    page.wait_for_function("() => document.getElementById('asset-list').scrollTop === 0")  # a new list, from its top
+    assert page.inner_text("#asset-count") == f"1–{LIST_LIMIT} of {len(ALL_NAMES)}"
     last_name = page.locator("#asset-item").last.get_attribute("data-name")
     # focused without scrolling to it: only the key can bring the next page (the end is out of view)
     page.evaluate("() => [...document.querySelectorAll('#asset-item')].pop().focus({preventScroll: true})")

@@ -245,7 +245,8 @@ def library_panel() -> rx.Component:
             rx.el.input(id="asset-list-bridge", on_change=LibraryState.show_page, type="text", tab_index=-1,
                         aria_hidden="true", style={"display": "none"}),
             id="asset-list",
-            custom_attrs={"data-page-px": PAGE_PX, "data-window-page": LibraryState.window_page},
+            custom_attrs={"data-page-px": PAGE_PX, "data-window-page": LibraryState.window_page,
+                          "data-generation": LibraryState.generation},
             flex="1", overflow_y="auto", padding="6px", min_height="0",
             display="flex", flex_direction="column", gap="2px",
             overflow_anchor="none",  # the window keeps rows in place itself (spacer = dropped rows)

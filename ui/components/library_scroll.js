@@ -8,8 +8,9 @@
  * hidden #asset-list-bridge (the window jumps there). One request at a time: the next waits until
  * the rows have changed (then everything is observed afresh, which reports what is still in view). ↓ on the last row (↑ on the first) presses the button too and
  * moves the focus on once the rows are there (timeline.js's listbox keys call `beyond`).
- * No scroll listener: scrolling itself runs no script.
- * DOM contract (ui/components/library.py): #asset-list[data-page-px][data-window-page] (the
+ * A new list from the top (a search, filter or sort: #asset-list[data-generation] changes) scrolls
+ * back to the top. No scroll listener: scrolling itself runs no script.
+ * DOM contract (ui/components/library.py): #asset-list[data-page-px][data-window-page][data-generation] (the
  * scroller) > #asset-list-above > #asset-previous, #asset-listbox > [role=option][data-asset-id],
  * #asset-more, #asset-list-bridge.
  */
@@ -18,7 +19,7 @@
   const MARGIN = 800; // px: fetch about a dozen rows before the end shows
   const STALE_MS = 4000; // a press that changed nothing (an error, the end) stops blocking after this
   const WATCHED = ["asset-more", "asset-list-above"];
-  let list = null, listbox = null, io = null, busy = 0, pendingFocus = null, seq = 0;
+  let list = null, listbox = null, io = null, busy = 0, pendingFocus = null, seq = 0, generation = null;
   const watched = new Map(); // button id -> element observed
   const rowsSeen = new MutationObserver(rowsChanged);
   const listSeen = new MutationObserver(bind);
@@ -54,6 +55,10 @@
   }
   function rowsChanged() {
     busy = 0;
+    if (list && list.dataset.generation !== generation) { // a new list: from its top
+      if (generation !== null) list.scrollTop = 0;
+      generation = list.dataset.generation;
+    }
     moveFocus();
     bind();
     reobserve();
@@ -76,6 +81,7 @@
       listSeen.disconnect();
       watched.clear();
       list = nowList;
+      generation = list ? list.dataset.generation : null;
       io = list ? new IntersectionObserver(onIntersect, { root: list, rootMargin: `${MARGIN}px 0px` }) : null;
       if (list) listSeen.observe(list, { childList: true });
     }

@@ -32,6 +32,7 @@ class LibraryState(AppState):
     total: int = 0
     window_start: int = 0  # the list position of assets[0], a multiple of LIST_LIMIT
     has_more: bool = False  # rows after the window (the next page's cursor is known)
+    generation: int = 0  # counts lists from the top (a new search, filter or sort): the scroll goes back up
     search: str = ""
     status_filter: str = "all"
     area_filter: str = "in"  # in = sources, out = outputs, all
@@ -116,6 +117,7 @@ class LibraryState(AppState):
             return
         self.list_error = ""
         self._page_cursors = [""]
+        self.generation += 1
         self._set_window(0, [asset_row(r) for r in rows], total, cursor or "")
 
     def _window_query(self) -> tuple:
