@@ -167,10 +167,11 @@ async def list_assets_page(search: str = "", status: str = "", first: int = 100,
 API_PAGE = 100  # the most rows one connection page gives (backend MAX_PAGE)
 
 
-async def list_assets_upto(search: str, status: str, area: str, want: int, sort: str = ""
-                           ) -> tuple[list[dict], int, str | None]:
-    """The first `want` matching assets (page after page of API_PAGE), the total and the cursor after them."""
-    rows, total, cursor = await list_assets_page(search, status, min(want, API_PAGE), area, sort=sort)
+async def list_assets_upto(search: str, status: str, area: str, want: int, sort: str = "",
+                           after: str | None = None) -> tuple[list[dict], int, str | None]:
+    """The first `want` matching assets after the cursor `after` (from the top without one), page
+    after page of API_PAGE; the total and the cursor after them."""
+    rows, total, cursor = await list_assets_page(search, status, min(want, API_PAGE), area, after=after, sort=sort)
     while cursor and len(rows) < want:
         more, total, cursor = await list_assets_page(search, status, min(want - len(rows), API_PAGE), area,
                                                      after=cursor, sort=sort)

@@ -8,11 +8,12 @@ import reflex as rx
 from ui import mount
 from ui.auth import SessionMiddleware
 from ui.components.layout import index
+from ui.components.library import ROW_STYLE
 from ui.components.theme import GLOBAL_STYLE
 from ui.state.base import AppState
 
 app = rx.App(
-    style=GLOBAL_STYLE,
+    style={**GLOBAL_STYLE, **ROW_STYLE},
     api_transformer=mount.transformer,
     head_components=[rx.el.meta(name="color-scheme", content="dark")],
 )

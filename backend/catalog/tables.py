@@ -309,8 +309,24 @@ POSTGRES_DDL = (
 )
 
 
+# Both engines: the library's sort orders (api/graphql/queries.py ASSET_ORDERS) as b-trees, so a
+# sorted first page and every cursor page (a `(key, id) > (…)` seek) read LIMIT rows off an index
+# instead of sorting the table: one per order with the area first (the UI always filters by area)
+# and one without (area "all"). The key expressions are the orders' own, or no planner uses them.
+LIBRARY_ORDER_DDL = (
+    "CREATE INDEX IF NOT EXISTS media_asset_area_id ON media_asset (storage_area, id)",
+    "CREATE INDEX IF NOT EXISTS media_asset_area_name ON media_asset (storage_area, LOWER(filename), id)",
+    "CREATE INDEX IF NOT EXISTS media_asset_name ON media_asset (LOWER(filename), id)",
+    "CREATE INDEX IF NOT EXISTS media_asset_area_duration ON media_asset (storage_area, COALESCE(duration, -1.0), id)",
+    "CREATE INDEX IF NOT EXISTS media_asset_duration ON media_asset (COALESCE(duration, -1.0), id)",
+    "CREATE INDEX IF NOT EXISTS media_asset_area_size ON media_asset (storage_area, size, id)",
+    "CREATE INDEX IF NOT EXISTS media_asset_size ON media_asset (size, id)",
+)
+
+
 def engine_ddl(engine) -> tuple[str, ...]:
-    """The DDL beyond the Table classes for this engine: EXTRA_DDL, plus POSTGRES_DDL on PostgreSQL."""
+    """The DDL beyond the Table classes for this engine: EXTRA_DDL and LIBRARY_ORDER_DDL, plus
+    POSTGRES_DDL on PostgreSQL."""
     from piccolo.engine.postgres import PostgresEngine
 
-    return EXTRA_DDL + (POSTGRES_DDL if isinstance(engine, PostgresEngine) else ())
+    return EXTRA_DDL + LIBRARY_ORDER_DDL + (POSTGRES_DDL if isinstance(engine, PostgresEngine) else ())

@@ -141,9 +141,10 @@ def test_cancelled_is_its_own_filter_and_jobs_can_be_deleted(page, server):
 
 
 def test_the_library_pages_past_its_first_page(page, server):
-    """450 error assets (rows only, no files): the list shows the first page and 'Show N more'
-    brings the rest, page by page, to the last one."""
+    """450 error assets (rows only, no files): the list shows the first page, and scrolling fetches
+    the rest page by page to the last one, holding at most WINDOW_PAGES pages."""
     from backend.catalog.tables import MediaAsset
+    from ui.state.library import LIST_LIMIT, WINDOW_PAGES
 
     async def add_rows():
         rows = [MediaAsset(filename=f"bulk-{i:04d}.mp4", storage_key=f"bulk/{i:04d}.mp4", status="error",
@@ -156,13 +157,14 @@ def test_the_library_pages_past_its_first_page(page, server):
     page.get_by_role("option", name="Error", exact=True).click()
     page.wait_for_function("() => document.querySelector('#asset-more')?.textContent.includes('350 more')")
     assert page.locator("#asset-item").count() == 100
-    for shown in (200, 300, 400, 450):
-        page.click("#asset-more")
-        page.wait_for_function("n => document.querySelectorAll('#asset-item').length === n", arg=shown)
-    page.wait_for_timeout(16_000)  # the poller's library refresh (every 5th tick) keeps all pages shown
-    assert page.locator("#asset-item").count() == 450
-    assert page.locator("#asset-more").count() == 0
+    ui_stack.scroll_library_to_end(page)
+    held = WINDOW_PAGES * LIST_LIMIT - (LIST_LIMIT - 450 % LIST_LIMIT)  # the window's last page is part-full
+    page.wait_for_function("n => document.querySelectorAll('#asset-item').length === n", arg=held)
+    before = page.eval_on_selector_all("#asset-item", "els => els.map(e => e.dataset.name)")
+    page.wait_for_timeout(16_000)  # the poller's library refresh (every 5th tick) keeps the window where it is
     names = page.eval_on_selector_all("#asset-item", "els => els.map(e => e.dataset.name)")
-    assert len(set(names)) == 450 and "bulk-0000.mp4" in names and "bulk-0449.mp4" in names
-    page.locator("#asset-item").last.scroll_into_view_if_needed()
+    assert names == before and len(set(names)) == held
+    assert names[-1] == "bulk-0000.mp4" and f"bulk-{held - 1:04d}.mp4" == names[0]  # newest first
+    assert page.locator("#asset-more").count() == 0
     assert page.locator("#asset-item").last.is_visible()
+    assert page.inner_text("#asset-count") == f"{450 - held + 1}–450 of 450"

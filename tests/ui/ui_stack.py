@@ -167,6 +167,47 @@ def on_catalog(root: Path, make_coro):
         return pool.submit(asyncio.run, main()).result()
 
 
+def seed_assets(root: Path, count: int, prefix: str = "Seeded clip") -> None:
+    """`count` ready source assets (catalog rows only, no files) in one INSERT, for big-library
+    tests and benches: named "<prefix> 000123.mp4" with the numbers shuffled against the ids (so
+    newest-first and by-name differ), sizes and durations spread; already analysed (the backfill
+    leaves them alone)."""
+    from backend.catalog.tables import MediaAsset
+    from backend.media.analysis import ANALYSIS_VERSION
+
+    count = int(count)
+    step = 7919 if count % 7919 else 7907  # a prime not dividing count: i -> i * step % count shuffles
+
+    async def insert():
+        await MediaAsset.raw(
+            f"WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < {count - 1}) "
+            "INSERT INTO media_asset (filename, storage_area, storage_key, size, duration, status, width, height, "
+            "frame_rate, container, video_codec, analysis_version) "
+            f"SELECT {{}} || ' ' || substr('000000' || (i * {step} % {count}), -6) || '.mp4', 'in', "
+            f"{{}} || '/' || i || '.mp4', 1000000 + (i * 104729 % 50000000), 1.0 + (i * 31 % 3600), 'ready', "
+            f"1920, 1080, 25.0, 'mov,mp4', 'h264', {ANALYSIS_VERSION} FROM n",
+            prefix, "seeded-" + prefix.replace(" ", "-"))
+
+    on_catalog(root, insert)
+
+
+def scroll_library_to_end(page, max_wheels: int = 400, wheel_px: int = 4000) -> int:
+    """Scroll #asset-list with the mouse wheel until the list has no more pages and its last row is
+    in view (the library fetches pages itself as its end nears); returns the wheel turns it took."""
+    box = page.locator("#asset-list").bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    for turn in range(max_wheels):
+        page.mouse.wheel(0, wheel_px)
+        page.wait_for_timeout(50)
+        at_end = page.evaluate("""() => {
+            const list = document.getElementById('asset-list');
+            return !document.getElementById('asset-more') &&
+                   list.scrollTop + list.clientHeight >= list.scrollHeight - 2; }""")
+        if at_end:
+            return turn + 1
+    raise AssertionError(f"the library did not reach its end after {max_wheels} wheel turns")
+
+
 def add_user(root: Path, username: str, password: str, role: str) -> None:
     """Create a user in the installation at `root` (as `mpr user create NAME --role ROLE` would)."""
     from backend.catalog.accounts import create_user

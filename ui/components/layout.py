@@ -6,7 +6,7 @@ import reflex as rx
 from ui.components.details import details_panel
 from ui.components.header import header
 from ui.components.job_panel import job_panel
-from ui.components.library import library_panel
+from ui.components.library import SCROLL_SCRIPT, library_panel
 from ui.components.login import login_card
 from ui.components.queue import queue_panel
 from ui.components.theme import BG
@@ -41,6 +41,7 @@ def workspace() -> rx.Component:
 def index() -> rx.Component:
     return rx.fragment(
         rx.script(src=SCRIPT),
+        rx.script(src=SCROLL_SCRIPT),
         rx.cond(
             AppState.authenticated,
             workspace(),

@@ -1,75 +1,99 @@
-"""Library panel (left): search, status filter, upload with progress, folder scan, the asset list."""
+"""Library panel (left): search, status filter, upload with progress, folder scan, the asset list.
+
+The list is a window onto any number of assets (ui/state/library.py): rows of one fixed height,
+a spacer standing for the rows above the window, and at each end a button that
+ui/components/library_scroll.js presses when it scrolls into view (a person may press it too)."""
 from __future__ import annotations
 
 import reflex as rx
 
 from ui.components.scan import scan_button, scan_status
-from ui.components.theme import BAD, BORDER, FAINT, MUTED, PANEL_2, RAISED, TEXT, panel, panel_title, status_badge
+from ui.components.theme import (BAD, BORDER, FAINT, MUTED, PANEL_2, RAISED, STATUS_COLORS, TEXT, panel,
+                                  panel_title)
 from ui.models import AssetRow
 from ui.state.base import AppState
-from ui.state.library import UPLOAD_ID, LibraryState
+from ui.state.library import PAGE_PX, ROW_HEIGHT, UPLOAD_ID, LibraryState
 from ui.statuses import ERROR, MISSING, PENDING, READY
 from ui.view_query import SORT_LABELS
 
 
-def _poster(asset: AssetRow) -> rx.Component:
-    return rx.box(
-        rx.cond(
-            asset.poster_url != "",
-            rx.image(src=asset.poster_url, width="100%", height="100%", object_fit="cover",
-                     loading="lazy", alt=""),
-            rx.center(
-                rx.cond(asset.status == ERROR,
-                        rx.icon("file-warning", size=20, color=FAINT),
-                        rx.icon("film", size=20, color=FAINT)),
-                width="100%", height="100%",
+SCROLL_SCRIPT = rx.asset("library_scroll.js", shared=True)
+
+
+# The rows are plain elements styled by these classes (merged into the app's global style, ui/ui.py):
+# no per-row style props to turn into CSS, no component wrappers, so a page of rows renders cheaply.
+ROW_STYLE = {
+    ".asset-row": {"display": "flex", "align_items": "center", "gap": "12px", "height": f"{ROW_HEIGHT}px",
+                   "flex_shrink": "0", "box_sizing": "border-box", "overflow": "hidden", "padding": "8px 10px",
+                   "cursor": "pointer", "border_radius": "6px", "border": "1px solid transparent",
+                   # the browser skips style and layout inside the rows out of view (most of the window)
+                   "content_visibility": "auto", "contain_intrinsic_size": f"auto {ROW_HEIGHT}px"},
+    ".asset-row:hover": {"background": RAISED},
+    ".asset-row[aria-selected='true']": {"background": "#1c2540", "border_color": "#4559b8"},
+    ".asset-thumb": {"width": "84px", "height": "48px", "flex_shrink": "0", "border_radius": "4px",
+                     "overflow": "hidden", "background": "#0a0c10", "border": f"1px solid {BORDER}",
+                     "display": "flex", "align_items": "center", "justify_content": "center", "color": FAINT},
+    ".asset-thumb img": {"width": "100%", "height": "100%", "object_fit": "cover"},
+    ".asset-text": {"display": "flex", "flex_direction": "column", "gap": "4px", "min_width": "0", "flex": "1"},
+    ".asset-name": {"font_size": "14px", "line_height": "20px", "font_weight": "500", "color": TEXT},
+    ".asset-name, .asset-error, .asset-meta-text": {"overflow": "hidden", "text_overflow": "ellipsis",
+                                                    "white_space": "nowrap"},
+    ".asset-meta": {"display": "flex", "align_items": "center", "gap": "4px", "width": "100%"},
+    ".asset-error, .asset-meta-text": {"font_size": "12px", "line_height": "16px", "min_width": "0", "flex": "1"},
+    ".asset-error": {"color": BAD},
+    ".asset-meta-text": {"color": MUTED},
+}
+
+
+@rx.memo
+def _asset_option(asset_id: rx.Var[str], name: rx.Var[str], status: rx.Var[str], poster_url: rx.Var[str],
+                  duration_text: rx.Var[str], resolution: rx.Var[str], error: rx.Var[str],
+                  selected: rx.Var[bool], rest: rx.RestProp) -> rx.Component:
+    """One row, a React.memo of plain elements: when the window moves only the rows that came are
+    rendered, not the hundreds already there (their props are unchanged)."""
+    return rx.el.div(
+        rx.el.div(
+            rx.cond(
+                poster_url != "",
+                rx.el.img(src=poster_url, alt="", loading="lazy"),
+                rx.cond(status == ERROR, rx.icon("file-warning", size=20), rx.icon("film", size=20)),
             ),
+            class_name="asset-thumb",
         ),
-        width="84px", height="48px", flex_shrink="0", border_radius="4px", overflow="hidden",
-        background="#0a0c10", border=f"1px solid {BORDER}",
+        rx.el.div(
+            rx.el.span(name, class_name="asset-name", title=name),
+            rx.el.div(
+                rx.cond(  # one line either way: every row is ROW_HEIGHT tall (the list's spacer counts on it)
+                    error != "",
+                    rx.el.span(error, class_name="asset-error", title=error),
+                    rx.el.span(duration_text, rx.cond(resolution != "", " · ", ""), resolution,
+                               class_name="asset-meta-text"),
+                ),
+                # a radix Badge's own markup and classes (theme.status_badge), without its component
+                rx.el.span(status, class_name="rt-reset rt-Badge rt-r-size-1 rt-variant-soft asset-status",
+                           custom_attrs={"data-accent-color": rx.match(status, *STATUS_COLORS.items(), "gray"),
+                                         "data-radius": "full"}),
+                class_name="asset-meta",
+            ),
+            class_name="asset-text",
+        ),
+        rest,  # the call site's `key` (React takes it there; nothing else is passed)
+        id="asset-item",
+        class_name="asset-row",
+        # an option of the #asset-list listbox: Tab reaches it, ↑/↓ move, Enter opens (timeline.js)
+        tab_index=0,
+        custom_attrs={"role": "option", "data-asset-id": asset_id, "data-status": status, "data-name": name,
+                      "aria-selected": rx.cond(selected, "true", "false")},
+        on_click=LibraryState.select(asset_id),
     )
 
 
 def asset_item(asset: AssetRow) -> rx.Component:
-    selected = LibraryState.selected_id == asset.id
-    return rx.box(
-        rx.hstack(
-            _poster(asset),
-            rx.vstack(
-                rx.text(asset.name, size="2", weight="medium", color=TEXT,
-                        overflow="hidden", text_overflow="ellipsis", white_space="nowrap", width="100%",
-                        title=asset.name),
-                rx.hstack(
-                    rx.text(asset.duration_text, size="1", color=MUTED),
-                    rx.cond(asset.resolution != "", rx.text("·", size="1", color=FAINT)),
-                    rx.text(asset.resolution, size="1", color=MUTED),
-                    rx.spacer(),
-                    status_badge(asset.status, class_name="asset-status"),
-                    spacing="1", align="center", width="100%",
-                ),
-                rx.cond(
-                    asset.error != "",
-                    rx.text(asset.error, size="1", color=BAD, class_name="asset-error",
-                            overflow="hidden", text_overflow="ellipsis", white_space="nowrap",
-                            width="100%", title=asset.error),
-                ),
-                spacing="1", min_width="0", flex="1", align="start",
-            ),
-            spacing="3", align="center", width="100%",
-        ),
-        id="asset-item",
-        # an option of the #asset-list listbox: Tab reaches it, ↑/↓ move, Enter opens (timeline.js)
-        role="option",
-        tab_index=0,
-        custom_attrs={"data-asset-id": asset.id, "data-status": asset.status, "data-name": asset.name,
-                      "aria-selected": rx.cond(selected, "true", "false")},
-        on_click=LibraryState.select(asset.id),
-        padding="8px 10px",
-        cursor="pointer",
-        border_radius="6px",
-        border=rx.cond(selected, "1px solid #4559b8", "1px solid transparent"),
-        background=rx.cond(selected, "#1c2540", "transparent"),
-        _hover={"background": rx.cond(selected, "#1c2540", RAISED)},
+    return _asset_option(
+        asset_id=asset.id, name=asset.name, status=asset.status, poster_url=asset.poster_url,
+        duration_text=asset.duration_text, resolution=asset.resolution, error=asset.error,
+        selected=LibraryState.selected_id == asset.id,
+        key=asset.id,  # React keeps a row (and its focus) by asset while the window moves
     )
 
 
@@ -178,22 +202,34 @@ def _sort_picker() -> rx.Component:
 
 def library_panel() -> rx.Component:
     return panel(
-        panel_title("Library", rx.text(LibraryState.total, " assets", size="1", color=FAINT), _sort_picker()),
+        panel_title("Library", rx.text(LibraryState.count_text, size="1", color=FAINT, id="asset-count", white_space="nowrap"),
+                    _sort_picker()),
         _toolbar(),
         rx.cond(
             LibraryState.list_error != "",
             rx.text(LibraryState.list_error, color=BAD, size="1", padding="8px 12px"),
         ),
         rx.box(
+            rx.cond(  # the rows above the window: their height, with "previous" at its foot
+                LibraryState.window_start > 0,
+                rx.box(
+                    rx.button(rx.icon("chevrons-up", size=14, aria_hidden="true"), "Show previous 100",
+                              size="1", variant="soft", color_scheme="gray",
+                              on_click=LibraryState.load_previous, id="asset-previous"),
+                    id="asset-list-above", height=LibraryState.top_pad, flex_shrink="0",
+                    display="flex", align_items="flex-end", padding="0 4px 4px", box_sizing="border-box",
+                ),
+            ),
             rx.box(  # options only (axe: a listbox holds no buttons); "Show more" comes after it
                 rx.foreach(LibraryState.assets, asset_item),
                 id="asset-listbox", role="listbox", aria_label="Library",
-                display="flex", flex_direction="column", gap="2px",
+                display="flex", flex_direction="column", gap="2px", flex_shrink="0",
             ),
             rx.cond(LibraryState.more_text != "",
                     rx.button(rx.icon("chevrons-down", size=14, aria_hidden="true"), "Show ",
                               LibraryState.more_text, size="1", variant="soft", color_scheme="gray",
-                              on_click=LibraryState.load_more, id="asset-more", margin="6px 4px")),
+                              on_click=LibraryState.load_more, id="asset-more", margin="6px 4px",
+                              flex_shrink="0")),
             rx.cond(
                 (LibraryState.total == 0) & ~LibraryState.loading,
                 rx.vstack(
@@ -203,8 +239,13 @@ def library_panel() -> rx.Component:
                     align="center", padding="40px 12px", spacing="2",
                 ),
             ),
+            rx.el.input(id="asset-list-bridge", on_change=LibraryState.show_page, type="text", tab_index=-1,
+                        aria_hidden="true", style={"display": "none"}),
             id="asset-list",
+            custom_attrs={"data-page-px": PAGE_PX, "data-window-page": LibraryState.window_page,
+                          "data-generation": LibraryState.generation},
             flex="1", overflow_y="auto", padding="6px", min_height="0",
             display="flex", flex_direction="column", gap="2px",
+            overflow_anchor="none",  # the window keeps rows in place itself (spacer = dropped rows)
         ),
     )

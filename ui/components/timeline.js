@@ -497,7 +497,8 @@
     return tag === "input" || tag === "textarea" || tag === "select" || el.isContentEditable ||
       ["combobox", "radio", "option", "menuitem", "slider", "tab", "checkbox"].includes(role);
   }
-  /* The library is a listbox of focusable rows: ↑/↓ move between them, Enter (or Space) opens one. */
+  /* The library is a listbox of focusable rows: ↑/↓ move between them (past the last / first row
+   * they fetch the next / previous page: library_scroll.js), Enter (or Space) opens one. */
   function onLibraryKey(e, row) {
     if (e.key === "Enter" || e.key === " ") { e.preventDefault(); row.click(); return true; }
     if (e.key === "ArrowDown" || e.key === "ArrowUp") {
@@ -505,6 +506,7 @@
       const next = rows[rows.indexOf(row) + (e.key === "ArrowDown" ? 1 : -1)];
       e.preventDefault();
       if (next) { next.focus(); next.scrollIntoView({ block: "nearest" }); }
+      else if (window.mprLibrary) window.mprLibrary.beyond(row, e.key === "ArrowDown" ? 1 : -1); // the next page
       return true;
     }
     return false;

@@ -1,7 +1,14 @@
-"""Library panel state: the asset list (search, status filter, sort; kept in the URL), selection and
-uploads (the folder scan is ui/state/scan.py)."""
+"""Library panel state: the asset list (search, status filter, sort; kept in the URL), selection
+and uploads (the folder scan is ui/state/scan.py).
+
+The list scrolls through any number of assets as a window of at most WINDOW_PAGES pages: when its
+end (or start) scrolls into view, ui/components/library_scroll.js asks for the next (previous)
+page, and the page farthest away is dropped, its rows replaced by a spacer of the same height
+(every row is ROW_PITCH px), so the page holds a bounded number of rows at any scroll position.
+Each page's start cursor is kept, so scrolling back fetches the pages above again."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import reflex as rx
@@ -13,12 +20,19 @@ from ui.state.editor import EditorState
 from ui.statuses import ERROR
 
 UPLOAD_ID = "asset-upload"
-LIST_LIMIT = 100  # one page of the list (the API's largest page); "Show N more" adds the next
+LIST_LIMIT = 100  # one page of the list (the API's largest page); scrolling to the end adds the next
+WINDOW_PAGES = 3  # the most pages the list holds; one more drops the farthest (a bounded DOM)
+ROW_HEIGHT = 66  # px of one row (ui/components/library.py sets it)
+ROW_PITCH = ROW_HEIGHT + 2  # px from one row's top to the next (the list's 2 px gap)
+PAGE_PX = LIST_LIMIT * ROW_PITCH  # px of one page of rows (library_scroll.js finds pages by it)
 
 
 class LibraryState(AppState):
-    assets: list[AssetRow] = []
+    assets: list[AssetRow] = []  # the window: the rows from list position window_start on
     total: int = 0
+    window_start: int = 0  # the list position of assets[0], a multiple of LIST_LIMIT
+    has_more: bool = False  # rows after the window (the next page's cursor is known)
+    generation: int = 0  # counts lists from the top (a new search, filter or sort): the scroll goes back up
     search: str = ""
     status_filter: str = "all"
     area_filter: str = "in"  # in = sources, out = outputs, all
@@ -31,18 +45,41 @@ class LibraryState(AppState):
     upload_phase: str = ""
     upload_error: str = ""
 
-    _next_cursor: str = ""  # where the next page of the list starts ("" at the end)
+    _next_cursor: str = ""  # where the page after the window starts ("" at the end)
+    _page_cursors: list[str] = [""]  # [k]: the cursor page k starts after ("": the first page)
+    _window_version: int = 0  # counts window moves: a refresh fetched before one is dropped
 
     @rx.var
     def more_text(self) -> str:
-        hidden = self.total - len(self.assets)
-        return f"{hidden} more" if hidden > 0 else ""
+        if not self.has_more:
+            return ""
+        hidden = self.total - self.window_start - len(self.assets)
+        return f"{hidden} more" if hidden > 0 else "more"
+
+    @rx.var
+    def window_page(self) -> int:
+        return self.window_start // LIST_LIMIT
+
+    @rx.var
+    def top_pad(self) -> str:
+        """The height of the rows above the window (dropped or not fetched yet)."""
+        return f"{max(0, self.window_start * ROW_PITCH - 2)}px"  # the list's gap follows it
+
+    @rx.var
+    def count_text(self) -> str:
+        """"3 assets" when the list holds them all, else the rows it holds: "301–600 of 100000"."""
+        shown = len(self.assets)
+        if self.window_start == 0 and not self.has_more and shown >= self.total:
+            return f"{self.total} assets"
+        first = self.window_start + 1 if shown else self.window_start
+        return f"{first}–{self.window_start + shown} of {self.total}"
 
     async def _hear(self, news: str) -> list:
         if news == "signed-in":
             self._from_url()
-        if news in ("signed-in", "assets-changed"):
             await self._fetch()
+        elif news == "assets-changed":
+            await self._refresh()
         return []
 
     def _list_args(self) -> tuple[str, str, str, str]:
@@ -64,32 +101,128 @@ class LibraryState(AppState):
         return rx.call_script(view_query.replace_state_js(
             view_query.write(self.search, self.status_filter, self.area_filter, self.sort)))
 
-    async def _fetch(self, keep: int = 0) -> None:
-        """The first page again (as many rows as are shown, at least LIST_LIMIT)."""
+    def _set_window(self, start: int, rows: list[AssetRow], total: int, next_cursor: str) -> None:
+        self.window_start, self.assets, self.total = start, rows, total
+        self._next_cursor, self.has_more = next_cursor, bool(next_cursor)
+        self._window_version += 1
+
+    async def _fetch(self) -> None:
+        """The first page, from the top (a new search, filter or sort)."""
         search, status, area, sort = self._list_args()
         try:
-            rows, total, cursor = await api.list_assets_upto(search, status, area, max(LIST_LIMIT, keep), sort=sort)
+            rows, total, cursor = await api.list_assets_page(search, status, LIST_LIMIT, area, sort=sort)
         except api.ApiError as exc:
             self.list_error = exc.message
             return
         self.list_error = ""
-        self.assets = [asset_row(r) for r in rows]
-        self.total, self._next_cursor = total, cursor or ""
+        self._page_cursors = [""]
+        self.generation += 1
+        self._set_window(0, [asset_row(r) for r in rows], total, cursor or "")
 
-    @rx.event
-    async def load_more(self):
-        """The next LIST_LIMIT assets, appended (the list pages through any number of assets)."""
-        if not self.authenticated or not self._next_cursor:
+    def _window_query(self) -> tuple:
+        """What `_refresh` fetches, for callers that fetch outside the state's lock (the queue
+        poller): (search, status, area, sort, after, how many rows, window version)."""
+        page = self.window_start // LIST_LIMIT
+        after = self._page_cursors[page] if page < len(self._page_cursors) else ""
+        pages = max(1, -(-len(self.assets) // LIST_LIMIT))  # whole pages: the window stays aligned
+        return (*self._list_args(), after, pages * LIST_LIMIT, self._window_version)
+
+    def _apply_window(self, query: tuple, rows: list[dict], total: int, cursor: str | None) -> None:
+        """The window's rows fetched again by `query`, unless the list moved or changed order meanwhile."""
+        if query[-1] != self._window_version or query[:4] != self._list_args():
             return
-        search, status, area, sort = self._list_args()
+        self.list_error = ""
+        held = [asset_row(r) for r in rows]
+        if held == self.assets and total == self.total and (cursor or "") == self._next_cursor:
+            return  # nothing changed: no rows go to the browser again (the poller asks every few seconds)
+        self._set_window(self.window_start, held, total, cursor or "")
+
+    async def _refresh(self) -> None:
+        """The rows the list holds, fetched again where they are (assets landed or changed)."""
+        query = self._window_query()
+        search, status, area, sort, after, want, _ = query
+        if self.window_start and not after:  # no cursor for this page (cannot happen): from the top
+            await self._fetch()
+            return
         try:
-            rows, total, cursor = await api.list_assets_page(search, status, LIST_LIMIT, area,
-                                                             after=self._next_cursor, sort=sort)
+            rows, total, cursor = await api.list_assets_upto(search, status, area, want, sort=sort,
+                                                             after=after or None)
         except api.ApiError as exc:
             self.list_error = exc.message
             return
-        self.assets = self.assets + [asset_row(r) for r in rows]
-        self.total, self._next_cursor = total, cursor or ""
+        self._apply_window(query, rows, total, cursor)
+
+    @rx.event
+    async def load_more(self):
+        """The next LIST_LIMIT assets, appended; past WINDOW_PAGES pages the first is dropped."""
+        if not self.authenticated or not self._next_cursor:
+            return
+        search, status, area, sort = self._list_args()
+        after = self._next_cursor
+        try:
+            rows, total, cursor = await api.list_assets_page(search, status, LIST_LIMIT, area, after=after, sort=sort)
+        except api.ApiError as exc:
+            self.list_error = exc.message
+            return
+        page = (self.window_start + len(self.assets)) // LIST_LIMIT  # the page just fetched
+        cursors = self._page_cursors[:page] + [""] * (page - len(self._page_cursors))
+        self._page_cursors = cursors + [after]
+        start, held = self.window_start, self.assets + [asset_row(r) for r in rows]
+        if len(held) > WINDOW_PAGES * LIST_LIMIT:
+            start, held = start + LIST_LIMIT, held[LIST_LIMIT:]
+        self._set_window(start, held, total, cursor or "")
+
+    @rx.event
+    async def show_page(self, value: str):
+        """Scrolled far above the window (a drag of the scrollbar, a long fling): the window jumps to
+        the page in view, `{"page": k}` from library_scroll.js, fetched from its kept cursor; the
+        rows below it go (scrolling down fetches them again)."""
+        try:
+            page = int(json.loads(value)["page"])
+        except (ValueError, TypeError, KeyError):
+            return
+        if not self.authenticated or not 0 <= page < self.window_start // LIST_LIMIT - 1:
+            return
+        after = self._page_cursors[page] if page < len(self._page_cursors) else ""
+        if page and not after:
+            return
+        search, status, area, sort = self._list_args()
+        try:
+            rows, total, cursor = await api.list_assets_page(search, status, LIST_LIMIT, area, after=after or None,
+                                                             sort=sort)
+        except api.ApiError as exc:
+            self.list_error = exc.message
+            return
+        if len(rows) != LIST_LIMIT:  # the list shrank above the window: its positions are gone
+            await self._fetch()
+            return
+        self._set_window(page * LIST_LIMIT, [asset_row(r) for r in rows], total, cursor or "")
+
+    @rx.event
+    async def load_previous(self):
+        """The page above the window, prepended; past WINDOW_PAGES pages the last is dropped."""
+        if not self.authenticated or self.window_start == 0:
+            return
+        page = self.window_start // LIST_LIMIT - 1
+        after = self._page_cursors[page] if page < len(self._page_cursors) else ""
+        if page and not after:
+            await self._fetch()
+            return
+        search, status, area, sort = self._list_args()
+        try:
+            rows, total, _ = await api.list_assets_page(search, status, LIST_LIMIT, area, after=after or None,
+                                                        sort=sort)
+        except api.ApiError as exc:
+            self.list_error = exc.message
+            return
+        if len(rows) != LIST_LIMIT:  # the list shrank above the window: its positions are gone
+            await self._fetch()
+            return
+        held, next_cursor = [asset_row(r) for r in rows] + self.assets, self._next_cursor
+        if len(held) > WINDOW_PAGES * LIST_LIMIT:
+            held = held[:WINDOW_PAGES * LIST_LIMIT]
+            next_cursor = self._page_cursors[page + WINDOW_PAGES]
+        self._set_window(self.window_start - LIST_LIMIT, held, total, next_cursor)
 
     @rx.event
     async def load(self):

@@ -15,10 +15,10 @@ import reflex as rx
 
 from ui import api
 from ui.links import expires_within
-from ui.models import JobRow, asset_row, job_row
+from ui.models import JobRow, job_row
 from ui.state.base import AppState
 from ui.state.editor import EditorState
-from ui.state.library import LIST_LIMIT, LibraryState
+from ui.state.library import LibraryState
 from ui.statuses import ACTIVE, CANCELLED, ERROR, FAILED, PENDING, QUEUED, RUNNING, SUCCEEDED
 
 log = logging.getLogger("mpr.ui")
@@ -156,9 +156,8 @@ class QueueState(AppState):
                     self._ticks += 1
                     tick = self._ticks
                     library = await self.get_state(LibraryState)
-                    lib_args = library._list_args()  # (search, status, area, sort)
+                    lib_query = library._window_query()  # the rows the list holds, where it holds them
                     lib_pending = any(a.status == PENDING for a in library.assets)
-                    lib_shown = len(library.assets)  # keep the pages the person has loaded
                     editor = await self.get_state(EditorState)
                     open_pending = editor.has_asset and editor.asset.status != ERROR and (
                         editor.asset.status == PENDING
@@ -182,16 +181,16 @@ class QueueState(AppState):
                     active = self.active_count or any(j.can_cancel for j in self.jobs)
                 refresh_library = finished or lib_pending or tick % 5 == 0  # a scan refreshes it itself (ui/state/scan.py)
                 if refresh_library:
+                    search, status, area, sort, after, want, _ = lib_query
                     try:
-                        rows, total, cursor = await api.list_assets_upto(
-                            lib_args[0], lib_args[1], lib_args[2], max(LIST_LIMIT, lib_shown), sort=lib_args[3])
+                        rows, total, cursor = await api.list_assets_upto(search, status, area, want, sort=sort,
+                                                                         after=after or None)
                     except api.ApiError:
                         rows = None
                     if rows is not None:
                         async with self:
                             library = await self.get_state(LibraryState)
-                            library.assets = [asset_row(r) for r in rows]
-                            library.total, library._next_cursor = total, cursor or ""
+                            library._apply_window(lib_query, rows, total, cursor)
                 if open_expiring:
                     yield EditorState.refresh_asset
                 if open_pending and open_id and tick % 2 == 0:

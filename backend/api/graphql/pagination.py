@@ -3,8 +3,8 @@ a sort key with the id as tie-break (`Order`: the assets' name/duration/size sor
 
 A cursor is an opaque base64 of "<kind>:<id>" for the id order; the next page is `id < that id`.
 For a keyed order it is "<kind>:<order name>:<id>:<key as JSON>" (the key the database computed
-for the last row), and the next page is `(key, id)` past that pair in the order's direction; a
-cursor from another order is refused. Page size is `first` (default 20), capped at MAX_PAGE.
+for the last row), and the next page is `(key, id)` past that pair in the order's direction (a
+row-value seek on the order's index); a cursor from another order is refused. Page size is `first` (default 20), capped at MAX_PAGE.
 """
 from __future__ import annotations
 
@@ -75,23 +75,51 @@ def decode_keyed_cursor(kind: str, order: Order, cursor: str) -> tuple[int, obje
         raise DomainError("INVALID_INPUT", f"'after' is not a cursor from this {kind} list in this sort order") from None
 
 
-async def fetch_ordered_page(table, kind: str, where: list, first: int | None, after: str | None,
-                             order: Order) -> tuple[list[dict], list[str], bool]:
-    """Like fetch_page in a keyed order; (rows, their cursors, has_next)."""
-    size = page_size(first)
+def _past(order: Order, last_key, last_id: int) -> QueryString:
+    """Rows after (last_key, last_id) in the order, as a row-value comparison that PostgreSQL seeks
+    in the order's index (tables.LIBRARY_ORDER_DDL) to that pair, plus the same bound on the key
+    alone, which SQLite seeks (it uses no row value over an expression index); the old
+    `key > x OR (key = x AND id > y)` read the index from its start, a page deeper each time."""
+    op = "<" if order.descending else ">"
+    if order.key == '"id"':
+        return QueryString(f'"id" {op} {{}}', last_id)
+    return QueryString(f'({order.key}) {op}= {{}} AND (({order.key}), "id") {op} ({{}}, {{}})',
+                       last_key, last_key, last_id)
+
+
+def ordered_page_query(table, where: list, size: int, order: Order, after: tuple[int, object] | None = None
+                       ) -> QueryString:
+    """The SELECT of one page in a keyed order: `size` rows (ask one more to learn if there is a
+    next page) past `after` = (last id, last key), with the key as "_sort_key"."""
     parts = [clause.querystring for clause in where]
     if after:
-        last_id, last_key = decode_keyed_cursor(kind, order, after)
-        op = "<" if order.descending else ">"
-        parts.append(QueryString(f'({order.key}) {op} {{}} OR (({order.key}) = {{}} AND "id" {op} {{}})',
-                                 last_key, last_key, last_id))
-    if size == 0:
-        return [], [], False
+        parts.append(_past(order, after[1], after[0]))
     sql = f'SELECT *, ({order.key}) AS "_sort_key" FROM "{table._meta.tablename}"'
     if parts:
         sql += " WHERE " + " AND ".join("({})" for _ in parts)
     way = "DESC" if order.descending else "ASC"
-    rows = await table.raw(sql + f' ORDER BY ({order.key}) {way}, "id" {way} LIMIT {{}}', *parts, size + 1)
+    return QueryString(sql + f' ORDER BY ({order.key}) {way}, "id" {way} LIMIT {{}}', *parts, size)
+
+
+def id_page_query(table, where: list, size: int, before_id: int | None = None) -> QueryString:
+    """The SELECT of one page newest first (the id order): `size` rows with ids below `before_id`."""
+    parts = [clause.querystring for clause in where]
+    if before_id is not None:
+        parts.append(QueryString('"id" < {}', before_id))
+    sql = f'SELECT * FROM "{table._meta.tablename}"'
+    if parts:
+        sql += " WHERE " + " AND ".join("({})" for _ in parts)
+    return QueryString(sql + ' ORDER BY "id" DESC LIMIT {}', *parts, size)
+
+
+async def fetch_ordered_page(table, kind: str, where: list, first: int | None, after: str | None,
+                             order: Order) -> tuple[list[dict], list[str], bool]:
+    """Like fetch_page in a keyed order; (rows, their cursors, has_next)."""
+    size = page_size(first)
+    seek = decode_keyed_cursor(kind, order, after) if after else None
+    if size == 0:
+        return [], [], False
+    rows = await table.raw("{}", ordered_page_query(table, where, size + 1, order, seek))
     has_next = len(rows) > size
     rows = rows[:size]
     cursors = [encode_keyed_cursor(kind, order, r["id"], r.pop("_sort_key")) for r in rows]
@@ -104,15 +132,10 @@ async def fetch_page(table, kind: str, where: list, first: int | None, after: st
     The clauses are Piccolo `Where`/`WhereRaw` objects, composed into one plain SELECT (Piccolo's
     select() builder costs more CPU than the query on this hot path)."""
     size = page_size(first)
-    parts = [clause.querystring for clause in where]
-    if after:
-        parts.append(QueryString('"id" < {}', decode_cursor(kind, after)))
+    before_id = decode_cursor(kind, after) if after else None
     if size == 0:
         return [], False
-    sql = f'SELECT * FROM "{table._meta.tablename}"'
-    if parts:
-        sql += " WHERE " + " AND ".join("({})" for _ in parts)
-    rows = await table.raw(sql + ' ORDER BY "id" DESC LIMIT {}', *parts, size + 1)
+    rows = await table.raw("{}", id_page_query(table, where, size + 1, before_id))
     return rows[:size], len(rows) > size
 
 
