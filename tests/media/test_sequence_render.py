@@ -107,3 +107,18 @@ def test_sequence_specs_are_checked_when_read(sources):
     with pytest.raises(SpecError, match="no chunk plan"):
         JobSpec.from_dict({**data, "preset": next(p for p in BUILTIN_PRESETS if p.kind == "audio").to_dict()})
     assert JobSpec.from_dict({**data, "version": 2, "sequence": None}).sequence is None  # older specs still parse
+
+
+def test_a_still_picture_passes_the_cut_check(tmp_path):
+    """Colour bars do not move: every source frame is the same picture, and which of them the encoder
+    kept a hair closer (SSIM 0.9996 vs 0.9997: an I-frame against P-frames) says nothing about the cut.
+    A 25 fps clip cut at its 2 s keyframe, conformed to 30 fps, renders and verifies (the sequence
+    browser test's clip once failed here)."""
+    bars = generate_clip(tmp_path / "bars.mp4", duration=4, width=1920, height=1080, fps=25, pattern="smptebars",
+                         frequency=1000, gop=50)
+    wide = generate_clip(tmp_path / "wide.mp4", duration=3, width=1280, height=720, fps=30)
+    ranges = [(1, 1.0, 2.0), (0, 2.0, 3.0)]
+    out = tmp_path / "seq.mp4"
+    result = asyncio.run(run_sequence(sequence_spec([bars, wide], ranges), [wide, bars], out, NullReporter(),
+                                      concurrency=2, workdir=tmp_path))
+    assert result.clip_frames == [30, 30] and len(result.check.cuts) == 4
