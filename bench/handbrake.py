@@ -9,7 +9,9 @@ exact argv from backend.media.command.build_command with only the CRF replaced) 
 is within --tolerance of HandBrake's. At that point it reports MPR's size and wall time as ratios
 to HandBrake's (goals: size ≤ 0.85×, speed ≥ 1.6× i.e. wall ≤ 0.625×), plus XPSNR (luma) of both.
 The wall times at the matched CRF are re-taken back to back with HandBrake's (--runs pairs,
-alternating, the faster of each side's runs kept), so both see the same machine load.
+alternating, the faster of each side's runs kept), so both see the same machine load; the CPU
+seconds of each encode (FFmpeg's or HandBrakeCLI's, all threads) are printed beside them: on a
+busy machine they are the steadier measure of how much work each side does.
 SSIM/XPSNR are FFmpeg's filters at the source's size (each output scaled up with bicubic, the
 same for both; see quality()).
 HandBrakeCLI comes from Debian's `handbrake-cli`: installed with apt-get when it is missing and
@@ -27,6 +29,7 @@ import dataclasses
 import json
 import os
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -126,41 +129,47 @@ def quality(output: Path, source: Path) -> dict:
     return {"ssim": round(float(ssim.group(1)), 5), "xpsnr_y": round(float(xpsnr.group(1)), 3) if xpsnr else None}
 
 
-async def encode_mpr(source: Path, out: Path, crf: float | None = None) -> float:
-    """Wall seconds of the preset's exact argv (only the CRF replaced when given)."""
+def children_cpu() -> float:
+    """User + system CPU seconds of this process's finished children (FFmpeg, HandBrakeCLI)."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+async def encode_mpr(source: Path, out: Path, crf: float | None = None) -> tuple[float, float]:
+    """(wall, CPU) seconds of the preset's exact argv (only the CRF replaced when given)."""
     spec = next(p for p in BUILTIN_PRESETS if p.name == MPR_PRESET)
     if crf is not None:
         spec = dataclasses.replace(spec, crf=int(crf) if float(crf).is_integer() else crf)
     info = probe(source)
     trim = Trim(0.0, None, True)
     argv = build_command(source, out, spec, trim, info)
-    t0 = time.perf_counter()
+    c0, t0 = children_cpu(), time.perf_counter()
     await run_ffmpeg(argv, duration=expected_duration(trim, info), output=out)
-    return time.perf_counter() - t0
+    return time.perf_counter() - t0, children_cpu() - c0
 
 
 HB_SETTINGS = re.compile(r"^(?:\[[\d:]+\])?[ \t]*\+ (encoder|preset|profile|quality|source):[ \t]*(.*)$", re.M)
 
 
-def encode_handbrake(binary: str, source: Path, out: Path) -> tuple[float, dict]:
-    """(wall seconds, the settings HandBrake's log says it used: encoder, x264 preset, profile, RF,
+def encode_handbrake(binary: str, source: Path, out: Path) -> tuple[float, float, dict]:
+    """(wall seconds, CPU seconds, the settings HandBrake's log says it used: encoder, x264 preset, profile, RF,
     crop and scale)."""
-    t0 = time.perf_counter()
+    c0, t0 = children_cpu(), time.perf_counter()
     done = subprocess.run([binary, "-i", str(source), "-o", str(out), "--preset", HANDBRAKE_PRESET],
                           capture_output=True, text=True)
-    elapsed = time.perf_counter() - t0
+    elapsed, cpu = time.perf_counter() - t0, children_cpu() - c0
     if done.returncode != 0 or not out.exists():
         raise RuntimeError(f"HandBrakeCLI failed ({done.returncode}): {done.stderr.strip()[-500:]}")
     settings: dict[str, str] = {}
     for key, value in HB_SETTINGS.findall(done.stderr):
         settings.setdefault(key.lower(), value.strip()[:80])
-    return elapsed, settings
+    return elapsed, cpu, settings
 
 
-def point(path: Path, wall: float, source: Path, **extra) -> dict:
+def point(path: Path, times: tuple[float, float], source: Path, **extra) -> dict:
     info = probe(path)
     size = path.stat().st_size
-    return {**extra, "wall_s": round(wall, 2), "size_bytes": size, **quality(path, source),
+    return {**extra, "wall_s": round(times[0], 2), "cpu_s": round(times[1], 2), "size_bytes": size, **quality(path, source),
             "kbit_s": round(size * 8 / 1000 / info.duration), "width": info.video.width,
             "height": info.video.height, "video_codec": info.video.codec}
 
@@ -197,8 +206,8 @@ def next_crf(tried: list[dict], target: float) -> float | None:
 async def compare(binary: str, name: str, source: Path, work: Path, tolerance: float, runs: int,
                   max_encodes: int) -> dict:
     hb_out = work / f"{name}-handbrake.mp4"
-    hb_wall, hb_settings = encode_handbrake(binary, source, hb_out)
-    hb = point(hb_out, hb_wall, source, settings=hb_settings)
+    hb_wall, hb_cpu, hb_settings = encode_handbrake(binary, source, hb_out)
+    hb = point(hb_out, (hb_wall, hb_cpu), source, settings=hb_settings)
     default_crf = next(p for p in BUILTIN_PRESETS if p.name == MPR_PRESET).crf
     tried: list[dict] = []
     crf: float | None = float(default_crf)
@@ -215,12 +224,14 @@ async def compare(binary: str, name: str, source: Path, work: Path, tolerance: f
     match = min(tried, key=lambda p: (p["ssim"] < hb["ssim"] - tolerance, abs(p["ssim"] - hb["ssim"])))
     shipped = next(p for p in tried if p["crf"] == default_crf)
     # re-time the matched CRF and HandBrake back to back, alternating: both under the same load
-    mpr_walls, hb_walls = [match["wall_s"]], [hb["wall_s"]]
+    mpr_times, hb_times = [(match["wall_s"], match["cpu_s"])], [(hb["wall_s"], hb["cpu_s"])]
     for _ in range(runs):
-        mpr_walls.append(await encode_mpr(source, work / f"{name}-retime.mp4", match["crf"]))
-        hb_walls.append(encode_handbrake(binary, source, work / f"{name}-hb-retime.mp4")[0])
-    match = {**match, "wall_s": round(min(mpr_walls), 2), "walls": [round(w, 2) for w in mpr_walls]}
-    hb = {**hb, "wall_s": round(min(hb_walls), 2), "walls": [round(w, 2) for w in hb_walls]}
+        mpr_times.append(await encode_mpr(source, work / f"{name}-retime.mp4", match["crf"]))
+        hb_times.append(encode_handbrake(binary, source, work / f"{name}-hb-retime.mp4")[:2])
+    match = {**match, "wall_s": round(min(w for w, _ in mpr_times), 2), "cpu_s": round(min(c for _, c in mpr_times), 2),
+             "walls": [round(w, 2) for w, _ in mpr_times]}
+    hb = {**hb, "wall_s": round(min(w for w, _ in hb_times), 2), "cpu_s": round(min(c for _, c in hb_times), 2),
+          "walls": [round(w, 2) for w, _ in hb_times]}
     for f in work.glob(f"{name}-*.mp4"):
         f.unlink()
     size_ratio = match["size_bytes"] / hb["size_bytes"]
@@ -228,7 +239,7 @@ async def compare(binary: str, name: str, source: Path, work: Path, tolerance: f
     return {"source": source.name, "hb": hb, "mpr": match, "shipped": shipped, "tried": tried,
             "matched": abs(match["ssim"] - hb["ssim"]) <= tolerance,
             "ratios": {"size": round(size_ratio, 3), "wall": round(match["wall_s"] / hb["wall_s"], 3),
-                       "speed": round(speed, 3),
+                       "speed": round(speed, 3), "cpu": round(match["cpu_s"] / hb["cpu_s"], 3),
                        "shipped_size": round(shipped["size_bytes"] / hb["size_bytes"], 3)},
             "met": {"size": size_ratio <= SIZE_GOAL, "speed": speed >= SPEED_GOAL}}
 
@@ -262,18 +273,18 @@ async def main() -> int:
     print(f"\n{args.seconds} s 1080p30 sources; HandBrakeCLI {how}; MPR '{MPR_PRESET}' CRF bisected to "
           f"HandBrake '{HANDBRAKE_PRESET}' SSIM ± {args.tolerance}; load average after: "
           f"{' '.join(map(str, load_after))}")
-    print(f"{'':30}{'CRF':>6}{'wall s':>8}{'MiB':>8}{'kbit/s':>8}{'SSIM':>9}{'XPSNR-Y':>9}")
+    print(f"{'':30}{'CRF':>6}{'wall s':>8}{'CPU s':>8}{'MiB':>8}{'kbit/s':>8}{'SSIM':>9}{'XPSNR-Y':>9}")
     for name, r in results.items():
         for label, p in ((f"{name}: HandBrake", r["hb"]), (f"{name}: MPR at equal SSIM", r["mpr"]),
                          (f"{name}: MPR as shipped", r["shipped"])):
             crf = f"{p['crf']:g}" if "crf" in p else "RF"
             xp = f"{p['xpsnr_y']:9.2f}" if p.get("xpsnr_y") is not None else f"{'—':>9}"
-            print(f"{label:30}{crf:>6}{p['wall_s']:8.2f}{p['size_bytes'] / 2**20:8.2f}{p['kbit_s']:8d}"
+            print(f"{label:30}{crf:>6}{p['wall_s']:8.2f}{p['cpu_s']:8.2f}{p['size_bytes'] / 2**20:8.2f}{p['kbit_s']:8d}"
                   f"{p['ssim']:9.5f}{xp}")
         q = r["ratios"]
         print(f"{name}: at equal SSIM MPR is {q['size']:.3f}x HandBrake's size (goal ≤ {SIZE_GOAL}: "
               f"{'met' if r['met']['size'] else 'NOT met'}) and {q['speed']:.2f}x its speed (goal ≥ {SPEED_GOAL}: "
-              f"{'met' if r['met']['speed'] else 'NOT met'}){'' if r['matched'] else ' [SSIM not matched within tolerance]'}")
+              f"{'met' if r['met']['speed'] else 'NOT met'}; CPU time {q['cpu']:.3f}x){'' if r['matched'] else ' [SSIM not matched within tolerance]'}")
         print(f"{name}: HandBrake's log: {r['hb'].get('settings')}")
     print(json.dumps({"seconds": args.seconds, "runs": args.runs, "handbrake": how, "tolerance": args.tolerance,
                       "goals": {"size": SIZE_GOAL, "speed": SPEED_GOAL}, "load": [load_before, load_after],

@@ -97,7 +97,9 @@ def parse_handbrake(text: str) -> list[Row]:
                 f"as shipped (CRF {s['shipped']['crf']:g}, SSIM {s['shipped']['ssim']:.4f}) {q['shipped_size']:.3f}"),
             Row("  wall time at that CRF", fmt(mpr["wall_s"], " s"), fmt(hb["wall_s"], " s"), f"{q['wall']:.3f}",
                 f"{q['speed']:.2f}x HandBrake's speed, target ≥ {goals['speed']}x (wall ≤ {1 / goals['speed']:.3f}): "
-                f"{'met' if met['speed'] else 'NOT met'}; {load}"),
+                f"{'met' if met['speed'] else 'NOT met'}; "
+                + (f"CPU time {mpr['cpu_s']:.1f} vs {hb['cpu_s']:.1f} s = {q['cpu']:.3f}; " if "cpu" in q else "")
+                + load),
         ]
     return rows
 
