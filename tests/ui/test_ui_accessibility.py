@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 import ui_stack
+from ui_stack import graphql
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.timeout(600)]
 
@@ -24,14 +25,6 @@ AXE = Path(__file__).parent / "vendor" / "axe.min.js"
 CLIP = "Test pattern 720p.mp4"  # 20 s, 1280x720, 30 fps
 WEBM = "Mandelbrot 360p.webm"
 SLOW_PRESET = "Slow a11y 1080p"  # the only preset starting with "S": typeahead finds it
-
-
-def graphql(server, query: str, variables: dict | None = None) -> dict:
-    response = httpx.post(server[0] + "/graphql", json={"query": query, "variables": variables or {}},
-                          headers={"Authorization": f"Bearer {ui_stack.API_TOKEN}"}, timeout=30)
-    body = response.json()
-    assert not body.get("errors"), body
-    return body["data"]
 
 
 @pytest.fixture(scope="module")

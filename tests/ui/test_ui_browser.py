@@ -12,10 +12,10 @@ import concurrent.futures
 import re
 import time
 
-import httpx
 import pytest
 
 import ui_stack
+from ui_stack import graphql
 
 from backend.media.clips import generate_clip
 
@@ -73,15 +73,6 @@ def choose_preset(pg, name: str) -> None:
     pg.click("#preset-select")
     pg.get_by_role("option", name=name, exact=True).click()
     pg.wait_for_function("n => document.querySelector('#preset-select')?.textContent.includes(n)", arg=name)
-
-
-def graphql(server, query: str) -> dict:
-    base, _ = server
-    response = httpx.post(base + "/graphql", json={"query": query},
-                          headers={"Authorization": f"Bearer {ui_stack.API_TOKEN}"}, timeout=10)
-    body = response.json()
-    assert not body.get("errors"), body
-    return body["data"]
 
 
 def first_row(pg):

@@ -8,22 +8,14 @@ from __future__ import annotations
 
 import time
 
-import httpx
 import pytest
 
 import ui_stack
+from ui_stack import graphql
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.timeout(600)]
 
 SHORT = "Color bars 1080p.mp4"  # 10 s, 25 fps
-
-
-def graphql(server, query: str, variables: dict | None = None) -> dict:
-    response = httpx.post(server[0] + "/graphql", json={"query": query, "variables": variables or {}},
-                          headers={"Authorization": f"Bearer {ui_stack.API_TOKEN}"}, timeout=30)
-    body = response.json()
-    assert not body.get("errors"), body
-    return body["data"]
 
 
 def make_job(server, name: str, wait_for: tuple[str, ...] = ("succeeded",), preset_name: str = "H.264 480p") -> dict:

@@ -2,20 +2,12 @@
 Rules popover with its action and counts, for a signed-in user (the list comes through GraphQL)."""
 from __future__ import annotations
 
-import httpx
 import pytest
 
 import ui_stack
+from ui_stack import graphql
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.timeout(600)]
-
-
-def graphql(server, query: str, variables: dict | None = None) -> dict:
-    response = httpx.post(server[0] + "/graphql", json={"query": query, "variables": variables or {}},
-                          headers={"Authorization": f"Bearer {ui_stack.API_TOKEN}"}, timeout=10)
-    body = response.json()
-    assert not body.get("errors"), body
-    return body["data"]
 
 
 def test_the_rules_list_shows_each_rule(browser, server, artifacts):

@@ -7,22 +7,14 @@ from __future__ import annotations
 
 import time
 
-import httpx
 import pytest
 
 import ui_stack
+from ui_stack import graphql
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.timeout(600)]
 
 WIDE, BARS = "Test pattern 720p.mp4", "Color bars 1080p.mp4"  # 1280x720 30 fps, 1920x1080 25 fps
-
-
-def graphql(server, query: str) -> dict:
-    response = httpx.post(server[0] + "/graphql", json={"query": query},
-                          headers={"Authorization": f"Bearer {ui_stack.API_TOKEN}"}, timeout=10)
-    body = response.json()
-    assert not body.get("errors"), body
-    return body["data"]
 
 
 def open_and_select(page, name: str, start: str, end: str) -> None:

@@ -8,32 +8,13 @@ from __future__ import annotations
 
 import time
 
-import httpx
 import pytest
 
 import ui_stack
+from test_ui_sequence import BARS, WIDE, open_and_select
+from ui_stack import graphql
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.timeout(600)]
-
-WIDE, BARS = "Test pattern 720p.mp4", "Color bars 1080p.mp4"  # 1280x720 30 fps, 1920x1080 25 fps
-
-
-def graphql(server, query: str, variables: dict | None = None) -> dict:
-    response = httpx.post(server[0] + "/graphql", json={"query": query, "variables": variables or {}},
-                          headers={"Authorization": f"Bearer {ui_stack.API_TOKEN}"}, timeout=10)
-    body = response.json()
-    assert not body.get("errors"), body
-    return body["data"]
-
-
-def open_and_select(page, name: str, start: str, end: str) -> None:
-    page.locator("#asset-item", has_text=name).click()
-    page.wait_for_function("n => document.querySelector('#editor-title')?.textContent === n", arg=name)
-    page.wait_for_function("() => { const v = document.querySelector('#player'); return v && v.readyState >= 2 }")
-    for field, text in (("in-point", start), ("out-point", end)):
-        page.fill(f"#{field}", text)
-        page.press(f"#{field}", "Enter")
-        page.wait_for_function("([s, v]) => document.querySelector(s)?.value === v", arg=[f"#{field}", text])
 
 
 def clip_count(page, n: int) -> None:

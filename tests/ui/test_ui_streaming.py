@@ -5,23 +5,15 @@ switch and no hls.js error, and the storyboard thumbnail shown while the scrub b
 """
 from __future__ import annotations
 
-import httpx
 import pytest
 
 import ui_stack
+from ui_stack import graphql
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.timeout(600)]
 
 SOURCE = "Color bars 1080p.mp4"  # 10 s, 25 fps (a demo clip)
 TEMPLATE = "UI test ladder"
-
-
-def graphql(base: str, query: str, variables: dict | None = None) -> dict:
-    response = httpx.post(base + "/graphql", json={"query": query, "variables": variables or {}},
-                          headers={"Authorization": f"Bearer {ui_stack.API_TOKEN}"}, timeout=10)
-    body = response.json()
-    assert not body.get("errors"), body
-    return body["data"]
 
 
 @pytest.fixture(scope="module")

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import time
 
-import httpx
 import pytest
 
 import ui_stack
+from ui_stack import graphql
 from backend.config import REPO_ROOT
 
 ARTIFACTS = REPO_ROOT / "test-artifacts" / "ui"
@@ -17,14 +17,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.timeout(600)]
 
 CLIP = "Test pattern 720p.mp4"  # 20 s, 30 fps, a keyframe every 2 s
 COPY = "Trim only (stream copy)"
-
-
-def graphql(server, query: str) -> dict:
-    response = httpx.post(server[0] + "/graphql", json={"query": query},
-                          headers={"Authorization": f"Bearer {ui_stack.API_TOKEN}"}, timeout=10)
-    body = response.json()
-    assert not body.get("errors"), body
-    return body["data"]
 
 
 def wait_plan(page, expected: str, timeout: float = 30.0) -> None:

@@ -140,6 +140,17 @@ def start_and_wait(root: Path, *, demo: bool = True, env: dict | None = None) ->
     return proc, port
 
 
+def graphql(server, query: str, variables: dict | None = None, timeout: float = 30) -> dict:
+    """A GraphQL call to the served app with the test API token; `server` is the base URL or a
+    (base, root) fixture tuple. Asserts there were no errors and returns `data`."""
+    base = server if isinstance(server, str) else server[0]
+    response = httpx.post(base + "/graphql", json={"query": query, "variables": variables or {}},
+                          headers={"Authorization": f"Bearer {API_TOKEN}"}, timeout=timeout)
+    body = response.json()
+    assert not body.get("errors"), body
+    return body["data"]
+
+
 def sign_in(page, base: str, username: str = "admin", password: str = ADMIN_PASSWORD,
             ready: str = "#asset-list") -> None:
     """Open `base`, fill the login page's form and wait until the workspace (`ready`) shows."""

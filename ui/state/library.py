@@ -186,17 +186,26 @@ class LibraryState(AppState):
         after = self._page_cursors[page] if page < len(self._page_cursors) else ""
         if page and not after:
             return
+        got = await self._full_page(after)
+        if got is not None:
+            rows, total, cursor = got
+            self._set_window(page * LIST_LIMIT, [asset_row(r) for r in rows], total, cursor or "")
+
+    async def _full_page(self, after: str) -> tuple[list[dict], int, str | None] | None:
+        """The LIST_LIMIT rows from `after` (a kept page cursor); None when the fetch failed (the
+        error is shown) or came back short: the list shrank above the window, so its positions are
+        gone and the list starts again from the top."""
         search, status, area, sort = self._list_args()
         try:
             rows, total, cursor = await api.list_assets_page(search, status, LIST_LIMIT, area, after=after or None,
                                                              sort=sort)
         except api.ApiError as exc:
             self.list_error = exc.message
-            return
-        if len(rows) != LIST_LIMIT:  # the list shrank above the window: its positions are gone
+            return None
+        if len(rows) != LIST_LIMIT:
             await self._fetch()
-            return
-        self._set_window(page * LIST_LIMIT, [asset_row(r) for r in rows], total, cursor or "")
+            return None
+        return rows, total, cursor
 
     @rx.event
     async def load_previous(self):
@@ -208,16 +217,10 @@ class LibraryState(AppState):
         if page and not after:
             await self._fetch()
             return
-        search, status, area, sort = self._list_args()
-        try:
-            rows, total, _ = await api.list_assets_page(search, status, LIST_LIMIT, area, after=after or None,
-                                                        sort=sort)
-        except api.ApiError as exc:
-            self.list_error = exc.message
+        got = await self._full_page(after)
+        if got is None:
             return
-        if len(rows) != LIST_LIMIT:  # the list shrank above the window: its positions are gone
-            await self._fetch()
-            return
+        rows, total, _ = got
         held, next_cursor = [asset_row(r) for r in rows] + self.assets, self._next_cursor
         if len(held) > WINDOW_PAGES * LIST_LIMIT:
             held = held[:WINDOW_PAGES * LIST_LIMIT]
