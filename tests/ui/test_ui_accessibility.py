@@ -249,8 +249,11 @@ def test_keyboard_alone_opens_cuts_submits_cancels_retries_and_downloads(browser
 
         tab_to(page, "#preset-select")
         page.keyboard.press("Enter")
-        page.wait_for_selector("[role=listbox]")
-        page.keyboard.type("Slow", delay=0)  # the select's typeahead
+        # the preset list is open once one of its options has the focus (the library is a listbox
+        # too, so "[role=listbox]" alone is there before the select opens)
+        page.wait_for_function("() => document.activeElement?.classList.contains('preset-option')")
+        page.keyboard.type("Slow", delay=100)  # the select's typeahead, at a person's typing speed
+        page.wait_for_function("n => document.activeElement?.textContent === n", arg=SLOW_PRESET)
         page.keyboard.press("Enter")
         page.wait_for_function("n => document.querySelector('#preset-select').textContent.includes(n)", arg=SLOW_PRESET)
         tab_to(page, "#output-name")
