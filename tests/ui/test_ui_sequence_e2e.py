@@ -20,7 +20,7 @@ import ui_stack
 from backend.media.binaries import ffmpeg_path, ffprobe_path
 from backend.media.clips import generate_clip
 from test_ui_browser import choose_preset
-from test_ui_sequence_edit import attr_is, clip_count, graphql
+from test_ui_sequence_edit import attr_is, clip_count, drag_first_end_edge, graphql
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.timeout(900)]
 
@@ -123,14 +123,7 @@ def test_sequence_built_with_keys_and_drags_renders_and_plays(browser, server, a
     assert sources() == [WIDE, SILENT, BARS, WIDE]
 
     # -- the end edge of clip 1 (30 fps) dragged right: frame-snapped, then undone and redone
-    page.locator("#sequence-track").scroll_into_view_if_needed()
-    box = page.locator("#sequence-trim-end-0").bounding_box()
-    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-    page.mouse.move(x, y)
-    page.mouse.down()
-    page.mouse.move(x + 40, y, steps=5)
-    label = page.inner_text("#sequence-trim-label")
-    assert label.startswith("out 00:00:0") and "frame" in label, label
+    drag_first_end_edge(page, 40, steps=5)
     page.mouse.up()
     page.wait_for_function("() => document.querySelector('#sequence-clip-0').getAttribute('data-end') !== '2'")
     end_text = page.get_attribute("#sequence-clip-0", "data-end")

@@ -21,6 +21,20 @@ def clip_count(page, n: int) -> None:
     page.wait_for_function("n => document.querySelectorAll('.sequence-clip').length === n", arg=n)
 
 
+def drag_first_end_edge(page, dx: int, steps: int) -> str:
+    """Press on clip 0's end edge and move `dx` px right, the button held (the caller releases it):
+    the label shows the frame-snapped out point while dragging; returns that label."""
+    page.locator("#sequence-track").scroll_into_view_if_needed()
+    box = page.locator("#sequence-trim-end-0").bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + dx, y, steps=steps)
+    label = page.inner_text("#sequence-trim-label")
+    assert label.startswith("out 00:00:0") and "frame" in label, label
+    return label
+
+
 def attr_is(page, selector: str, name: str, value: str) -> None:
     page.wait_for_function("([s, a, v]) => document.querySelector(s)?.getAttribute(a) === v", arg=[selector, name, value])
 
@@ -49,14 +63,7 @@ def test_trim_preview_and_several_sequences(browser, server, artifacts):
     clip_count(page, 2)
 
     # -- the end edge of clip 1 dragged right: frame-snapped at 30 fps, the frame shown while dragging
-    page.locator("#sequence-track").scroll_into_view_if_needed()
-    box = page.locator("#sequence-trim-end-0").bounding_box()
-    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-    page.mouse.move(x, y)
-    page.mouse.down()
-    page.mouse.move(x + 60, y, steps=6)
-    label = page.inner_text("#sequence-trim-label")
-    assert label.startswith("out 00:00:0") and "frame" in label, label
+    label = drag_first_end_edge(page, 60, steps=6)
     page.screenshot(path=str(artifacts / "sequence-trim-drag.png"))
     page.mouse.up()
     page.wait_for_function("() => document.querySelector('#sequence-clip-0').getAttribute('data-end') !== '2'")
