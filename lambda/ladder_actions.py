@@ -7,13 +7,16 @@ lambda/handler.py dispatches `event["action"]` in LADDER_ACTIONS here and passes
 event is the job's envelope and JobSpec (whose `ladder` is the template and `plan` the fitted
 `LadderPlan`) plus what the state machine adds:
 
-- ladder_step (+ `step`, one of plan.steps): downloads the source, runs the step (one rendition,
-  the storyboard, a file or the poster) and uploads what it wrote to the job's work prefix
-  (`_chunks/job-{id}-attempt-{n}/ladder/` in the output bucket, expired by the same lifecycle
-  rule as chunks). Returns {"step", "files": [{"name", "key", "size"}], "output"}.
-- ladder_package (+ `steps`: the Map's results): downloads the renditions, segments them into the
-  package by stream copy, checks and measures it, writes the master playlist, uploads the package
-  and copies the other outputs into the job's folder (`output.key`), deletes the work prefix and
+- ladder_step (+ `step`, one of plan.steps): downloads the source (a part of a long rendition
+  reads it through a presigned URL instead: FFmpeg fetches only the byte ranges of its window),
+  runs the step (one rendition or one part of it, the storyboard, a file or the poster) and
+  uploads what it wrote to the job's work prefix (`_chunks/job-{id}-attempt-{n}/ladder/` in the
+  output bucket, expired by the same lifecycle rule as chunks).
+  Returns {"step", "files": [{"name", "key", "size"}], "output"}.
+- ladder_package (+ `steps`: the Map's results): downloads the renditions (a long one's parts,
+  joined by stream copy first: `ladder_steps.join_rendition`), segments them into the package by
+  stream copy, checks and measures it, writes the master playlist, uploads the package and
+  copies the other outputs into the job's folder (`output.key`), deletes the work prefix and
   sends the signed 'succeeded' callback with every output record (`output.outputs`), the entry
   file (`output.playback`), the files written (`output.files`) and the first ordinary file
   (`output.primary`), as the local executor records them.
@@ -36,7 +39,7 @@ from backend.media.probe import ProbeError, probe
 from backend.media.runner import FFmpegError
 from backend.media.verify import VerificationError
 from backend.pipeline import SpecError
-from backend.pipeline.ladder_plan import LadderPlan, StepError
+from backend.pipeline.ladder_plan import LadderPlan, StepError, rendition_part
 from backend.pipeline.ladder_steps import assemble, plan_of, primary_name, run_package, run_step
 
 LADDER_ACTIONS = ("ladder_step", "ladder_package")
@@ -103,7 +106,9 @@ def _run(base, coro, budget: float, what: str):
 
 
 def _describe(step: Mapping) -> str:
-    return " ".join(str(step[k]) for k in ("step", "name") if step.get(k) is not None)
+    what = " ".join(str(step[k]) for k in ("step", "name") if step.get(k) is not None)
+    part = rendition_part(step)
+    return what if part is None else f"{what} part {part.part + 1} of {part.parts}"
 
 
 def ladder_step(event: dict, context: Any, env: Mapping[str, str], base) -> dict:
@@ -121,7 +126,10 @@ def ladder_step(event: dict, context: Any, env: Mapping[str, str], base) -> dict
     reporter = base.Reporter(job, secret)
     work = base.chunk_actions()._workdir(env, f"ladder-{job.job_id}-{position}")
     try:
-        src, _ = base.fetch_input(s3, job, work)
+        if rendition_part(step) is not None:  # a window of a long source: read only its byte ranges
+            src = base.chunk_actions()._presigned(s3, job.spec.source.bucket, job.spec.source.key)
+        else:
+            src, _ = base.fetch_input(s3, job, work)
         reporter.check()
         try:
             info = probe(str(src))
@@ -172,18 +180,17 @@ def ladder_package(event: dict, context: Any, env: Mapping[str, str], base) -> d
     work = base.chunk_actions()._workdir(env, f"package-{job.job_id}")
     try:
         reporter.progress(CHUNKS_SHARE / 100.0)
-        renditions: dict[int, Path] = {}
-        for r in results:
-            if r["step"]["step"] == "rendition":
-                [f] = r["files"]
-                renditions[int(r["step"]["index"])] = work / "renditions" / f["name"]
-                renditions[int(r["step"]["index"])].parent.mkdir(parents=True, exist_ok=True)
-        keys = {int(r["step"]["index"]): r["files"][0]["key"] for r in results if r["step"]["step"] == "rendition"}
-        base.check_tmp_space(work, 2 * sum(int(f.get("size") or 0) for r in results for f in r["files"]
-                                             if r["step"]["step"] == "rendition"), 0,
+        encoded = sorted(((int(r["step"]["index"]), int(r["step"].get("part") or 0), r["files"][0])
+                          for r in results if r["step"]["step"] == "rendition"), key=lambda e: e[:2])
+        (work / "renditions").mkdir(parents=True, exist_ok=True)
+        downloads = [(f["key"], work / "renditions" / f["name"]) for _, _, f in encoded]
+        renditions: dict[int, list[Path]] = {}  # a rung's file, or its parts in order (joined by run_package)
+        for (index, _, _), (_, path) in zip(encoded, downloads):
+            renditions.setdefault(index, []).append(path)
+        base.check_tmp_space(work, 2 * sum(int(f.get("size") or 0) for _, _, f in encoded), 0,
                              advice="the package step needs the renditions and their segments in /tmp at once")
         with ThreadPoolExecutor(TRANSFER_THREADS) as pool:
-            list(pool.map(lambda i: s3.download_file(bucket, keys[i], str(renditions[i])), list(renditions)))
+            list(pool.map(lambda d: s3.download_file(bucket, d[0], str(d[1])), downloads))
         reporter.check()
         budget = base.budget_left(context, StepFailed)
         pkg = work / "package"

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .binaries import ffmpeg_path
+from .chunking import JoinStep, join_command
 from .command import GLOBAL_ARGS, Trim, output_fps, output_size, resolve_trim
 from .paths import ff_target
 from .presets import PresetSpec
@@ -184,11 +185,12 @@ def _fps_text(fps: float) -> str:
     return f"{fps:.6f}".rstrip("0").rstrip(".")
 
 
-def _input_args(src, ladder: Ladder) -> list[str]:
+def _input_args(src, ladder: Ladder, part: "RenditionPart | None" = None) -> list[str]:
+    start, length = (ladder.start, ladder.length) if part is None else (part.seek, part.length)
     argv = [ffmpeg_path(), *GLOBAL_ARGS, "-y"]
-    if ladder.start > 0:
-        argv += ["-ss", f"{ladder.start:.6f}"]
-    return argv + ["-t", f"{ladder.length:.6f}", "-i", ff_target(src)]
+    if start > 0:
+        argv += ["-ss", f"{start:.6f}"]
+    return argv + ["-t", f"{length:.6f}", "-i", ff_target(src)]
 
 
 def _scale(rung: Rung) -> str:
@@ -196,14 +198,17 @@ def _scale(rung: Rung) -> str:
     return f"scale={rung.width}:{rung.height}{fps},format=yuv420p"
 
 
-def _video_args(n: int, rung: Rung, seg: float, preset_speed: str | None) -> list[str]:
-    """Output video stream `n`'s encoder: H.264 at the rung's rate, a keyframe every segment."""
+def _video_args(n: int, rung: Rung, seg: float, preset_speed: str | None, key_offset: float = 0.0) -> list[str]:
+    """Output video stream `n`'s encoder: H.264 at the rung's rate, a keyframe every segment.
+    FFmpeg counts `t` from the first frame; `key_offset` > 0 (a part, `RenditionPart.offset`) moves
+    the grid that much earlier, so a part keeps the whole rendition's keyframe instants."""
     p = rung.preset
     gop = max(1, round((rung.fps or 30.0) * seg))
+    shift = f"-{key_offset:.6f}" if key_offset > 0 else ""
     return [f"-c:v:{n}", "libx264", f"-preset:v:{n}", preset_speed or p.speed_preset or "veryfast",
             f"-b:v:{n}", f"{p.video_bitrate}k", f"-maxrate:v:{n}", f"{round(p.video_bitrate * 1.1)}k",
             f"-bufsize:v:{n}", f"{p.video_bitrate * 2}k", f"-g:v:{n}", str(gop),
-            f"-keyint_min:v:{n}", str(gop), f"-force_key_frames:v:{n}", f"expr:gte(t,n_forced*{seg:g})"]
+            f"-keyint_min:v:{n}", str(gop), f"-force_key_frames:v:{n}", f"expr:gte(t,n_forced*{seg:g}{shift})"]
 
 
 def _audio_args(n: int, rung: Rung) -> list[str]:
@@ -262,18 +267,57 @@ def ladder_command(src, outdir: Path, ladder: Ladder, *, preset_speed: str | Non
     return argv
 
 
-def rendition_command(src, dst: Path, ladder: Ladder, rung: Rung, *, preset_speed: str | None = None) -> list[str]:
+@dataclass(frozen=True)
+class RenditionPart:
+    """Frames `first`..`first + frames - 1` of a video rendition (numbered from the trim's first
+    frame): FFmpeg reads the source from `seek` (seconds from the container start; half a frame
+    before the part's first frame, the in point for the first part) for `length` seconds counted,
+    as FFmpeg counts an input `-t`, from the first frame it keeps (to half a frame after the part's
+    last frame, the whole rendition's end for the last part), so no rounding moves a frame across a
+    cut. `offset`: how far its first frame lies after the segment instant it starts (less than a
+    frame; 0 when segments hold whole frames), which keeps the keyframe grid the whole rendition's."""
+
+    part: int
+    parts: int
+    first: int
+    frames: int
+    seek: float
+    length: float
+    offset: float = 0.0
+
+    @property
+    def last(self) -> bool:
+        return self.part == self.parts - 1
+
+
+def rendition_command(src, dst: Path, ladder: Ladder, rung: Rung, *, preset_speed: str | None = None,
+                      part: RenditionPart | None = None) -> list[str]:
     """One rung alone, encoded exactly as `ladder_command` encodes it (same scaler, encoder and
     keyframe instants), into a plain MP4 `dst` that `package_command` segments later. The AWS
-    executor runs one of these per Map iteration (a Lambda each) instead of the one-decode command."""
-    argv = _input_args(src, ladder)
+    executor runs one of these per Map iteration (a Lambda each) instead of the one-decode command.
+
+    With `part` (a video rung only), only that part's frames, starting at timestamp 0, with x264
+    headers that stitch (`stitchable=1`, as chunks get): the parts of a rung join by stream copy
+    (`join_parts_command`) into the frames, keyframes and timestamps of the whole rendition."""
+    argv = _input_args(src, ladder, part)
     if rung.kind == "video":
-        argv += ["-filter_complex", f"[0:v:0]{_scale(rung)}[v]", "-map", "[v]", "-an",
-                 *_video_args(0, rung, ladder.segment_seconds, preset_speed), "-sc_threshold", "0",
-                 "-pix_fmt", "yuv420p"]
+        lead = "setpts=PTS-STARTPTS," if part is not None else ""
+        argv += ["-filter_complex", f"[0:v:0]{lead}{_scale(rung)}[v]", "-map", "[v]", "-an",
+                 *_video_args(0, rung, ladder.segment_seconds, preset_speed, part.offset if part else 0.0),
+                 "-sc_threshold", "0", "-pix_fmt", "yuv420p"]
+        if part is not None:
+            argv += ["-x264-params", "stitchable=1"]
+    elif part is not None:
+        raise ValueError("audio renditions are encoded whole (one AAC track, no joins)")
     else:
         argv += ["-map", "0:a:0", "-vn", *_audio_args(0, rung)]
     return argv + ["-f", "mp4", ff_target(dst)]
+
+
+def join_parts_command(concat_file, dst: Path, frames: int, seconds: float, fps: float) -> list[str]:
+    """The parts of one rendition (listed in `concat_file`, `chunking.concat_list`) joined by
+    stream copy into a plain MP4 `dst`: the chunked jobs' join (`chunking.join_command`), video only."""
+    return join_command(JoinStep("mp4", ".mp4", frames, seconds, fps, False), concat_file, dst, frames=frames)
 
 
 def package_command(renditions: list[tuple[Rung, Path]], outdir: Path, ladder: Ladder) -> list[str]:

@@ -9,6 +9,11 @@ Nothing here is a second copy of `run_ladder`: a rendition is `media.ladder.rend
 `pipeline.ladder.finish_rendition_package`, and the storyboard, files and poster are the same
 commands and record builders `run_ladder` uses.
 
+A long video rendition may be planned as parts (`LadderPlan`'s `RenditionPart`s, each a whole
+number of segments): each part is `rendition_command(part=...)`, frame count checked, and the
+package step joins a rung's parts by stream copy (`join_rendition`, the chunked jobs' join
+command) before segmenting, so the package is the one a single run per rendition makes.
+
 The steps are those of the spec's `LadderPlan` (`pipeline.ladder_plan`, kept in `JobSpec.plan`).
 """
 from __future__ import annotations
@@ -16,16 +21,17 @@ from __future__ import annotations
 import asyncio
 from dataclasses import replace
 from pathlib import Path
-from typing import Mapping
+from typing import Mapping, Sequence
 
-from backend.media.ladder import package_command, rendition_command, storyboard_command
+from backend.media.chunking import concat_list, stream_stats
+from backend.media.ladder import RenditionPart, join_parts_command, package_command, rendition_command, storyboard_command
 from backend.media.probe import MediaInfo, ProbeError, probe
 from backend.media.templates import output_file_name
 from backend.media.verify import VerificationError
 
 from .guard import run_guarded
 from .ladder import LadderResult, file_record, finish_rendition_package, finish_storyboard, playback_name
-from .ladder_plan import LadderPlan, rendition_file
+from .ladder_plan import LadderPlan, rendition_file, rendition_part
 from .reporter import Reporter, call, progress_sink
 from .single import run_single
 from .spec import JobSpec, SpecError
@@ -48,17 +54,22 @@ async def run_step(spec: JobSpec, step: Mapping, src, outdir: Path, reporter: Re
     outdir.mkdir(parents=True, exist_ok=True)
     kind = step["step"]
     if kind in ("rendition", "storyboard"):
+        part, length = rendition_part(step), ladder.length
         if kind == "rendition":
             rung = next(r for r in ladder.rungs if r.index == step["index"])
-            name = rendition_file(rung.index)
-            argv = rendition_command(src, outdir / name, ladder, rung)
+            name = rendition_file(rung.index, part)
+            argv = rendition_command(src, outdir / name, ladder, rung, part=part)
+            if part is not None:
+                length = part.length
         else:
             argv = storyboard_command(src, outdir, ladder)
-        tail = await run_guarded(argv, duration=ladder.length, output=None, on_progress=progress_sink(reporter),
+        tail = await run_guarded(argv, duration=length, output=None, on_progress=progress_sink(reporter),
                                  budget=budget, should_stop=reporter.should_stop)
         await call(reporter.heartbeat())
         if kind == "rendition":
-            await asyncio.to_thread(_check_rendition, outdir / name, rung.kind, ladder.length)
+            await asyncio.to_thread(_check_rendition, outdir / name, rung.kind, length)
+            if part is not None and not part.last:
+                await asyncio.to_thread(_check_part, outdir / name, part)
             return {"step": dict(step), "files": [name], "output": None, "log_tail": tail}
         record = await finish_storyboard(outdir, ladder)
         files = sorted(p.name for p in outdir.glob("storyboard*"))
@@ -82,14 +93,67 @@ def _check_rendition(path: Path, kind: str, length: float) -> None:
         raise VerificationError(f"the encoded rendition lasts {info.duration} s, not {length:.3f} s")
 
 
-async def run_package(spec: JobSpec, renditions: Mapping[int, Path], outdir: Path, reporter: Reporter, *,
-                      budget: float | None = None) -> tuple[list[dict], str | None, str]:
-    """Segment the encoded renditions (rung index → file) into the package in `outdir` by stream
-    copy, measure and check it, write the master playlist: (rendition records, entry file, log tail)."""
+def _check_part(path: Path, part: RenditionPart) -> None:
+    """A part that another follows holds exactly its planned frames (the last one ends where the
+    whole rendition ends, checked by duration like a whole rendition)."""
+    got = stream_stats(path).video_frames
+    if got != part.frames:
+        raise VerificationError(f"part {part.part + 1} of {part.parts} has {got} frames, the plan says {part.frames}")
+
+
+async def join_rendition(parts: Sequence[Path], dst: Path, fps: float, *, budget: float | None = None,
+                         should_stop=None) -> int:
+    """Join a rendition's encoded parts (in order) into `dst` by stream copy, check that it holds
+    every part's frames and a keyframe where each part starts, and delete the parts (their room in
+    /tmp goes to the package). Returns the frame count; raises VerificationError."""
+    stats = [await asyncio.to_thread(stream_stats, p) for p in parts]
+    frames = sum(s.video_frames for s in stats)
+    listing = Path(dst).with_suffix(".txt")
+    listing.write_text(concat_list(parts))
+    seconds = sum(s.video_duration for s in stats)
+    await run_guarded(join_parts_command(listing, dst, frames, seconds, fps), duration=seconds, output=None,
+                      budget=budget, should_stop=should_stop)
+    joined = await asyncio.to_thread(stream_stats, dst)
+    if joined.video_frames != frames:
+        raise VerificationError(f"the joined rendition has {joined.video_frames} frames, its parts {frames}")
+    starts, at = [], 0.0
+    for s in stats:
+        starts.append(round(at, 3))
+        at += s.video_duration
+    keys = {round(k, 3) for k in joined.keyframes}
+    missing = [t for t in starts if not any(abs(t - k) <= 0.0015 for k in keys)]
+    if missing:
+        raise VerificationError(f"the joined rendition has no keyframe where a part starts ({missing[0]:.3f} s)")
+    for p in parts:
+        Path(p).unlink(missing_ok=True)
+    listing.unlink(missing_ok=True)
+    return frames
+
+
+async def run_package(spec: JobSpec, renditions: Mapping[int, Path | Sequence[Path]], outdir: Path,
+                      reporter: Reporter, *, budget: float | None = None) -> tuple[list[dict], str | None, str]:
+    """Segment the encoded renditions (rung index → file, or its parts in order, joined here first)
+    into the package in `outdir` by stream copy, measure and check it, write the master playlist:
+    (rendition records, entry file, log tail)."""
     ladder = plan_of(spec).ladder
     if not ladder.packaged:
         return [], None, ""
-    rungs = [(r, Path(renditions[r.index])) for r in ladder.rungs if r.index in renditions]
+    whole: dict[int, Path] = {}
+    for rung in ladder.rungs:
+        got = renditions.get(rung.index)
+        if got is None:
+            continue
+        if isinstance(got, (str, Path)):
+            whole[rung.index] = Path(got)
+            continue
+        paths = [Path(p) for p in got]
+        if len(paths) == 1:
+            whole[rung.index] = paths[0]
+            continue
+        joined = paths[0].parent / rendition_file(rung.index)
+        await join_rendition(paths, joined, rung.fps or 30.0, budget=budget, should_stop=reporter.should_stop)
+        whole[rung.index] = joined
+    rungs = [(r, whole[r.index]) for r in ladder.rungs if r.index in whole]
     try:
         argv = package_command(rungs, outdir, ladder)
     except ValueError as exc:

@@ -127,6 +127,53 @@ def test_a_template_is_fitted_once_with_one_step_per_rendition_and_says_when_one
         assert [s["step"] for s in mode.ladder.steps] == ["rendition"] * 5 + ["storyboard"] and record["steps"] == 6
         assert ("1080p rendition needs about" in record["reason"]) is long, record["reason"]
         assert record["estimated_rendition_seconds"] > 0
+        # no source to read the frames of (this test gives none): a long rendition stays one run, and says so
+        assert ("renditions not split (no source" in record["reason"]) is long
+        assert record["rendition_parts"] == [1] * 5
+
+
+def test_a_long_rendition_is_cut_into_parts_of_whole_segments(clip, monkeypatch):
+    """`ladder_mode` with the source at hand: a video rendition whose estimate exceeds half the
+    budget gets `parts_for` parts (the sequence's rule), at most MAX_RENDITION_PARTS and one per
+    segment, each starting on a segment multiple; a rung that converts the frame rate, the audio
+    and a source of one segment stay whole; the plan travels in the spec."""
+    from backend.media.templates import TemplateOutput, TemplateSpec, validate_template
+    from backend.pipeline import JobSpec, Location
+    from backend.pipeline.ladder_plan import LadderPlan
+
+    def rung(height, width, fps=None):
+        return TemplateOutput("rendition", SPEC.__class__(
+            f"{height}p", "video", "mp4", video_codec="libx264", video_bitrate=200, max_width=width,
+            max_height=height, fps=fps, audio_codec="aac", audio_bitrate=64, channels=2))
+
+    template = validate_template(TemplateSpec("long", (rung(90, 160), rung(72, 128, fps=12)), segment_seconds=2.0))
+    settings = Settings(ladder_state_machine_arn="arn:ladder")
+    spec = JobSpec(source=Location(bucket="in", key="a.mp4"), output=Location(bucket="out", key="a/"),
+                   preset=template.primary_preset.to_dict(), ladder=template.to_dict())
+    info = probe(clip)
+
+    def plan(trim_end=None):
+        job = spec if trim_end is None else JobSpec.from_dict({**spec.to_dict(), "trim": {"start": 0.0, "end": trim_end}})
+        mode = aws_plan.ladder_mode(settings, None, template, job, info, lambda: str(clip))
+        return mode.ladder, mode.record
+
+    ladder, record = plan()  # 24 s of 160x90: well within the budget
+    assert record["rendition_parts"] == [1, 1, 1] and "part" not in str(ladder.steps)
+
+    monkeypatch.setattr(aws_plan, "BUDGET_SECONDS", 0.001)
+    ladder, record = plan()  # asked for 16 parts: one per 2 s segment, 12
+    assert record["rendition_parts"] == [12, 1, 1] and record["steps"] == 14
+    assert "the 90p rendition (about" in record["reason"] and "in 12 parts" in record["reason"]
+    assert "the 72p rendition is not split (frame-rate conversion" in record["reason"]
+    monkeypatch.setattr(aws_plan, "MAX_RENDITION_PARTS", 3)
+    ladder, record = plan()
+    parts = ladder.parts(0)
+    assert [(p.first, p.frames) for p in parts] == [(0, 200), (200, 200), (400, 200)]  # 8 s each
+    assert all((p.first / 25) % 2.0 == 0 for p in parts)
+    steps = JobSpec.from_dict({**spec.to_dict(), "plan": ladder.to_dict()}).plan["steps"]
+    assert LadderPlan.from_dict({"ladder": ladder.ladder.to_dict(), "steps": steps, "max_concurrency": 5}).parts(0) == parts
+    ladder, record = plan(trim_end=1.5)  # shorter than one segment: nothing to cut
+    assert record["rendition_parts"] == [1, 1, 1]
 
 
 def _sequence_job(clip, ranges, preset=SPEC):

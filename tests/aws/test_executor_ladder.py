@@ -22,6 +22,8 @@ from backend.catalog.ingest import ingest_key
 from backend.catalog.tables import MediaAsset, OutputTemplate
 from backend.catalog.templates import template_columns
 from backend.jobs import lifecycle, service
+from backend.jobs.executors import aws_plan
+from backend.media.chunking import stream_stats
 from backend.media.clips import generate_clip
 from backend.media.presets import BUILTIN_PRESETS, PresetSpec
 from backend.media.templates import TemplateOutput, TemplateSpec, validate_template
@@ -130,6 +132,80 @@ async def test_template_job_runs_a_map_of_renditions_then_the_package(app, moto_
     assert (pkg / "storyboard.vtt").read_text().count("#xywh=") == 3
 
     # the work objects are gone; history is the usual three steps
+    work = s3.list_objects_v2(Bucket=bucket, Prefix=f"_chunks/job-{row['id']}-attempt-1/ladder/")
+    assert not work.get("Contents")
+    assert [h["to_status"] for h in await lifecycle.history(row["id"])] == ["queued", "running", "succeeded"]
+
+
+async def test_a_long_rendition_runs_in_parts_joined_before_the_package(app, moto_stack, clip_360p, tmp_path,
+                                                                      monkeypatch):
+    """A Lambda budget so small that both video renditions need parts (360p: 3 of one segment each,
+    240p: 2 of two segments; the audio stays whole): the Map runs one Lambda per part, the package
+    step joins each rendition's parts by stream copy and cuts the same package a single run per
+    rendition makes — keyframes at the same instants in every rendition, every frame once."""
+    monkeypatch.setattr(aws_plan, "BUDGET_SECONDS", 0.3)  # half: 0.15 s; 360p needs ~0.55 s, 240p ~0.24 s
+    template = await OutputTemplate.insert(OutputTemplate(**template_columns(validate_template(
+        TemplateSpec("AWS ladder in parts", TEMPLATE.outputs[1:3], segment_seconds=SEG)))))
+    asset = await add_asset(app, clip_360p, "e2e/ladder-parts.mp4")
+    created = await service.create_job(app.settings, app.storages, source_id=asset["id"],
+                                       template_id=template[0]["id"], output_name="ladder-parts")
+    row = await wait_job(created["id"], timeout=300)
+    assert row["status"] == "succeeded", row["error"]
+    row = await lifecycle.load_job(row["id"])
+    folder = row["output_key"].rsplit("/", 1)[0] + "/"
+    assert row["progress"] == 100.0 and row["playback_key"] == folder + "master.m3u8"
+
+    # the plan: parts of whole segments, recorded with the job and carried by every Lambda's event
+    plan = row["plan"]
+    assert plan["renditions"] == ["360p", "240p", "audio 128k"] and plan["rendition_parts"] == [3, 2, 1]
+    assert plan["steps"] == 6 and "in 3 parts" in plan["reason"] and "joins the parts" in plan["reason"]
+    steps = row["spec"]["plan"]["steps"]
+    assert [(s["index"], s.get("part"), s.get("first"), s.get("frames")) for s in steps] == [
+        (0, 0, 0, 50), (0, 1, 50, 50), (0, 2, 100, 50), (1, 0, 0, 100), (1, 1, 100, 50), (2, None, None, None)]
+    desc = await asyncio.to_thread(wait_execution, moto_stack, row["execution_id"])
+    assert desc["status"] == "SUCCEEDED"
+    entered = states_entered(moto_stack, row["execution_id"])
+    assert entered.count("EncodeStep") == 6 and entered[-2:] == ["Package", "Done"]
+    runs = moto_stack.results_for(row["id"], "ladder_step")
+    assert sorted(f["name"] for r in runs for f in r["result"]["files"]) == [
+        "rendition-0-part-000.mp4", "rendition-0-part-001.mp4", "rendition-0-part-002.mp4",
+        "rendition-1-part-000.mp4", "rendition-1-part-001.mp4", "rendition-2.mp4"]
+    assert len(moto_stack.results_for(row["id"], "ladder_package")) == 1
+
+    # the outputs, registered and verified as a single run per rendition records them
+    assert [(o["name"], o["status"]) for o in row["outputs"]] == \
+        [("360p", "succeeded"), ("240p", "succeeded"), ("audio 128k", "succeeded")]
+    assert [o["segments"] for o in row["outputs"][:2]] == [3, 3]
+    assert all("keyframe-aligned" in o["verification"] for o in row["outputs"][:2])
+
+    # the package, read back: every segment decodes and starts with a keyframe at 0, 2 and 4 s in
+    # every rendition, none longer than the target + 1 frame, every source frame once, the audio whole
+    s3 = moto_stack.aws.client("s3")
+    bucket = app.settings.s3_out_bucket
+    keys = {o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=folder)["Contents"]}
+    pkg = tmp_path / "pkg"
+    pkg.mkdir()
+    for key in keys:
+        s3.download_file(bucket, key, str(pkg / key[len(folder):]))
+    master = m3u8.load(str(pkg / "master.m3u8"))
+    assert len(master.playlists) == 2 and len(master.media) == 1
+    source = stream_stats(clip_360p)
+    for n, uri in enumerate([v.uri for v in master.playlists] + [m.uri for m in master.media]):
+        media = m3u8.load(str(pkg / uri))
+        data = segment_bytes(pkg, media)
+        assert all(decodes(d) == "" for d in data), uri
+        track = tmp_path / f"track-{n}.mp4"  # the init segment and every media segment: the whole track
+        track.write_bytes((pkg / media.segment_map[0].uri).read_bytes()
+                          + b"".join((pkg / seg.uri).read_bytes() for seg in media.segments))
+        stats = stream_stats(track)
+        if uri in [v.uri for v in master.playlists]:
+            assert all(s.duration <= SEG + 1.0 / FPS + 1e-6 for s in media.segments)
+            assert stats.video_frames == source.video_frames == FPS * SECONDS, uri
+        else:
+            assert stats.audio_duration == pytest.approx(source.audio_duration, abs=1024 / 48000 + 1e-6)
+    starts = keyframe_starts(pkg, master)
+    assert starts[0] == [0.0, 2.0, 4.0] and all(times == starts[0] for times in starts), starts
+    dash_and_hls_agree(pkg, master)
     work = s3.list_objects_v2(Bucket=bucket, Prefix=f"_chunks/job-{row['id']}-attempt-1/ladder/")
     assert not work.get("Contents")
     assert [h["to_status"] for h in await lifecycle.history(row["id"])] == ["queued", "running", "succeeded"]

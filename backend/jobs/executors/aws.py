@@ -5,7 +5,7 @@ asset's own bucket/key and the output bucket; local storage: the source is uploa
 bucket first and the output is fetched back when the job succeeds), decide how it runs
 (`aws_plan.choose_mode`: one Lambda run on MPR_STATE_MACHINE_ARN, or chunks encoded in parallel on
 MPR_CHUNKED_STATE_MACHINE_ARN; an output-template job: `aws_plan.ladder_mode`, one Lambda per
-rendition then one packaging run on MPR_LADDER_STATE_MACHINE_ARN; a sequence render:
+rendition (or per part of a long one) then one packaging run on MPR_LADDER_STATE_MACHINE_ARN; a sequence render:
 `aws_plan.sequence_mode`, one Lambda per clip then one join on MPR_SEQUENCE_STATE_MACHINE_ARN, every
 clip's source in the input bucket like a job's; recorded in the job's `plan`),
 build the attempt's JobSpec (kept on the row, and the execution input beside the callback envelope:
@@ -294,10 +294,16 @@ class AwsExecutor(BackgroundLoops):
                                     "render fewer clips at once")
             return event, mode
         if spec.ladder is not None:
-            mode = self._ladder_mode(row, source, spec)
+            mode = await self._ladder_mode(row, source, spec)
             spec = replace(spec, plan=mode.ladder.to_dict())
-            return execution_input(row["id"], row["attempt"], callback_url(self.settings, row["id"]), spec,
-                                   row.get("callback_nonce") or ""), mode
+            event = execution_input(row["id"], row["attempt"], callback_url(self.settings, row["id"]), spec,
+                                    row.get("callback_nonce") or "")
+            size = len(json.dumps(event, separators=(",", ":")))
+            if size > MAX_EXECUTION_INPUT:
+                raise DispatchError(f"the template job's description is {size // 1000} kB, above the "
+                                    f"{MAX_EXECUTION_INPUT // 1000} kB a Step Functions execution carries; "
+                                    "use a template with fewer outputs")
+            return event, mode
         mode = await self._choose_mode(row, source, spec.preset_spec, spec.trim)
         spec = spec.with_plan(mode.plan)
         return execution_input(row["id"], row["attempt"], callback_url(self.settings, row["id"]), spec,
@@ -319,12 +325,16 @@ class AwsExecutor(BackgroundLoops):
                 locations[where] = Location(bucket=bucket, key=key)
         return locations
 
-    def _ladder_mode(self, row: dict, source: dict, spec: JobSpec) -> Mode:
+    async def _ladder_mode(self, row: dict, source: dict, spec: JobSpec) -> Mode:
         if not self.settings.ladder_state_machine_arn:
             raise DispatchError("MPR_LADDER_STATE_MACHINE_ARN is not set, so output-template jobs cannot run on "
                                 "AWS; run `mpr aws deploy` (or `mpr aws local`) and export the settings it prints")
+        storage = self.storages.get(source["storage_area"])
+        key = safe_key(source["storage_key"])
         try:
-            return ladder_mode(self.settings, _json(row["plan"]), spec.template, spec, media_info_from_asset(source))
+            info = media_info_from_asset(source)
+            return await asyncio.to_thread(ladder_mode, self.settings, _json(row["plan"]), spec.template, spec, info,
+                                           lambda: storage.probe_source(key))
         except (ValueError, VerificationError) as exc:
             raise DispatchError(str(exc)) from exc
 
