@@ -15,6 +15,10 @@ The scaler keeps each rung's display aspect through its sample aspect ratio (426
 source gets SAR 640:639), which the DASH muxer requires of one adaptation set.
 `fit_ladder` drops rungs above the source's size (never upscaled) and says why. Pure: builds
 argv and layouts; `backend.media.packaging` measures the result and writes `master.m3u8`.
+
+The AWS path encodes each rung alone (`rendition_command`), a long video rung in `RenditionPart`s
+of whole segments that join by stream copy (`join_parts_command`, the chunked jobs' join) into the
+frames and keyframe instants of the one-rung command; `package_command` then segments them.
 """
 from __future__ import annotations
 

@@ -165,8 +165,8 @@ def ladder_mode(settings: Settings, previous: dict | None, template: TemplateSpe
             notes.append(f"renditions not split ({exc})")
     split = {r.index: len(plan.parts(r.index)) for r in plan.ladder.video if plan.parts(r.index)}
     reason = (f"output template: {len(plan.steps)} step(s) in parallel Lambda runs (one per rendition"
-              + (", or per part of a long one" if split else "") + ", storyboard, file and poster), then one "
-              "packaging run" + ("" if not split else " that joins the parts"))
+              + (" or part of a long one" if split else "") + ", one per other output), then one packaging run"
+              + (" that joins the parts" if split else ""))
     for rung in plan.ladder.video:
         if rung.index in split:
             parts = plan.parts(rung.index)
