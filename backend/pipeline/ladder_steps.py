@@ -24,7 +24,9 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 from backend.media.chunking import concat_list, stream_stats
-from backend.media.ladder import RenditionPart, join_parts_command, package_command, rendition_command, storyboard_command
+from backend.media.ladder import (
+    RenditionPart, join_parts_command, package_command, rendition_command, storyboard_command,
+)
 from backend.media.probe import MediaInfo, ProbeError, probe
 from backend.media.templates import output_file_name
 from backend.media.verify import VerificationError
