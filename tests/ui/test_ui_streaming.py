@@ -110,11 +110,14 @@ def test_a_sequence_rendered_with_the_chosen_template_streams(browser, server, t
     pg.wait_for_function("n => document.querySelector('#render-sequence')?.textContent.includes(n)", arg=TEMPLATE)
     pg.click("#render-sequence")
 
-    row = pg.locator("#job-row").first
+    query = ("{ jobs(first: 5) { nodes { id status sequenceId templateId playbackUrl plan "
+             "outputs { name status height } } } }")
+    pg.wait_for_function("() => document.querySelectorAll('#job-row').length === 2")  # the first test's and this
+    job_id = next(j["id"] for j in graphql(base, query)["jobs"]["nodes"] if j["sequenceId"])
+    row = pg.locator(f'#job-row[data-job-id="{job_id}"]')
     row.locator(".job-stream").wait_for(timeout=240_000)  # it succeeded: Stream plays its package
-    job = graphql(base, "{ jobs(first: 1) { nodes { status sequenceId templateId playbackUrl plan "
-                        "outputs { name status height } } } }")["jobs"]["nodes"][0]
-    assert job["status"] == "SUCCEEDED" and job["sequenceId"] and job["templateId"], job
+    job = next(j for j in graphql(base, query)["jobs"]["nodes"] if j["id"] == job_id)
+    assert job["status"] == "SUCCEEDED" and job["templateId"], job
     assert job["plan"]["mode"] == "sequence+template" and job["plan"]["frames_out"] == 30 + 45  # 1 s + 1.5 s at 30 fps (the faster source)
     assert {o["name"]: o["height"] for o in job["outputs"] if o["status"] == "succeeded"}.items() >= {
         "360p": 360, "180p": 180}.items()
