@@ -378,10 +378,13 @@ async def delete_sequence(sequence_id: str) -> None:
     await gql("mutation($id: ID!) { deleteSequence(id: $id) { deleted } }", {"id": sequence_id})
 
 
-async def render_sequence(sequence_id: str, preset_id: str, output_name: str | None = None) -> dict:
-    data = await gql("""mutation($id: ID!, $preset: ID!, $name: String) {
-      renderSequence(id: $id, presetId: $preset, outputName: $name) { id outputFilename } }""",
-                     {"id": sequence_id, "preset": preset_id, "name": output_name or None})
+async def render_sequence(sequence_id: str, preset_id: str | None = None, output_name: str | None = None,
+                          template_id: str | None = None) -> dict:
+    """One job rendering the sequence: with a preset (one file) or an output template (its outputs)."""
+    data = await gql("""mutation($id: ID!, $preset: ID, $template: ID, $name: String) {
+      renderSequence(id: $id, presetId: $preset, templateId: $template, outputName: $name) { id outputFilename } }""",
+                     {"id": sequence_id, "preset": preset_id or None, "template": template_id or None,
+                      "name": output_name or None})
     return data["renderSequence"]
 
 

@@ -13,9 +13,11 @@ from dataclasses import replace
 
 from backend.catalog.tables import TranscodeJob
 from backend.media.chunking import ChunkPlan
+from backend.media.mezzanine import mezzanine_preset
 from backend.media.presets import PresetSpec
 from backend.media.probe import MediaInfo
 from backend.media.sequence import SequenceError, canvas_for
+from backend.media.templates import TemplateError, TemplateSpec
 from backend.pipeline import JobSpec, Location, SpecError
 from backend.pipeline.spec import SequenceClip, SequenceSpec
 
@@ -38,9 +40,18 @@ def sequence_spec(row: dict, locate=None) -> SequenceSpec | None:
     locate = locate or (lambda c: Location(area=c["area"], key=c["key"]))
     clips = tuple(SequenceClip(input=locate(c), start=float(c["start"]), end=float(c["end"]), source=dict(c["info"]),
                                source_id=int(c["sourceId"]), name=str(c.get("name") or "")) for c in snap["clips"])
-    preset = PresetSpec.from_dict(_json(row["preset_snapshot"]))
-    canvas = canvas_for(preset, [MediaInfo.from_dict(c.source) for c in clips])
+    canvas = canvas_for(sequence_preset(row), [MediaInfo.from_dict(c.source) for c in clips])
     return SequenceSpec(clips=clips, canvas=canvas.to_dict())
+
+
+def sequence_preset(row: dict) -> PresetSpec:
+    """The preset a sequence render encodes its clips with: the job's preset, or with an output
+    template the mezzanine made for that template (`media.mezzanine`; the template's outputs are
+    then made from the rendered sequence)."""
+    template = _json(row.get("template_snapshot"))
+    if template:
+        return mezzanine_preset(TemplateSpec.from_dict(template))
+    return PresetSpec.from_dict(_json(row["preset_snapshot"]))
 
 
 def build_spec(row: dict, source: Location, output: Location, plan: ChunkPlan | None = None,
@@ -48,7 +59,8 @@ def build_spec(row: dict, source: Location, output: Location, plan: ChunkPlan | 
     """The JobSpec of the attempt `row` describes (preset snapshot, trim, accurate flag; a template
     job's template snapshot as its `ladder`, its output then the job's folder, "<stem>/"; a
     sequence render's snapshot as its `sequence`, `source` then its first clip's; `locate(clip)`
-    says where each clip's source is for the runner, as in `sequence_spec`).
+    says where each clip's source is for the runner, as in `sequence_spec`; a sequence rendered
+    with a template has both, and the mezzanine for that template as its preset).
 
     The row is not trusted: an admin can edit `preset_snapshot` (or the template or sequence
     snapshot, the trim) in piccolo-admin after the job was created. So the spec is re-checked exactly
@@ -58,18 +70,18 @@ def build_spec(row: dict, source: Location, output: Location, plan: ChunkPlan | 
     """
     try:
         sequence = sequence_spec(row, locate)
-    except (KeyError, TypeError, ValueError, SequenceError) as exc:
+    except (KeyError, TypeError, ValueError, SequenceError, TemplateError) as exc:
         raise SpecError(f"{REFUSED}: the sequence snapshot is not valid: {exc}") from exc
+    ladder = _json(row.get("template_snapshot")) or None
+    if ladder:
+        output = replace(output, key=posixpath.dirname(output.key) + "/")
     if sequence is not None:
-        spec = JobSpec(source=sequence.clips[0].input, output=output, preset=_json(row["preset_snapshot"]),
-                       trim_mode="accurate", sequence=sequence)
+        spec = JobSpec(source=sequence.clips[0].input, output=output, preset=sequence_preset(row).to_dict(),
+                       trim_mode="accurate", sequence=sequence, ladder=ladder)
         try:
             return JobSpec.from_dict(spec.to_dict())
         except SpecError as exc:
             raise SpecError(f"{REFUSED}: {exc}") from exc
-    ladder = _json(row.get("template_snapshot")) or None
-    if ladder:
-        output = replace(output, key=posixpath.dirname(output.key) + "/")
     spec = JobSpec(
         source=source, output=output, preset=_json(row["preset_snapshot"]),
         trim_start=float(row["trim_start"] or 0.0),

@@ -6,7 +6,9 @@ lies inside it and is at least one frame long), so an impossible sequence never 
 `render_sequence` queues ONE job whose `sequence_snapshot` keeps the sequence as it was (like
 `preset_snapshot`); `backend.jobs.jobspec.build_spec` turns that into the JobSpec's `sequence`
 and `backend.pipeline.sequence.run_sequence` runs it here; on the AWS executor the same steps run
-as one Lambda per clip on sfn/transcode-sequence.asl.json (docs/sequences.md#on-aws).
+as one Lambda per clip on sfn/transcode-sequence.asl.json (docs/sequences.md#on-aws). With an
+output template instead of a preset the job also keeps the template's snapshot and makes its
+outputs from the rendered sequence (this machine's executor only).
 """
 from __future__ import annotations
 
@@ -20,9 +22,11 @@ from backend.config import Settings
 from backend.jobs import lifecycle
 from backend.jobs.errors import DomainError, not_found
 from backend.jobs.naming import default_stem, sanitize_stem
-from backend.jobs.service import _free_output_key, timecode, valid_preset, validate_trim
+from backend.jobs.service import _free_output_key, _template, timecode, valid_preset, validate_trim
+from backend.media.mezzanine import mezzanine_preset
 from backend.media.presets import output_extension
 from backend.media.sequence import SequenceError, canvas_for
+from backend.media.templates import entry_file
 from backend.storage import Storages
 
 MAX_CLIPS = 500
@@ -141,11 +145,22 @@ def snapshot(row: dict, clips: list[dict], assets: dict[int, dict]) -> dict:
     }
 
 
-async def render_sequence(settings: Settings, storages: Storages, sequence_id: int, preset_id: int,
+async def render_sequence(settings: Settings, storages: Storages, sequence_id: int, preset_id: int | None = None,
                           output_name: str | None = None, created_by: int | None = None,
-                          priority: int = 0) -> dict:
-    """Check the sequence and the preset, then queue one job that renders the sequence."""
+                          priority: int = 0, *, template_id: int | None = None) -> dict:
+    """Check the sequence and the preset (one output) or the output template (several outputs), then
+    queue one job that renders the sequence. With a template the job renders the sequence into an
+    intermediate (`media.mezzanine`) and makes the template's outputs from it, on this machine's
+    executor only (docs/sequences.md#with-an-output-template)."""
+    if (preset_id is None) == (template_id is None):
+        raise DomainError("INVALID_INPUT", "give either presetId (one output) or templateId (the template's "
+                                           "outputs), not both and not neither")
     row = await load(sequence_id)
+    if template_id is not None and settings.executor == "aws":
+        raise DomainError("INVALID_INPUT", "a sequence rendered with an output template runs on this machine's "
+                                           "executor only (MPR_EXECUTOR=local), not yet on AWS; render it with a "
+                                           "preset, or make a template job from the rendered file "
+                                           "(docs/sequences.md#with-an-output-template)")
     if settings.executor == "aws" and not settings.sequence_state_machine_arn:
         raise DomainError("INVALID_INPUT", "sequence renders on AWS run on their own state machine, and "
                                            "MPR_SEQUENCE_STATE_MACHINE_ARN is not set; run `mpr aws deploy` "
@@ -153,23 +168,42 @@ async def render_sequence(settings: Settings, storages: Storages, sequence_id: i
     clips, assets = await check_clips(clips_of(row))
     if not clips:
         raise _invalid(f"sequence {row['name']!r} has no clips; append at least one")
-    spec = await valid_preset(preset_id)
+    infos = [media_info_from_asset(assets[c["sourceId"]]) for c in clips]
+    template = None
+    if template_id is not None:
+        _, template = await _template(template_id)
+        spec = mezzanine_preset(template)
+        audio_only = template.renditions and all(p.kind == "audio" for p in template.renditions)
+        if audio_only and not any(i.audio is not None for i in infos):
+            raise DomainError("INVALID_TEMPLATE", f"template {template.name!r} makes audio-only renditions and no "
+                                                  f"clip of {row['name']!r} has audio; choose a video template")
+    else:
+        spec = await valid_preset(preset_id)
     try:
-        canvas = canvas_for(spec, [media_info_from_asset(assets[c["sourceId"]]) for c in clips])
+        canvas = canvas_for(spec, infos)
     except SequenceError as exc:
         raise DomainError("INVALID_PRESET", f"{exc}; choose a video preset") from None
     stem = sanitize_stem(output_name) if output_name else ""
     if output_name and not stem:
         raise DomainError("INVALID_INPUT", f"output name {output_name!r} has no usable characters; type a plain name")
-    stem = stem or default_stem(row["name"], spec.name)
-    output_key = await _free_output_key(storages, stem, output_extension(spec))
+    stem = stem or default_stem(row["name"], template.name if template is not None else spec.name)
+    if template is not None:  # a folder of outputs, as a template job of one asset: <stem>/master.m3u8, …
+        output_key = await _free_output_key(storages, stem, "/" + entry_file(template))
+    else:
+        output_key = await _free_output_key(storages, stem, output_extension(spec))
     total = sum(round((c["end"] - c["start"]) * canvas.fps) / canvas.fps for c in clips)
+    plan = {"trim": "accurate", "mode": "sequence", "clips": len(clips), "canvas": canvas.to_dict()}
+    if template is not None:
+        plan.update(mode="sequence+template", template=template.name)
     job = TranscodeJob(
-        source=clips[0]["sourceId"], preset=preset_id, preset_snapshot=spec.to_dict(),
+        source=clips[0]["sourceId"], preset=preset_id,
+        preset_snapshot=(template.primary_preset if template is not None else spec).to_dict(),
         trim_start=0.0, trim_end=round(total, 6), accurate_trim=True,
-        output_filename=output_key, output_key=output_key, priority=int(priority),
+        output_filename=output_key.split("/")[0] + "/" if template is not None else output_key,
+        output_key=output_key, priority=int(priority),
+        template_id=template_id, template_snapshot=template.to_dict() if template is not None else {},
         executor=settings.executor, max_attempts=settings.max_attempts, created_by=created_by,
-        plan={"trim": "accurate", "mode": "sequence", "clips": len(clips), "canvas": canvas.to_dict()},
-        sequence_id=row["id"], sequence_snapshot=snapshot(row, clips, assets),
+        plan=plan, sequence_id=row["id"], sequence_snapshot=snapshot(row, clips, assets),
     )
-    return await lifecycle.create(job, reason=f"render of sequence {row['name']!r} ({len(clips)} clips)")
+    what = f"with template {template.name!r}" if template is not None else f"with preset {spec.name!r}"
+    return await lifecycle.create(job, reason=f"render of sequence {row['name']!r} ({len(clips)} clips) {what}")

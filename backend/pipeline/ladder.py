@@ -16,12 +16,12 @@ from pathlib import Path
 
 from backend.media.ladder import MANIFEST, MASTER, Ladder, fit_ladder, ladder_command, storyboard_command
 from backend.media.packaging import PackageError, finish_package, write_storyboard_vtt
-from backend.media.templates import output_file_name
+from backend.media.templates import TemplateSpec, output_file_name
 from backend.media.probe import MediaInfo
 from backend.media.verify import VerificationError
 
 from .guard import run_guarded
-from .reporter import Reporter, call, progress_sink
+from .reporter import Reporter, Share, call, progress_sink
 from .single import run_single
 from .spec import JobSpec, SpecError
 
@@ -101,20 +101,23 @@ def file_record(preset, role: str, name: str, outdir: Path, single) -> dict:
             "verification": single.note()}
 
 
-class _Share:
-    """A Reporter for one step that maps its 0..1 onto [start, start + share] of the job."""
+def package_weight(packaged: bool, video_rungs: int, storyboard: bool) -> float:
+    """The package step's share of the work, in encodes: one for the decode and audio, one per
+    video rung (a storyboard alone: a light pass)."""
+    return 1.0 + video_rungs if packaged else (0.3 if storyboard else 0.0)
 
-    def __init__(self, parent: Reporter, start: float, share: float):
-        self.parent, self.start, self.share = parent, start, share
 
-    def progress(self, fraction, fps=None, speed=None, eta=None):
-        return self.parent.progress(self.start + self.share * fraction, fps, speed, None)
+def file_weight(role: str) -> float:
+    """A file output is one encode; a poster one frame."""
+    return 1.0 if role == "file" else 0.1
 
-    def should_stop(self):
-        return self.parent.should_stop()
 
-    def heartbeat(self):
-        return self.parent.heartbeat()
+def template_weight(template: TemplateSpec) -> float:
+    """The work of a template's outputs before it is fitted to a source (every rung counted), in
+    encodes: how `run_ladder` weighs its steps, for a caller that runs a stage before it."""
+    video = sum(p.kind == "video" for p in template.renditions)
+    return (package_weight(template.packaged, video, template.storyboard_interval is not None)
+            + sum(file_weight("file") for _ in template.files) + (file_weight("poster") if template.poster else 0.0))
 
 
 async def run_ladder(spec: JobSpec, src, outdir, reporter: Reporter, *, info: MediaInfo,
@@ -140,14 +143,15 @@ async def run_ladder(spec: JobSpec, src, outdir, reporter: Reporter, *, info: Me
 async def _run(spec, template, ladder, src, outdir, reporter, info, budget) -> LadderResult:
     result = LadderResult(ladder, [{"name": n, "role": "rendition", "status": "skipped", "reason": why}
                                    for n, why in ladder.skipped])
-    package_weight = 1.0 + len(ladder.video) if ladder.packaged else (0.3 if ladder.storyboard else 0.0)
-    steps = [("package", package_weight)] if package_weight else []
-    steps += [("file", 1.0) for _ in template.files] + ([("poster", 0.1)] if template.poster else [])
+    package = package_weight(ladder.packaged, len(ladder.video), ladder.storyboard is not None)
+    steps = [("package", package)] if package else []
+    steps += [("file", file_weight("file")) for _ in template.files]
+    steps += [("poster", file_weight("poster"))] if template.poster else []
     total = sum(w for _, w in steps) or 1.0
     start, tails = 0.0, []
 
-    if package_weight:
-        share = package_weight / total
+    if package:
+        share = package / total
         argv = ladder_command(src, outdir, ladder) if ladder.packaged else storyboard_command(src, outdir, ladder)
         tails.append(await run_guarded(argv, duration=ladder.length, output=None,
                                        on_progress=progress_sink(reporter, start=0.0, share=share),
@@ -161,10 +165,10 @@ async def _run(spec, template, ladder, src, outdir, reporter, info, budget) -> L
             result.outputs.append(await finish_storyboard(outdir, ladder))
 
     for role, preset in [("file", p) for p in template.files] + ([("poster", template.poster)] if template.poster else []):
-        share = (1.0 if role == "file" else 0.1) / total
+        share = file_weight(role) / total
         name = output_file_name(preset)
         single = await run_single(replace(spec, preset=preset.to_dict(), ladder=None, plan=None), src, outdir / name,
-                                  _Share(reporter, start, share), info=info, budget=budget)
+                                  Share(reporter, start, share), info=info, budget=budget)
         start += share
         tails.append(single.log_tail)
         out_info = single.info

@@ -61,3 +61,20 @@ def progress_sink(reporter: Reporter, *, start: float = 0.0, share: float = 1.0)
         await call(reporter.progress(fraction, p.fps, p.speed, p.eta))
 
     return sink
+
+
+class Share:
+    """A Reporter for one stage of a job that maps its 0..1 onto [start, start + share] of the job
+    (a ladder's file outputs; a sequence rendered before its template runs)."""
+
+    def __init__(self, parent: Reporter, start: float, share: float):
+        self.parent, self.start, self.share = parent, start, share
+
+    def progress(self, fraction, fps=None, speed=None, eta=None):
+        return self.parent.progress(self.start + self.share * fraction, fps, speed, None)
+
+    def should_stop(self):
+        return self.parent.should_stop()
+
+    def heartbeat(self):
+        return self.parent.heartbeat()

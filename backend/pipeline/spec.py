@@ -25,6 +25,10 @@ Map runs one Lambda per step, every Lambda reads the same fitted rungs.
 
 Version 2 added `trim.mode` (keyframe | smart | accurate; smart runs `pipeline.smartcut`).
 Version 3 added `sequence` (clips of several sources joined into one output; `SequenceSpec`).
+Version 4 lets a `sequence` come with a `ladder`: the sequence is rendered with `preset` (the
+mezzanine, `media.mezzanine`) into an intermediate, then the template's outputs are made from it
+(`pipeline.sequence_ladder`; `sequence_stage()` and `template_stage()` are the two halves). Such a
+spec has no `plan`: it runs on this machine's executor only.
 Version 1 specs still parse: their mode follows from the preset (copy: keyframe, else accurate).
 `ladder` and `sequence` are optional: specs without them are one-output jobs of one source.
 """
@@ -46,8 +50,8 @@ from backend.media.templates import TemplateError, TemplateSpec, validate_templa
 from .ladder_plan import LadderPlan
 from .sequence_plan import SequencePlan
 
-SPEC_VERSION = 3
-READ_VERSIONS = (1, 2, 3)  # versions from_dict accepts
+SPEC_VERSION = 4
+READ_VERSIONS = (1, 2, 3, 4)  # versions from_dict accepts
 
 
 class SpecError(ValueError):
@@ -200,6 +204,20 @@ class JobSpec:
     def with_plan(self, plan: ChunkPlan | None) -> "JobSpec":
         return replace(self, plan=None if plan is None else plan.to_dict())
 
+    # -- a sequence rendered, then an output template made from it (both `sequence` and `ladder`)
+    @property
+    def sequence_template(self) -> bool:
+        return self.sequence is not None and self.ladder is not None
+
+    def sequence_stage(self) -> "JobSpec":
+        """The first half: the sequence alone, rendered with `preset` (the mezzanine) into one file."""
+        return replace(self, ladder=None, plan=None)
+
+    def template_stage(self, source: Location) -> "JobSpec":
+        """The second half: the template's outputs from the rendered sequence at `source`, as a
+        template job of one source (its whole length: no trim)."""
+        return replace(self, sequence=None, plan=None, source=source, trim_start=0.0, trim_end=None)
+
     # -- JSON
     def to_dict(self) -> dict[str, Any]:
         """The spec as JSON-ready data; `plan` only when the attempt is chunked."""
@@ -250,6 +268,9 @@ class JobSpec:
         if mode == "smart" and preset.get("kind") != "copy":
             raise SpecError("trim.mode smart needs a stream-copy preset")
         plan = data.get("plan")
+        if plan is not None and data.get("ladder") is not None and data.get("sequence") is not None:
+            raise SpecError("a sequence rendered with an output template has no plan: it runs on this "
+                            "machine's executor only")
         if plan is not None and data.get("ladder") is not None:
             plan = _ladder_plan(plan)
         elif plan is not None and data.get("sequence") is not None:
@@ -270,8 +291,9 @@ class JobSpec:
         sequence = data.get("sequence")
         if sequence is not None:
             sequence = SequenceSpec.from_dict(sequence)
-            if ladder is not None or preset.get("kind") != "video":
-                raise SpecError("a sequence render is one video preset's output: no chunk plan of one source, no ladder")
+            if preset.get("kind") != "video":
+                raise SpecError("a sequence render is one video preset's output (with a ladder: the "
+                                "intermediate the template's outputs are made from)")
             if plan is not None:
                 plan = _sequence_plan(plan, sequence)
         return cls(source=source, output=output, preset=preset, trim_start=start, trim_end=end,

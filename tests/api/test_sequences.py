@@ -21,6 +21,7 @@ from backend.jobs.errors import DomainError
 from backend.jobs.executors.local import LocalExecutor
 from backend.media.chunking import stream_stats
 from backend.media.clips import generate_clip
+from backend.pipeline import SPEC_VERSION
 
 SEQ = "id name duration clips { sourceId start end duration source { filename } }"
 CREATE = f"mutation($name: String!, $clips: [SequenceClipInput!]) {{ createSequence(name: $name, clips: $clips) {{ {SEQ} }} }}"
@@ -161,7 +162,7 @@ async def test_render_sequence_end_to_end_on_the_local_executor(gql, assets, pre
     assert stats.video_frames == sum(frames) and abs(stats.audio_duration - stats.video_duration) <= 1 / 30
     row = await TranscodeJob.select(TranscodeJob.spec).where(TranscodeJob.id == int(job["id"])).first()
     spec = json.loads(row["spec"]) if isinstance(row["spec"], str) else row["spec"]  # SQLite gives the text
-    assert spec["version"] == 3 and len(spec["sequence"]["clips"]) == 4
+    assert spec["version"] == SPEC_VERSION and len(spec["sequence"]["clips"]) == 4
 
 
 async def test_impossible_renders_are_refused_before_a_job_starts(gql, assets, presets, api_settings):

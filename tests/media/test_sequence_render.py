@@ -18,8 +18,9 @@ from backend.media.presets import BUILTIN_PRESETS
 from backend.media.probe import probe
 from backend.media.sequence import ClipRange, canvas_for, clip_frames, clip_samples
 from backend.media.sequence_verify import CUT_SSIM, verify_sequence
+from backend.media.templates import builtin_template, validate_template
 from backend.media.verify import VerificationError
-from backend.pipeline import JobSpec, Location, NullReporter, SpecError
+from backend.pipeline import SPEC_VERSION, JobSpec, Location, NullReporter, SpecError
 from backend.pipeline.sequence import run_sequence
 from backend.pipeline.spec import SequenceClip, SequenceSpec
 
@@ -57,7 +58,7 @@ def max_volume(path, start: float, length: float) -> float:
 
 def test_a_sequence_of_four_clips_from_three_sources_renders_and_verifies(sources, tmp_path):
     spec = JobSpec.from_dict(sequence_spec(sources).to_dict())  # as the Lambda or a stored row would read it
-    assert spec.to_dict()["version"] == 3 and len(spec.sequence.clips) == 4
+    assert spec.to_dict()["version"] == SPEC_VERSION and len(spec.sequence.clips) == 4
     canvas = spec.sequence.conform
     assert (canvas.width, canvas.height, canvas.fps, canvas.sample_rate, canvas.channels, canvas.audio) == \
         (640, 360, 30.0, 48000, 2, True)
@@ -104,8 +105,17 @@ def test_sequence_specs_are_checked_when_read(sources):
         JobSpec.from_dict(bad)
     with pytest.raises(SpecError, match="non-empty list of clips"):
         JobSpec.from_dict({**data, "sequence": {"clips": [], "canvas": data["sequence"]["canvas"]}})
-    with pytest.raises(SpecError, match="no chunk plan"):
+    with pytest.raises(SpecError, match="one video preset's output"):
         JobSpec.from_dict({**data, "preset": next(p for p in BUILTIN_PRESETS if p.kind == "audio").to_dict()})
+    # version 4: a sequence with a template (renderSequence(templateId)), in two stages; no plan (no AWS)
+    ladder = validate_template(builtin_template("Mobile ABR")).to_dict()
+    both = JobSpec.from_dict({**data, "ladder": ladder})
+    assert both.sequence_template and both.template == validate_template(builtin_template("Mobile ABR"))
+    first, second = both.sequence_stage(), both.template_stage(Location(area="work", key="mezz.mp4"))
+    assert first.sequence == both.sequence and first.ladder is None
+    assert second.sequence is None and second.ladder == ladder and second.source.key == "mezz.mp4"
+    with pytest.raises(SpecError, match="no plan"):
+        JobSpec.from_dict({**data, "ladder": ladder, "plan": {"mode": "sequence"}})
     assert JobSpec.from_dict({**data, "version": 2, "sequence": None}).sequence is None  # older specs still parse
 
 

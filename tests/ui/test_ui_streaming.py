@@ -2,12 +2,14 @@
 in the new-job panel (#template-select), then played by the hls.js player (Stream on the job row),
 switched by hand between two renditions (#rendition-menu) with currentTime advancing across the
 switch and no hls.js error, and the storyboard thumbnail shown while the scrub bar is hovered.
+A sequence rendered with the template chosen there (#render-sequence) streams the same way.
 """
 from __future__ import annotations
 
 import pytest
 
 import ui_stack
+from test_ui_sequence import WIDE, open_and_select
 from ui_stack import graphql
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.timeout(600)]
@@ -89,3 +91,41 @@ def test_template_job_plays_switches_renditions_and_shows_the_storyboard(page, a
     sheet = style.split('url("', 1)[1].split('")', 1)[0]
     assert pg.evaluate("u => fetch(u).then(r => r.status)", sheet) == 200
     pg.screenshot(path=str(artifacts / "streaming-player.png"))
+
+
+def test_a_sequence_rendered_with_the_chosen_template_streams(browser, server, template, artifacts):
+    """Render sequence uses the job form's Outputs: with a template chosen, one job renders the
+    sequence and makes the template's package from it (renderSequence(templateId)), played by Stream."""
+    base, _ = server
+    pg = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    pg.set_default_timeout(30_000)
+    ui_stack.sign_in(pg, base)
+    pg.wait_for_selector("#sequence-track")
+    for name, start, end in ((SOURCE, "00:00:01.000", "00:00:02.000"), (WIDE, "00:00:03.000", "00:00:04.500")):
+        open_and_select(pg, name, start, end)
+        pg.click("#append-to-sequence")
+    pg.wait_for_function("() => document.querySelectorAll('.sequence-clip').length === 2")
+    pg.click("#template-select")
+    pg.get_by_role("option", name=TEMPLATE, exact=True).click()
+    pg.wait_for_function("n => document.querySelector('#render-sequence')?.textContent.includes(n)", arg=TEMPLATE)
+    pg.click("#render-sequence")
+
+    query = ("{ jobs(first: 5) { nodes { id status sequenceId templateId playbackUrl plan "
+             "outputs { name status height } } } }")
+    pg.wait_for_function("() => document.querySelectorAll('#job-row').length === 2")  # the first test's and this
+    job_id = next(j["id"] for j in graphql(base, query)["jobs"]["nodes"] if j["sequenceId"])
+    row = pg.locator(f'#job-row[data-job-id="{job_id}"]')
+    row.locator(".job-stream").wait_for(timeout=240_000)  # it succeeded: Stream plays its package
+    job = next(j for j in graphql(base, query)["jobs"]["nodes"] if j["id"] == job_id)
+    assert job["status"] == "SUCCEEDED" and job["templateId"], job
+    assert job["plan"]["mode"] == "sequence+template" and job["plan"]["frames_out"] == 30 + 45  # 1 s + 1.5 s at 30 fps (the faster source)
+    assert {o["name"]: o["height"] for o in job["outputs"] if o["status"] == "succeeded"}.items() >= {
+        "360p": 360, "180p": 180}.items()
+    assert job["playbackUrl"].endswith("/master.m3u8")
+    row.locator(".job-stream").click()
+    pg.wait_for_selector("#stream-video")
+    pg.wait_for_function("() => document.querySelectorAll('#rendition-menu option').length === 3")
+    pg.evaluate("() => document.querySelector('#stream-video').play()")
+    pg.wait_for_function("() => document.querySelector('#stream-video').currentTime > 0.5")
+    assert pg.evaluate("() => document.querySelector('#stream-video').dataset.hlsError || ''") == ""
+    pg.screenshot(path=str(artifacts / "sequence-template-stream.png"))

@@ -137,8 +137,11 @@ def _copy_note() -> rx.Component:
 
 
 def _render_control(button: dict) -> rx.Component:
+    """Renders with the job form's Outputs: the chosen template's outputs, else its preset's one file."""
     return rx.button(
-        "Render sequence", on_click=SequenceState.render, id="render-sequence",
+        rx.cond(SequenceState.template_id != "", "Render sequence: " + SequenceState.selected_template.name,
+                "Render sequence"),
+        on_click=SequenceState.render, id="render-sequence",
         disabled=SequenceState.clips.length() == 0, title=SequenceState.copy_text,
         custom_attrs={"aria-describedby": "sequence-copy"}, **button)
 

@@ -5,7 +5,8 @@ with the whole clip list), so the sequence is saved and survives a restart; the 
 clip and its refusal is shown as it came. E (timeline.js) or the append button adds the editor's
 in/out selection; a clip dragged onto another takes its place; a clip's edge dragged (or moved with
 the keys) trims it (sequence_track.js, through the #sequence-bridge as `js_edit`); a click on a clip
-reopens its source at its range; a clip's × removes it; Render queues one job with the editor's preset.
+reopens its source at its range; a clip's × removes it; Render queues one job with the editor's
+Outputs: the chosen output template's outputs, else one file with its preset.
 Ctrl+Z / Ctrl+Shift+Z (timeline.js, or the buttons) undo and redo clip edits: each saved edit
 pushes the clips as they were, and an undo saves that earlier list again.
 The saved sequences are listed (`sequences`): one is open at a time; New, Duplicate and Delete
@@ -352,10 +353,11 @@ class SequenceState(EditorState):
 
     @rx.event
     async def render(self):
-        if not self.authenticated or not self.sequence_id or not self.clips or not self.preset_id:
+        if not self.authenticated or not self.sequence_id or not self.clips or not (self.template_id or self.preset_id):
             return
-        try:
-            job = await api.render_sequence(self.sequence_id, self.preset_id)
+        try:  # the job form's Outputs: a template's outputs, else one file with its preset
+            job = await api.render_sequence(self.sequence_id, None if self.template_id else self.preset_id,
+                                            template_id=self.template_id or None)
         except api.ApiError as exc:
             self.sequence_error = exc.message
             return

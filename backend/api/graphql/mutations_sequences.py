@@ -1,5 +1,5 @@
 """Sequence mutations: createSequence, updateSequence (clips and/or name: rename), duplicateSequence,
-deleteSequence, renderSequence (one job), importSequence (OTIO / EDL / FCP XML). The rules live in
+deleteSequence, renderSequence (one job: a preset's output or a template's outputs), importSequence (OTIO / EDL / FCP XML). The rules live in
 `backend.jobs.sequences` and `backend.jobs.interchange`; every call is audited by the permission guard."""
 from __future__ import annotations
 
@@ -45,13 +45,19 @@ class SequenceMutations:
         return DeleteResult(id=strawberry.ID(str(row["id"])), deleted=True, removed_files=[], removed_jobs=0,
                             message=f"deleted sequence {row['name']!r}")
 
-    @strawberry.mutation(description="Render a sequence with a video preset: one job, one output, every clip conformed "
-                                     "to the preset; the job keeps the sequence as it is now (sequenceSnapshot).")
-    async def render_sequence(self, info: strawberry.Info, id: strawberry.ID, preset_id: strawberry.ID,
-                              output_name: str | None = None, priority: int = 0) -> TranscodeJob:
+    @strawberry.mutation(description="Render a sequence: one job. With `presetId` (a video preset) one output, every "
+                                     "clip conformed to the preset; with `templateId` (an output template; not on "
+                                     "the AWS executor) the sequence rendered once, then every output of the "
+                                     "template made from it (job.outputs, job.playbackUrl). Exactly one of the two. "
+                                     "The job keeps the sequence as it is now (sequenceSnapshot).")
+    async def render_sequence(self, info: strawberry.Info, id: strawberry.ID, preset_id: strawberry.ID | None = None,
+                              output_name: str | None = None, priority: int = 0,
+                              template_id: strawberry.ID | None = None) -> TranscodeJob:
         ctx = api(info)
-        row = await sequences.render_sequence(ctx.settings, ctx.storages, parse_id(id, "sequence id"),
-                                              parse_id(preset_id, "presetId"), output_name, _user(info), priority)
+        row = await sequences.render_sequence(
+            ctx.settings, ctx.storages, parse_id(id, "sequence id"),
+            None if preset_id is None else parse_id(preset_id, "presetId"), output_name, _user(info), priority,
+            template_id=None if template_id is None else parse_id(template_id, "templateId"))
         return TranscodeJob.from_row(row)
 
     @strawberry.mutation(description="A new sequence from an OTIO, EDL or FCP XML timeline; media are matched to "

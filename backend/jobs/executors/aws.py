@@ -279,6 +279,9 @@ class AwsExecutor(BackgroundLoops):
         locations = await self._clip_locations(clips) if clips else {}
         spec = build_spec(row, Location(bucket=in_bucket, key=in_key), Location(bucket=out_bucket, key=out_key),
                           locate=(lambda c: locations[(c["area"], c["key"])]) if clips else None)
+        if spec.sequence_template:  # renderSequence refuses these on AWS; a row made while the executor was local
+            raise DispatchError("a sequence rendered with an output template runs on this machine's executor only, "
+                                "not on AWS (docs/sequences.md#with-an-output-template)")
         if spec.sequence is not None:
             try:
                 mode = sequence_mode(self.settings, _json(row["plan"]), spec)

@@ -4,7 +4,8 @@ Loop: claim the next queued job (priority, then age), build its `JobSpec` (`jobs
 on the row), run it with the pipeline (`run_single`, or `run_chunked` when chunks pay off here),
 store the verified output, register it as an asset, mark the job succeeded. A sequence render
 runs `run_sequence` (its clips' FFmpegs share `MPR_WORKERS`) on the same path. A job made from an
-output template runs `run_ladder` instead and stores its whole folder (`_run_template`). Progress goes to the
+output template runs `run_ladder` instead and stores its whole folder (`_run_template`); a sequence
+rendered with a template renders an intermediate first (`_run_sequence_template`), then the same. Progress goes to the
 row through `jobs.reporting.CatalogReporter` at most twice a second; a progress write that finds
 the attempt no longer running (cancelled, recovered elsewhere) stops FFmpeg. A watchdog kills attempts whose FFmpeg makes no progress for
 `stall_seconds`; a recovery pass re-queues attempts whose worker died.
@@ -45,6 +46,7 @@ from backend.pipeline.chunked import run_chunked
 from backend.pipeline.guard import StopRequested
 from backend.pipeline.ladder import run_ladder
 from backend.pipeline.sequence import run_sequence
+from backend.pipeline.sequence_ladder import Intermediate, render_intermediate
 from backend.pipeline.single import KnownKeyframes, run_single
 from backend.storage import Storages
 
@@ -218,6 +220,9 @@ class LocalExecutor(BackgroundLoops):
                               Location(area="out", key=row["output_key"]))
             info = media_info_from_asset(source)
             src = await self._source_path(source, workdir)
+            if spec.sequence_template:  # a sequence rendered, then a template's outputs from it
+                await self._run_sequence_template(row, attempt, spec, workdir)
+                return
             if spec.ladder is not None:
                 await self._run_template(row, attempt, spec, src, info, workdir)
                 return
@@ -286,12 +291,26 @@ class LocalExecutor(BackgroundLoops):
             self._wake.set()
             self._drained.set()
 
-    async def _run_template(self, row: dict, attempt: Attempt, spec: JobSpec, src: Path, info, workdir: Path) -> None:
+    async def _run_sequence_template(self, row: dict, attempt: Attempt, spec: JobSpec, workdir: Path) -> None:
+        """`renderSequence` with a template: the sequence rendered and checked into an intermediate
+        in the work folder (`pipeline.sequence_ladder`), then `_run_template` on it, one progress line."""
+        await store_spec(row["id"], attempt.attempt, spec)
+        reporter = CatalogReporter(row["id"], attempt.attempt, on_alive=attempt.alive)
+        sources = await self._clip_sources(spec, workdir)
+        first = await render_intermediate(spec, sources, workdir, reporter, concurrency=self.settings.workers)
+        await self._run_template(row, attempt, first.spec, first.path, first.info, workdir,
+                                 reporter=first.rest(reporter), first=first)
+
+    async def _run_template(self, row: dict, attempt: Attempt, spec: JobSpec, src: Path, info, workdir: Path, *,
+                            reporter=None, first: Intermediate | None = None) -> None:
         """Every output of the job's template into its folder `spec.output.key` ("<stem>/"): written
-        next to the final folder and renamed into place on local storage, uploaded file by file otherwise."""
+        next to the final folder and renamed into place on local storage, uploaded file by file otherwise.
+        `first`: a stage that ran before (a sequence rendered into `src`), whose record and note are
+        kept with the template's; its caller then stored the spec and passes the `reporter`."""
         job_id, prefix = row["id"], spec.output.key
-        await store_spec(job_id, attempt.attempt, spec)
-        reporter = CatalogReporter(job_id, attempt.attempt, on_alive=attempt.alive)
+        if reporter is None:
+            await store_spec(job_id, attempt.attempt, spec)
+            reporter = CatalogReporter(job_id, attempt.attempt, on_alive=attempt.alive)
         final_dir = self.storages.output.local_path(prefix.rstrip("/"))
         if final_dir is not None:
             final_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -315,10 +334,12 @@ class LocalExecutor(BackgroundLoops):
             asset_id = await with_retry(lambda: register_output(self.storages, prefix + name, out_info),
                                         what=f"job {job_id} output asset")
         outputs = [{**o, "key": prefix + o["key"]} if o.get("key") else o for o in result.outputs]
+        note = result.note() if first is None else f"{first.note()}; {result.note()}"
+        plan = {**dict(row["plan"] or {}), **result.record(), **(first.record() if first is not None else {})}
         moved = await lifecycle.transition(
-            job_id, lifecycle.SUCCEEDED, result.note(), expect_attempt=attempt.attempt,
+            job_id, lifecycle.SUCCEEDED, note, expect_attempt=attempt.attempt,
             expect_from=(lifecycle.RUNNING,), output_asset=asset_id, log_tail=result.log_tail,
-            plan={**dict(row["plan"] or {}), **result.record()}, outputs=outputs,
+            plan=plan, outputs=outputs,
             playback_key=prefix + result.playback if result.playback else "",
         )
         if not moved:  # cancelled while we stored: the outputs are not wanted
