@@ -46,7 +46,7 @@ OUT = ROOT / "bench" / "out"
 # (load-independent), tabled in docs/analysis.md
 NOTE = ("  note: both ways decode every frame (one-pass pictures, byte-identical); the analysis adds ~520 M "
         "instructions to ~2,480 M on clip 00, three quarters of it sound (ebur128 true peak 225 M, K-weighting 85 M, "
-        "silencedetect 40 M, AAC decode 36 M): ~65 CPU-ms per 10 s of 48 kHz stereo whatever the picture, so the "
+        "silencedetect 40 M, AAC decode 36 M): 65-105 CPU-ms per 10 s of 48 kHz stereo whatever the picture, so the "
         "ratio is ~1.2x where the video costs 400+ CPU-ms to decode and ~1.5x on smptebars (~80); docs/analysis.md")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run", "--disable-sync"]
