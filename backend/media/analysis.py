@@ -25,6 +25,8 @@ from array import array
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from PIL import Image, ImageChops
+
 from .binaries import ffmpeg_path
 from .paths import ff_target
 from .probe import Loudness, MediaInfo
@@ -114,34 +116,60 @@ def decode_peaks(data: bytes) -> tuple[int, list[tuple[int, int]]]:
     return rate, list(zip(body[0::2], body[1::2]))
 
 
+# u8 sample -> the stored signed byte: 128 is silence, full scale is ±127 (0 would be -128)
+_LOW_BYTE = bytes(max(v - 128, -127) & 0xFF for v in range(256))
+_HIGH_BYTE = bytes(min(v - 128, 127) & 0xFF for v in range(256))
+
+
+def _fold(img: Image.Image, pick) -> bytes:
+    """Per row of `img` (one window of samples a row), the sample `pick` keeps: the row's left
+    and right halves are combined pixel by pixel until one column is left (halves of an odd width
+    share their middle column, which min and max do not mind). ~log2(window) C calls in all."""
+    width, height = img.size
+    while width > 1:
+        half = (width + 1) // 2
+        img = pick(img.crop((0, 0, half, height)), img.crop((width - half, 0, width, height)))
+        width = half
+    return img.tobytes()
+
+
 class _PeakReducer:
-    """Mono unsigned 8-bit PCM in (128 = silence: the peaks file keeps 8 bits anyway, and min/max
-    over bytes is the cheapest reduction pure Python has), one (min, max) signed pair per `window`
-    samples out."""
+    """Mono unsigned 8-bit PCM in (128 = silence: the peaks file keeps 8 bits anyway), one (min,
+    max) signed pair per `window` samples out. The windows of each chunk are the rows of an 8-bit
+    Pillow image and `_fold` takes their min and max with ImageChops.darker/lighter: the same bytes
+    as min()/max() per window, a tenth of the CPU (pure Python iterates every sample)."""
+
+    BATCH_WINDOWS = 512  # windows reduced at once: the ~60 Pillow calls of a batch cost ~0.1 ms
 
     def __init__(self, window: int) -> None:
         self.window = max(1, window)
-        self.pending = b""
+        self.pending = bytearray()
         self.pairs = array("b")
 
     def _reduce(self, data: bytes) -> None:
-        w, append = self.window, self.pairs.append
-        for i in range(0, len(data), w):
-            chunk = data[i:i + w]
-            append(max(min(chunk) - 128, -127))
-            append(min(max(chunk) - 128, 127))
+        rows = len(data) // self.window
+        img = Image.frombuffer("L", (self.window, rows), data, "raw", "L", 0, 1)
+        pairs = bytearray(2 * rows)
+        pairs[0::2] = _fold(img, ImageChops.darker).translate(_LOW_BYTE)
+        pairs[1::2] = _fold(img, ImageChops.lighter).translate(_HIGH_BYTE)
+        self.pairs.frombytes(pairs)
+
+    def _flush(self) -> None:
+        usable = len(self.pending) - len(self.pending) % self.window
+        if usable:
+            self._reduce(bytes(self.pending[:usable]))
+            del self.pending[:usable]
 
     def feed(self, data: bytes) -> None:
-        data = self.pending + data
-        usable = len(data) - len(data) % self.window
-        self.pending = data[usable:]
-        if usable:
-            self._reduce(data[:usable])
+        self.pending += data
+        if len(self.pending) >= self.BATCH_WINDOWS * self.window:
+            self._flush()
 
     def finish(self) -> array:
-        if self.pending:
-            self._reduce(self.pending)
-        self.pending = b""
+        self._flush()
+        if data := self.pending:  # the last, shorter window
+            self.pairs.frombytes(bytes((_LOW_BYTE[min(data)], _HIGH_BYTE[max(data)])))
+        self.pending = bytearray()
         return self.pairs
 
 
@@ -185,7 +213,7 @@ def analysis_argv(src, info: MediaInfo, pictures: Pictures | None = None) -> lis
                 tile_width=pictures.tile_width, poster_width=pictures.poster_width, source="[t]", prefix="t")
             video = f"[0:v:0]split=3[v][k][t];{graph};"
         parts.append(
-            video + "[k]select='eq(key,1)',showinfo,nullsink;"  # keyframes: one log line each
+            video + "[k]select='eq(key,1)',showinfo=checksum=0,nullsink;"  # keyframes: a log line each
             "[v]scale=64:-2:flags=neighbor,"
             f"scdet=threshold={SCENE_THRESHOLD:g},"
             f"blackdetect=d={BLACK_MIN_SECONDS:g}:pix_th={BLACK_PIXEL_THRESHOLD:g}"
@@ -198,7 +226,7 @@ def analysis_argv(src, info: MediaInfo, pictures: Pictures | None = None) -> lis
             f"[s]silencedetect=n={SILENCE_NOISE_DB}dB:d={SILENCE_MIN_SECONDS:g},anullsink;"
             "[p]aformat=sample_fmts=u8:channel_layouts=mono[pcm]"
         )
-        maps = ["-map", "[pcm]", "-f", "u8", "pipe:1"]
+        maps = ["-map", "[pcm]", "-flush_packets", "0", "-f", "u8", "pipe:1"]
     else:
         maps = ["-map", "[vo]", "-f", "null", "-"]
     if not parts:

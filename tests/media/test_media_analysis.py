@@ -66,6 +66,37 @@ async def test_peaks_follow_the_tone_and_the_silence(marked):
     assert all(lo == hi == 0 for lo, hi in pairs[320:480])  # 3.2 .. 4.8 s: digital silence
 
 
+def _plain_peaks(pcm: bytes, window: int) -> list[tuple[int, int]]:
+    """min and max of each window of u8 samples, as signed bytes (±127): the reduction spelled out."""
+    chunks = [pcm[i:i + window] for i in range(0, len(pcm), window)]
+    return [(max(min(c) - 128, -127), min(max(c) - 128, 127)) for c in chunks]
+
+
+@pytest.mark.parametrize("window", [1, 7, 441, 480])
+def test_peak_reduction_is_the_min_and_max_of_each_window(window):
+    import random
+    from backend.media.analysis import _PeakReducer
+    rng = random.Random(window)
+    pcm = bytes(rng.randrange(256) for _ in range(window * 1500 + window // 2))  # a short last window
+    reducer = _PeakReducer(window)
+    at = 0
+    while at < len(pcm):  # uneven pieces, as a pipe hands them out
+        step = rng.choice((1, 300, 4096, 70_000))
+        reducer.feed(pcm[at:at + step])
+        at += step
+    body = reducer.finish()
+    assert list(zip(body[0::2], body[1::2])) == _plain_peaks(pcm, window)
+
+
+async def test_stored_peaks_are_those_of_the_mono_8_bit_mix(marked):
+    path, info = marked
+    pcm = subprocess.run([ffmpeg_path(), "-hide_banner", "-nostats", "-i", str(path), "-map", "0:a:0",
+                          "-af", "aformat=sample_fmts=u8:channel_layouts=mono", "-f", "u8", "-"],
+                         capture_output=True, timeout=120, check=True).stdout
+    rate, pairs = decode_peaks((await analyze(path, info)).peaks)
+    assert pairs == _plain_peaks(pcm, info.audio.sample_rate // rate)
+
+
 def test_peaks_file_round_trip_and_refusals():
     from array import array
     data = encode_peaks(array("b", [-3, 4, -127, 127]))
