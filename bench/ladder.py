@@ -9,7 +9,10 @@
 
 Goals: MPR ≤ 0.75 of (2) and ≤ 1.05 of (3). Prints a table, the load average, and a JSON line.
 Besides wall time it prints the CPU seconds of FFmpeg (and ffprobe) children, which a loaded
-machine disturbs much less than wall time.
+machine disturbs much less than wall time, and the bound of what decoding once can save: the CPU
+of one bare decode of the source's video and of one audio encode are measured, and (2) minus three
+of each, over (2), is the best CPU ratio a one-decode job can reach against (2) — the encoders'
+work is the same both ways.
 Usage: .venv/bin/python bench/ladder.py [--seconds 60] [--runs 1]
 """
 from __future__ import annotations
@@ -87,6 +90,22 @@ def timed(argvs: list[list[str]], out: Path) -> tuple[float, float]:
     return elapsed, cpu
 
 
+def shared_work(src: Path, out: Path) -> dict[str, float]:
+    """CPU s of what four separate encodes repeat and one split command does once: a bare decode of
+    the video, and the audio (decode + AAC 128k)."""
+    decode = [ffmpeg_path(), "-v", "error", "-y", "-i", str(src), "-map", "0:v:0", "-f", "null", "-"]
+    audio = [ffmpeg_path(), "-v", "error", "-y", "-i", str(src), "-map", "0:a:0", "-c:a", "aac", "-b:a", "128k",
+             "-ac", "2", "-f", "null", "-"]
+    return {"decode": timed([decode], out)[1], "audio": timed([audio], out)[1]}
+
+
+def decode_bound(shared: dict[str, float], separate_cpu: float, copies: int) -> float:
+    """The lowest CPU ratio vs the separate encodes that decoding (and encoding the audio) once
+    can give: the other `copies - 1` decodes and audio encodes are all it saves."""
+    saved = (copies - 1) * (shared["decode"] + shared["audio"])
+    return max(0.0, separate_cpu - saved) / separate_cpu
+
+
 async def through_mpr(settings, storages, asset_id: int, template_id: int) -> tuple[float, float, dict]:
     with BUS.listen() as events:
         t0, c0 = time.perf_counter(), child_cpu()
@@ -121,6 +140,7 @@ async def main() -> int:
     cpus: dict[str, list[float]] = {"mpr": [], "separate": [], "split": []}
     job = {}
     try:
+        shared = shared_work(src, work / "shared")
         for _ in range(args.runs):
             for name, argvs in (("separate", separate_commands(src, work / "separate")),
                                 ("split", [split_command(src, work / "split")])):
@@ -143,6 +163,10 @@ async def main() -> int:
                        ("separate", "four separate bare FFmpeg encodes"),
                        ("split", "one hand-written split command (DASH)")):
         print(f"{label:<42}{m[key]:>9.1f}{m['mpr'] / m[key]:>10.3f}{c[key]:>9.1f}{c['mpr'] / c[key]:>10.3f}")
+    bound = decode_bound(shared, c["separate"], len(RUNGS))
+    print(f"shared work: one video decode {shared['decode']:.1f} CPU s, one audio encode {shared['audio']:.1f} CPU s; "
+          f"decoding once can at best bring the CPU to {bound:.3f} of the separate encodes' (measured "
+          f"{c['mpr'] / c['separate']:.3f})")
     renditions = [f"{o['name']} {(o.get('bitrate') or 0) / 1000:.0f}k" for o in job.get("outputs") or []
                   if isinstance(o, dict) and o.get("role") == "rendition"]
     print(f"renditions: {', '.join(renditions)}")
@@ -153,6 +177,7 @@ async def main() -> int:
                       "cpu_s": {k: round(v, 2) for k, v in c.items()},
                       "ratios": {"vs_separate": round(m["mpr"] / m["separate"], 3),
                                  "vs_split": round(m["mpr"] / m["split"], 3)},
+                      "shared_cpu_s": {k: round(v, 2) for k, v in shared.items()}, "cpu_bound": round(bound, 3),
                       "load": [round(x, 1) for x in load], "goals": goals}))
     return 0 if all(goals.values()) else 1
 

@@ -250,6 +250,9 @@ def parse_ladder(text: str) -> list[Row]:
     what = f"'Web ABR' on {r['seconds']} s 1080p30; load {r['load'][0]}"
     if cpu:
         what += f"; FFmpeg CPU {cpu['mpr']:.0f} s vs {cpu['separate']:.0f} s separate, {cpu['split']:.0f} s split"
+    if "cpu_bound" in r:
+        what += (f"; decoding once can at best reach CPU {r['cpu_bound']:.2f}x of separate (one decode "
+                 f"{r['shared_cpu_s']['decode']:.1f} s + audio {r['shared_cpu_s']['audio']:.1f} s saved 3 times)")
     return [
         Row("ABR ladder: MPR job vs four separate encodes", fmt(wall["mpr"], " s", 1), fmt(wall["separate"], " s", 1),
             f"{ratios['vs_separate']:.3f}", f"{what}; goal ≤ 0.75"),
