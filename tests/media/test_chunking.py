@@ -186,7 +186,7 @@ def test_chunk_commands_have_identical_settings(src, info, index, tmp_path):
     assert all(s == settings[0] for s in settings)
     a = argvs[1]
     opt = lambda name: a[a.index(name) + 1]  # noqa: E731
-    assert opt("-vf") == "setpts=PTS-STARTPTS,scale=256:144:flags=bicubic"
+    assert opt("-vf") == "setpts=PTS-STARTPTS,scale=256:144:flags=lanczos"
     assert opt("-x264-params") == "stitchable=1"
     assert opt("-frames:v") == str(plan.chunks[1].frames)
     assert float(opt("-ss")) == pytest.approx(plan.chunks[1].start)

@@ -48,7 +48,7 @@ def test_argv_basics(tmp_path):
     assert after(argv, "-pix_fmt") == "yuv420p"
     assert after(argv, "-c:v") == "libx264" and after(argv, "-crf") == "23"
     assert after(argv, "-frames:v") == "75"
-    assert after(argv, "-vf") == "scale=1280:720:flags=bicubic"
+    assert after(argv, "-vf") == "scale=1280:720:flags=lanczos"
     assert "0:v:0?" in argv and "0:a:0?" in argv
     assert argv[-3] == str(tmp_path / "out.mp4") or str(tmp_path / "out.mp4") in argv
 
