@@ -12,6 +12,9 @@ build a new rule class per instance, and ValidationCache keys on the rule classe
 of those would miss the cache on every request. `Guards` instead adds rule classes built once,
 sets the token limit (what MaxTokensLimiter does) and masks errors, all in one extension: each
 extension costs its hooks on every request.
+
+After building, `lean.lean_resolvers` gives plain attributes and argument-less method fields (no
+field extension) direct resolvers: a listing resolves hundreds of them per request.
 """
 from __future__ import annotations
 
@@ -24,6 +27,7 @@ from strawberry.extensions.query_depth_limiter import create_validator as depth_
 
 from backend.api.graphql.accounts import AccountMutations, AccountQueries
 from backend.api.graphql.errors import DomainErrors, log_errors
+from backend.api.graphql.lean import lean_resolvers
 from backend.api.graphql.mutations_assets import AssetMutations
 from backend.api.graphql.mutations_jobs import JobMutations
 from backend.api.graphql.mutations_presets import PresetMutations
@@ -88,6 +92,7 @@ def build_schema() -> strawberry.Schema:
         ],
     )
     check_table(built)
+    lean_resolvers(built)  # plain fields and argument-less methods skip strawberry's per-field wrappers
     return built
 
 
