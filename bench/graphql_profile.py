@@ -5,7 +5,8 @@ sockets, no uvicorn), against a database bench/graphql.py kept (`--keep`).
 
 Prints, per query (bench/graphql.py's LISTING, SEARCH and SMALL): CPU ms per request of this
 process (time.process_time: the app's own Python, not PostgreSQL's) and SQL statements per
-request (counted at Piccolo's engine). With --profile, a cProfile of that query's requests,
+request (counted at Piccolo's engine). --personal-token calls as an editor with a personal token
+(a user and a token are added to that database) instead of the master token. With --profile, a cProfile of that query's requests,
 sorted by cumulative and by own time. Reads only; the database is left as it was.
 """
 from __future__ import annotations
@@ -31,8 +32,8 @@ from bench.graphql import LISTING, PG_ADMIN_URL, SEARCH, SEARCH_TERMS, SMALL, TO
 class Asgi:
     """Drives an ASGI app by hand: its lifespan, and one HTTP POST at a time."""
 
-    def __init__(self, app):
-        self.app = app
+    def __init__(self, app, token: str = TOKEN):
+        self.app, self.token = app, token
         self._events: asyncio.Queue = asyncio.Queue()
         self._sent: asyncio.Queue = asyncio.Queue()
         self._task = None
@@ -57,7 +58,7 @@ class Asgi:
 
     async def post(self, path: str, payload: bytes) -> tuple[int, bytes]:
         headers = [(b"host", b"127.0.0.1:8000"), (b"content-type", b"application/json"),
-                   (b"authorization", f"Bearer {TOKEN}".encode()), (b"content-length", str(len(payload)).encode())]
+                   (b"authorization", f"Bearer {self.token}".encode()), (b"content-length", str(len(payload)).encode())]
         scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
                  "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"",
                  "root_path": "", "headers": headers, "client": ("127.0.0.1", 50000),
@@ -112,6 +113,12 @@ async def run(args) -> None:
     app = create_app(settings, run_jobs=False)
     client = Asgi(app)
     await client.start()
+    if args.personal_token:  # an editor's personal token instead of the master token (a user row, a token row)
+        from backend.catalog import accounts, api_tokens
+
+        name = f"bench-{os.getpid()}"
+        user = await accounts.user_by_name(name) or await accounts.create_user(name, "bench password", "editor")
+        client.token, _ = await api_tokens.create_token(user, "bench", "write")
     statements = count_statements()
     after: list = [None]
 
@@ -162,6 +169,8 @@ def main() -> int:
     parser.add_argument("--database", required=True, help="a database bench/graphql.py --keep left")
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--profile", choices=("listing", "search", "small"))
+    parser.add_argument("--personal-token", action="store_true",
+                        help="call with a new editor's personal token (made in that database) instead of the master token")
     args = parser.parse_args()
     asyncio.run(run(args))
     return 0
