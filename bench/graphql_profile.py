@@ -3,7 +3,7 @@ sockets, no uvicorn), against a database bench/graphql.py kept (`--keep`).
 
     .venv/bin/python bench/graphql_profile.py --database mpr_bench_… [--requests 200] [--profile listing|small|search]
 
-Prints, per query (bench/graphql.py's LISTING, SEARCH and SMALL): CPU ms per request of this
+Prints, per query (bench/graphql.py's LISTING, SEARCH, SMALL and TINY): CPU ms per request of this
 process (time.process_time: the app's own Python, not PostgreSQL's) and SQL statements per
 request (counted at Piccolo's engine). --personal-token calls as an editor with a personal token
 (a user and a token are added to that database) instead of the master token. With --profile, a cProfile of that query's requests,
@@ -26,7 +26,7 @@ _HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 sys.path.insert(0, str(_HERE.parent))
 
-from bench.graphql import LISTING, PG_ADMIN_URL, SEARCH, SEARCH_TERMS, SMALL, TOKEN, seeded_counts  # noqa: E402
+from bench.graphql import LISTING, PG_ADMIN_URL, SEARCH, SEARCH_TERMS, SMALL, TINY, TOKEN, seeded_counts  # noqa: E402
 
 
 class Asgi:
@@ -131,6 +131,9 @@ async def run(args) -> None:
     def small(i: int) -> bytes:
         return json.dumps({"query": SMALL, "variables": {"id": str(seeded["some_job"])}}).encode()
 
+    def tiny(i: int) -> bytes:
+        return json.dumps({"query": TINY, "variables": {}}).encode()
+
     async def one(kind: str, make, i: int) -> None:
         status, raw = await client.post("/graphql", make(i))
         data = json.loads(raw)
@@ -139,7 +142,7 @@ async def run(args) -> None:
             after[0] = data["data"]["jobs"]["pageInfo"]["endCursor"] if i % 10 != 9 else None
 
     try:
-        for kind, make in (("listing", listing), ("search", search), ("small", small)):
+        for kind, make in (("listing", listing), ("search", search), ("small", small), ("tiny", tiny)):
             for i in range(20):
                 await one(kind, make, i)
             statements["n"] = 0
@@ -168,7 +171,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database", required=True, help="a database bench/graphql.py --keep left")
     parser.add_argument("--requests", type=int, default=200)
-    parser.add_argument("--profile", choices=("listing", "search", "small"))
+    parser.add_argument("--profile", choices=("listing", "search", "small", "tiny"))
     parser.add_argument("--personal-token", action="store_true",
                         help="call with a new editor's personal token (made in that database) instead of the master token")
     args = parser.parse_args()
