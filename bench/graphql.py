@@ -6,7 +6,8 @@ indexes), and requests/s of a small query from a second process on loopback.
     .venv/bin/python bench/graphql.py [--jobs 1000000] [--assets 100000] [--latency-requests 400] [--seconds 10]
 
 Targets: p50 <= 15 ms for the listing, <= 30 ms for the search, >= 1,500 req/s for `job(id)`. The
-bench database is dropped at the end (unless --keep). Traffic goes to 127.0.0.1 only, bounded in
+bench database is dropped at the end (unless --keep; `--database mpr_bench_…` measures a kept one
+again without seeding, and keeps it — drop it yourself when done). Traffic goes to 127.0.0.1 only, bounded in
 count and time.
 """
 from __future__ import annotations
@@ -144,6 +145,21 @@ async def seed(url: str, jobs: int, assets: int) -> dict:
     finally:
         await conn.close()
     return {"seed_seconds": round(seconds, 1), "jobs": counts, "assets": len(asset_ids), "some_job": some_job}
+
+
+async def seeded_counts(url: str) -> dict:
+    """The same figures `seed` returns, read from a database an earlier run kept (--database)."""
+    import asyncpg
+
+    from backend.catalog.engine import postgres_config
+
+    conn = await asyncpg.connect(**postgres_config(url))
+    try:
+        some_job = await conn.fetchval("SELECT id FROM transcode_job ORDER BY id DESC OFFSET 1234 LIMIT 1")
+        return {"seed_seconds": 0.0, "jobs": await conn.fetchval("SELECT COUNT(*) FROM transcode_job"),
+                "assets": await conn.fetchval("SELECT COUNT(*) FROM media_asset"), "some_job": some_job}
+    finally:
+        await conn.close()
 
 
 # ------------------------------------------------------------------ measuring
@@ -300,6 +316,8 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--keep", action="store_true", help="keep the bench database")
+    parser.add_argument("--database", help="measure an already seeded bench database (kept by --keep): no "
+                                           "seeding, and it is kept afterwards")
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--load", nargs=5, metavar=("PORT", "SECONDS", "JOB_ID", "PID", "QUERY"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -314,14 +332,21 @@ def main() -> int:
 
     from backend.catalog import db as catalog_db
 
-    db_name = f"mpr_bench_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    db_name = args.database or f"mpr_bench_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + db_name
-    asyncio.run(catalog_db.create_postgres_database(PG_ADMIN_URL, db_name))
+    keep = args.keep or bool(args.database)
+    if not args.database:
+        asyncio.run(catalog_db.create_postgres_database(PG_ADMIN_URL, db_name))
     proc = None
     try:
-        print(f"seeding {args.jobs:,} jobs and {args.assets:,} assets into {db_name} …", flush=True)
-        seeded = asyncio.run(seed(url, args.jobs, args.assets))
-        print(f"  seeded in {seeded['seed_seconds']} s (COPY): {seeded['jobs']:,} jobs", flush=True)
+        if args.database:
+            seeded = asyncio.run(seeded_counts(url))
+            print(f"measuring the kept database {db_name}: {seeded['jobs']:,} jobs, {seeded['assets']:,} assets",
+                  flush=True)
+        else:
+            print(f"seeding {args.jobs:,} jobs and {args.assets:,} assets into {db_name} …", flush=True)
+            seeded = asyncio.run(seed(url, args.jobs, args.assets))
+            print(f"  seeded in {seeded['seed_seconds']} s (COPY): {seeded['jobs']:,} jobs", flush=True)
 
         port = free_port()
         tmp = Path(tempfile.mkdtemp(prefix="mpr-bench-"))
@@ -368,7 +393,7 @@ def main() -> int:
                 proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 proc.kill()
-        if not args.keep:
+        if not keep:
             asyncio.run(catalog_db.drop_postgres_database(PG_ADMIN_URL, db_name))
             print(f"dropped {db_name}", flush=True)
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from piccolo.apps.user.tables import BaseUser
 
+from backend.catalog import credential_cache
 from backend.catalog.tables import UserRole
 
 ROLES = ("viewer", "editor", "admin")
@@ -113,6 +114,7 @@ async def check_password(username: str, password: str) -> User | None:
 
 async def set_role(user_id: int, role: str) -> None:
     role = check_role(role)
+    credential_cache.forget_all()  # a cached token or session must not keep the old role
     if await UserRole.exists().where(UserRole.user_id == user_id):
         await UserRole.update({UserRole.role: role}).where(UserRole.user_id == user_id)
     else:
@@ -160,4 +162,5 @@ async def update_user(user_id: int, *, role: str | None = None, active: bool | N
     if password is not None:
         _check_password_text(password)
         await BaseUser.update_password(user_id, password)
+    credential_cache.forget_all()  # deactivated: no cached token or session of theirs may pass
     return await user_by_id(user_id, include_inactive=True)

@@ -1,7 +1,8 @@
 """Personal API tokens: `mpr_<prefix>_<secret>`, scoped, optionally expiring, shown once.
 
 The row keeps the prefix (to find it) and the SHA-256 of the whole token (compared in constant
-time); the token itself is returned once by `create_token` and never stored. Scopes, weakest
+time); the token itself is returned once by `create_token` and never stored. A verified token is
+remembered for a few seconds (`credential_cache`; revoking here forgets at once). Scopes, weakest
 first: `read` (queries and subscriptions), `write` (an editor's mutations), `admin` (everything);
 a token can never hold more than its user's role allows (see `max_scope`).
 """
@@ -13,6 +14,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 
+from backend.catalog import credential_cache
 from backend.catalog.accounts import ROLE_RANK, AccountError, User, clean_text, user_by_id
 from backend.catalog.tables import ApiToken
 
@@ -97,9 +99,13 @@ async def token_user(token: str) -> tuple[TokenInfo, User] | None:
     revoked, expired, or its user deactivated)."""
     if not looks_like_token(token or ""):
         return None
+    hashed = _hash(token)
+    cached = credential_cache.get("token:" + hashed)  # a few seconds at most (backend.catalog.credential_cache)
+    if cached is not None:
+        return cached
     prefix = token[len(PREFIX):].split("_", 1)[0]
     row = await ApiToken.select().where(ApiToken.prefix == prefix).first()
-    if row is None or not hmac.compare_digest(row["secret_hash"], _hash(token)):
+    if row is None or not hmac.compare_digest(row["secret_hash"], hashed):
         return None
     info = TokenInfo.from_row(row)
     if info.revoked_at is not None or (info.expires_at is not None and info.expires_at <= _now()):
@@ -109,6 +115,7 @@ async def token_user(token: str) -> tuple[TokenInfo, User] | None:
         return None
     if info.last_used_at is None or info.last_used_at < _now() - dt.timedelta(seconds=LAST_USED_STEP):
         await ApiToken.update({ApiToken.last_used_at: _now()}).where(ApiToken.id == info.id)
+    credential_cache.put("token:" + hashed, (info, user), info.expires_at)
     return info, user
 
 
@@ -126,4 +133,5 @@ async def revoke_token(token_id: int) -> TokenInfo:
         raise AccountError("NOT_FOUND", f"api token {token_id} does not exist")
     if info.revoked_at is None:
         await ApiToken.update({ApiToken.revoked_at: _now()}).where(ApiToken.id == token_id)
+    credential_cache.forget_all()
     return await token_info(token_id)

@@ -29,16 +29,27 @@ def current_engine() -> Engine:
     return ALL_TABLES[0]._meta.db
 
 
+async def _no_session_reset(connection) -> None:
+    """What a pooled connection runs on release besides asyncpg's own clean-up (which always rolls
+    back a transaction left open and drops listeners): nothing. asyncpg's default sends
+    `SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL` — a second round trip for
+    every statement Piccolo runs (it borrows a connection per statement). MPR sets no session
+    state on pooled connections: no SET (only SET LOCAL inside a transaction), LISTEN, session
+    advisory lock or cursor outside a transaction; code that starts to must not use the pool."""
+    return None
+
+
 @contextlib.asynccontextmanager
 async def connection_pool(engine: Engine, max_size: int) -> AsyncIterator[None]:
     """Run the block with an asyncpg pool on `engine` when it is PostgreSQL (nothing on SQLite),
-    so every query borrows a connection instead of opening one."""
+    so every query borrows a connection instead of opening one (returned without asyncpg's reset
+    query: `_no_session_reset`)."""
     from piccolo.engine.postgres import PostgresEngine
 
     if not isinstance(engine, PostgresEngine):
         yield
         return
-    await engine.start_connection_pool(min_size=min(2, max_size), max_size=max_size)
+    await engine.start_connection_pool(min_size=min(2, max_size), max_size=max_size, reset=_no_session_reset)
     try:
         yield
     finally:

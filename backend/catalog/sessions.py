@@ -3,7 +3,8 @@
 A session secret lives only in the browser's HttpOnly cookie; the row keeps its hash, its user,
 its expiry and when it was revoked. A login link (kind "link") is the same kind of row, good for
 one use: `consume_link` marks it used in one conditional UPDATE, so two clicks cannot both win.
-Lookups answer None for an unknown, expired or revoked secret and for a deactivated user.
+Lookups answer None for an unknown, expired or revoked secret and for a deactivated user; a live
+session is remembered for a few seconds (`credential_cache`; ending sessions here forgets at once).
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import datetime as dt
 import hashlib
 import secrets
 
+from backend.catalog import credential_cache
 from backend.catalog.accounts import User, user_by_id
 from backend.catalog.tables import UserSession
 
@@ -54,11 +56,23 @@ async def session_user(secret: str) -> tuple[int, User] | None:
     """(session id, user) of a live session secret, else None."""
     if not secret:
         return None
-    row = await _live(UserSession.select(UserSession.id, UserSession.user_id), SESSION, secret).first()
+    key = "session:" + digest(secret)
+    cached = credential_cache.get(key)  # a few seconds at most (backend.catalog.credential_cache)
+    if cached is not None:
+        return cached
+    row = await _live(UserSession.select(UserSession.id, UserSession.user_id, UserSession.expires_at), SESSION,
+                      secret).first()
     if row is None:
         return None
     user = await user_by_id(row["user_id"])
-    return (row["id"], user) if user is not None else None
+    if user is None:
+        return None
+    found = (row["id"], user)
+    expires_at = row["expires_at"]
+    if expires_at is not None and expires_at.tzinfo is None:  # SQLite gives naive UTC
+        expires_at = expires_at.replace(tzinfo=dt.timezone.utc)
+    credential_cache.put(key, found, expires_at)
+    return found
 
 
 async def consume_link(secret: str) -> User | None:
@@ -73,11 +87,13 @@ async def consume_link(secret: str) -> User | None:
 
 
 async def revoke_session(secret: str) -> None:
+    credential_cache.forget_all()
     await UserSession.update({UserSession.revoked_at: _now()}).where(
         UserSession.token_hash == digest(secret or ""), UserSession.revoked_at.is_null())
 
 
 async def revoke_user_sessions(user_id: int) -> None:
     """End every session of a user (deactivation, password change)."""
+    credential_cache.forget_all()
     await UserSession.update({UserSession.revoked_at: _now()}).where(
         UserSession.user_id == user_id, UserSession.revoked_at.is_null())

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import mimetypes
 import posixpath
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import AsyncIterator, Protocol, runtime_checkable
 
 MAX_KEY_LENGTH = 1024  # MediaAsset.storage_key is Varchar(1024)
+_CONTROL = re.compile("[\x00-\x1f\x7f]")  # what safe_key refuses (a regex: one C scan, not a loop per character)
 
 # mimetypes misses or guesses wrong for a few media types we serve
 _EXTRA_TYPES = {
@@ -59,7 +61,7 @@ def safe_key(key: str) -> str:
         raise StorageError(f"key must be a string, got {type(key).__name__}")
     if key == "":
         raise StorageError("empty key")
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in key):
+    if _CONTROL.search(key):
         raise StorageError(f"control character (e.g. NUL) in key {key!r}")
     if "\\" in key:
         raise StorageError(f"backslash in key {key!r}")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import stat as stat_mode
 import uuid
 from pathlib import Path
 from typing import AsyncIterator
@@ -60,6 +61,23 @@ class LocalStorage:
         if real != self.root and self.root not in real.parents:
             raise StorageError(f"key {key!r} resolves outside the {self.area!r} storage (symlink?)")
         return path
+
+    def version(self, key: str) -> str:
+        """`file_version(self.local_path(key))`, cheaply: the key's components below root (which is
+        resolved already) are lstat'ed one by one, and only when one is a symlink does the full
+        realpath check run. "" when the file is missing; StorageError when the key leaves root."""
+        rel = safe_key(key)
+        path = str(self.root)
+        st = None
+        for part in rel.split("/"):
+            path = f"{path}/{part}"
+            try:
+                st = os.lstat(path)
+            except OSError:
+                return ""
+            if stat_mode.S_ISLNK(st.st_mode):
+                return file_version(self.local_path(key))
+        return _etag(st)
 
     def _key_of(self, path: Path) -> str:
         return path.relative_to(self.root).as_posix()

@@ -8,7 +8,7 @@ import shutil
 import pytest
 
 from backend.storage import LocalStorage, StorageError, StorageTooLarge, open_storages, safe_key
-from backend.storage.local import TMP_MARK
+from backend.storage.local import TMP_MARK, file_version
 
 
 @pytest.fixture
@@ -62,6 +62,27 @@ def test_local_path_confined(store, tmp_path):
     for key in ("../secret.txt", str(outside), "link.txt", "dirlink/secret.txt", "x\x00"):
         with pytest.raises(StorageError):
             store.local_path(key)
+
+
+def test_version_is_file_version_of_local_path(store, tmp_path):
+    """version(key): the cheap walk gives what file_version(local_path(key)) gives, symlinks included."""
+    (store.root / "a").mkdir()
+    (store.root / "a" / "poster.jpg").write_bytes(b"jpeg")
+    (store.root / "alias").symlink_to(store.root / "a")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "leak.jpg").write_bytes(b"secret")
+    (store.root / "escape").symlink_to(outside)
+    for key in ("a/poster.jpg", "alias/poster.jpg", "a//./poster.jpg"):
+        assert store.version(key) == file_version(store.local_path(key)) != ""
+    assert store.version("a/missing.jpg") == "" and store.version("nope/poster.jpg") == ""
+    assert store.version("a/poster.jpg/x") == ""  # a file used as a folder
+    with pytest.raises(StorageError):
+        store.version("escape/leak.jpg")
+    with pytest.raises(StorageError):
+        store.version("../outside/leak.jpg")
+    (store.root / "a" / "poster.jpg").write_bytes(b"a longer jpeg")  # replaced: a new version at once
+    assert store.version("a/poster.jpg") == file_version(store.local_path("a/poster.jpg"))
 
 
 async def test_symlink_inside_root_is_fine_and_outside_is_hidden(store, tmp_path):

@@ -16,7 +16,6 @@ from backend.api.graphql.loaders import Loaders
 from backend.config import Settings
 from backend.storage import LocalStorage, StorageError, Storages
 from backend.storage.base import safe_key
-from backend.storage.local import file_version
 
 CONTEXT_KEY = "mpr"
 
@@ -40,7 +39,7 @@ def _signed_url(area: str, key: str, media_key: bytes, exp: int, version: str, a
 
 def _local_version(storage: LocalStorage, key: str) -> str:
     try:
-        return file_version(storage.local_path(key))
+        return storage.version(key)
     except StorageError:
         return ""
 

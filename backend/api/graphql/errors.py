@@ -61,6 +61,13 @@ class DomainErrors(MaskErrors):
     def __init__(self) -> None:
         super().__init__(should_mask_error=lambda e: not is_client_visible(e), error_message=MASKED_MESSAGE)
 
+    def _process_result(self, result: object) -> None:
+        # MaskErrors asks isinstance(result, <a runtime-checkable Protocol>) on every operation,
+        # which walks the protocol's attributes each time; the attribute itself is all it needs
+        errors = getattr(result, "errors", None)
+        if errors:
+            result.errors = self._process_errors(errors)
+
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
         masked = super().anonymise_error(error)
         masked.extensions = {"code": "INTERNAL_SERVER_ERROR"}

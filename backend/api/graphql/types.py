@@ -120,10 +120,6 @@ class MediaAsset:
     comments: str
     filmstrip_frames: int
     created_by_id: strawberry.ID | None = strawberry.field(description="The user who uploaded it (null: a scan or a tool).")
-    scene_cuts: list[float] = strawberry.field(description="Seconds where a new shot starts (scene score above the threshold).")
-    keyframes: list[float] = strawberry.field(description="Seconds of the video's keyframes (where a stream copy can start).")
-    black_ranges: list[TimeRange] = strawberry.field(description="Stretches of black picture.")
-    silence_ranges: list[TimeRange] = strawberry.field(description="Stretches of silence (below -50 dB for 0.5 s or more).")
     loudness: Loudness | None = strawberry.field(description="EBU R128 loudness; null until measured or without audio.")
     created_at: dt.datetime | None
     updated_at: dt.datetime | None
@@ -131,6 +127,12 @@ class MediaAsset:
     _filmstrip_key: strawberry.Private[str]
     _waveform_key: strawberry.Private[str]
     _etag: strawberry.Private[str] = ""  # the version signed media links bind (S3: the object's ETag)
+    # the analysis columns, parsed only when asked for: a listing selects none of them, and a long
+    # video's keyframes are thousands of numbers (json.loads of each row's arrays cost more than the row)
+    _scene_cuts: strawberry.Private[object] = None
+    _keyframes: strawberry.Private[object] = None
+    _black_ranges: strawberry.Private[object] = None
+    _silence_ranges: strawberry.Private[object] = None
 
     @classmethod
     def from_row(cls, row: dict) -> "MediaAsset":
@@ -159,10 +161,6 @@ class MediaAsset:
             comments=row["comments"] or "",
             filmstrip_frames=row["filmstrip_frames"] or 0,
             created_by_id=_opt_id(row.get("created_by")),
-            scene_cuts=_times(row.get("scene_cuts")),
-            keyframes=_times(row.get("keyframes")),
-            black_ranges=_ranges(row.get("black_ranges")),
-            silence_ranges=_ranges(row.get("silence_ranges")),
             loudness=_loudness(row),
             created_at=row["created_at"],
             updated_at=row["updated_at"],
@@ -170,7 +168,27 @@ class MediaAsset:
             _filmstrip_key=row["filmstrip_key"] or "",
             _waveform_key=row.get("waveform_key") or "",
             _etag=row.get("etag") or "",
+            _scene_cuts=row.get("scene_cuts"),
+            _keyframes=row.get("keyframes"),
+            _black_ranges=row.get("black_ranges"),
+            _silence_ranges=row.get("silence_ranges"),
         )
+
+    @strawberry.field(description="Seconds where a new shot starts (scene score above the threshold).")
+    def scene_cuts(self) -> list[float]:
+        return _times(self._scene_cuts)
+
+    @strawberry.field(description="Seconds of the video's keyframes (where a stream copy can start).")
+    def keyframes(self) -> list[float]:
+        return _times(self._keyframes)
+
+    @strawberry.field(description="Stretches of black picture.")
+    def black_ranges(self) -> list[TimeRange]:
+        return _ranges(self._black_ranges)
+
+    @strawberry.field(description="Stretches of silence (below -50 dB for 0.5 s or more).")
+    def silence_ranges(self) -> list[TimeRange]:
+        return _ranges(self._silence_ranges)
 
     @strawberry.field(description="URL that plays the file (byte ranges on local storage, presigned on S3).")
     def media_url(self, info: strawberry.Info) -> str | None:

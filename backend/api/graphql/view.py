@@ -8,7 +8,9 @@ WebSocket (graphql-transport-ws only): the token comes in the connection_init pa
 ({"Authorization": "Bearer …"} or {"token": "…"}), the handshake's Authorization header, or the
 session cookie; without one the socket closes with 4403. The socket is closed (4403) as soon as
 its credential is revoked or its user deactivated (`live_sockets.watch`).
-The `response` dependency runs without a thread hop (faster than strawberry's default).
+The HTTP handlers take the request alone and build the context themselves: strawberry's resolve
+`custom_context`, `root_value` and `response` through Litestar's dependency injection, which runs
+three sibling dependencies as anyio tasks on every request (about a tenth of a small query's CPU).
 Only multipart uploads may send large bodies: any other request declaring more than
 MAX_OPERATION_BYTES is refused with 413 before its body is read; one sent without a length
 (chunked) is refused as soon as it has sent that much.
@@ -20,11 +22,13 @@ import json
 from typing import Any, ClassVar
 
 import msgspec
-from litestar import Request, Response
+from litestar import Request, Response, get, post
 from litestar.di import Provide
 from litestar.background_tasks import BackgroundTasks
 from strawberry.exceptions import ConnectionRejectionError
+from litestar.exceptions import NotFoundException, ValidationException
 from strawberry.litestar import make_graphql_controller
+from strawberry.litestar.controller import GraphQLResource
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from backend.api import identity as who
@@ -123,6 +127,20 @@ def make_controller(schema, *, token: str, context_getter, path: str = "/graphql
     class MprGraphQLController(base):
         dependencies: ClassVar = {**base.dependencies, "response": Provide(_response_getter, sync_to_thread=False)}
         request_max_body_size = max_body
+
+        async def _handle(self, request: Request) -> Response:
+            response = _response_getter()
+            self.temporal_response = response  # strawberry's get_sub_response reads it before any await
+            context = {"request": request, "response": response, **await context_getter()}
+            return await self.execute_request(request, context, None)
+
+        @get(raises=[ValidationException, NotFoundException])
+        async def handle_http_get(self, request: Request) -> Response[GraphQLResource | str]:
+            return await self._handle(request)
+
+        @post(status_code=200)
+        async def handle_http_post(self, request: Request) -> Response[GraphQLResource | str]:
+            return await self._handle(request)
 
         async def execute_request(self, request: Request, context: Any, root_value: Any) -> Response:
             client = who.client_address(_peer(request), request.headers.get("x-forwarded-for"), trusted_proxies)
