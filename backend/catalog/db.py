@@ -29,16 +29,26 @@ def current_engine() -> Engine:
     return ALL_TABLES[0]._meta.db
 
 
+async def keep_session(connection) -> None:
+    """The pool's `reset`: nothing beyond what asyncpg always does on release (roll back a
+    transaction left open, drop listeners). asyncpg's default also sends `SELECT
+    pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL` on every release: one round trip
+    per query or transaction (6 of the ~20 per job of the local executor, issue 20) to undo
+    session state MPR never sets — no SET, LISTEN, advisory lock or cursor outside a transaction
+    on a pooled connection. Whoever adds such state must reset it where it is set."""
+
+
 @contextlib.asynccontextmanager
 async def connection_pool(engine: Engine, max_size: int) -> AsyncIterator[None]:
     """Run the block with an asyncpg pool on `engine` when it is PostgreSQL (nothing on SQLite),
-    so every query borrows a connection instead of opening one."""
+    so every query borrows a connection instead of opening one (`keep_session`: released without
+    the reset query)."""
     from piccolo.engine.postgres import PostgresEngine
 
     if not isinstance(engine, PostgresEngine):
         yield
         return
-    await engine.start_connection_pool(min_size=min(2, max_size), max_size=max_size)
+    await engine.start_connection_pool(min_size=min(2, max_size), max_size=max_size, reset=keep_session)
     try:
         yield
     finally:
