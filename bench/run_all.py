@@ -72,7 +72,7 @@ def parse_overhead(text: str) -> list[Row]:
     for m in re.finditer(r"^(?P<name>\S.*?)\s+(?P<bare>[\d.]+)s\s+(?P<mpr>[\d.]+)s\s+(?P<ratio>[\d.]+)\s+"
                          r"(?P<ovh>-?\d+)ms\s*$", text, re.M):
         name, bare, mpr = m["name"].strip(), float(m["bare"]), float(m["mpr"])
-        target = "target ≤ 1.03" if name.startswith("H.264") else "target ≤ 150 ms overhead"
+        target = "target ≤ 1.03" if name.startswith("H.264") else "target ≤ 50 ms overhead"
         rows.append(Row(f"job through MPR vs bare ffmpeg: {name}", fmt(mpr, " s"), fmt(bare, " s"),
                         f"{mpr / bare:.3f}", f"{int(m['ovh']):+d} ms; {what}; {target}"))
     if not rows:

@@ -2,7 +2,8 @@
 
 Loop: claim the next queued job (priority, then age), build its `JobSpec` (`jobs.jobspec`, kept
 on the row), run it with the pipeline (`run_single`, or `run_chunked` when chunks pay off here),
-store the verified output, register it as an asset, mark the job succeeded. A sequence render
+store the verified output, register it as an asset, mark the job succeeded (the output's
+thumbnails start after that, `register_output(start_after=…)`). A sequence render
 runs `run_sequence` (its clips' FFmpegs share `MPR_WORKERS`) on the same path. A job made from an
 output template runs `run_ladder` instead and stores its whole folder (`_run_template`). Progress goes to the
 row through `jobs.reporting.CatalogReporter` at most twice a second; a progress write that finds
