@@ -6,10 +6,10 @@ from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
 from piccolo.engine.base import Engine
+from piccolo.engine.sqlite import SQLiteEngine
 
 from backend.catalog.files import private_file, secure_data_dir
 from backend.catalog.pg_engine import PostgresEngine
-from backend.catalog.sqlite_engine import SQLiteEngine
 
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
@@ -55,7 +55,7 @@ def engine_from_url(url: str) -> Engine:
             secure_data_dir(path.parent)  # a new data folder is private (0700)
         private_file(path)  # 0600, before SQLite creates it world-readable
         _use_wal(path)
-        return SQLiteEngine(path=str(path))  # Piccolo's, with one kept connection outside transactions
+        return SQLiteEngine(path=str(path))
     if url.startswith(("postgres://", "postgresql://")):
         return PostgresEngine(config=postgres_config(url))  # Piccolo's, with transactions that survive lost connections
     raise ValueError(f"MPR_DATABASE_URL must start with sqlite:/// or postgres://, got {url!r}")

@@ -57,9 +57,9 @@ async def claim_next(executor: str, worker_id: str) -> dict | None:
     """Mark the next queued job of `executor` as running for `worker_id`; return its row, or None."""
     postgres = isinstance(TranscodeJob._meta.db, PostgresEngine)
     if not postgres and not await TranscodeJob.raw(_ANY_QUEUED, QUEUED, executor):
-        # SQLite: a look on the engine's kept connection (~0.2 ms; plain SQL, as Piccolo's exists()
-        # builds a select of every column) spares an empty claim its own transaction connection
-        # (~2-3 ms); the claim below still decides, atomically
+        # SQLite: one plain statement (Piccolo's exists() builds a select of every column) spares an
+        # empty claim its transaction (BEGIN, UPDATE, COMMIT on a connection of its own); the claim
+        # below still decides, atomically
         return None
     sql, params = claim_statement(executor, worker_id, postgres=postgres)
     # one statement: a claimed job is never seen `running` without the heartbeat that proves it alive
