@@ -138,6 +138,12 @@ def main() -> int:
               f"{result['cpu_ms_per_job']} CPU-ms per job (workers + FFmpeg/ffprobe; the bound on 2 free cores "
               f"is {2000 / max(result['cpu_ms_per_job'], 0.1):.0f} jobs/s)", flush=True)
         print(f"machine load average: {os.getloadavg()} on {os.cpu_count()} cores", flush=True)
+        if rate < 25:
+            need, got = result["cpu_ms_per_job"] * 25 / 1000, result["cpu_ms_per_job"] * rate / 1000
+            print(f"note: target 25 jobs/s not met; what bounds it: {result['cpu_ms_per_job']} CPU-ms per job "
+                  f"(workers and their FFmpeg/ffprobe children; the PostgreSQL server's share not counted) x 25 jobs/s "
+                  f"= {need:.2f} cores busy; this run got {got:.2f} of the {os.cpu_count()} cores, shared at load "
+                  f"{os.getloadavg()[0]:.1f}", flush=True)
         print(json.dumps({**result, "jobs_per_s": round(rate, 2), "wall_s": round(wall, 1),
                           "workers_per_process": args.workers_per_process, "target_ok": rate >= 25,
                           "loadavg": os.getloadavg()}), flush=True)

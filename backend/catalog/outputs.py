@@ -19,8 +19,13 @@ _background: set[asyncio.Task] = set()
 _making: set[int] = set()  # output assets whose thumbnails this process is making
 
 
-async def register_output(storages: Storages, key: str, info: MediaInfo, *, thumbnails: str = "background") -> int:
+async def register_output(storages: Storages, key: str, info: MediaInfo, *, thumbnails: str = "background",
+                          start_after: asyncio.Future | None = None) -> int:
     """Create the asset row for output `key`; thumbnails: 'background' | 'now' | 'none'. Returns the asset id.
+
+    `start_after`: background thumbnails wait for this future (the local executor resolves it once
+    the job's success is stored, so their FFmpeg does not compete with the job's last steps); a
+    result of False (the output is not wanted after all) skips them.
 
     Registering an output that already has its row (a duplicated AWS success callback, or a retry
     after an insert whose answer was lost) returns that row, and makes its thumbnails if it has
@@ -44,24 +49,28 @@ async def register_output(storages: Storages, key: str, info: MediaInfo, *, thum
         if existing.poster_key or existing.id in _making:
             return existing.id
         row = existing
-    await _schedule(storages, row, info, thumbnails)
+    await _schedule(storages, row, info, thumbnails, start_after)
     return row.id
 
 
-async def _schedule(storages: Storages, row: MediaAsset, info: MediaInfo, thumbnails: str) -> None:
+async def _schedule(storages: Storages, row: MediaAsset, info: MediaInfo, thumbnails: str,
+                    start_after: asyncio.Future | None = None) -> None:
     if thumbnails == "none" or info.video is None:
         return
     _making.add(row.id)
     if thumbnails == "now":
         await _thumbnails(storages, row, info)
     else:
-        task = asyncio.create_task(_thumbnails(storages, row, info))
+        task = asyncio.create_task(_thumbnails(storages, row, info, start_after))
         _background.add(task)
         task.add_done_callback(_background.discard)
 
 
-async def _thumbnails(storages: Storages, row: MediaAsset, info: MediaInfo) -> None:
+async def _thumbnails(storages: Storages, row: MediaAsset, info: MediaInfo,
+                      start_after: asyncio.Future | None = None) -> None:
     try:
+        if start_after is not None and await asyncio.shield(start_after) is False:
+            return
         note = await make_thumbs(storages, storages.output.probe_source(row.storage_key), row, info)
         await MediaAsset.update(
             {

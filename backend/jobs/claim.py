@@ -33,6 +33,7 @@ WHERE id = (
 ) AND status = {{}}
 RETURNING {returning}
 """
+_ANY_QUEUED = "SELECT 1 FROM transcode_job WHERE status = {} AND executor = {} LIMIT 1"
 assert is_legal(QUEUED, RUNNING)
 
 
@@ -55,6 +56,11 @@ def claim_statement(executor: str, worker_id: str, *, postgres: bool) -> tuple[s
 async def claim_next(executor: str, worker_id: str) -> dict | None:
     """Mark the next queued job of `executor` as running for `worker_id`; return its row, or None."""
     postgres = isinstance(TranscodeJob._meta.db, PostgresEngine)
+    if not postgres and not await TranscodeJob.raw(_ANY_QUEUED, QUEUED, executor):
+        # SQLite: one plain statement (Piccolo's exists() builds a select of every column) spares an
+        # empty claim its transaction (BEGIN, UPDATE, COMMIT on a connection of its own); the claim
+        # below still decides, atomically
+        return None
     sql, params = claim_statement(executor, worker_id, postgres=postgres)
     # one statement: a claimed job is never seen `running` without the heartbeat that proves it alive
     async with TranscodeJob._meta.db.transaction():  # the claim and its history row land together

@@ -79,6 +79,9 @@ class VideoInfo:
     nb_frames: int | None = None
     # frames a packet's decode time may run ahead of its presentation (ffprobe's has_b_frames)
     reorder_delay: int = 0
+    # seconds of the video stream itself when the container says (an MP4 track's); for checking a
+    # stream copy's video start only, not kept by the catalog, so not part of equality
+    duration: float | None = field(default=None, compare=False)
 
     @property
     def display_width(self) -> int:
@@ -298,6 +301,7 @@ def _parse(out: str, stderr: str, src, strict: bool = True) -> MediaInfo:
             pix_fmt=vstream.get("pix_fmt") or "",
             nb_frames=_num(vstream.get("nb_frames"), int),
             reorder_delay=_num(vstream.get("has_b_frames"), int) or 0,
+            duration=_num(vstream.get("duration")),
         )
     audio = None
     if astream is not None:

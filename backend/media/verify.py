@@ -99,6 +99,24 @@ def verify_output(
     return info
 
 
+def video_on_time(info: MediaInfo, spec: PresetSpec, trim: Trim | None, source: MediaInfo) -> bool:
+    """Whether a verified stream copy's video covers the requested length by itself.
+
+    `verify_output` checks the file's length, which the audio fills when the video starts a GOP
+    late (a copy cut at a time that is not the demuxer's keyframe drops the video up to the next
+    one). A copy whose in point came from stored keyframes (`pipeline.single`) must also pass this:
+    the video track's own duration at least the requested length less the frame tolerance. True
+    without audio (the file's length is the video's); False when the container gives no track
+    duration (the caller then finds the keyframe by probing, as without stored keyframes)."""
+    if spec.kind != "copy" or source.video is None or source.audio is None or info.audio is None:
+        return True
+    if info.video is None or not info.video.duration:
+        return False
+    fps = source.video.fps or 0.0
+    tolerance = (1.0 / fps if fps > 0 else AUDIO_FRAME_SECONDS) + SLACK_SECONDS
+    return info.video.duration >= expected_duration(trim, source, spec) - tolerance
+
+
 def check_loudness(path, spec: PresetSpec, info: MediaInfo, source: MediaInfo | None = None) -> None:
     """For a loudness-normalising preset: measure the output (EBU R128) and require its integrated
     loudness within LOUDNESS_TOLERANCE_LU of the target and its true peak at or under the ceiling.

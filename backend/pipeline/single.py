@@ -12,7 +12,7 @@ from pathlib import Path
 from backend.media.command import build_command, expected_duration
 from backend.media.presets import is_keyframe_copy
 from backend.media.probe import MediaInfo, keyframe_lead, lead_from_keyframes
-from backend.media.verify import VerificationError, verify_output
+from backend.media.verify import VerificationError, verify_output, video_on_time
 
 from .guard import run_guarded
 from .smartcut import SmartResult, run_smartcut
@@ -53,8 +53,9 @@ async def run_single(spec: JobSpec, src, dst, reporter: Reporter, *, info: Media
 
     `keyframes`: the source's keyframe times as the catalog stores them (its analysis pass), which
     spare a stream copy the ffprobe that finds its keyframe when they decide it exactly
-    (`probe.lead_from_keyframes`); should the output then fail its check, the lead is probed and,
-    if it differs, the copy is made again with it.
+    (`probe.lead_from_keyframes`); should the output then fail its check, or its video not cover
+    the length by itself (`verify.video_on_time`), the lead is probed and, if it differs, the copy
+    is made again with it.
 
     Raises CommandError (impossible combination), FFmpegError, guard.BudgetExceeded,
     guard.StopRequested or VerificationError; the partial output is removed on failure.
@@ -70,15 +71,27 @@ async def run_single(spec: JobSpec, src, dst, reporter: Reporter, *, info: Media
             stored = lead is not None
         if lead is None:
             lead = await asyncio.to_thread(keyframe_lead, str(src), trim.start)
-    try:
+    if not stored:
         return await _encode_and_verify(spec, src, dst, reporter, info, budget, lead)
-    except VerificationError:
-        if not stored:
-            raise
-        probed = await asyncio.to_thread(keyframe_lead, str(src), trim.start)
-        if probed is None or abs(probed - lead) < 1e-4:
-            raise  # the stored keyframes were right: the output is wrong for another reason
-        return await _encode_and_verify(spec, src, dst, reporter, info, budget, probed)
+    # the stored keyframe is trusted only when the output shows it was the copy's real start: it
+    # passes its check and its video covers the length alone (`verify.video_on_time`: with audio
+    # the file's length would hide a video that starts a GOP late). Otherwise the keyframe is
+    # probed: a different one makes the copy again, the same one keeps the verified output
+    failure: VerificationError | None = None
+    result = None
+    try:
+        result = await _encode_and_verify(spec, src, dst, reporter, info, budget, lead)
+    except VerificationError as exc:
+        failure = exc
+    if result is not None and video_on_time(result.info, preset, trim, info):
+        return result
+    probed = await asyncio.to_thread(keyframe_lead, str(src), trim.start)
+    if probed is not None and abs(probed - lead) < 1e-4:
+        if result is not None:
+            return result  # the stored keyframe was right: the video is shorter in the source itself
+        raise failure  # the stored keyframes were right: the output is wrong for another reason
+    # None (the keyframes could not be read): the copy as made without stored keyframes
+    return await _encode_and_verify(spec, src, dst, reporter, info, budget, probed)
 
 
 async def _encode_and_verify(spec: JobSpec, src, dst, reporter: Reporter, info: MediaInfo,

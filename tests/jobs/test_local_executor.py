@@ -86,7 +86,8 @@ async def test_keyframe_copy_takes_the_keyframe_from_the_analysis(executor, sett
     """A video-only source's analysis stored its keyframes: the copy needs no ffprobe to find its
     keyframe and starts at the same one. Stored keyframes that are wrong (a file the analysis
     misread) cost a probe and a second pass once the output fails its check, never a wrong output.
-    A source with audio is probed as before (its output check cannot see a late video start)."""
+    With audio, whose length hides a late video start from the file's duration, the check is the
+    video track's own length (`verify.video_on_time`)."""
     from backend.media.clips import generate_clip
     from backend.pipeline import single
 
@@ -111,10 +112,21 @@ async def test_keyframe_copy_takes_the_keyframe_from_the_analysis(executor, sett
     reasons = [h["reason"] for h in await lifecycle.history(done["id"])]
     assert re.search(r"keyframe copy starts 1\.(4[5-9]|50)\d s before the in point", reasons[-1]), reasons
 
+    # with audio the file's length would hide a video that starts a GOP late: the stored keyframe is
+    # trusted once the output's video track covers the length by itself
     with_audio = await add_asset("ts", "capture.ts")
     assert with_audio["keyframes"]
-    await run_job(settings, storages, with_audio, presets["Trim only (stream copy)"], trim_start=3.5, trim_end=6.0)
-    assert probed == [3.5, 3.5]
+    done, out, path = await run_job(settings, storages, with_audio, presets["Trim only (stream copy)"],
+                                    trim_start=3.5, trim_end=6.0, output_name="audio")
+    assert probed == [3.5]
+    assert count_frames(path) == 100 and 3.9 <= out["duration"] <= 4.1
+    await MediaAsset.update({MediaAsset.keyframes: [0.0, 3.4]}).where(MediaAsset.id == with_audio["id"])
+    done, out, path = await run_job(settings, storages, with_audio, presets["Trim only (stream copy)"],
+                                    trim_start=3.5, trim_end=6.0, output_name="audio-again")
+    assert probed == [3.5, 3.5]  # the audio filled the length, the video's own did not: probed, copied again
+    assert count_frames(path) == 100 and 3.9 <= out["duration"] <= 4.1
+    reasons = [h["reason"] for h in await lifecycle.history(done["id"])]
+    assert re.search(r"keyframe copy starts 1\.(4[5-9]|50)\d s before the in point", reasons[-1]), reasons
 
 
 async def test_720p_from_1080p_keeps_aspect(executor, settings, storages, presets, add_asset):

@@ -2,7 +2,8 @@
 
 Loop: claim the next queued job (priority, then age), build its `JobSpec` (`jobs.jobspec`, kept
 on the row), run it with the pipeline (`run_single`, or `run_chunked` when chunks pay off here),
-store the verified output, register it as an asset, mark the job succeeded. A sequence render
+store the verified output, register it as an asset, mark the job succeeded (the output's
+thumbnails start after that, `register_output(start_after=…)`). A sequence render
 runs `run_sequence` (its clips' FFmpegs share `MPR_WORKERS`) on the same path. A job made from an
 output template runs `run_ladder` instead and stores its whole folder (`_run_template`); a sequence
 rendered with a template renders an intermediate first (`_run_sequence_template`), then the same. Progress goes to the
@@ -57,12 +58,11 @@ def stored_keyframes(source: dict) -> KnownKeyframes | None:
     """The keyframe times the source's analysis stored (a stream copy then needs no ffprobe to find
     its keyframe), or None when it was not analysed, its analysis failed, or it has no video.
 
-    Only for sources without audio: the analysis reads the decoder's key flags, not the demuxer's
-    the copy obeys, and a copy whose video starts a GOP late still passes the output check when
-    audio fills the length, while a video-only copy fails it (and run_single then probes and
-    copies again). With audio the keyframe is probed, as before."""
-    if (not source.get("analysis_version") or source.get("analysis_error") or not source.get("video_codec")
-            or source.get("audio_codec")):
+    The analysis reads the decoder's key flags, not the demuxer's the copy obeys: `run_single`
+    trusts them only once the output passed its check and its video covers the length by itself
+    (`verify.video_on_time`: with audio the file's length alone would hide a video that starts a
+    GOP late), and otherwise probes the keyframe and, if it differs, copies again."""
+    if not source.get("analysis_version") or source.get("analysis_error") or not source.get("video_codec"):
         return None
     times = source.get("keyframes")
     if isinstance(times, str):
@@ -261,13 +261,21 @@ class LocalExecutor(BackgroundLoops):
                 await self.storages.output.put_file(partial, row["output_key"])
             partial = None
             # retried like the status changes: a lost connection here must not fail a finished encode
-            # (a retry after an insert that did land gets that row back from register_output)
-            asset_id = await with_retry(lambda: register_output(self.storages, row["output_key"], out_info),
-                                        what=f"job {job_id} output asset")
-            moved = await lifecycle.transition(
-                job_id, lifecycle.SUCCEEDED, note, expect_attempt=attempt.attempt,
-                expect_from=(lifecycle.RUNNING,), output_asset=asset_id, log_tail=tail, plan=plan_record,
-            )
+            # (a retry after an insert that did land gets that row back from register_output); the
+            # output's thumbnails start once the success is stored (`stored`), not alongside it
+            stored = asyncio.get_running_loop().create_future()
+            try:
+                asset_id = await with_retry(lambda: register_output(self.storages, row["output_key"], out_info,
+                                                                    start_after=stored),
+                                            what=f"job {job_id} output asset")
+                moved = await lifecycle.transition(
+                    job_id, lifecycle.SUCCEEDED, note, expect_attempt=attempt.attempt,
+                    expect_from=(lifecycle.RUNNING,), output_asset=asset_id, log_tail=tail, plan=plan_record,
+                )
+                stored.set_result(moved)
+            finally:
+                if not stored.done():
+                    stored.set_result(False)
             if not moved:  # cancelled while we verified: the output is not wanted
                 await self._discard_output(row["output_key"], asset_id)
         except (asyncio.CancelledError, StopRequested):
