@@ -296,7 +296,8 @@ def main() -> int:
                 t1 = time.monotonic()
                 ui_stack.seed_assets(root, args.library)
                 results["library_seed_s"] = round(time.monotonic() - t1, 1)
-                demo = gql(base, "{ assets(first: 0) { totalCount } }")["assets"]["totalCount"]
+                # the library's default view lists sources (area "in"); the jobs part above registered outputs too
+                demo = gql(base, '{ assets(first: 0, area: "in") { totalCount } }')["assets"]["totalCount"]
                 results.update(measure_library(base, args.runs, demo))
         finally:
             ui_stack.stop(proc)
