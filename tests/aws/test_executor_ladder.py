@@ -33,6 +33,15 @@ pytestmark = [pytest.mark.slow, pytest.mark.aws]
 FPS, SEG, SECONDS = 25, 2.0, 6.0
 
 
+def download_folder(s3, bucket: str, folder: str, into):
+    """Every object under `folder` in `bucket` into the new directory `into`; (the keys, `into`)."""
+    keys = {o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=folder)["Contents"]}
+    into.mkdir()
+    for key in keys:
+        s3.download_file(bucket, key, str(into / key[len(folder):]))
+    return keys, into
+
+
 def _rung(height: int, width: int, kbps: int) -> TemplateOutput:
     return TemplateOutput("rendition", PresetSpec(
         f"{height}p", "video", "mp4", video_codec="libx264", video_bitrate=kbps, speed_preset="veryfast",
@@ -107,11 +116,7 @@ async def test_template_job_runs_a_map_of_renditions_then_the_package(app, moto_
     # the package in the output bucket, read back with the local package's checks
     s3 = moto_stack.aws.client("s3")
     bucket = app.settings.s3_out_bucket
-    keys = {o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=folder)["Contents"]}
-    pkg = tmp_path / "pkg"
-    pkg.mkdir()
-    for key in keys:
-        s3.download_file(bucket, key, str(pkg / key[len(folder):]))
+    keys, pkg = download_folder(s3, bucket, folder, tmp_path / "pkg")
     assert s3.head_object(Bucket=bucket, Key=folder + "master.m3u8")["ContentType"] == "application/vnd.apple.mpegurl"
     master = m3u8.load(str(pkg / "master.m3u8"))
     assert len(master.playlists) == 2 and len(master.media) == 1
@@ -182,11 +187,7 @@ async def test_a_long_rendition_runs_in_parts_joined_before_the_package(app, mot
     # every rendition, none longer than the target + 1 frame, every source frame once, the audio whole
     s3 = moto_stack.aws.client("s3")
     bucket = app.settings.s3_out_bucket
-    keys = {o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=folder)["Contents"]}
-    pkg = tmp_path / "pkg"
-    pkg.mkdir()
-    for key in keys:
-        s3.download_file(bucket, key, str(pkg / key[len(folder):]))
+    _, pkg = download_folder(s3, bucket, folder, tmp_path / "pkg")
     master = m3u8.load(str(pkg / "master.m3u8"))
     assert len(master.playlists) == 2 and len(master.media) == 1
     source = stream_stats(clip_360p)

@@ -288,25 +288,11 @@ class AwsExecutor(BackgroundLoops):
             except ValueError as exc:
                 raise DispatchError(str(exc)) from exc
             spec = replace(spec, plan=mode.sequence.to_dict())
-            event = execution_input(row["id"], row["attempt"], callback_url(self.settings, row["id"]), spec,
-                                    row.get("callback_nonce") or "")
-            size = len(json.dumps(event, separators=(",", ":")))
-            if size > MAX_EXECUTION_INPUT:
-                raise DispatchError(f"the sequence's description is {size // 1000} kB, above the "
-                                    f"{MAX_EXECUTION_INPUT // 1000} kB a Step Functions execution carries; "
-                                    "render fewer clips at once")
-            return event, mode
+            return self._bounded_input(row, spec, "the sequence's", "render fewer clips at once"), mode
         if spec.ladder is not None:
             mode = await self._ladder_mode(row, source, spec)
             spec = replace(spec, plan=mode.ladder.to_dict())
-            event = execution_input(row["id"], row["attempt"], callback_url(self.settings, row["id"]), spec,
-                                    row.get("callback_nonce") or "")
-            size = len(json.dumps(event, separators=(",", ":")))
-            if size > MAX_EXECUTION_INPUT:
-                raise DispatchError(f"the template job's description is {size // 1000} kB, above the "
-                                    f"{MAX_EXECUTION_INPUT // 1000} kB a Step Functions execution carries; "
-                                    "use a template with fewer outputs")
-            return event, mode
+            return self._bounded_input(row, spec, "the template job's", "use a template with fewer outputs"), mode
         mode = await self._choose_mode(row, source, spec.preset_spec, spec.trim)
         spec = spec.with_plan(mode.plan)
         return execution_input(row["id"], row["attempt"], callback_url(self.settings, row["id"]), spec,
@@ -327,6 +313,16 @@ class AwsExecutor(BackgroundLoops):
                 bucket, key = await self._input_location({"storage_area": where[0], "storage_key": where[1]})
                 locations[where] = Location(bucket=bucket, key=key)
         return locations
+
+    def _bounded_input(self, row: dict, spec, whose: str, advice: str) -> dict:
+        """The execution input of `spec`, refused (DispatchError) above what Step Functions carries."""
+        event = execution_input(row["id"], row["attempt"], callback_url(self.settings, row["id"]), spec,
+                                row.get("callback_nonce") or "")
+        size = len(json.dumps(event, separators=(",", ":")))
+        if size > MAX_EXECUTION_INPUT:
+            raise DispatchError(f"{whose} description is {size // 1000} kB, above the "
+                                f"{MAX_EXECUTION_INPUT // 1000} kB a Step Functions execution carries; {advice}")
+        return event
 
     async def _ladder_mode(self, row: dict, source: dict, spec: JobSpec) -> Mode:
         if not self.settings.ladder_state_machine_arn:
