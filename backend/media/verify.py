@@ -38,6 +38,13 @@ def _webp(path: Path, duration: float) -> MediaInfo:
         raise VerificationError(f"output is not a valid WebP image: {exc}") from None
 
 
+def length_tolerance(spec: PresetSpec, source: MediaInfo) -> float:
+    """How far an output's length may stray from the requested one: a frame of the output (an audio
+    frame without video), plus SLACK_SECONDS."""
+    fps = output_fps(spec, source) if source.video is not None else None
+    return (1.0 / fps if fps else AUDIO_FRAME_SECONDS) + SLACK_SECONDS
+
+
 def verify_output(
     path: str | os.PathLike,
     spec: PresetSpec,
@@ -78,8 +85,7 @@ def verify_output(
         return info
 
     expected = expected_duration(trim, source, spec)
-    fps = output_fps(spec, source) if source.video is not None else None
-    tolerance = (1.0 / fps if fps else AUDIO_FRAME_SECONDS) + SLACK_SECONDS
+    tolerance = length_tolerance(spec, source)
     actual = info.duration or 0.0
     lower = expected - tolerance
     upper = expected + tolerance
@@ -112,9 +118,7 @@ def video_on_time(info: MediaInfo, spec: PresetSpec, trim: Trim | None, source: 
         return True
     if info.video is None or not info.video.duration:
         return False
-    fps = source.video.fps or 0.0
-    tolerance = (1.0 / fps if fps > 0 else AUDIO_FRAME_SECONDS) + SLACK_SECONDS
-    return info.video.duration >= expected_duration(trim, source, spec) - tolerance
+    return info.video.duration >= expected_duration(trim, source, spec) - length_tolerance(spec, source)
 
 
 def check_loudness(path, spec: PresetSpec, info: MediaInfo, source: MediaInfo | None = None) -> None:
