@@ -22,11 +22,9 @@ from backend.config import Settings
 from backend.jobs import lifecycle
 from backend.jobs.errors import DomainError, not_found
 from backend.jobs.naming import default_stem, sanitize_stem
-from backend.jobs.service import _free_output_key, _template, timecode, valid_preset, validate_trim
+from backend.jobs.service import _template, free_output, timecode, valid_preset, validate_trim
 from backend.media.mezzanine import mezzanine_preset
-from backend.media.presets import output_extension
 from backend.media.sequence import SequenceError, canvas_for
-from backend.media.templates import entry_file
 from backend.storage import Storages
 
 MAX_CLIPS = 500
@@ -187,10 +185,7 @@ async def render_sequence(settings: Settings, storages: Storages, sequence_id: i
     if output_name and not stem:
         raise DomainError("INVALID_INPUT", f"output name {output_name!r} has no usable characters; type a plain name")
     stem = stem or default_stem(row["name"], template.name if template is not None else spec.name)
-    if template is not None:  # a folder of outputs, as a template job of one asset: <stem>/master.m3u8, …
-        output_key = await _free_output_key(storages, stem, "/" + entry_file(template))
-    else:
-        output_key = await _free_output_key(storages, stem, output_extension(spec))
+    output_key, output_filename = await free_output(storages, stem, spec, template)
     total = sum(round((c["end"] - c["start"]) * canvas.fps) / canvas.fps for c in clips)
     plan = {"trim": "accurate", "mode": "sequence", "clips": len(clips), "canvas": canvas.to_dict()}
     if template is not None:
@@ -199,8 +194,7 @@ async def render_sequence(settings: Settings, storages: Storages, sequence_id: i
         source=clips[0]["sourceId"], preset=preset_id,
         preset_snapshot=(template.primary_preset if template is not None else spec).to_dict(),
         trim_start=0.0, trim_end=round(total, 6), accurate_trim=True,
-        output_filename=output_key.split("/")[0] + "/" if template is not None else output_key,
-        output_key=output_key, priority=int(priority),
+        output_filename=output_filename, output_key=output_key, priority=int(priority),
         template_id=template_id, template_snapshot=template.to_dict() if template is not None else {},
         executor=settings.executor, max_attempts=settings.max_attempts, created_by=created_by,
         plan=plan, sequence_id=row["id"], sequence_snapshot=snapshot(row, clips, assets),

@@ -97,6 +97,17 @@ def check_trim_mode(mode: str | None, spec, info, accurate_trim: bool | None = N
     return mode
 
 
+async def free_output(storages: Storages, stem: str, spec: PresetSpec, template: TemplateSpec | None
+                      ) -> tuple[str, str]:
+    """(output_key, output_filename) of a new job: a free `<stem>.<ext>` for one output, or for an
+    output template a free folder, its key the entry file (`<stem>/master.m3u8`) and its name `<stem>/`."""
+    if template is None:
+        key = await _free_output_key(storages, stem, output_extension(spec))
+        return key, key
+    key = await _free_output_key(storages, stem, "/" + entry_file(template))
+    return key, key.split("/")[0] + "/"
+
+
 async def _free_output_key(storages: Storages, stem: str, extension: str) -> str:
     taken_rows = await TranscodeJob.select(TranscodeJob.output_key).where(
         TranscodeJob.status.is_in([*ACTIVE, SUCCEEDED])
@@ -200,10 +211,7 @@ async def create_job(
     if output_name and not stem:
         raise DomainError("INVALID_INPUT", f"output name {output_name!r} has no usable characters; type a plain name")
     stem = output_stem or stem or default_stem(source["filename"], template.name if template is not None else spec.name)
-    if template is not None:  # a folder of outputs: <stem>/master.m3u8, <stem>/seg-…, …
-        output_key = await _free_output_key(storages, stem, "/" + entry_file(template))
-    else:
-        output_key = await _free_output_key(storages, stem, output_extension(spec))
+    output_key, output_filename = await free_output(storages, stem, spec, template)
 
     job = TranscodeJob(
         source=source_id,
@@ -212,7 +220,7 @@ async def create_job(
         trim_start=start,
         trim_end=end,
         accurate_trim=mode != "keyframe",
-        output_filename=output_key.split("/")[0] + "/" if template is not None else output_key,
+        output_filename=output_filename,
         output_key=output_key,
         template_id=template_id,
         template_snapshot=template.to_dict() if template is not None else {},
